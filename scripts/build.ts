@@ -1,0 +1,74 @@
+/**
+ * `deno task build`: compiles every probe's BPF objects and the Java modules into `build/`.
+ *
+ * - `build/vmlinux.h` from the running kernel's BTF (bpftool), for CO-RE C.
+ * - `build/bpf/<stem>.bpf.o` for every `probes/<name>/<stem>.bpf.c` (clang -target bpf).
+ * - `build/java/*.jar` from `java/` (Maven), when `java/pom.xml` exists.
+ *
+ * Flags: `--bpf-only`, `--java-only`.
+ *
+ * @module
+ */
+
+import { run } from "./run.ts";
+
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const build = `${root}/build`;
+const args = new Set(Deno.args);
+
+async function buildBpf(): Promise<void> {
+  await Deno.mkdir(`${build}/bpf`, { recursive: true });
+  const vmlinux = `${build}/vmlinux.h`;
+  const btf = await run("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"], {
+    hint: "install bpftool (apt-get install bpftool) and check /sys/kernel/btf/vmlinux exists (kernel built with BTF)",
+  });
+  await Deno.writeTextFile(vmlinux, btf);
+  const arch = Deno.build.arch === "aarch64" ? "arm64" : "x86";
+  for await (const probe of Deno.readDir(`${root}/probes`)) {
+    if (!probe.isDirectory) continue;
+    const dir = `${root}/probes/${probe.name}`;
+    for await (const f of Deno.readDir(dir)) {
+      if (!f.name.endsWith(".bpf.c")) continue;
+      const out = `${build}/bpf/${f.name.replace(/\.c$/, ".o")}`;
+      await run("clang", [
+        "-target", "bpf", "-g", "-O2", `-D__TARGET_ARCH_${arch}`,
+        "-I", build, "-I", dir, "-I", `${root}/probes`,
+        "-Wall", "-Werror",
+        "-c", `${dir}/${f.name}`, "-o", out,
+      ], { hint: "install clang and libbpf-dev (apt-get install clang libbpf-dev)" });
+      console.log(`built ${out}`);
+    }
+  }
+}
+
+async function buildJava(): Promise<void> {
+  const pom = `${root}/java/pom.xml`;
+  try {
+    await Deno.stat(pom);
+  } catch {
+    return;
+  }
+  await Deno.mkdir(`${build}/java`, { recursive: true });
+  await run("mvn", ["-q", "-B", "-f", pom, "-DskipTests", "package"], {
+    hint: "Maven must reach Maven Central; see the output above",
+    inherit: true,
+  });
+  for await (const mod of Deno.readDir(`${root}/java`)) {
+    if (!mod.isDirectory) continue;
+    const target = `${root}/java/${mod.name}/target`;
+    try {
+      for await (const f of Deno.readDir(target)) {
+        // Modules name their deliverable demarc-*.jar (finalName); others are intermediates.
+        if (/^demarc-[\w-]+\.jar$/.test(f.name)) {
+          await Deno.copyFile(`${target}/${f.name}`, `${build}/java/${f.name}`);
+          console.log(`built ${build}/java/${f.name}`);
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+}
+
+if (!args.has("--java-only")) await buildBpf();
+if (!args.has("--bpf-only")) await buildJava();

@@ -1,0 +1,247 @@
+/**
+ * The JVM probe's driver (`/sermant`, `/jvm`): one {@link JvmSession} per watched JVM. Watched
+ * pids get the agent attached; pids that leave the set (or `state: stopped`) get it detached.
+ * When the runner shuts down (abort reason {@link SHUTDOWN}) agents stay attached and reconnect
+ * to the next runner, which finds them through the attach records in KV.
+ *
+ * @module
+ */
+
+import type {
+  DriverFactory,
+  DriverStatus,
+  ProbeConfig,
+  ProbeContext,
+  ProbeDriver,
+  Row,
+} from "../../runner/probe_api.ts";
+import type { AgentConfig } from "./messages.ts";
+import { AttachStore } from "./attach_state.ts";
+import { JvmSession } from "./session.ts";
+import { sameProcess } from "./target.ts";
+
+/** The agent version this runner speaks to (java/pom.xml's version). */
+export const AGENT_VERSION = "0.1.0";
+
+/** Abort reason (or `stop()` argument) meaning "the runner is shutting down: keep agents attached". */
+export const SHUTDOWN = "shutdown";
+
+/** Most spans kept per JVM and period in `l7_rpc_trace`. */
+const SPAN_LIMIT = 500;
+
+const INSTRUMENTATIONS_OF = (ctx: ProbeContext, probes: string[]) =>
+  new Set(ctx.manifest.subprobes.filter((s) => probes.includes(s.name)).flatMap((s) => s.enables));
+
+/** The CONFIG frame for a probe config. */
+export function agentConfigFor(ctx: ProbeContext, c: ProbeConfig): AgentConfig {
+  const bounds = ctx.tables.get("l7_rpc")?.metrics.find((m) => m.name === "latency")?.buckets ?? [];
+  const enabled = INSTRUMENTATIONS_OF(ctx, c.probes);
+  const disabled = new Set(c.params.disabled_instrumentations as string[] ?? []);
+  for (const a of ctx.manifest.attach) if (!enabled.has(a.name)) disabled.add(a.name);
+  return {
+    reportPeriodMs: Number(c.params.report_period ?? 60) * 1000,
+    metrics: c.probes.includes("l7_rpc_metrics"),
+    bytes: c.probes.includes("l7_bytes_metrics"),
+    trace: c.probes.includes("l7_rpc_trace"),
+    traceSampleRatio: Number(c.params.trace_sample_ratio ?? 0.01),
+    cardinalityCap: Number(c.params.cardinality_cap ?? 2000),
+    latencyBoundsNs: bounds.map((s) => Math.round(s * 1e9)),
+    disabled: [...disabled],
+  };
+}
+
+class JvmDriver implements ProbeDriver {
+  readonly #ctx: ProbeContext;
+  readonly #store: AttachStore;
+  readonly #sessions = new Map<number, JvmSession>();
+  /** Pids that failed to attach, with the process start they failed for (no retry until it changes). */
+  #config: ProbeConfig | undefined;
+  #agent: AgentConfig | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #stopped = false;
+  #reconcile: Promise<void> = Promise.resolve();
+
+  constructor(ctx: ProbeContext) {
+    this.#ctx = ctx;
+    this.#store = new AttachStore(ctx.state);
+  }
+
+  async start(config: ProbeConfig, pids: ReadonlySet<number>): Promise<void> {
+    for (const jar of ["demarc-attach.jar", "demarc-agent.jar"]) {
+      try {
+        await Deno.stat(`${this.#ctx.buildDir}/java/${jar}`);
+      } catch (e) {
+        throw new Error(
+          `${this.#ctx.buildDir}/java/${jar} is missing (hint: run \`deno task build --java-only\`)`,
+          { cause: e },
+        );
+      }
+    }
+    this.#apply(config);
+    // Attach records of JVMs no longer watched (the runner was down while snoopers changed).
+    for (const r of await this.#store.all()) {
+      if (!pids.has(r.pid) && !await sameProcess(r)) await this.#store.delete(r.pid);
+    }
+    await this.updatePids(pids);
+    this.#timer = setInterval(
+      () => this.#publishHealth(),
+      Number(config.params.report_period) * 1000,
+    );
+  }
+
+  #apply(config: ProbeConfig): void {
+    this.#config = config;
+    this.#agent = agentConfigFor(this.#ctx, config);
+  }
+
+  async reconfigure(config: ProbeConfig, pids: ReadonlySet<number>): Promise<void> {
+    const periodChanged = config.params.report_period !== this.#config?.params.report_period;
+    this.#apply(config);
+    for (const s of this.#sessions.values()) s.reconfigure();
+    if (periodChanged) {
+      clearInterval(this.#timer);
+      this.#timer = setInterval(
+        () => this.#publishHealth(),
+        Number(config.params.report_period) * 1000,
+      );
+    }
+    await this.updatePids(pids);
+  }
+
+  /** Attach to new pids, detach from pids that left; waits until both are done. */
+  updatePids(pids: ReadonlySet<number>): Promise<void> {
+    const target = new Set(pids);
+    this.#reconcile = this.#reconcile.then(() => this.#reconcileTo(target));
+    return this.#reconcile;
+  }
+
+  async #reconcileTo(pids: Set<number>): Promise<void> {
+    if (this.#stopped) return;
+    const leaving = [...this.#sessions.values()].filter((s) => !pids.has(s.pid));
+    await Promise.all(leaving.map(async (s) => {
+      this.#sessions.delete(s.pid);
+      await s.detach();
+    }));
+    const arriving = [...pids].filter((p) => !this.#sessions.has(p)).map((pid) => {
+      const s = this.#newSession(pid);
+      this.#sessions.set(pid, s);
+      return s.start();
+    });
+    await Promise.all(arriving);
+  }
+
+  #newSession(pid: number): JvmSession {
+    const ctx = this.#ctx;
+    return new JvmSession(pid, {
+      log: ctx.log,
+      store: this.#store,
+      helper: {
+        jar: `${ctx.buildDir}/java/demarc-attach.jar`,
+        timeoutMs: Number(this.#config!.params.attach_timeout ?? 20) * 1000,
+      },
+      agentJar: `${ctx.buildDir}/java/demarc-agent.jar`,
+      agentVersion: AGENT_VERSION,
+      bucketCount: this.#agent!.latencyBoundsNs.length + 1,
+      attachTimeoutMs: Number(this.#config!.params.attach_timeout ?? 20) * 1000,
+      config: () => ({
+        agent: this.#agent!,
+        latencyThrMs: Number(this.#config!.params.latency_thr ?? 0),
+        spanLimit: SPAN_LIMIT,
+      }),
+      publish: (s) => this.#publish(s),
+    });
+  }
+
+  #publish(s: JvmSession): void {
+    if (this.#stopped || this.#sessions.get(s.pid) !== s) return;
+    const c = this.#agent!;
+    const series = s.series;
+    if (series && s.health.reports > 0) {
+      if (c.metrics) {
+        this.#emit("l7_rpc", series.linkRows());
+        this.#emit("l7_rpc_api", series.apiRows());
+      }
+      if (c.bytes) this.#emit("l7_link", series.bytesRows());
+      if (c.trace) this.#emit("l7_rpc_trace", series.spanRows());
+    }
+    this.#emit("l7_agent", [healthRow(s)]);
+  }
+
+  #publishHealth(): void {
+    const rows = [...this.#sessions.values()].filter((s) => s.state !== "failed").map(healthRow);
+    this.#emit("l7_agent", rows);
+  }
+
+  #emit(table: string, rows: Row[]): void {
+    if (!rows.length) return;
+    try {
+      this.#ctx.emit(table, rows);
+    } catch (e) {
+      this.#ctx.log.warn("emit failed", { table, error: e });
+    }
+  }
+
+  /**
+   * Stop: detach every agent, unless the runner is shutting down (`reason` or the context's abort
+   * reason is {@link SHUTDOWN}): then only close the channels, so agents reconnect to the next runner.
+   */
+  async stop(reason?: string): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#reconcile.catch(() => {});
+    const keep = reason === SHUTDOWN || this.#ctx.signal.reason === SHUTDOWN;
+    const sessions = [...this.#sessions.values()];
+    this.#sessions.clear();
+    await Promise.all(sessions.map((s) => keep ? s.release() : s.detach()));
+  }
+
+  status(): DriverStatus {
+    const jvms: Record<string, unknown> = {};
+    const degraded: Array<{ part: string; reason: string }> = [];
+    for (const s of this.#sessions.values()) {
+      jvms[String(s.pid)] = {
+        comm: s.comm,
+        state: s.state,
+        error: s.error,
+        reconnected: s.reconnected || undefined,
+        agentVersion: s.hello?.agentVersion,
+        jvm: s.hello?.jvm,
+        instrumentations: s.hello?.instrumentations,
+        reports: s.health.reports,
+        lastReportAt: s.lastReportAt ? new Date(s.lastReportAt).toISOString() : undefined,
+      };
+      if (s.state === "failed") {
+        degraded.push({ part: `pid ${s.pid}`, reason: s.error ?? "attach failed" });
+      }
+    }
+    return { degraded, details: { jvms } };
+  }
+}
+
+function healthRow(s: JvmSession): Row {
+  const active = s.hello?.instrumentations.filter((i) => i.active).length ?? 0;
+  return {
+    labels: {
+      tgid: s.pid,
+      comm: s.comm,
+      agent_version: s.hello?.agentVersion ?? "",
+      jvm_version: String(s.hello?.jvm?.version ?? ""),
+    },
+    values: {
+      connected: s.connected ? 1 : 0,
+      instrumentations_active: active,
+      reports: s.health.reports,
+      overflow_rows: s.health.overflowRows,
+      dropped_frames: s.health.droppedFrames,
+      dropped_spans: s.health.droppedSpans,
+      internal_errors: s.health.internalErrors,
+    },
+  };
+}
+
+/** The driver factory (the module's default export, named by `probe.yaml`). */
+const createJvmDriver: DriverFactory = function createJvmDriver(ctx) {
+  return new JvmDriver(ctx);
+};
+export default createJvmDriver;

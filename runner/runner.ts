@@ -1,0 +1,112 @@
+/**
+ * Wiring: loads manifests and meta tables, opens the store, starts the probe manager, the config
+ * API and the metrics endpoint. The only place with process-wide mutable state.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { parse } from "yaml";
+import { createApiApp } from "./api.ts";
+import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, render, wantsOpenMetrics } from "./exporter.ts";
+import { createLogger } from "./log.ts";
+import type { Level } from "./log.ts";
+import { loadManifests } from "./manifest.ts";
+import { loadMetaTables } from "./meta.ts";
+import { ProbeManager } from "./manager.ts";
+import { SeriesRegistry } from "./series.ts";
+import { Store } from "./store.ts";
+import { hostIdentity } from "./host.ts";
+import { publishSelfMetrics } from "./self_metrics.ts";
+
+export const VERSION = "0.1.0";
+
+export interface RunnerOptions {
+  apiHost: string;
+  apiPort: number;
+  metricsHost: string;
+  metricsPort: number;
+  stateDir: string;
+  logLevel: Level;
+  /** Sample retention in seconds. */
+  retentionSeconds: number;
+  probesDir: string;
+  metaDir: string;
+  buildDir: string;
+}
+
+export interface Runner {
+  apiUrl: string;
+  metricsUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Start everything. Fails fast (before opening ports) on a broken manifest or meta file.
+ *
+ * @throws {ManifestError} naming the file and field of a broken manifest or meta table.
+ */
+export async function startRunner(o: RunnerOptions): Promise<Runner> {
+  const log = createLogger(o.logLevel);
+  const manifests = await loadManifests(o.probesDir);
+  const tables = await loadMetaTables(o.metaDir);
+  await Deno.mkdir(o.stateDir, { recursive: true });
+  const store = await Store.open(`${o.stateDir}/demarc.kv`, { retentionMs: o.retentionSeconds * 1000 });
+  const identity = hostIdentity();
+  const registry = new SeriesRegistry({ machine_id: identity.machineId, hostname: identity.hostname });
+  const manager = new ProbeManager({
+    manifests,
+    tables,
+    store,
+    registry,
+    log,
+    buildDir: o.buildDir,
+    stateDir: o.stateDir,
+  });
+
+  let unsupportedPaths: string[] = [];
+  try {
+    unsupportedPaths = (parse(await Deno.readTextFile(`${o.probesDir}/unsupported.yaml`))?.paths ?? []) as string[];
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+
+  const api = createApiApp({ manifests, tables, manager, store, log, unsupportedPaths, version: VERSION });
+  const metricsApp = new Hono();
+  metricsApp.get("/metrics", (c) => {
+    const om = wantsOpenMetrics(c.req.header("accept"));
+    return c.body(render(tables.values(), registry, om), 200, {
+      "content-type": om ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
+    });
+  });
+  metricsApp.get("/", (c) => c.html('<a href="/metrics">metrics</a>'));
+
+  const apiServer = Deno.serve({ hostname: o.apiHost, port: o.apiPort, onListen: () => {} }, api.fetch);
+  const metricsServer = Deno.serve({ hostname: o.metricsHost, port: o.metricsPort, onListen: () => {} }, metricsApp.fetch);
+  await manager.restore();
+  const selfTimer = publishSelfMetrics({ manager, registry, store, tables, intervalMs: 5000 });
+
+  const apiUrl = `http://${o.apiHost}:${apiServer.addr.port}`;
+  const metricsUrl = `http://${o.metricsHost === "0.0.0.0" ? "127.0.0.1" : o.metricsHost}:${metricsServer.addr.port}`;
+  log.info("demarc running", {
+    version: VERSION,
+    api: apiUrl,
+    metrics: `${metricsUrl}/metrics`,
+    probes: manager.names.join(","),
+    state: o.stateDir,
+  });
+  let closed = false;
+  return {
+    apiUrl,
+    metricsUrl,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(selfTimer);
+      await manager.close();
+      await Promise.all([apiServer.shutdown(), metricsServer.shutdown()]);
+      await store.close();
+      log.info("demarc stopped");
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The few libc calls the BPF layer needs: raw fd read/close, open for namespace files, setns,
+ * errno, and vsnprintf to format libbpf's log lines.
+ *
+ * @module
+ */
+
+const LIBC_SYMBOLS = {
+  // ssize_t read(int fd, void *buf, size_t count)
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // int close(int fd)
+  close: { parameters: ["i32"], result: "i32" },
+  // int open(const char *pathname, int flags)
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  // int setns(int fd, int nstype)
+  setns: { parameters: ["i32", "i32"], result: "i32" },
+  // int *__errno_location(void)
+  __errno_location: { parameters: [], result: "pointer" },
+  // int vsnprintf(char *str, size_t size, const char *format, va_list ap)  (x86_64: ap is a pointer)
+  vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+let lib: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
+
+/** The process's libc (`libc.so.6`). */
+export function libc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
+  lib ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+  return lib.symbols;
+}
+
+/** The calling thread's errno, read right after a failed libc call. */
+export function lastErrno(): number {
+  const p = libc().__errno_location();
+  return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
+}
+
+/** `O_RDONLY | O_CLOEXEC`. */
+export const O_RDONLY_CLOEXEC = 0o2000000;
+/** `CLONE_NEWNET` for setns. */
+export const CLONE_NEWNET = 0x40000000;
+
+/** A NUL-terminated copy of `s` for a `const char *` parameter. */
+export function cstr(s: string): Uint8Array<ArrayBuffer> {
+  const bytes = new TextEncoder().encode(s);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+/** Read a `const char *` result (empty for NULL). */
+export function readCString(p: Deno.PointerValue): string {
+  return p ? new Deno.UnsafePointerView(p).getCString() : "";
+}

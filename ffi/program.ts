@@ -1,0 +1,175 @@
+/**
+ * BPF programs and the links that attach them (tracepoint, raw_tp, tp_btf, iter, cgroup).
+ *
+ * @module
+ */
+
+import { ptrOrThrow } from "./check.ts";
+import { BpfError, unwrap } from "./errors.ts";
+import { cstr, lastErrno, libc, O_RDONLY_CLOEXEC, readCString } from "./libc.ts";
+import { logMark, logSince } from "./log.ts";
+import type { BpfObject } from "./object.ts";
+import { libbpf } from "./symbols.ts";
+
+/** One program of a {@link BpfObject}. Valid while the object is open. */
+export class BpfProgram {
+  readonly #ptr: Deno.PointerObject;
+  readonly #obj: BpfObject;
+  /** The C function name. */
+  readonly name: string;
+
+  /** @internal built by {@link BpfObject.program}. */
+  constructor(ptr: Deno.PointerObject, obj: BpfObject) {
+    this.#ptr = ptr;
+    this.#obj = obj;
+    this.name = readCString(libbpf().bpf_program__name(ptr));
+  }
+
+  /** Whether {@link BpfObject.load} loads this program (set before load). */
+  get autoload(): boolean {
+    return libbpf().bpf_program__autoload(this.#ptr);
+  }
+
+  set autoload(on: boolean) {
+    unwrap(`set autoload of ${this.name}`, libbpf().bpf_program__set_autoload(this.#ptr, on));
+  }
+
+  /** The program fd (after load). */
+  get fd(): number {
+    return unwrap(`fd of program ${this.name}`, libbpf().bpf_program__fd(this.#ptr));
+  }
+
+  /** Attach as its SEC() name says (`tp_btf/x`, `raw_tp/x`, `tp/cat/x`, `iter/tcp`...). */
+  attach(): BpfLink {
+    return this.#link(`attach ${this.name}`, () => libbpf().bpf_program__attach(this.#ptr));
+  }
+
+  /** Attach to the classic tracepoint `category:name` (needs tracefs). */
+  attachTracepoint(category: string, name: string): BpfLink {
+    return this.#link(
+      `attach ${this.name} to tracepoint ${category}:${name}`,
+      () => libbpf().bpf_program__attach_tracepoint(this.#ptr, cstr(category), cstr(name)),
+    );
+  }
+
+  /** Attach to the raw tracepoint `name`. */
+  attachRawTracepoint(name: string): BpfLink {
+    return this.#link(
+      `attach ${this.name} to raw tracepoint ${name}`,
+      () => libbpf().bpf_program__attach_raw_tracepoint(this.#ptr, cstr(name)),
+    );
+  }
+
+  /** Attach an `iter/*` program; read it with {@link BpfLink.readIter}. */
+  attachIter(): BpfLink {
+    return this.#link(
+      `attach iterator ${this.name}`,
+      () => libbpf().bpf_program__attach_iter(this.#ptr, null),
+    );
+  }
+
+  /** Attach a cgroup program to the cgroup v2 directory `cgroupPath`. */
+  attachCgroup(cgroupPath: string): BpfLink {
+    const fd = libc().open(cstr(cgroupPath), O_RDONLY_CLOEXEC);
+    if (fd < 0) throw new BpfError(`open cgroup ${cgroupPath}`, lastErrno());
+    try {
+      return this.#link(
+        `attach ${this.name} to cgroup ${cgroupPath}`,
+        () => libbpf().bpf_program__attach_cgroup(this.#ptr, fd),
+      );
+    } finally {
+      libc().close(fd);
+    }
+  }
+
+  #link(op: string, fn: () => Deno.PointerValue): BpfLink {
+    const mark = logMark();
+    const p = ptrOrThrow(op, fn(), () => logSince(mark, 5));
+    const link = new BpfLink(p, this.name, this.#obj);
+    this.#obj.own(link);
+    return link;
+  }
+}
+
+/** An attachment. Destroying it detaches the program. Closed exactly once. */
+export class BpfLink implements Disposable {
+  #ptr: Deno.PointerObject | null;
+  readonly #obj: BpfObject;
+  /** The program this link attaches. */
+  readonly program: string;
+
+  /** @internal made by {@link BpfProgram} attach methods. */
+  constructor(ptr: Deno.PointerObject, program: string, obj: BpfObject) {
+    this.#ptr = ptr;
+    this.program = program;
+    this.#obj = obj;
+  }
+
+  /** True until {@link close}. */
+  get open(): boolean {
+    return this.#ptr !== null;
+  }
+
+  /** The link fd. */
+  get fd(): number {
+    if (!this.#ptr) throw new BpfError(`use of closed link of ${this.program}`, 9);
+    return unwrap(`fd of link ${this.program}`, libbpf().bpf_link__fd(this.#ptr));
+  }
+
+  /** Pin the link in a bpffs at `path`. */
+  pin(path: string): void {
+    if (!this.#ptr) throw new BpfError(`pin closed link of ${this.program}`, 9);
+    unwrap(`pin link ${this.program} at ${path}`, libbpf().bpf_link__pin(this.#ptr, cstr(path)));
+  }
+
+  /**
+   * Run an iterator link once and return everything it wrote (`bpf_seq_write`/`printf`).
+   * The iterator walks the network namespace of the calling thread at this moment.
+   */
+  readIter(chunk = 1 << 16): Uint8Array {
+    const fd = unwrap(`create iterator ${this.program}`, libbpf().bpf_iter_create(this.fd));
+    return readAllFd(fd, `read iterator ${this.program}`, chunk);
+  }
+
+  /** Detach and free. Safe to call twice. */
+  close(): void {
+    if (!this.#ptr) return;
+    const p = this.#ptr;
+    this.#ptr = null;
+    this.#obj.disown(this);
+    libbpf().bpf_link__destroy(p);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Read a raw fd to EOF, then close it. */
+export function readAllFd(fd: number, op: string, chunk = 1 << 16): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const buf = new Uint8Array(chunk);
+      const n = Number(libc().read(fd, buf, BigInt(chunk)));
+      if (n < 0) {
+        const e = lastErrno();
+        if (e === 4 || e === 11) continue; // EINTR, EAGAIN: the seq file retries
+        throw new BpfError(op, e);
+      }
+      if (n === 0) break;
+      parts.push(buf.subarray(0, n));
+      total += n;
+    }
+  } finally {
+    libc().close(fd);
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

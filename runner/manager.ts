@@ -264,9 +264,10 @@ export class ProbeManager {
     }, delay);
   }
 
-  async #stopDriver(e: Entry): Promise<void> {
+  /** `reason` becomes the abort reason drivers see (`"shutdown"`: the runner is exiting, keep external state such as attached agents). */
+  async #stopDriver(e: Entry, reason?: string): Promise<void> {
     clearTimeout(e.retryTimer);
-    e.abort?.abort();
+    e.abort?.abort(reason);
     const d = e.driver;
     e.driver = undefined;
     e.abort = undefined;
@@ -324,6 +325,6 @@ export class ProbeManager {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#scanTimer);
-    for (const e of this.#entries.values()) await this.#serial(e, () => this.#stopDriver(e));
+    for (const e of this.#entries.values()) await this.#serial(e, () => this.#stopDriver(e, "shutdown"));
   }
 }

@@ -90,6 +90,9 @@ export class JvmSeries {
       s.last = { requests: 0, responses: 0, errors: 0, observed: 0, latencySumNs: 0, periodS };
     }
     for (const r of m.rows) {
+      if (r.latencyCounts.length !== this.#bucketCount && r.latencyCounts.some((c) => c > 0)) {
+        this.mismatchedHistograms++;
+      }
       const link = linkLabels(this.#proc, r);
       this.#addCalls(this.#links, idOf(link, LINK_KEYS), link, r, periodS);
       const api = { ...link, service: r.service, method: r.method, library: r.library };
@@ -136,8 +139,6 @@ export class JvmSeries {
     const observed = r.latencyCounts.reduce((a, b) => a + b, 0);
     if (r.latencyCounts.length === this.#bucketCount) {
       r.latencyCounts.forEach((c, i) => s.latency.counts[i] += c);
-    } else if (observed > 0) {
-      this.mismatchedHistograms++;
     }
     s.latency.count += observed;
     s.latency.sum += r.latencySumNs / 1e9;

@@ -1,0 +1,110 @@
+package io.demarc.testapps.core;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Runs {@code n} calls at an optional fixed rate over {@code k} threads and measures each call
+ * around the library's blocking call: the ground truth the agent's figures are checked against.
+ */
+public final class LoadRunner {
+  /** One blocking call with a payload of the requested size; exceptions count as client errors. */
+  @FunctionalInterface
+  public interface Call {
+    Outcome call(byte[] payload) throws Exception;
+  }
+
+  /** Options of a {@code run <n> [rate=] [concurrency=] [payload=]} line. */
+  public record Options(int calls, double rate, int concurrency, int payload) {
+    public static Options parse(Command c) {
+      if (c.args().isEmpty()) throw new IllegalArgumentException("usage: run <n> [rate=] [concurrency=] [payload=]");
+      return new Options(
+          Integer.parseInt(c.args().get(0)),
+          Double.parseDouble(c.options().getOrDefault("rate", "0")),
+          Integer.parseInt(c.options().getOrDefault("concurrency", "1")),
+          Integer.parseInt(c.options().getOrDefault("payload", "64")));
+    }
+  }
+
+  private LoadRunner() {}
+
+  /** @returns the run's JSON result line */
+  public static String run(Options o, Call call) throws InterruptedException {
+    byte[] payload = new byte[o.payload()];
+    Arrays.fill(payload, (byte) 'x');
+    long[] latencies = new long[o.calls()];
+    AtomicInteger next = new AtomicInteger();
+    AtomicLong ok = new AtomicLong(), clientErrors = new AtomicLong(), serverErrors = new AtomicLong();
+    AtomicLong sent = new AtomicLong(), received = new AtomicLong(), exceptions = new AtomicLong();
+    ConcurrentSkipListSet<Integer> ports = new ConcurrentSkipListSet<>();
+    long intervalNs = o.rate() > 0 ? (long) (1e9 / o.rate()) : 0;
+    long start = System.nanoTime();
+
+    Runnable worker = () -> {
+      for (int i; (i = next.getAndIncrement()) < o.calls(); ) {
+        if (intervalNs > 0) {
+          long due = start + i * intervalNs;
+          for (long wait; (wait = due - System.nanoTime()) > 0; ) LockSupport.parkNanos(wait);
+        }
+        long t0 = System.nanoTime();
+        Outcome r;
+        try {
+          r = call.call(payload);
+        } catch (Exception e) {
+          exceptions.incrementAndGet();
+          r = new Outcome(Outcome.Kind.CLIENT_ERROR, payload.length, 0, 0);
+        }
+        latencies[i] = System.nanoTime() - t0;
+        switch (r.kind()) {
+          case OK -> ok.incrementAndGet();
+          case CLIENT_ERROR -> clientErrors.incrementAndGet();
+          case SERVER_ERROR -> serverErrors.incrementAndGet();
+        }
+        sent.addAndGet(r.bytesSent());
+        received.addAndGet(r.bytesReceived());
+        if (r.localPort() > 0) ports.add(r.localPort());
+      }
+    };
+    Thread[] threads = new Thread[Math.max(1, o.concurrency())];
+    for (int t = 0; t < threads.length; t++) {
+      threads[t] = new Thread(worker, "demarc-load-" + t);
+      threads[t].start();
+    }
+    for (Thread t : threads) t.join();
+    long elapsed = System.nanoTime() - start;
+
+    Arrays.sort(latencies);
+    long sum = 0;
+    for (long l : latencies) sum += l;
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("calls", o.calls());
+    m.put("ok", ok.get());
+    m.put("errors", clientErrors.get() + serverErrors.get());
+    m.put("clientErrors", clientErrors.get());
+    m.put("serverErrors", serverErrors.get());
+    m.put("exceptions", exceptions.get());
+    m.put("meanNs", o.calls() == 0 ? 0 : sum / o.calls());
+    m.put("p50Ns", percentile(latencies, 0.50));
+    m.put("p99Ns", percentile(latencies, 0.99));
+    m.put("maxNs", latencies.length == 0 ? 0 : latencies[latencies.length - 1]);
+    m.put("sumNs", sum);
+    m.put("elapsedNs", elapsed);
+    m.put("bytesSent", sent.get());
+    m.put("bytesReceived", received.get());
+    m.put("localPorts", new TreeSet<>(ports));
+    return Json.write(m);
+  }
+
+  /** Nearest-rank percentile of sorted values. */
+  static long percentile(long[] sorted, double q) {
+    if (sorted.length == 0) return 0;
+    int rank = (int) Math.ceil(q * sorted.length);
+    return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+  }
+}

@@ -1,0 +1,107 @@
+package io.demarc.testapps.dubbo;
+
+import io.demarc.testapps.core.Faults;
+import io.demarc.testapps.core.Flags;
+import io.demarc.testapps.core.ServerApp;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import org.apache.dubbo.config.ApplicationConfig;
+import org.apache.dubbo.config.ProtocolConfig;
+import org.apache.dubbo.config.RegistryConfig;
+import org.apache.dubbo.config.ServiceConfig;
+import org.apache.dubbo.config.bootstrap.DubboBootstrap;
+import org.apache.dubbo.rpc.RpcContext;
+import org.apache.dubbo.rpc.RpcException;
+import org.apache.dubbo.rpc.model.FrameworkModel;
+
+/**
+ * {@code dubbo-provider}: {@link EchoService} over the dubbo protocol, no registry (consumers
+ * dial {@code dubbo://host:port} directly). Each provider has its own Dubbo framework model, so
+ * several can live in one JVM (tests).
+ */
+public final class DubboProvider extends ServerApp {
+  /** Response attachment in which the provider tells the consumer its own port. */
+  static final String PEER_PORT = "demarc-peer-port";
+
+  private final FrameworkModel framework = new FrameworkModel();
+  private final DubboBootstrap bootstrap;
+  private final ServiceConfig<EchoService> service = new ServiceConfig<>();
+  private final int port;
+
+  public DubboProvider(Flags flags) throws IOException {
+    super(flags);
+    int wanted = flags.integer("port", 0);
+    port = wanted != 0 ? wanted : freePort(host);
+    ApplicationConfig app = new ApplicationConfig(flags.get("name", "demarc-dubbo-provider"));
+    app.setQosEnable(false);
+    ProtocolConfig protocol = new ProtocolConfig("dubbo", port);
+    protocol.setHost(host);
+    service.setInterface(EchoService.class);
+    service.setRef(new Impl(faults));
+    bootstrap = DubboBootstrap.newInstance(framework)
+        .application(app)
+        .registry(new RegistryConfig(RegistryConfig.NO_AVAILABLE))
+        .protocol(protocol)
+        .service(service)
+        .start();
+  }
+
+  /** Dubbo reads port 0 as "the default port"; an ephemeral port is picked here instead. */
+  private static int freePort(String host) throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** Injected errors are thrown as {@link RpcException} with code BIZ_EXCEPTION. */
+  static final class Impl implements EchoService {
+    private final Faults faults;
+
+    Impl(Faults faults) {
+      this.faults = faults;
+    }
+
+    @Override
+    public String echo(String message) {
+      int n = message == null ? 0 : message.getBytes(StandardCharsets.UTF_8).length;
+      admit(n);
+      faults.sent(n);
+      return message;
+    }
+
+    @Override
+    public byte[] echoBytes(byte[] payload) {
+      int n = payload == null ? 0 : payload.length;
+      admit(n);
+      faults.sent(n);
+      return payload;
+    }
+
+    private void admit(int n) {
+      RpcContext.getServerResponseContext()
+          .setAttachment(PEER_PORT, Integer.toString(RpcContext.getServiceContext().getRemotePort()));
+      if (faults.admit(n)) {
+        throw new RpcException(RpcException.BIZ_EXCEPTION, "demarc: injected error");
+      }
+    }
+  }
+
+  @Override
+  public String name() {
+    return "dubbo-provider";
+  }
+
+  @Override
+  public Map<String, Integer> ports() {
+    return Map.of("plain", port);
+  }
+
+  @Override
+  public void close() {
+    bootstrap.destroy();
+    framework.destroy();
+  }
+}

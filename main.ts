@@ -14,7 +14,9 @@ const root = import.meta.dirname ?? ".";
 
 function port(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number 0-65535");
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new InvalidArgumentError("must be a port number 0-65535");
+  }
   return n;
 }
 
@@ -25,12 +27,16 @@ function positive(v: string): number {
 }
 
 function level(v: string): Level {
-  if (!(LEVELS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${LEVELS.join(", ")}`);
+  if (!(LEVELS as readonly string[]).includes(v)) {
+    throw new InvalidArgumentError(`must be one of ${LEVELS.join(", ")}`);
+  }
   return v as Level;
 }
 
 const program = new Command("demarc")
-  .description("Tells whether a slow or failing Java service is broken on the application or the network side.")
+  .description(
+    "Tells whether a slow or failing Java service is broken on the application or the network side.",
+  )
   .version(VERSION, "-V, --version")
   .showHelpAfterError()
   .exitOverride();
@@ -79,10 +85,14 @@ program.command("probes")
 program.command("get <probe>")
   .description("print a probe's current config and status, like gopher-ctl probe get")
   .option(...apiOption)
-  .action(async (probe, o) => console.log(JSON.stringify(await apiRequest(o.api, "GET", `/${probe}`), null, 2)));
+  .action(async (probe, o) =>
+    console.log(JSON.stringify(await apiRequest(o.api, "GET", `/${probe}`), null, 2))
+  );
 
 program.command("set <probe> <json>")
-  .description(`configure a probe, like gopher-ctl probe set; e.g. set tcp '{"cmd":{"probe":["tcp_rtt"]},"state":"running"}'`)
+  .description(
+    `configure a probe, like gopher-ctl probe set; e.g. set tcp '{"cmd":{"probe":["tcp_rtt"]},"state":"running"}'`,
+  )
   .option(...apiOption)
   .action(async (probe, json, o) => {
     const r = await apiRequest(o.api, "PUT", `/${probe}`, json) as { message: string };
@@ -97,7 +107,9 @@ try {
   await program.parseAsync(Deno.args, { from: "user" });
 } catch (e) {
   const code = (e as { code?: string }).code;
-  if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help") Deno.exit(0);
+  if (
+    code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help"
+  ) Deno.exit(0);
   if (code?.startsWith("commander.")) Deno.exit(2);
   console.error(`demarc: ${(e as Error).message}`);
   Deno.exit(1);

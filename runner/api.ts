@@ -51,7 +51,9 @@ export function parseSince(v: string | undefined, now = Date.now()): number | un
 export function createApiApp(o: ApiOptions): Hono {
   const app = new Hono();
   const byPath = new Map<string, string>();
-  for (const { manifest } of o.manifests) for (const p of manifest.paths) byPath.set(p, manifest.name);
+  for (const { manifest } of o.manifests) {
+    for (const p of manifest.paths) byPath.set(p, manifest.name);
+  }
   const unsupported = new Set(o.unsupportedPaths.filter((p) => !byPath.has(p)));
   const openapi = openApiDocument(o.manifests, o.version);
 
@@ -66,7 +68,12 @@ export function createApiApp(o: ApiOptions): Hono {
       kind: m.kind,
       description: m.description,
       paths: m.paths,
-      subprobes: m.subprobes.map((s) => ({ name: s.name, description: s.description, supported: s.supported, tables: s.tables })),
+      subprobes: m.subprobes.map((s) => ({
+        name: s.name,
+        description: s.description,
+        supported: s.supported,
+        tables: s.tables,
+      })),
       params: m.params,
       state: o.manager.config(m.name).state,
     }))));
@@ -86,11 +93,19 @@ export function createApiApp(o: ApiOptions): Hono {
   app.get("/api/v1/samples", async (c) => {
     const table = c.req.query("table");
     if (!table || !o.tables.has(table)) {
-      return c.json(failed(`query parameter table must be one of ${[...o.tables.keys()].join(", ")}`), 400);
+      return c.json(
+        failed(`query parameter table must be one of ${[...o.tables.keys()].join(", ")}`),
+        400,
+      );
     }
     const since = parseSince(c.req.query("since"));
     if (since === undefined) {
-      return c.json(failed("since must be epoch milliseconds, an ISO 8601 time, or a duration like 30s, 5m, 1h"), 400);
+      return c.json(
+        failed(
+          "since must be epoch milliseconds, an ISO 8601 time, or a duration like 30s, 5m, 1h",
+        ),
+        400,
+      );
     }
     const limitText = c.req.query("limit") ?? "1000";
     const limit = Number(limitText);
@@ -106,11 +121,16 @@ export function createApiApp(o: ApiOptions): Hono {
     const path = c.req.path.replace(/\/+$/, "") || "/";
     const name = byPath.get(path);
     if (!name) {
-      if (unsupported.has(path)) return c.json(failed(`probe ${path.slice(1)} is not supported in this version`), 400);
+      if (unsupported.has(path)) {
+        return c.json(failed(`probe ${path.slice(1)} is not supported in this version`), 400);
+      }
       return c.json(failed(`no probe at ${path}; probes: ${[...byPath.keys()].join(", ")}`), 404);
     }
     if (c.req.method === "GET") {
-      return c.json({ ...configToDocument(o.manager.config(name)), status: o.manager.status(name) });
+      return c.json({
+        ...configToDocument(o.manager.config(name)),
+        status: o.manager.status(name),
+      });
     }
     if (c.req.method !== "PUT") {
       c.header("Allow", "GET, PUT");
@@ -136,7 +156,8 @@ export function createApiApp(o: ApiOptions): Hono {
     "*",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json(failed(`body larger than ${MAX_BODY_BYTES} bytes (1 MiB) refused`), 400),
+      onError: (c) =>
+        c.json(failed(`body larger than ${MAX_BODY_BYTES} bytes (1 MiB) refused`), 400),
     }),
   );
   app.all("/:name{[^/]+}", probeRoute);

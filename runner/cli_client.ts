@@ -14,7 +14,12 @@ export class ApiClientError extends Error {
  *
  * @throws {ApiClientError} when the agent is unreachable or answers a non-2xx status.
  */
-export async function apiRequest(api: string, method: string, path: string, body?: string): Promise<unknown> {
+export async function apiRequest(
+  api: string,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(new URL(path, api), {
@@ -23,7 +28,11 @@ export async function apiRequest(api: string, method: string, path: string, body
       headers: body ? { "content-type": "application/json" } : undefined,
     });
   } catch (e) {
-    throw new ApiClientError(`cannot reach demarc at ${api}: ${(e as Error).message} (is \`demarc run\` running? see --api)`);
+    throw new ApiClientError(
+      `cannot reach demarc at ${api}: ${
+        (e as Error).message
+      } (is \`demarc run\` running? see --api)`,
+    );
   }
   const text = await res.text();
   let doc: unknown;
@@ -33,7 +42,9 @@ export async function apiRequest(api: string, method: string, path: string, body
     throw new ApiClientError(`${method} ${path}: HTTP ${res.status}: ${text.slice(0, 200)}`);
   }
   if (!res.ok) {
-    throw new ApiClientError(`${method} ${path}: ${(doc as { message?: string }).message ?? `HTTP ${res.status}`}`);
+    throw new ApiClientError(
+      `${method} ${path}: ${(doc as { message?: string }).message ?? `HTTP ${res.status}`}`,
+    );
   }
   return doc;
 }
@@ -43,7 +54,10 @@ interface ProbeListing {
   paths: string[];
   state: string;
   subprobes: Array<{ name: string; supported: boolean; description: string }>;
-  params: Record<string, { type: string; default: unknown; min?: number; max?: number; unit?: string }>;
+  params: Record<
+    string,
+    { type: string; default: unknown; min?: number; max?: number; unit?: string }
+  >;
 }
 
 /** Print `GET /probes` for people at a terminal (or as JSON). */
@@ -55,11 +69,17 @@ export function printProbes(doc: unknown, json: boolean): void {
   for (const p of doc as ProbeListing[]) {
     console.log(`${p.name}  (${p.paths.join(", ")})  ${p.state}`);
     for (const s of p.subprobes) {
-      console.log(`  ${s.name.padEnd(18)} ${s.supported ? "" : "[not supported] "}${s.description}`);
+      console.log(
+        `  ${s.name.padEnd(18)} ${s.supported ? "" : "[not supported] "}${s.description}`,
+      );
     }
     for (const [k, v] of Object.entries(p.params)) {
       const range = v.min !== undefined ? ` ${v.min}..${v.max}` : "";
-      console.log(`  param ${k}: ${v.type}${range}${v.unit ? ` ${v.unit}` : ""}, default ${JSON.stringify(v.default)}`);
+      console.log(
+        `  param ${k}: ${v.type}${range}${v.unit ? ` ${v.unit}` : ""}, default ${
+          JSON.stringify(v.default)
+        }`,
+      );
     }
   }
 }

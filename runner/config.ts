@@ -61,7 +61,9 @@ export function parseBody(body: string): Record<string, unknown> {
   const r = tryJson(text);
   if (!r.ok) throw new ConfigError(`invalid JSON: ${r.error}`);
   if (typeof r.value !== "object" || r.value === null || Array.isArray(r.value)) {
-    throw new ConfigError("the JSON must be an object with keys cmd, snoopers, blacklist, params, state");
+    throw new ConfigError(
+      "the JSON must be an object with keys cmd, snoopers, blacklist, params, state",
+    );
   }
   return r.value as Record<string, unknown>;
 }
@@ -79,13 +81,20 @@ const procName = z.object({
   cmdline: z.string().optional(),
 }).passthrough().superRefine((p, ctx) => {
   if (p.comm === undefined && p.cmdline === undefined) {
-    ctx.addIssue({ code: "custom", message: "needs comm (a regex on /proc/<pid>/comm) and/or cmdline (a substring)" });
+    ctx.addIssue({
+      code: "custom",
+      message: "needs comm (a regex on /proc/<pid>/comm) and/or cmdline (a substring)",
+    });
   }
   if (p.comm !== undefined) {
     try {
       new RegExp(p.comm);
     } catch (e) {
-      ctx.addIssue({ code: "custom", path: ["comm"], message: `is not a valid regular expression: ${(e as Error).message}` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["comm"],
+        message: `is not a valid regular expression: ${(e as Error).message}`,
+      });
     }
   }
 });
@@ -104,7 +113,10 @@ function paramSchema(name: string, p: ParamSpec): z.ZodTypeAny {
         `params.${name} must be an integer`,
       ).min(p.min, rangeMsg(name, p)).max(p.max, rangeMsg(name, p));
     case "number":
-      return z.number({ invalid_type_error: `params.${name} must be a number` }).min(p.min, rangeMsg(name, p))
+      return z.number({ invalid_type_error: `params.${name} must be a number` }).min(
+        p.min,
+        rangeMsg(name, p),
+      )
         .max(p.max, rangeMsg(name, p));
     case "boolean":
       return z.boolean({ invalid_type_error: `params.${name} must be true or false` });
@@ -117,14 +129,24 @@ function paramSchema(name: string, p: ParamSpec): z.ZodTypeAny {
     case "string_list": {
       const item = p.values
         ? z.enum(p.values as [string, ...string[]], {
-          errorMap: () => ({ message: `params.${name} entries must be among ${p.values!.join(", ")}` }),
+          errorMap: () => ({
+            message: `params.${name} entries must be among ${p.values!.join(", ")}`,
+          }),
         })
         : z.string();
       // gala-gopher also accepts a comma-separated string for list params.
       return z.union([
         z.array(item),
-        z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean)).pipe(z.array(item)),
-      ], { errorMap: () => ({ message: `params.${name} must be a list of strings${p.values ? ` among ${p.values.join(", ")}` : ""}` }) });
+        z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean)).pipe(
+          z.array(item),
+        ),
+      ], {
+        errorMap: () => ({
+          message: `params.${name} must be a list of strings${
+            p.values ? ` among ${p.values.join(", ")}` : ""
+          }`,
+        }),
+      });
     }
   }
 }
@@ -156,7 +178,11 @@ export function requestSchema(m: Manifest) {
  * @returns the new config; `current` is never modified.
  * @throws {ConfigError} naming what was wrong and what is accepted.
  */
-export function mergeConfig(m: Manifest, current: ProbeConfig, doc: Record<string, unknown>): ProbeConfig {
+export function mergeConfig(
+  m: Manifest,
+  current: ProbeConfig,
+  doc: Record<string, unknown>,
+): ProbeConfig {
   const unknown = Object.keys(doc).filter((k) => !TOP_KEYS.includes(k));
   if (unknown.length) {
     throw new ConfigError(`unknown key(s) ${unknown.join(", ")}; accepted: ${TOP_KEYS.join(", ")}`);
@@ -169,7 +195,9 @@ export function mergeConfig(m: Manifest, current: ProbeConfig, doc: Record<strin
   if (req.snoopers) next.snoopers = req.snoopers as ProcessSelector;
   if (req.blacklist) next.blacklist = req.blacklist as ProcessSelector;
   if (req.params) {
-    for (const [k, v] of Object.entries(req.params)) if (v !== undefined) next.params[k] = v as ParamValue;
+    for (const [k, v] of Object.entries(req.params)) {
+      if (v !== undefined) next.params[k] = v as ParamValue;
+    }
   }
   if (req.state) next.state = req.state;
   if (!selectorIsEmpty(next.snoopers) && !selectorIsEmpty(next.blacklist)) {
@@ -196,9 +224,15 @@ function checkSubprobes(m: Manifest, names: string[]): string[] {
   const known = new Map(m.subprobes.map((s) => [s.name, s]));
   for (const n of names) {
     const s = known.get(n);
-    if (!s) throw new ConfigError(`unknown sub-probe "${n}" in cmd.probe; accepted: ${supported(m).join(", ")}`);
+    if (!s) {
+      throw new ConfigError(
+        `unknown sub-probe "${n}" in cmd.probe; accepted: ${supported(m).join(", ")}`,
+      );
+    }
     if (!s.supported) {
-      throw new ConfigError(`sub-probe "${n}" is not supported in this version; accepted: ${supported(m).join(", ")}`);
+      throw new ConfigError(
+        `sub-probe "${n}" is not supported in this version; accepted: ${supported(m).join(", ")}`,
+      );
     }
   }
   // Duplicates are accepted (gala-gopher's own examples repeat names); order follows the manifest.
@@ -210,11 +244,15 @@ function describe(m: Manifest, issue: z.ZodIssue): string {
   const path = issue.path.join(".");
   if (issue.code === "unrecognized_keys") {
     if (path === "params") {
-      return `unknown param(s) ${issue.keys.join(", ")}; accepted: ${Object.keys(m.params).join(", ") || "none"}`;
+      return `unknown param(s) ${issue.keys.join(", ")}; accepted: ${
+        Object.keys(m.params).join(", ") || "none"
+      }`;
     }
     return `${path ? path + ": " : ""}unknown key(s) ${issue.keys.join(", ")}`;
   }
-  if (issue.message.startsWith("params.") || issue.message.startsWith("state ")) return issue.message;
+  if (issue.message.startsWith("params.") || issue.message.startsWith("state ")) {
+    return issue.message;
+  }
   if (issue.code === "invalid_type") {
     return `${path} has type ${issue.received}; expected ${issue.expected}`;
   }

@@ -10,7 +10,8 @@ import type { HistogramValue } from "./probe_api.ts";
 import type { SeriesRegistry } from "./series.ts";
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+export const OPENMETRICS_CONTENT_TYPE =
+  "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /** Does an `Accept` header ask for OpenMetrics? */
 export function wantsOpenMetrics(accept: string | null | undefined): boolean {
@@ -34,7 +35,11 @@ function escapeHelp(s: string): string {
  * @param tables meta tables in the order to render
  * @param openMetrics render OpenMetrics 1.0 instead of Prometheus text 0.0.4
  */
-export function render(tables: Iterable<MetaTable>, registry: SeriesRegistry, openMetrics = false): string {
+export function render(
+  tables: Iterable<MetaTable>,
+  registry: SeriesRegistry,
+  openMetrics = false,
+): string {
   registry.prune();
   const out: string[] = [];
   for (const t of tables) {
@@ -56,7 +61,9 @@ function renderField(
   const name = promName(t, f);
   const family = openMetrics && f.type === "counter" ? name.slice(0, -"_total".length) : name;
   let header = `# HELP ${family} ${escapeHelp(f.help)}\n# TYPE ${family} ${f.type}\n`;
-  if (openMetrics && f.unit && ["seconds", "bytes", "ratio"].includes(f.unit)) header += `# UNIT ${family} ${f.unit}\n`;
+  if (openMetrics && f.unit && ["seconds", "bytes", "ratio"].includes(f.unit)) {
+    header += `# UNIT ${family} ${f.unit}\n`;
+  }
   let body = "";
   if (f.type === "histogram") {
     const bounds = f.buckets!;

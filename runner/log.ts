@@ -30,7 +30,9 @@ export function createLogger(level: Level, scope: Record<string, string> = {}): 
     if (LEVELS.indexOf(lvl) < min) return;
     const all = { ...scope, ...fields };
     const kv = Object.entries(all).map(([k, v]) => `${k}=${formatValue(v)}`).join(" ");
-    const line = `${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${msg}${kv ? " " + kv : ""}\n`;
+    const line = `${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${msg}${
+      kv ? " " + kv : ""
+    }\n`;
     Deno.stderr.writeSync(enc.encode(line));
   };
   return {

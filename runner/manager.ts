@@ -9,7 +9,15 @@ import { pathToFileURL } from "node:url";
 import { defaultConfig, mergeConfig } from "./config.ts";
 import type { LoadedManifest } from "./manifest.ts";
 import type { MetaTable } from "./meta.ts";
-import type { DriverFactory, DriverStatus, Logger, ProbeConfig, ProbeContext, ProbeDriver, Row } from "./probe_api.ts";
+import type {
+  DriverFactory,
+  DriverStatus,
+  Logger,
+  ProbeConfig,
+  ProbeContext,
+  ProbeDriver,
+  Row,
+} from "./probe_api.ts";
 import { listProcesses, sameSet, selectPids } from "./processes.ts";
 import type { ProcessInfo } from "./processes.ts";
 import type { SeriesRegistry } from "./series.ts";
@@ -78,7 +86,11 @@ export class ProbeManager {
       for (const s of m.subprobes) {
         for (const t of s.tables) {
           const meta = opts.tables.get(t);
-          if (!meta) throw new Error(`${loaded.file}: sub-probe ${s.name} fills table "${t}" which no meta/*.yaml declares`);
+          if (!meta) {
+            throw new Error(
+              `${loaded.file}: sub-probe ${s.name} fills table "${t}" which no meta/*.yaml declares`,
+            );
+          }
           tables.set(t, meta);
         }
       }
@@ -114,7 +126,10 @@ export class ProbeManager {
           state: saved.state,
         });
       } catch (err) {
-        this.#o.log.warn("stored config no longer valid; probe left stopped", { probe: name, error: err });
+        this.#o.log.warn("stored config no longer valid; probe left stopped", {
+          probe: name,
+          error: err,
+        });
         continue;
       }
       if (e.config.state === "running") {
@@ -156,7 +171,9 @@ export class ProbeManager {
     const e = this.#entry(name);
     return this.#serial(e, async () => {
       const next = mergeConfig(e.loaded.manifest, e.config, doc);
-      const pids = next.state === "running" ? this.#pidsFor({ ...e, config: next }, listProcesses()) : new Set<number>();
+      const pids = next.state === "running"
+        ? this.#pidsFor({ ...e, config: next }, listProcesses())
+        : new Set<number>();
       await this.#o.store.setConfig(name, next);
       const wasRunning = e.driver !== undefined;
       e.config = next;
@@ -181,9 +198,12 @@ export class ProbeManager {
       }
       clearTimeout(e.retryTimer);
       e.restarts = 0;
+      e.lastError = undefined;
       await this.#startDriver(e);
       if (e.phase === "failed") {
-        throw new ProbeStartError(`config saved, but probe ${name} failed to start: ${e.lastError}; retrying with backoff`);
+        throw new ProbeStartError(
+          `config saved, but probe ${name} failed to start: ${e.lastError}; retrying with backoff`,
+        );
       }
     });
   }
@@ -218,13 +238,15 @@ export class ProbeManager {
     try {
       const mod = await import(pathToFileURL(`${e.loaded.dir}/${m.driver}`).href);
       const factory = mod.default as DriverFactory;
-      if (typeof factory !== "function") throw new Error(`${m.driver} has no default export of a driver factory`);
+      if (typeof factory !== "function") {
+        throw new Error(`${m.driver} has no default export of a driver factory`);
+      }
       const driver = factory(this.#context(e, abort.signal, log));
       e.driver = driver;
       if (!e.pids.size && m.snoopers) e.pids = this.#pidsFor(e, listProcesses());
       await driver.start(e.config, e.pids);
       e.phase = "running";
-      e.lastError = undefined;
+      // lastError stays until the next config change, so an operator sees why it restarted.
       e.nextRestartAt = undefined;
       log.info("probe running", { subprobes: e.config.probes.join(","), pids: e.pids.size });
       driver.done?.then(
@@ -295,7 +317,11 @@ export class ProbeManager {
       emit: (table: string, rows: Row[]) => {
         if (signal.aborted) return;
         const meta = e.tables.get(table);
-        if (!meta) throw new Error(`probe ${name} emitted table "${table}" that its manifest does not declare`);
+        if (!meta) {
+          throw new Error(
+            `probe ${name} emitted table "${table}" that its manifest does not declare`,
+          );
+        }
         const period = Number(e.config.params.report_period ?? 60);
         this.#o.registry.update(name, meta, rows, 2 * period * 1000 + 2000);
         this.#o.store.addSamples(name, table, rows);
@@ -304,7 +330,9 @@ export class ProbeManager {
   }
 
   async #refreshPids(): Promise<void> {
-    const running = [...this.#entries.values()].filter((e) => e.phase === "running" && e.loaded.manifest.snoopers);
+    const running = [...this.#entries.values()].filter((e) =>
+      e.phase === "running" && e.loaded.manifest.snoopers
+    );
     if (!running.length) return;
     const procs = listProcesses();
     for (const e of running) {
@@ -325,6 +353,8 @@ export class ProbeManager {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#scanTimer);
-    for (const e of this.#entries.values()) await this.#serial(e, () => this.#stopDriver(e, "shutdown"));
+    for (const e of this.#entries.values()) {
+      await this.#serial(e, () => this.#stopDriver(e, "shutdown"));
+    }
   }
 }

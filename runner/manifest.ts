@@ -5,7 +5,7 @@
  */
 
 import { z } from "zod";
-import { parseYamlFile, ManifestError } from "./yaml_file.ts";
+import { ManifestError, parseYamlFile } from "./yaml_file.ts";
 
 const paramSpec = z.discriminatedUnion("type", [
   z.object({
@@ -86,7 +86,9 @@ export const manifestSchema = z.object({
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
           path: ["subprobes", i, "enables", j],
-          message: `"${e}" is not declared under attach (declared: ${[...attachNames].join(", ") || "none"})`,
+          message: `"${e}" is not declared under attach (declared: ${
+            [...attachNames].join(", ") || "none"
+          })`,
         });
       }
     });
@@ -133,11 +135,17 @@ export async function loadManifests(probesDir: string): Promise<LoadedManifest[]
     }
     const manifest = await parseYamlFile(file, manifestSchema);
     if (manifest.name !== d) {
-      throw new ManifestError(file, "name", `is "${manifest.name}" but the folder is "${d}"; they must match`);
+      throw new ManifestError(
+        file,
+        "name",
+        `is "${manifest.name}" but the folder is "${d}"; they must match`,
+      );
     }
     for (const p of manifest.paths) {
       const other = byPath.get(p);
-      if (other) throw new ManifestError(file, "paths", `${p} is already served by probe "${other}"`);
+      if (other) {
+        throw new ManifestError(file, "paths", `${p} is already served by probe "${other}"`);
+      }
       byPath.set(p, manifest.name);
     }
     try {

@@ -22,9 +22,17 @@ const metricField = z.object({
 }).strict().superRefine((f, ctx) => {
   if (f.type === "histogram") {
     if (!f.buckets?.length) {
-      ctx.addIssue({ code: "custom", path: ["buckets"], message: "histograms need ascending bucket bounds" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["buckets"],
+        message: "histograms need ascending bucket bounds",
+      });
     } else if (f.buckets.some((b, i) => i > 0 && b <= f.buckets![i - 1])) {
-      ctx.addIssue({ code: "custom", path: ["buckets"], message: "bucket bounds must be strictly ascending" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["buckets"],
+        message: "bucket bounds must be strictly ascending",
+      });
     }
   } else if (f.buckets) {
     ctx.addIssue({ code: "custom", path: ["buckets"], message: "only histograms take buckets" });
@@ -43,7 +51,9 @@ export const metaTableSchema = z.object({
 }).strict().superRefine((t, ctx) => {
   const seen = new Set<string>();
   [...t.keys, ...t.labels, ...t.metrics.map((m) => m.name)].forEach((n) => {
-    if (seen.has(n)) ctx.addIssue({ code: "custom", path: ["metrics"], message: `"${n}" is declared twice` });
+    if (seen.has(n)) {
+      ctx.addIssue({ code: "custom", path: ["metrics"], message: `"${n}" is declared twice` });
+    }
     seen.add(n);
   });
 });
@@ -65,7 +75,9 @@ export async function loadMetaTables(metaDir: string): Promise<Map<string, MetaT
   const tables = new Map<string, MetaTable>();
   for (const file of files) {
     const t = await parseYamlFile(file, metaTableSchema);
-    if (tables.has(t.table)) throw new ManifestError(file, "table", `"${t.table}" is declared in two files`);
+    if (tables.has(t.table)) {
+      throw new ManifestError(file, "table", `"${t.table}" is declared in two files`);
+    }
     tables.set(t.table, t);
   }
   return tables;

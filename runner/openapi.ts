@@ -10,7 +10,13 @@ function paramJsonSchema(p: ParamSpec): Record<string, unknown> {
   switch (p.type) {
     case "integer":
     case "number":
-      return { type: p.type, minimum: p.min, maximum: p.max, default: p.default, description: p.description };
+      return {
+        type: p.type,
+        minimum: p.min,
+        maximum: p.max,
+        default: p.default,
+        description: p.description,
+      };
     case "boolean":
       return { type: "boolean", default: p.default, description: p.description };
     case "string":
@@ -47,11 +53,17 @@ const selector = {
 
 const answer = {
   type: "object",
-  properties: { result: { type: "string", enum: ["success", "failed"] }, message: { type: "string" } },
+  properties: {
+    result: { type: "string", enum: ["success", "failed"] },
+    message: { type: "string" },
+  },
 };
 
 /** Build the document. */
-export function openApiDocument(manifests: LoadedManifest[], version: string): Record<string, unknown> {
+export function openApiDocument(
+  manifests: LoadedManifest[],
+  version: string,
+): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   for (const { manifest: m } of manifests) {
     const body = {
@@ -63,7 +75,10 @@ export function openApiDocument(manifests: LoadedManifest[], version: string): R
           properties: {
             probe: {
               type: "array",
-              items: { type: "string", enum: m.subprobes.filter((s) => s.supported).map((s) => s.name) },
+              items: {
+                type: "string",
+                enum: m.subprobes.filter((s) => s.supported).map((s) => s.name),
+              },
             },
           },
         },
@@ -72,7 +87,9 @@ export function openApiDocument(manifests: LoadedManifest[], version: string): R
         params: {
           type: "object",
           additionalProperties: false,
-          properties: Object.fromEntries(Object.entries(m.params).map(([k, p]) => [k, paramJsonSchema(p)])),
+          properties: Object.fromEntries(
+            Object.entries(m.params).map(([k, p]) => [k, paramJsonSchema(p)]),
+          ),
         },
         state: { type: "string", enum: ["running", "stopped"] },
       },
@@ -89,26 +106,45 @@ export function openApiDocument(manifests: LoadedManifest[], version: string): R
             content: {
               "application/json": { schema: body },
               "application/x-www-form-urlencoded": {
-                schema: { type: "object", properties: { json: { type: "string", description: "the JSON document" } } },
+                schema: {
+                  type: "object",
+                  properties: { json: { type: "string", description: "the JSON document" } },
+                },
               },
             },
           },
           responses: {
             "200": { description: "accepted", content: { "application/json": { schema: answer } } },
-            "400": { description: "rejected; nothing changed", content: { "application/json": { schema: answer } } },
+            "400": {
+              description: "rejected; nothing changed",
+              content: { "application/json": { schema: answer } },
+            },
           },
         },
       };
     }
   }
-  paths["/probes"] = { get: { summary: "Probes, sub-probes and params", responses: { "200": { description: "list" } } } };
+  paths["/probes"] = {
+    get: {
+      summary: "Probes, sub-probes and params",
+      responses: { "200": { description: "list" } },
+    },
+  };
   paths["/api/v1/samples"] = {
     get: {
       summary: "Recent samples of one meta table",
       parameters: [
         { name: "table", in: "query", required: true, schema: { type: "string" } },
-        { name: "since", in: "query", schema: { type: "string", description: "epoch ms, ISO time, or a duration like 5m" } },
-        { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 10000, default: 1000 } },
+        {
+          name: "since",
+          in: "query",
+          schema: { type: "string", description: "epoch ms, ISO time, or a duration like 5m" },
+        },
+        {
+          name: "limit",
+          in: "query",
+          schema: { type: "integer", minimum: 1, maximum: 10000, default: 1000 },
+        },
       ],
       responses: { "200": { description: "rows" } },
     },

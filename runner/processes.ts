@@ -51,7 +51,11 @@ function safeRead(path: string): string {
 }
 
 /** Does `p` match any entry of the selector? */
-export function matches(sel: ProcessSelector, p: ProcessInfo, regexCache: Map<string, RegExp>): boolean {
+export function matches(
+  sel: ProcessSelector,
+  p: ProcessInfo,
+  regexCache: Map<string, RegExp>,
+): boolean {
   if (sel.proc_id.includes(p.pid)) return true;
   for (const n of sel.proc_name) {
     let ok = true;
@@ -67,14 +71,16 @@ export function matches(sel: ProcessSelector, p: ProcessInfo, regexCache: Map<st
     const cg = p.cgroup();
     if (sel.container_id.some((id) => cg.includes(id))) return true;
     // Kubelet writes pod UIDs with '-' in cgroupfs paths and '_' in systemd slice names.
-    if (sel.pod_id.some((id) => cg.includes(id) || cg.includes(id.replaceAll("-", "_")))) return true;
+    if (sel.pod_id.some((id) => cg.includes(id) || cg.includes(id.replaceAll("-", "_")))) {
+      return true;
+    }
   }
   return false;
 }
 
 /**
  * The pids a probe watches: those matching `snoopers`, or when no snooper is set, every process
- * not matching `blacklist`. The runner's own pid is never watched.
+ * not matching `blacklist`. The runner itself is watched only when a snooper names it.
  */
 export function selectPids(
   procs: ProcessInfo[],
@@ -85,7 +91,7 @@ export function selectPids(
   const all = selectorIsEmpty(snoopers);
   const out = new Set<number>();
   for (const p of procs) {
-    if (p.pid === Deno.pid) continue;
+    if (all && p.pid === Deno.pid) continue;
     if (all ? !matches(blacklist, p, regexCache) : matches(snoopers, p, regexCache)) out.add(p.pid);
   }
   return out;

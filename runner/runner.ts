@@ -8,7 +8,12 @@
 import { Hono } from "hono";
 import { parse } from "yaml";
 import { createApiApp } from "./api.ts";
-import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, render, wantsOpenMetrics } from "./exporter.ts";
+import {
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+  render,
+  wantsOpenMetrics,
+} from "./exporter.ts";
 import { createLogger } from "./log.ts";
 import type { Level } from "./log.ts";
 import { loadManifests } from "./manifest.ts";
@@ -51,9 +56,14 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
   const manifests = await loadManifests(o.probesDir);
   const tables = await loadMetaTables(o.metaDir);
   await Deno.mkdir(o.stateDir, { recursive: true });
-  const store = await Store.open(`${o.stateDir}/demarc.kv`, { retentionMs: o.retentionSeconds * 1000 });
+  const store = await Store.open(`${o.stateDir}/demarc.kv`, {
+    retentionMs: o.retentionSeconds * 1000,
+  });
   const identity = hostIdentity();
-  const registry = new SeriesRegistry({ machine_id: identity.machineId, hostname: identity.hostname });
+  const registry = new SeriesRegistry({
+    machine_id: identity.machineId,
+    hostname: identity.hostname,
+  });
   const manager = new ProbeManager({
     manifests,
     tables,
@@ -66,12 +76,21 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
 
   let unsupportedPaths: string[] = [];
   try {
-    unsupportedPaths = (parse(await Deno.readTextFile(`${o.probesDir}/unsupported.yaml`))?.paths ?? []) as string[];
+    unsupportedPaths =
+      (parse(await Deno.readTextFile(`${o.probesDir}/unsupported.yaml`))?.paths ?? []) as string[];
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
 
-  const api = createApiApp({ manifests, tables, manager, store, log, unsupportedPaths, version: VERSION });
+  const api = createApiApp({
+    manifests,
+    tables,
+    manager,
+    store,
+    log,
+    unsupportedPaths,
+    version: VERSION,
+  });
   const metricsApp = new Hono();
   metricsApp.get("/metrics", (c) => {
     const om = wantsOpenMetrics(c.req.header("accept"));
@@ -81,13 +100,22 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
   });
   metricsApp.get("/", (c) => c.html('<a href="/metrics">metrics</a>'));
 
-  const apiServer = Deno.serve({ hostname: o.apiHost, port: o.apiPort, onListen: () => {} }, api.fetch);
-  const metricsServer = Deno.serve({ hostname: o.metricsHost, port: o.metricsPort, onListen: () => {} }, metricsApp.fetch);
+  const apiServer = Deno.serve(
+    { hostname: o.apiHost, port: o.apiPort, onListen: () => {} },
+    api.fetch,
+  );
+  const metricsServer = Deno.serve({
+    hostname: o.metricsHost,
+    port: o.metricsPort,
+    onListen: () => {},
+  }, metricsApp.fetch);
   await manager.restore();
   const selfTimer = publishSelfMetrics({ manager, registry, store, tables, intervalMs: 5000 });
 
   const apiUrl = `http://${o.apiHost}:${apiServer.addr.port}`;
-  const metricsUrl = `http://${o.metricsHost === "0.0.0.0" ? "127.0.0.1" : o.metricsHost}:${metricsServer.addr.port}`;
+  const metricsUrl = `http://${
+    o.metricsHost === "0.0.0.0" ? "127.0.0.1" : o.metricsHost
+  }:${metricsServer.addr.port}`;
   log.info("demarc running", {
     version: VERSION,
     api: apiUrl,

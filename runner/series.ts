@@ -30,11 +30,18 @@ export class SeriesRegistry {
 
   /** @param constLabels labels added to every series (machine_id, hostname). */
   constructor(constLabels: Record<string, string>) {
-    this.#constLabels = Object.entries(constLabels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",");
+    this.#constLabels = Object.entries(constLabels).map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+      .join(",");
   }
 
   /** Record rows published by `probe` for `table`. */
-  update(probe: string, table: MetaTable, rows: Row[], staleAfterMs: number, now = Date.now()): void {
+  update(
+    probe: string,
+    table: MetaTable,
+    rows: Row[],
+    staleAfterMs: number,
+    now = Date.now(),
+  ): void {
     let series = this.#tables.get(table.table);
     if (!series) this.#tables.set(table.table, series = new Map());
     const fields = [...table.keys, ...table.labels];

@@ -61,9 +61,14 @@ export class Store {
     try {
       return new Store(await Deno.openKv(path), opts);
     } catch (e) {
-      throw new Error(`cannot open the state store ${path}: ${(e as Error).message} (hint: check --state-dir is writable)`, {
-        cause: e,
-      });
+      throw new Error(
+        `cannot open the state store ${path}: ${
+          (e as Error).message
+        } (hint: check --state-dir is writable)`,
+        {
+          cause: e,
+        },
+      );
     }
   }
 

@@ -25,18 +25,25 @@ export class ManifestError extends Error {
  *
  * @throws {ManifestError} on unreadable files, YAML syntax errors and schema violations.
  */
-export async function parseYamlFile<S extends z.ZodTypeAny>(file: string, schema: S): Promise<z.output<S>> {
+export async function parseYamlFile<S extends z.ZodTypeAny>(
+  file: string,
+  schema: S,
+): Promise<z.output<S>> {
   let text: string;
   try {
     text = await Deno.readTextFile(file);
   } catch (e) {
-    throw new ManifestError(file, "(file)", `cannot be read: ${(e as Error).message}`, { cause: e });
+    throw new ManifestError(file, "(file)", `cannot be read: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   let doc: unknown;
   try {
     doc = parse(text);
   } catch (e) {
-    throw new ManifestError(file, "(yaml)", `is not valid YAML: ${(e as Error).message}`, { cause: e });
+    throw new ManifestError(file, "(yaml)", `is not valid YAML: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const r = schema.safeParse(doc);
   if (!r.success) {

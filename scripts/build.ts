@@ -19,8 +19,16 @@ const args = new Set(Deno.args);
 async function buildBpf(): Promise<void> {
   await Deno.mkdir(`${build}/bpf`, { recursive: true });
   const vmlinux = `${build}/vmlinux.h`;
-  const btf = await run("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"], {
-    hint: "install bpftool (apt-get install bpftool) and check /sys/kernel/btf/vmlinux exists (kernel built with BTF)",
+  const btf = await run("bpftool", [
+    "btf",
+    "dump",
+    "file",
+    "/sys/kernel/btf/vmlinux",
+    "format",
+    "c",
+  ], {
+    hint:
+      "install bpftool (apt-get install bpftool) and check /sys/kernel/btf/vmlinux exists (kernel built with BTF)",
   });
   await Deno.writeTextFile(vmlinux, btf);
   const arch = Deno.build.arch === "aarch64" ? "arm64" : "x86";
@@ -31,10 +39,23 @@ async function buildBpf(): Promise<void> {
       if (!f.name.endsWith(".bpf.c")) continue;
       const out = `${build}/bpf/${f.name.replace(/\.c$/, ".o")}`;
       await run("clang", [
-        "-target", "bpf", "-g", "-O2", `-D__TARGET_ARCH_${arch}`,
-        "-I", build, "-I", dir, "-I", `${root}/probes`,
-        "-Wall", "-Werror",
-        "-c", `${dir}/${f.name}`, "-o", out,
+        "-target",
+        "bpf",
+        "-g",
+        "-O2",
+        `-D__TARGET_ARCH_${arch}`,
+        "-I",
+        build,
+        "-I",
+        dir,
+        "-I",
+        `${root}/probes`,
+        "-Wall",
+        "-Werror",
+        "-c",
+        `${dir}/${f.name}`,
+        "-o",
+        out,
       ], { hint: "install clang and libbpf-dev (apt-get install clang libbpf-dev)" });
       console.log(`built ${out}`);
     }

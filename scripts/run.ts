@@ -29,14 +29,19 @@ export async function run(
       stderr: opts.inherit ? "inherit" : "piped",
     }).output();
   } catch (e) {
-    throw new CommandError(`cannot start ${cmd}: ${(e as Error).message}${opts.hint ? ` (hint: ${opts.hint})` : ""}`, {
-      cause: e,
-    });
+    throw new CommandError(
+      `cannot start ${cmd}: ${(e as Error).message}${opts.hint ? ` (hint: ${opts.hint})` : ""}`,
+      {
+        cause: e,
+      },
+    );
   }
   if (!out.success) {
     const err = opts.inherit ? "" : new TextDecoder().decode(out.stderr).trim();
     throw new CommandError(
-      `${cmd} ${args.join(" ")} exited with ${out.code}${err ? `:\n${err}` : ""}${opts.hint ? `\nhint: ${opts.hint}` : ""}`,
+      `${cmd} ${args.join(" ")} exited with ${out.code}${err ? `:\n${err}` : ""}${
+        opts.hint ? `\nhint: ${opts.hint}` : ""
+      }`,
     );
   }
   return opts.inherit ? "" : new TextDecoder().decode(out.stdout);

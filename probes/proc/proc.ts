@@ -5,8 +5,21 @@
  * @module
  */
 
-import type { DriverFactory, ProbeConfig, ProbeContext, ProbeDriver, Row } from "../../runner/probe_api.ts";
-import { CLOCK_TICKS, CPU_MODES, parseHostStat, parseIo, parseKeyValues, parsePidStat } from "./procfs.ts";
+import type {
+  DriverFactory,
+  ProbeConfig,
+  ProbeContext,
+  ProbeDriver,
+  Row,
+} from "../../runner/probe_api.ts";
+import {
+  CLOCK_TICKS,
+  CPU_MODES,
+  parseHostStat,
+  parseIo,
+  parseKeyValues,
+  parsePidStat,
+} from "./procfs.ts";
 
 function read(path: string): string | undefined {
   try {
@@ -104,7 +117,10 @@ class ProcDriver implements ProbeDriver {
       this.ctx.emit("proc", rows);
     }
     if (on.has("cpu")) {
-      this.ctx.emit("host_cpu", CPU_MODES.map((mode) => ({ labels: { mode }, values: { time: host.cpu[mode] } })));
+      this.ctx.emit(
+        "host_cpu",
+        CPU_MODES.map((mode) => ({ labels: { mode }, values: { time: host.cpu[mode] } })),
+      );
       const load = (read("/proc/loadavg") ?? "0 0 0").split(" ").map(Number);
       this.ctx.emit("host_load", [{
         labels: { host: hostName },

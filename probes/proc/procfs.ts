@@ -52,7 +52,16 @@ export function parseIo(text: string): Map<string, number> {
   return out;
 }
 
-export const CPU_MODES = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"] as const;
+export const CPU_MODES = [
+  "user",
+  "nice",
+  "system",
+  "idle",
+  "iowait",
+  "irq",
+  "softirq",
+  "steal",
+] as const;
 
 export interface HostStat {
   /** Seconds per mode, summed over CPUs. */

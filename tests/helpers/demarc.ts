@@ -30,7 +30,10 @@ export interface Demarc {
   /** Stop, then start again with the same state dir and ports. */
   restart(): Promise<Demarc>;
   /** PUT a config document (JSON body); returns status and parsed answer. */
-  put(path: string, doc: unknown): Promise<{ status: number; body: { result: string; message: string } }>;
+  put(
+    path: string,
+    doc: unknown,
+  ): Promise<{ status: number; body: { result: string; message: string } }>;
   get<T = Record<string, unknown>>(path: string): Promise<T>;
   scrape(): Promise<string>;
 }
@@ -48,20 +51,40 @@ export function freePort(): number {
  *
  * @throws {Error} with the process's log when it exits or does not answer within 30 s.
  */
-export async function startDemarc(o: DemarcOptions = {}, ports?: { api: number; metrics: number }): Promise<Demarc> {
+export async function startDemarc(
+  o: DemarcOptions = {},
+  ports?: { api: number; metrics: number },
+): Promise<Demarc> {
   const stateDir = o.stateDir ?? await Deno.makeTempDir({ prefix: "demarc-test-" });
   const apiPort = ports?.api ?? freePort();
   const metricsPort = ports?.metrics ?? freePort();
   const args = [
-    "run", "--allow-all", "--unstable-kv", `${ROOT}/main.ts`, "run",
-    "--api-port", String(apiPort), "--metrics-port", String(metricsPort), "--metrics-host", "127.0.0.1",
-    "--state-dir", stateDir, "--log-level", o.logLevel ?? "debug",
+    "run",
+    "--allow-all",
+    "--unstable-kv",
+    `${ROOT}/main.ts`,
+    "run",
+    "--api-port",
+    String(apiPort),
+    "--metrics-port",
+    String(metricsPort),
+    "--metrics-host",
+    "127.0.0.1",
+    "--state-dir",
+    stateDir,
+    "--log-level",
+    o.logLevel ?? "debug",
     ...(o.probesDir ? ["--probes-dir", o.probesDir] : []),
     ...(o.metaDir ? ["--meta-dir", o.metaDir] : []),
     ...(o.buildDir ? ["--build-dir", o.buildDir] : []),
     ...(o.extraArgs ?? []),
   ];
-  const child = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped", stdin: "null" }).spawn();
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    stdout: "null",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
   let log = "";
   const logDone = (async () => {
     const dec = new TextDecoder();
@@ -137,7 +160,11 @@ export async function startDemarc(o: DemarcOptions = {}, ports?: { api: number; 
 }
 
 /** Poll `fn` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 15_000, what = "condition"): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 15_000,
+  what = "condition",
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -147,13 +174,19 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 15_000, w
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 /** Parse Prometheus text into `name{labels} value` lookups (no HELP/TYPE lines). */
-export function parseMetrics(text: string): Array<{ name: string; labels: Record<string, string>; value: number }> {
+export function parseMetrics(
+  text: string,
+): Array<{ name: string; labels: Record<string, string>; value: number }> {
   const out: Array<{ name: string; labels: Record<string, string>; value: number }> = [];
   for (const line of text.split("\n")) {
     if (!line || line.startsWith("#")) continue;

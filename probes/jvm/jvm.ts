@@ -29,6 +29,9 @@ export const SHUTDOWN = "shutdown";
 /** Most spans kept per JVM and period in `l7_rpc_trace`. */
 const SPAN_LIMIT = 500;
 
+/** Recent attach failures shown in the status. */
+const MAX_FAILURES = 50;
+
 const INSTRUMENTATIONS_OF = (ctx: ProbeContext, probes: string[]) =>
   new Set(ctx.manifest.subprobes.filter((s) => probes.includes(s.name)).flatMap((s) => s.enables));
 
@@ -54,7 +57,8 @@ class JvmDriver implements ProbeDriver {
   readonly #ctx: ProbeContext;
   readonly #store: AttachStore;
   readonly #sessions = new Map<number, JvmSession>();
-  /** Pids that failed to attach, with the process start they failed for (no retry until it changes). */
+  /** Recent attach failures, kept after their pid is gone so `GET /sermant` still shows why. */
+  readonly #failures = new Map<number, { comm: string; error: string; at: string }>();
   #config: ProbeConfig | undefined;
   #agent: AgentConfig | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -97,7 +101,11 @@ class JvmDriver implements ProbeDriver {
   async reconfigure(config: ProbeConfig, pids: ReadonlySet<number>): Promise<void> {
     const periodChanged = config.params.report_period !== this.#config?.params.report_period;
     this.#apply(config);
-    for (const s of this.#sessions.values()) s.reconfigure();
+    for (const s of this.#sessions.values()) {
+      // A new config is the operator's cue to try failed JVMs again.
+      if (s.state === "failed") this.#sessions.delete(s.pid);
+      else s.reconfigure();
+    }
     if (periodChanged) {
       clearInterval(this.#timer);
       this.#timer = setInterval(
@@ -105,13 +113,22 @@ class JvmDriver implements ProbeDriver {
         Number(config.params.report_period) * 1000,
       );
     }
-    await this.updatePids(pids);
+    void this.updatePids(pids);
   }
 
-  /** Attach to new pids, detach from pids that left; waits until both are done. */
-  updatePids(pids: ReadonlySet<number>): Promise<void> {
+  /**
+   * Attach to new pids, detach from pids that left. Returns at once (attaching takes seconds and
+   * must not hold up the API or the pid scan); {@link settled} waits for the work queued so far.
+   */
+  updatePids(pids: ReadonlySet<number>): void {
     const target = new Set(pids);
-    this.#reconcile = this.#reconcile.then(() => this.#reconcileTo(target));
+    this.#reconcile = this.#reconcile.then(() => this.#reconcileTo(target)).catch((e) =>
+      this.#ctx.log.error("reconciling watched JVMs failed", { error: e })
+    );
+  }
+
+  /** Resolves when every attach and detach queued so far has finished. */
+  settled(): Promise<void> {
     return this.#reconcile;
   }
 
@@ -137,7 +154,8 @@ class JvmDriver implements ProbeDriver {
       store: this.#store,
       helper: {
         jar: `${ctx.buildDir}/java/demarc-attach.jar`,
-        timeoutMs: Number(this.#config!.params.attach_timeout ?? 20) * 1000,
+        // The helper allows loading the agent 30 s on top of its own timeout.
+        timeoutMs: Number(this.#config!.params.attach_timeout ?? 20) * 1000 + 30_000,
       },
       agentJar: `${ctx.buildDir}/java/demarc-agent.jar`,
       agentVersion: AGENT_VERSION,
@@ -149,7 +167,15 @@ class JvmDriver implements ProbeDriver {
         spanLimit: SPAN_LIMIT,
       }),
       publish: (s) => this.#publish(s),
+      failed: (s) => this.#remember(s),
     });
+  }
+
+  #remember(s: JvmSession): void {
+    this.#failures.set(s.pid, { comm: s.comm, error: s.error ?? "", at: new Date().toISOString() });
+    while (this.#failures.size > MAX_FAILURES) {
+      this.#failures.delete(this.#failures.keys().next().value!);
+    }
   }
 
   #publish(s: JvmSession): void {
@@ -215,7 +241,8 @@ class JvmDriver implements ProbeDriver {
         degraded.push({ part: `pid ${s.pid}`, reason: s.error ?? "attach failed" });
       }
     }
-    return { degraded, details: { jvms } };
+    const failures = Object.fromEntries([...this.#failures].map(([pid, f]) => [String(pid), f]));
+    return { degraded, details: { jvms, failures } };
   }
 }
 

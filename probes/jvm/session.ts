@@ -34,6 +34,8 @@ export interface SessionDeps {
   config(): { agent: AgentConfig; latencyThrMs: number; spanLimit: number };
   /** The session has new rows to publish. */
   publish(s: JvmSession): void;
+  /** Attaching failed ({@link JvmSession.error} says why). */
+  failed(s: JvmSession): void;
 }
 
 /** Counters of the agent's health, for `l7_agent`. */
@@ -91,7 +93,7 @@ export class JvmSession {
       this.#d.log.warn("attach failed", { pid: this.pid, comm: this.comm, error: this.error });
       await this.#channel?.close();
       this.#channel = undefined;
-      this.#d.publish(this);
+      this.#d.failed(this);
     }
   }
 
@@ -110,7 +112,7 @@ export class JvmSession {
         this.#d.log.info("agent reconnected; no new attach", { pid: this.pid, comm: this.comm });
         return;
       }
-      const check = await runHelper(this.#d.helper, ["check", "--pid", String(this.pid)]).catch(
+      const check = await runHelper(this.#d.helper, this.#helperArgs("check")).catch(
         () => undefined,
       );
       if (check?.ok && agentPresent(check.answer)) {
@@ -155,7 +157,7 @@ export class JvmSession {
     const t0 = performance.now();
     const res = await runHelper(
       this.#d.helper,
-      ["attach", "--pid", String(this.pid), "--agent", this.#d.agentJar],
+      this.#helperArgs("attach"),
       args,
     ).catch((e) => ({ ok: false, error: (e as Error).message, answer: {} }));
     if (!res.ok) {
@@ -169,7 +171,7 @@ export class JvmSession {
     }
     if (!await this.#waitHello(this.#d.attachTimeoutMs)) {
       const gone = !(await sameProcess(info));
-      await runHelper(this.#d.helper, ["detach", "--pid", String(this.pid)]).catch(() => undefined);
+      await runHelper(this.#d.helper, this.#helperArgs("detach")).catch(() => undefined);
       await this.#d.store.delete(this.pid);
       throw new AttachError(
         gone
@@ -184,6 +186,18 @@ export class JvmSession {
       ms: Math.round(performance.now() - t0),
       agent: this.hello?.agentVersion,
     });
+  }
+
+  #helperArgs(command: "attach" | "check" | "detach"): string[] {
+    return [
+      command,
+      "--pid",
+      String(this.pid),
+      "--agent",
+      this.#d.agentJar,
+      "--timeout-ms",
+      String(this.#d.attachTimeoutMs),
+    ];
   }
 
   #waitHello(timeoutMs: number): Promise<boolean> {
@@ -275,7 +289,7 @@ export class JvmSession {
     if (ch?.connected) done = await ch.detach(5000);
     const r = this.#record;
     if (!done && r && this.state !== "failed" && await sameProcess(r)) {
-      const res = await runHelper(this.#d.helper, ["detach", "--pid", String(this.pid)]).catch((
+      const res = await runHelper(this.#d.helper, this.#helperArgs("detach")).catch((
         e,
       ) => ({
         ok: false,

@@ -28,8 +28,22 @@ const period = (rows: AgentRow[], startMs = 0, endMs = 5000): Metrics => ({
 
 Deno.test("counters accumulate across periods while gauges describe the last one", () => {
   const s = new JvmSeries({ tgid: 7, comm: "java" }, 3);
-  s.addMetrics(period([row({ requests: 10, responses: 10, latencyCounts: [4, 6, 0], latencySumNs: 10e6 })]));
-  s.addMetrics(period([row({ requests: 5, responses: 5, serverErrors: 1, latencyCounts: [5, 0, 0], latencySumNs: 2.5e6 })], 5000, 10000));
+  s.addMetrics(
+    period([row({ requests: 10, responses: 10, latencyCounts: [4, 6, 0], latencySumNs: 10e6 })]),
+  );
+  s.addMetrics(
+    period(
+      [row({
+        requests: 5,
+        responses: 5,
+        serverErrors: 1,
+        latencyCounts: [5, 0, 0],
+        latencySumNs: 2.5e6,
+      })],
+      5000,
+      10000,
+    ),
+  );
   const [r] = s.linkRows();
   assert.equal(r.values.requests, 15);
   assert.equal(r.values.server_errors, 1);
@@ -41,7 +55,9 @@ Deno.test("counters accumulate across periods while gauges describe the last one
 
 Deno.test("a client-side local port is folded away; the server's address is the link", () => {
   const s = new JvmSeries({ tgid: 7, comm: "java" }, 1);
-  s.addMetrics(period([row({ localPort: 40001, requests: 1 }), row({ localPort: 40002, requests: 2 })]));
+  s.addMetrics(
+    period([row({ localPort: 40001, requests: 1 }), row({ localPort: 40002, requests: 2 })]),
+  );
   const rows = s.linkRows();
   assert.equal(rows.length, 1);
   assert.equal(rows[0].labels.server_port, 50051);
@@ -50,7 +66,11 @@ Deno.test("a client-side local port is folded away; the server's address is the 
 
 Deno.test("a server row puts the peer in client_ip and its own port in server_port", () => {
   const s = new JvmSeries({ tgid: 7, comm: "java" }, 1);
-  s.addMetrics(period([row({ role: "server", localPort: 8080, peerIp: "10.0.0.2", peerPort: 3333, requests: 1 })]));
+  s.addMetrics(
+    period([
+      row({ role: "server", localPort: 8080, peerIp: "10.0.0.2", peerPort: 3333, requests: 1 }),
+    ]),
+  );
   const [r] = s.apiRows();
   assert.equal(r.labels.client_ip, "10.0.0.2");
   assert.equal(r.labels.server_port, 8080);
@@ -85,7 +105,15 @@ Deno.test("a histogram on other bounds counts calls but not buckets", () => {
 
 Deno.test("latency_thr keeps slow and failed spans only", () => {
   const mk = (durationNs: number, error?: string): Span =>
-    spanSchema.parse({ traceId: "t", spanId: String(durationNs), startEpochNs: 0, durationNs, protocol: "http", role: "client", error });
+    spanSchema.parse({
+      traceId: "t",
+      spanId: String(durationNs),
+      startEpochNs: 0,
+      durationNs,
+      protocol: "http",
+      role: "client",
+      error,
+    });
   const kept = selectSpans([mk(1e6), mk(20e6), mk(2e6, "UNAVAILABLE")], 10, 100);
   assert.deepEqual(kept.map((s) => s.spanId), ["20000000", "2000000"]);
 });

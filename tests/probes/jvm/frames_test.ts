@@ -1,12 +1,22 @@
 import assert from "node:assert/strict";
-import { encodeFrame, FrameError, FrameReader, FrameType, MAX_FRAME_BYTES } from "../../../probes/jvm/frames.ts";
+import {
+  encodeFrame,
+  FrameError,
+  FrameReader,
+  FrameType,
+  MAX_FRAME_BYTES,
+} from "../../../probes/jvm/frames.ts";
 
 Deno.test("a frame split across reads comes out whole, once", () => {
   const a = encodeFrame(FrameType.METRICS, { rows: [], periodStartMs: 1, periodEndMs: 2 });
   const b = encodeFrame(FrameType.BYE, { reason: "détach" });
   const all = new Uint8Array([...a, ...b]);
   const r = new FrameReader();
-  const got = [...r.push(all.subarray(0, 3)), ...r.push(all.subarray(3, a.length + 2)), ...r.push(all.subarray(a.length + 2))];
+  const got = [
+    ...r.push(all.subarray(0, 3)),
+    ...r.push(all.subarray(3, a.length + 2)),
+    ...r.push(all.subarray(a.length + 2)),
+  ];
   assert.deepEqual(got.map((f) => f.type), [FrameType.METRICS, FrameType.BYE]);
   assert.deepEqual(got[1].payload, { reason: "détach" });
   assert.equal(r.pending, 0);

@@ -1,0 +1,222 @@
+/**
+ * Driving helper B's test apps (`build/java/demarc-testapps.jar`) from Deno tests: start one app
+ * (optionally as another user or in its own mount namespace), wait for `READY`, send line commands,
+ * read one JSON answer per line.
+ *
+ * @module
+ */
+
+export const ROOT = new URL("../../..", import.meta.url).pathname.replace(/\/$/, "");
+export const BUILD = `${ROOT}/build`;
+export const TESTAPPS_JAR = `${BUILD}/java/demarc-testapps.jar`;
+
+/** Ground truth a client prints after `run <n>`. */
+export interface RunResult {
+  calls: number;
+  ok: number;
+  errors: number;
+  clientErrors: number;
+  serverErrors: number;
+  exceptions: number;
+  meanNs: number;
+  p50Ns: number;
+  p99Ns: number;
+  sumNs: number;
+  elapsedNs: number;
+  bytesSent: number;
+  bytesReceived: number;
+  localPorts: number[];
+}
+
+/** How to start an app. */
+export interface AppOptions {
+  /** Run as this user (through `setpriv`), e.g. `nobody`. */
+  user?: string;
+  /** Run in a new mount namespace with a private tmpfs on /tmp. */
+  privateTmp?: boolean;
+  /** Extra JVM options (before `-jar`). */
+  jvmArgs?: string[];
+  /** The java executable. */
+  java?: string;
+}
+
+/** One running test app. */
+export interface TestApp {
+  pid: number;
+  name: string;
+  ports: Record<string, number>;
+  /** Send one line, get its JSON answer. */
+  command<T = Record<string, unknown>>(line: string): Promise<T>;
+  /** `run <n> ...` on a client. */
+  run(n: number, opts?: string): Promise<RunResult>;
+  /** Everything the JVM wrote to stderr so far. */
+  stderr(): string;
+  /** `quit`, then SIGKILL if it lingers. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Has the Java build produced the test apps? (tests skip with this reason when not) */
+export function jarsBuilt(): boolean {
+  try {
+    for (const j of ["demarc-testapps.jar", "demarc-agent.jar", "demarc-attach.jar"]) {
+      Deno.statSync(`${BUILD}/java/${j}`);
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Start `app` with `flags` and wait for its READY line.
+ *
+ * @throws {Error} with the app's stderr when it exits or is not ready within 60 s
+ */
+export async function startApp(
+  app: string,
+  flags: string[] = [],
+  o: AppOptions = {},
+): Promise<TestApp> {
+  const java = o.java ?? "java";
+  let argv = [java, ...(o.jvmArgs ?? []), "-jar", TESTAPPS_JAR, app, ...flags];
+  if (o.user) {
+    argv = [
+      "setpriv",
+      `--reuid=${o.user}`,
+      `--regid=${o.user === "nobody" ? "nogroup" : o.user}`,
+      "--clear-groups",
+      ...argv,
+    ];
+  }
+  if (o.privateTmp) {
+    // The script is fixed; the command line is passed as positional arguments, never interpolated.
+    argv = [
+      "unshare",
+      "-m",
+      "--propagation",
+      "private",
+      "--",
+      "sh",
+      "-c",
+      'mount -t tmpfs tmpfs /tmp && exec "$@"',
+      "sh",
+      ...argv,
+    ];
+  }
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  let err = "";
+  void (async () => {
+    const dec = new TextDecoder();
+    for await (const c of child.stderr) err += dec.decode(c, { stream: true });
+  })().catch(() => {});
+  const lines = lineReader(child.stdout);
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const readyLine = await withTimeout(
+    lines.next(),
+    60_000,
+    () => `${app} not READY within 60 s:\n${err}`,
+  );
+  if (readyLine.done || !readyLine.value.startsWith("READY ")) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    throw new Error(`${app} did not start (${readyLine.value ?? "exited"}):\n${err}`);
+  }
+  const ready = JSON.parse(readyLine.value.slice(6)) as {
+    pid: number;
+    ports: Record<string, number>;
+  };
+  let queue: Promise<unknown> = Promise.resolve();
+  let stopped: Promise<void> | undefined;
+  const command = <T>(line: string): Promise<T> => {
+    const p = queue.then(async () => {
+      await writer.write(new TextEncoder().encode(line + "\n"));
+      const r = await lines.next();
+      if (r.done) throw new Error(`${app} exited while answering "${line}":\n${err.slice(-2000)}`);
+      return JSON.parse(r.value) as T;
+    });
+    queue = p.catch(() => {});
+    return p;
+  };
+  return {
+    // Through sh/setpriv/unshare the exec chain keeps the pid; the JVM reports its own to be sure.
+    pid: o.privateTmp || o.user ? child.pid : ready.pid,
+    name: app,
+    ports: ready.ports,
+    command,
+    run: (n, opts = "") => command<RunResult>(`run ${n} ${opts}`.trim()),
+    stderr: () => err,
+    stop() {
+      stopped ??= (async () => {
+        if (!exited) {
+          await writer.write(new TextEncoder().encode("quit\n")).catch(() => {});
+          const t = setTimeout(() => {
+            try {
+              child.kill("SIGKILL");
+            } catch { /* gone */ }
+          }, 5000);
+          await status;
+          clearTimeout(t);
+        }
+        await writer.close().catch(() => {});
+      })();
+      return stopped;
+    },
+  };
+}
+
+async function* lineReader(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const dec = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += dec.decode(chunk, { stream: true });
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, i).trim();
+      buf = buf.slice(i + 1);
+      if (line) yield line;
+    }
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) =>
+    timer = setTimeout(() => reject(new Error(what())), ms)
+  );
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Threads of a process (`/proc/<pid>/status`). */
+export function threadCount(pid: number): number {
+  const s = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/^Threads:\s*(\d+)/m.exec(s)![1]);
+}
+
+/** Loaded classes of a JVM (`jcmd <pid> VM.classloader_stats` total). */
+export async function loadedClasses(pid: number): Promise<number> {
+  const out = await new Deno.Command("jcmd", {
+    args: [String(pid), "VM.classloader_stats"],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const text = new TextDecoder().decode(out.stdout);
+  const total = /^Total = \d+\s+(\d+)/m.exec(text);
+  if (!total) throw new Error(`jcmd VM.classloader_stats gave no total:\n${text}`);
+  return Number(total[1]);
+}

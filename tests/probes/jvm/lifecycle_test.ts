@@ -1,0 +1,171 @@
+/**
+ * The attachment's life: into a JVM of another user and into one with a private /tmp; detach and
+ * re-attach 10 times with stable classes and threads; a runner restart that the agent survives.
+ */
+
+import assert from "node:assert/strict";
+import { type Demarc, startDemarc } from "../../helpers/demarc.ts";
+import { BUILD, jarsBuilt, loadedClasses, startApp, threadCount } from "./apps.ts";
+import { jvmStatuses, metricSum, waitConnected, waitMetric, watch } from "./probe_client.ts";
+
+const ignore = !jarsBuilt();
+const REQ = "demarc_l7_rpc_api_requests_total";
+
+/** The attach helper's own view of a JVM: which demarc agent version is loaded (null: none). */
+async function loadedAgent(pid: number): Promise<string | null> {
+  const out = await new Deno.Command("java", {
+    args: ["-jar", `${BUILD}/java/demarc-attach.jar`, "check", "--pid", String(pid)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const answer = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+  assert.equal(answer.ok, true, `check failed: ${JSON.stringify(answer)}`);
+  return answer.agentVersion ?? null;
+}
+
+async function serverCounts(
+  d: Demarc,
+  flags: { user?: string; privateTmp?: boolean },
+): Promise<void> {
+  const server = await startApp("jdk-http-server", ["--tls-port", "-1"], flags);
+  const client = await startApp("http-client", [
+    "--lib",
+    "jdk",
+    "--url",
+    `http://127.0.0.1:${server.ports.plain}/echo`,
+  ]);
+  try {
+    await client.run(20);
+    await watch(d, [server.pid]);
+    await waitConnected(d, [server.pid]);
+    const r = await client.run(100);
+    assert.equal(r.ok, 100);
+    assert.equal(await waitMetric(d, REQ, { tgid: server.pid, role: "server" }, 100), 100);
+  } finally {
+    await client.stop();
+    await server.stop();
+  }
+}
+
+Deno.test({
+  name:
+    "attach works into a JVM running as nobody and into one with its own mount namespace and private /tmp",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const d = await startDemarc({ logLevel: "info" });
+    try {
+      await t.step("JVM of user nobody", () => serverCounts(d, { user: "nobody" }));
+      await t.step(
+        "JVM in its own mount namespace with a tmpfs /tmp",
+        () => serverCounts(d, { privateTmp: true }),
+      );
+    } finally {
+      await d.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "10 detach/attach cycles: data stops and resumes, the agent is really gone between, classes and threads stay flat",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const d = await startDemarc({ logLevel: "info" });
+    const server = await startApp("jdk-http-server", ["--tls-port", "-1"]);
+    const client = await startApp("http-client", [
+      "--lib",
+      "jdk",
+      "--url",
+      `http://127.0.0.1:${server.ports.plain}/echo`,
+    ]);
+    const sel = { tgid: client.pid, role: "client" };
+    const samples: Array<{ classes: number; threads: number }> = [];
+    try {
+      await client.run(50);
+      for (let cycle = 1; cycle <= 10; cycle++) {
+        await watch(d, [client.pid], { probes: ["l7_rpc_metrics"] });
+        await waitConnected(d, [client.pid]);
+        await client.run(50);
+        assert.equal(await waitMetric(d, REQ, sel, 50), 50, `cycle ${cycle}: counts after attach`);
+
+        await watch(d, [client.pid], { probes: ["l7_rpc_metrics"], state: "stopped" });
+        assert.equal(
+          await loadedAgent(client.pid),
+          null,
+          `cycle ${cycle}: agent still loaded after detach`,
+        );
+        assert.equal(
+          await metricSum(d, REQ, sel),
+          0,
+          `cycle ${cycle}: series still exported after detach`,
+        );
+        await client.run(50); // not counted by anyone
+        samples.push({
+          classes: await loadedClasses(client.pid),
+          threads: threadCount(client.pid),
+        });
+      }
+      const first = samples[0], last = samples[samples.length - 1];
+      console.log(
+        `classes/threads after each detach: ${
+          samples.map((s) => `${s.classes}/${s.threads}`).join(" ")
+        }`,
+      );
+      assert.ok(
+        last.threads <= first.threads + 1,
+        `threads grew from ${first.threads} to ${last.threads}`,
+      );
+      // Classes: the JIT and lambda forms add a few per run whatever the agent does; the agent's
+      // own classes are loaded once (first cycle) and must not pile up per attach.
+      assert.ok(
+        last.classes - first.classes <= 60,
+        `classes grew from ${first.classes} to ${last.classes}`,
+      );
+    } finally {
+      await client.stop();
+      await server.stop();
+      await d.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a runner restart keeps the agent attached: it reconnects, data resumes, no second attach",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    let d = await startDemarc({ logLevel: "info" });
+    const server = await startApp("grpc-server", ["--tls-port", "-1"]);
+    const client = await startApp("grpc-client", ["--target", `127.0.0.1:${server.ports.plain}`]);
+    const pids = [server.pid, client.pid];
+    try {
+      await watch(d, pids);
+      await waitConnected(d, pids);
+      await client.run(100);
+      await waitMetric(d, REQ, { tgid: client.pid, role: "client" }, 100);
+      assert.equal((d.log().match(/agent attached/g) ?? []).length, 2);
+
+      d = await d.restart();
+      const statuses = await waitConnected(d, pids);
+      for (const p of pids) {
+        assert.equal(statuses[String(p)].reconnected, true, `pid ${p} was attached again`);
+      }
+      assert.doesNotMatch(d.log(), /agent attached/);
+      assert.match(d.log(), /agent reconnected; no new attach/);
+
+      await client.run(100);
+      assert.equal(await waitMetric(d, REQ, { tgid: client.pid, role: "client" }, 100), 100);
+      assert.equal(await waitMetric(d, REQ, { tgid: server.pid, role: "server" }, 100), 100);
+      assert.equal((await jvmStatuses(d))[String(client.pid)].state, "connected");
+    } finally {
+      await client.stop();
+      await server.stop();
+      await d.stop();
+    }
+  },
+});

@@ -1,0 +1,213 @@
+/**
+ * Per protocol and library: N calls before attach, attach through PUT /sermant, N calls after.
+ * demarc's counts equal the client's own counts of the calls after attach, its mean latency is
+ * within 5% (or 1 ms) of the client's, injected errors are counted and classified, TLS is marked.
+ */
+
+import assert from "node:assert/strict";
+import { type Demarc, startDemarc } from "../../helpers/demarc.ts";
+import { jarsBuilt, startApp, type TestApp } from "./apps.ts";
+import { metricSum, series, waitConnected, waitMetric, watch } from "./probe_client.ts";
+
+const N = 200;
+const ignore = !jarsBuilt();
+
+interface Case {
+  name: string;
+  protocol: string;
+  server: [string, string[]];
+  /** Client app and flags; `{plain}`/`{tls}` are replaced by the server's ports. */
+  client: [string, string[]];
+  ssl: boolean;
+  /** Error codes for a client-side and a server-side injected failure. */
+  clientErrorCode: string;
+  serverErrorCode: string;
+}
+
+const CASES: Case[] = [
+  {
+    name: "gRPC unary",
+    protocol: "grpc",
+    server: ["grpc-server", []],
+    client: ["grpc-client", ["--target", "127.0.0.1:{plain}"]],
+    ssl: false,
+    clientErrorCode: "INVALID_ARGUMENT",
+    serverErrorCode: "UNAVAILABLE",
+  },
+  {
+    name: "gRPC over TLS",
+    protocol: "grpc",
+    server: ["grpc-server", []],
+    client: ["grpc-client", ["--target", "127.0.0.1:{tls}", "--tls"]],
+    ssl: true,
+    clientErrorCode: "NOT_FOUND",
+    serverErrorCode: "INTERNAL",
+  },
+  {
+    name: "Dubbo",
+    protocol: "dubbo",
+    server: ["dubbo-provider", []],
+    client: ["dubbo-consumer", ["--url", "dubbo://127.0.0.1:{plain}"]],
+    ssl: false,
+    clientErrorCode: "",
+    serverErrorCode: "",
+  },
+  {
+    name: "JDK HttpClient to Tomcat (servlet)",
+    protocol: "http",
+    server: ["http-server", []],
+    client: ["http-client", ["--lib", "jdk", "--url", "http://127.0.0.1:{plain}/echo"]],
+    ssl: false,
+    clientErrorCode: "404",
+    serverErrorCode: "503",
+  },
+  {
+    name: "Apache HttpClient 5 to Tomcat over HTTPS",
+    protocol: "http",
+    server: ["http-server", []],
+    client: ["http-client", ["--lib", "apache", "--url", "https://127.0.0.1:{tls}/echo"]],
+    ssl: true,
+    clientErrorCode: "400",
+    serverErrorCode: "500",
+  },
+  {
+    name: "OkHttp to Jetty (servlet)",
+    protocol: "http",
+    server: ["jetty-server", []],
+    client: ["http-client", ["--lib", "okhttp", "--url", "http://127.0.0.1:{plain}/echo"]],
+    ssl: false,
+    clientErrorCode: "429",
+    serverErrorCode: "502",
+  },
+  {
+    name: "HttpURLConnection to the JDK HttpServer",
+    protocol: "http",
+    server: ["jdk-http-server", []],
+    client: ["http-client", ["--lib", "urlconnection", "--url", "http://127.0.0.1:{plain}/echo"]],
+    ssl: false,
+    clientErrorCode: "404",
+    serverErrorCode: "500",
+  },
+  {
+    name: "HttpsURLConnection to the JDK HttpsServer",
+    protocol: "http",
+    server: ["jdk-http-server", []],
+    client: ["http-client", ["--lib", "urlconnection", "--url", "https://127.0.0.1:{tls}/echo"]],
+    ssl: true,
+    clientErrorCode: "403",
+    serverErrorCode: "500",
+  },
+];
+
+const M = "demarc_l7_rpc_api";
+
+async function checkCase(d: Demarc, c: Case): Promise<void> {
+  const server = await startApp(c.server[0], c.server[1]);
+  let client: TestApp | undefined;
+  try {
+    const flags = c.client[1].map((f) =>
+      f.replace("{plain}", String(server.ports.plain)).replace("{tls}", String(server.ports.tls))
+    );
+    client = await startApp(c.client[0], flags);
+    const before = await client.run(N);
+    assert.equal(before.ok, N, `warm-up calls failed: ${JSON.stringify(before)}`);
+
+    await watch(d, [server.pid, client.pid]);
+    await waitConnected(d, [server.pid, client.pid]);
+
+    await server.command("set latency_ms=3");
+    const after = await client.run(N);
+    assert.equal(after.ok, N);
+    const cl = { tgid: client.pid, role: "client", protocol: c.protocol };
+    const sv = { tgid: server.pid, role: "server", protocol: c.protocol };
+    assert.equal(
+      await waitMetric(d, `${M}_requests_total`, cl, N),
+      N,
+      "client requests after attach",
+    );
+    assert.equal(
+      await waitMetric(d, `${M}_requests_total`, sv, N),
+      N,
+      "server requests after attach",
+    );
+    const sum = await metricSum(d, `${M}_latency_seconds_sum`, cl);
+    const count = await metricSum(d, `${M}_latency_seconds_count`, cl);
+    assert.equal(count, N);
+    const meanMs = (sum / count) * 1000;
+    const truthMs = after.meanNs / 1e6;
+    const tolerance = Math.max(truthMs * 0.05, 1);
+    assert.ok(
+      Math.abs(meanMs - truthMs) <= tolerance,
+      `mean ${meanMs.toFixed(3)} ms vs client's ${truthMs.toFixed(3)} ms`,
+    );
+    const rows = await series(d, `${M}_requests_total`, cl);
+    assert.ok(
+      rows.every((r) => r.labels.ssl === String(c.ssl)),
+      `ssl label should be ${c.ssl}: ${JSON.stringify(rows)}`,
+    );
+
+    // Injected errors, server-side then (where the protocol has one) client-side status codes.
+    await server.command("set latency_ms=0");
+    let wantClient = 0, wantServer = 0;
+    const phases = c.clientErrorCode ? [c.serverErrorCode, c.clientErrorCode] : [c.serverErrorCode];
+    for (const code of phases) {
+      await server.command(`set error_rate=0.25${code ? ` error_code=${code}` : ""}`);
+      const r = await client.run(100);
+      wantClient += r.clientErrors;
+      wantServer += r.serverErrors;
+      assert.equal(r.errors, 25, `the server injects every 4th call: ${JSON.stringify(r)}`);
+    }
+    await server.command("set error_rate=0");
+    const total = N + 100 * phases.length;
+    await waitMetric(d, `${M}_requests_total`, cl, total);
+    assert.equal(
+      await metricSum(d, `${M}_client_errors_total`, cl),
+      wantClient,
+      "client errors (client side)",
+    );
+    assert.equal(
+      await metricSum(d, `${M}_server_errors_total`, cl),
+      wantServer,
+      "server errors (client side)",
+    );
+    await waitMetric(d, `${M}_requests_total`, sv, total);
+    assert.equal(
+      (await metricSum(d, `${M}_client_errors_total`, sv)) +
+        (await metricSum(d, `${M}_server_errors_total`, sv)),
+      wantClient + wantServer,
+      "errors seen by the server",
+    );
+  } catch (e) {
+    throw new Error(
+      `${c.name}: ${(e as Error).message}\n--- client stderr ---\n${
+        client?.stderr().slice(-2000)
+      }\n--- server stderr ---\n${server.stderr().slice(-2000)}`,
+    );
+  } finally {
+    await client?.stop();
+    await server.stop();
+  }
+}
+
+Deno.test({
+  name:
+    "each protocol and library: counts after attach equal the client's, latency within 5% or 1 ms, errors classified, TLS marked",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const d = await startDemarc({ logLevel: "info" });
+    try {
+      for (const c of CASES) {
+        await t.step({
+          name: c.name,
+          fn: () => checkCase(d, c),
+          sanitizeOps: false,
+          sanitizeResources: false,
+        });
+      }
+    } finally {
+      await d.stop();
+    }
+  },
+});

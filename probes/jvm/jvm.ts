@@ -98,7 +98,7 @@ class JvmDriver implements ProbeDriver {
     this.#agent = agentConfigFor(this.#ctx, config);
   }
 
-  async reconfigure(config: ProbeConfig, pids: ReadonlySet<number>): Promise<void> {
+  reconfigure(config: ProbeConfig, pids: ReadonlySet<number>): Promise<void> {
     const periodChanged = config.params.report_period !== this.#config?.params.report_period;
     this.#apply(config);
     for (const s of this.#sessions.values()) {
@@ -113,7 +113,8 @@ class JvmDriver implements ProbeDriver {
         Number(config.params.report_period) * 1000,
       );
     }
-    void this.updatePids(pids);
+    this.updatePids(pids);
+    return Promise.resolve();
   }
 
   /**

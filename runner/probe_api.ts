@@ -101,7 +101,10 @@ export interface ProbeContext {
   state: ProbeState;
   /** Publish rows of one meta table (one report). Rows not re-published go stale and vanish. */
   emit(table: string, rows: Row[]): void;
-  /** Aborted when the driver is being stopped. */
+  /**
+   * Aborted when the driver is being stopped. `signal.reason` is `"shutdown"` when the runner
+   * itself is exiting (keep external state, e.g. attached agents, for the next start).
+   */
   signal: AbortSignal;
 }
 

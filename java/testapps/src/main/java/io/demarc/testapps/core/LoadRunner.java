@@ -102,7 +102,7 @@ public final class LoadRunner {
   }
 
   /** Nearest-rank percentile of sorted values. */
-  static long percentile(long[] sorted, double q) {
+  public static long percentile(long[] sorted, double q) {
     if (sorted.length == 0) return 0;
     int rank = (int) Math.ceil(q * sorted.length);
     return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];

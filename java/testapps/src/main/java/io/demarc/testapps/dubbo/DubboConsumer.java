@@ -56,12 +56,17 @@ public final class DubboConsumer extends ClientApp {
       }
       return new Outcome(Outcome.Kind.OK, payload.length, received, peerPort());
     } catch (RpcException e) {
-      // Raised locally unless it came back from the provider as a business exception.
-      Outcome.Kind kind = e.isBiz() ? Outcome.Kind.SERVER_ERROR : Outcome.Kind.CLIENT_ERROR;
+      Outcome.Kind kind = raisedHere(e) ? Outcome.Kind.CLIENT_ERROR : Outcome.Kind.SERVER_ERROR;
       return new Outcome(kind, payload.length, 0, peerPort());
     } catch (RuntimeException e) {
       return new Outcome(Outcome.Kind.SERVER_ERROR, payload.length, 0, peerPort());
     }
+  }
+
+  /** Timeouts, network, serialization and local limits; anything else came from the provider. */
+  private static boolean raisedHere(RpcException e) {
+    return e.isTimeout() || e.isNetwork() || e.isSerialization() || e.isForbidden()
+        || e.isLimitExceed() || e.isNoInvokerAvailableAfterFilter();
   }
 
   private static int peerPort() {

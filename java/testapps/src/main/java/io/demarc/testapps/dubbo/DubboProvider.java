@@ -56,7 +56,10 @@ public final class DubboProvider extends ServerApp {
     }
   }
 
-  /** Injected errors are thrown as {@link RpcException} with code BIZ_EXCEPTION. */
+  /**
+   * Injected errors are thrown as {@link RpcException} (code BIZ_EXCEPTION), or as a plain
+   * business exception ({@link IllegalStateException}) after {@code set error_code=biz}.
+   */
   static final class Impl implements EchoService {
     private final Faults faults;
 
@@ -84,6 +87,7 @@ public final class DubboProvider extends ServerApp {
       RpcContext.getServerResponseContext()
           .setAttachment(PEER_PORT, Integer.toString(RpcContext.getServiceContext().getRemotePort()));
       if (faults.admit(n)) {
+        if (faults.errorCode("rpc").equals("biz")) throw new IllegalStateException("demarc: injected error");
         throw new RpcException(RpcException.BIZ_EXCEPTION, "demarc: injected error");
       }
     }

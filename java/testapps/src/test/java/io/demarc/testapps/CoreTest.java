@@ -1,0 +1,63 @@
+package io.demarc.testapps;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.demarc.testapps.core.Command;
+import io.demarc.testapps.core.Faults;
+import io.demarc.testapps.core.LoadRunner;
+import io.demarc.testapps.core.Outcome;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+class CoreTest {
+  @Test
+  void errorRateFailsExactlyThatShareOfRequests() {
+    Faults f = new Faults();
+    f.command(Command.parse("set error_rate=0.25"));
+    int failed = 0;
+    for (int i = 0; i < 100; i++) if (f.admit(0)) failed++;
+    assertEquals(25, failed);
+    assertEquals(100, Apps.num(f.command(Command.parse("stats")), "requests"));
+    assertEquals(25, Apps.num(f.command(Command.parse("stats")), "errors"));
+  }
+
+  @Test
+  void setRejectsUnknownSettingsAndRatesOutsideZeroToOne() {
+    Faults f = new Faults();
+    assertTrue(f.command(Command.parse("set error_rate=2")).contains("error"));
+    assertTrue(f.command(Command.parse("set colour=blue")).contains("error"));
+  }
+
+  @Test
+  void runCountsOutcomesBytesAndPortsAndKeepsTheRate() throws Exception {
+    AtomicInteger i = new AtomicInteger();
+    LoadRunner.Call call = payload -> switch (i.getAndIncrement() % 4) {
+      case 0 -> new Outcome(Outcome.Kind.CLIENT_ERROR, payload.length, 0, 1000);
+      case 1 -> new Outcome(Outcome.Kind.SERVER_ERROR, payload.length, 0, 1001);
+      case 2 -> throw new java.io.IOException("connection reset");
+      default -> new Outcome(Outcome.Kind.OK, payload.length, 7, 1000);
+    };
+    String r = LoadRunner.run(LoadRunner.Options.parse(
+        Command.parse("run 20 rate=100 concurrency=2 payload=10")), call);
+    assertEquals(20, Apps.num(r, "calls"));
+    assertEquals(5, Apps.num(r, "ok"));
+    assertEquals(10, Apps.num(r, "clientErrors"));
+    assertEquals(5, Apps.num(r, "serverErrors"));
+    assertEquals(15, Apps.num(r, "errors"));
+    assertEquals(5, Apps.num(r, "exceptions"));
+    assertEquals(200, Apps.num(r, "bytesSent"));
+    assertEquals(35, Apps.num(r, "bytesReceived"));
+    assertEquals(java.util.List.of(1000, 1001), Apps.ports(r));
+    // 20 calls at 100/s: the last one is due 190 ms after the first.
+    assertTrue(Apps.num(r, "elapsedNs") >= 190_000_000L, r);
+  }
+
+  @Test
+  void percentileIsNearestRank() {
+    long[] v = new long[100];
+    for (int i = 0; i < 100; i++) v[i] = i + 1;
+    assertEquals(50, LoadRunner.percentile(v, 0.50));
+    assertEquals(99, LoadRunner.percentile(v, 0.99));
+  }
+}

@@ -29,7 +29,7 @@ const count = z.number().default(0);
 /** One aggregate of one report period, as the agent sends it. */
 export const agentRowSchema = z.object({
   protocol: z.string(),
-  role: z.enum(["client", "server"]),
+  role: z.string(), // "client" | "server" ("overflow" on the cardinality-cap row)
   ssl: z.boolean().default(false),
   localIp: z.string().default(""),
   localPort: z.number().int().default(0),

@@ -81,6 +81,24 @@ Deno.test("proc probe reports a process's memory and files as /proc shows them, 
     assertNear(start, Date.now() / 1000, { abs: 30 }, "start time is just now");
     assertEquals(find(text, "demarc_proc_rss_bytes")!.labels.comm, "python3");
 
+    // A matching process started after the config is picked up without another PUT.
+    const late = spawnHog();
+    try {
+      await late.ready;
+      await waitFor(
+        async () =>
+          find(await d.scrape(), "demarc_proc_rss_bytes")!.value > 0 &&
+          parseMetrics(await d.scrape()).some((m) =>
+            m.name === "demarc_proc_rss_bytes" && m.labels.tgid === String(late.child.pid)
+          ),
+        10_000,
+        "the late process's series",
+      );
+    } finally {
+      late.child.kill("SIGKILL");
+      await late.child.status;
+    }
+
     hog.child.kill("SIGKILL");
     await hog.child.status;
     // Stale after two report periods (10 s) plus the runner's slack.

@@ -1,0 +1,62 @@
+/**
+ * The probe's own counters: kernel stats plus what user space knows (adoptions), turned into
+ * monotonic values. Evictions are derived: every entry was either deleted at close, is still in
+ * the map, or was pushed out by the LRU.
+ *
+ * @module
+ */
+
+import type { STATS } from "./layout.ts";
+
+type KernelStats = Record<(typeof STATS)[number], number>;
+
+/** A snapshot of the health values. */
+export interface Health {
+  tracked: number;
+  inserts: number;
+  evictions: number;
+  lost: number;
+  insertFailures: number;
+  filtered: number;
+  noOwner: number;
+  adopted: number;
+}
+
+/** Accumulates kernel counters into health values. */
+export class HealthCounters {
+  /** Connections adopted from /proc (inserted from user space). */
+  adopted = 0;
+  /** Duration of the last full read. */
+  readSeconds = 0;
+  #last: Health = {
+    tracked: 0,
+    inserts: 0,
+    evictions: 0,
+    lost: 0,
+    insertFailures: 0,
+    filtered: 0,
+    noOwner: 0,
+    adopted: 0,
+  };
+
+  /** Fold in fresh kernel stats and the current map size. */
+  update(s: KernelStats, tracked: number): Health {
+    const evicted = s.inserts + this.adopted - s.deletes - tracked;
+    this.#last = {
+      tracked,
+      inserts: s.inserts + this.adopted,
+      evictions: Math.max(this.#last.evictions, evicted),
+      lost: s.ringbuf_lost,
+      insertFailures: s.insert_failures,
+      filtered: s.filtered,
+      noOwner: s.no_owner,
+      adopted: this.adopted,
+    };
+    return this.#last;
+  }
+
+  /** The last values computed. */
+  snapshot(): Health {
+    return { ...this.#last };
+  }
+}

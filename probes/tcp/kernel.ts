@@ -1,0 +1,254 @@
+/**
+ * The kernel half of the TCP probe: tcp.bpf.o opened, sized, loaded and attached through
+ * ffi/, with typed access to its maps. One object per running probe; {@link TcpKernel.close}
+ * releases everything.
+ *
+ * @module
+ */
+
+import { BpfError, type BpfLink, type BpfMap, BpfObject, RingBuffer } from "../../ffi/libbpf.ts";
+import type { NetnsSet } from "./netns_set.ts";
+import {
+  ConnInfo,
+  ListenerKey,
+  ListenerOwner,
+  type Snap,
+  STAT_MAX,
+  STATS,
+  TcpCfg,
+  TcpSnap,
+} from "./layout.ts";
+
+/** Attach point (manifest name) → program in tcp.bpf.c. */
+export const PROGRAMS: Readonly<Record<string, string>> = {
+  "tp_btf/inet_sock_set_state": "on_state",
+  "iter/tcp": "dump_tcp",
+  "tp_btf/tcp_retransmit_skb": "on_retransmit",
+  "tp_btf/tcp_send_reset": "on_send_reset",
+  "tp_btf/tcp_receive_reset": "on_receive_reset",
+  "tp_btf/tcp_probe": "on_tcp_probe",
+  "tp_btf/tcp_sendmsg_locked": "on_sendmsg",
+};
+
+/** Map sizes (params). */
+export interface KernelSizes {
+  maxConnections: number;
+  maxListeners: number;
+  maxPids: number;
+  ringbufSize: number;
+}
+
+/** An optional part that could not start. */
+export interface Degraded {
+  part: string;
+  reason: string;
+}
+
+/** The loaded tcp.bpf.o. */
+export class TcpKernel {
+  readonly #obj: BpfObject;
+  readonly #links = new Map<string, BpfLink>();
+  readonly #iter: BpfLink;
+  readonly #rb: RingBuffer;
+  readonly #conns: BpfMap;
+  readonly #pids: BpfMap;
+  readonly #listeners: BpfMap;
+  readonly #stats: BpfMap;
+  readonly #cfg: BpfMap;
+  #pidSet = new Set<number>();
+
+  private constructor(obj: BpfObject, onClosed: (s: Snap) => void) {
+    this.#obj = obj;
+    this.#conns = obj.map("conns");
+    this.#pids = obj.map("pids");
+    this.#listeners = obj.map("listeners");
+    this.#stats = obj.map("stats");
+    this.#cfg = obj.map("cfg");
+    this.#links.set(
+      "tp_btf/inet_sock_set_state",
+      obj.program(PROGRAMS["tp_btf/inet_sock_set_state"]).attach(),
+    );
+    this.#iter = obj.program(PROGRAMS["iter/tcp"]).attachIter();
+    this.#rb = new RingBuffer(
+      obj,
+      obj.map("events"),
+      (d) => onClosed(TcpSnap.decode(new DataView(d.buffer))),
+    );
+  }
+
+  /**
+   * Open, size, load and attach the required programs.
+   *
+   * @throws {BpfError} when the object is missing or a required part fails (with a hint)
+   */
+  static async open(
+    path: string,
+    sizes: KernelSizes,
+    onClosed: (s: Snap) => void,
+  ): Promise<TcpKernel> {
+    const obj = await BpfObject.openFile(path, "tcp.bpf.o");
+    try {
+      obj.map("conns").setMaxEntries(sizes.maxConnections);
+      obj.map("listeners").setMaxEntries(sizes.maxListeners);
+      obj.map("pids").setMaxEntries(sizes.maxPids);
+      obj.map("events").setMaxEntries(pow2(sizes.ringbufSize));
+      obj.load();
+      return new TcpKernel(obj, onClosed);
+    } catch (e) {
+      obj.close();
+      throw e;
+    }
+  }
+
+  /** Attach exactly the optional attach points in `wanted`; returns those that failed. */
+  setOptional(wanted: ReadonlySet<string>): Degraded[] {
+    const degraded: Degraded[] = [];
+    for (const [point, prog] of Object.entries(PROGRAMS)) {
+      if (point === "tp_btf/inet_sock_set_state" || point === "iter/tcp") continue;
+      const link = this.#links.get(point);
+      if (wanted.has(point) && !link) {
+        try {
+          this.#links.set(point, this.#obj.program(prog).attach());
+        } catch (e) {
+          degraded.push({ part: point, reason: e instanceof BpfError ? e.message : String(e) });
+        }
+      } else if (!wanted.has(point) && link) {
+        link.close();
+        this.#links.delete(point);
+      }
+    }
+    return degraded;
+  }
+
+  /** Attach points attached now. */
+  attached(): string[] {
+    return [...this.#links.keys(), "iter/tcp"];
+  }
+
+  /** Make the kernel's watched-pid map equal `pids`. */
+  setPids(pids: ReadonlySet<number>): void {
+    const one = new Uint8Array([1]);
+    for (const p of this.#pidSet) if (!pids.has(p)) this.#pids.delete(u32(p));
+    for (const p of pids) if (!this.#pidSet.has(p)) this.#pids.update(u32(p), one);
+    this.#pidSet = new Set(pids);
+  }
+
+  /** Runtime switches (see `struct tcp_cfg`). */
+  setCfg(emitUntracked: boolean, lazyOwner: boolean): void {
+    const v = new Uint8Array(TcpCfg.size);
+    const dv = new DataView(v.buffer);
+    dv.setUint32(TcpCfg.offsets.emit_untracked, emitUntracked ? 1 : 0, true);
+    dv.setUint32(TcpCfg.offsets.lazy_owner, lazyOwner ? 1 : 0, true);
+    this.#cfg.update(u32(0), v);
+  }
+
+  /** Hand pending close records to the handler; returns how many. */
+  consume(): number {
+    return this.#rb.consume();
+  }
+
+  /** Run iter/tcp in every namespace of `netns` and decode the records. */
+  readSockets(netns: NetnsSet): Snap[] {
+    const out: Snap[] = [];
+    for (const bytes of netns.map(() => this.#iter.readIter(1 << 18))) {
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let off = 0; off + TcpSnap.size <= bytes.byteLength; off += TcpSnap.size) {
+        out.push(TcpSnap.decode(dv, off));
+      }
+    }
+    return out;
+  }
+
+  /** Kernel-side counters summed over CPUs, by name. */
+  stats(): Record<(typeof STATS)[number], number> {
+    const out = {} as Record<(typeof STATS)[number], number>;
+    for (let i = 0; i < STAT_MAX && i < STATS.length; i++) {
+      const v = this.#stats.lookup(u32(i));
+      let sum = 0;
+      if (v) {
+        const dv = new DataView(v.buffer);
+        for (let off = 0; off < v.byteLength; off += 8) sum += Number(dv.getBigUint64(off, true));
+      }
+      out[STATS[i]] = sum;
+    }
+    return out;
+  }
+
+  /** Entries in the per-connection map now. */
+  trackedCount(): number {
+    return this.#conns.count();
+  }
+
+  /** Capacity of the per-connection map. */
+  get capacity(): number {
+    return this.#conns.maxEntries;
+  }
+
+  /**
+   * Start tracking an existing socket (found through /proc) unless the kernel already does.
+   *
+   * @returns true when an entry was added
+   */
+  adoptSocket(sk: bigint, tgid: number, comm: string, role: 1 | 2, ownerSrc: number): boolean {
+    const v = new Uint8Array(ConnInfo.size);
+    const dv = new DataView(v.buffer);
+    dv.setUint32(ConnInfo.offsets.tgid, tgid, true);
+    dv.setUint8(ConnInfo.offsets.role, role);
+    dv.setUint8(ConnInfo.offsets.owner_src, ownerSrc);
+    dv.setUint32(ConnInfo.offsets.established, 1, true);
+    v.set(new TextEncoder().encode(comm).subarray(0, 15), ConnInfo.offsets.comm);
+    try {
+      this.#conns.update(u64(sk), v, 1 /* BPF_NOEXIST */);
+      return true;
+    } catch (e) {
+      if (!(e instanceof BpfError && e.code === "EEXIST")) throw e;
+      return false;
+    }
+  }
+
+  /** Is the owner of the listener on (netns, port) known to the kernel side? */
+  hasListener(netns: number, port: number): boolean {
+    return this.#listeners.lookup(listenerKey(netns, port)) !== undefined;
+  }
+
+  /** Record the owner of a listener that existed before the probe. */
+  addListener(netns: number, port: number, tgid: number, comm: string): void {
+    const v = new Uint8Array(ListenerOwner.size);
+    new DataView(v.buffer).setUint32(ListenerOwner.offsets.tgid, tgid, true);
+    v.set(new TextEncoder().encode(comm).subarray(0, 15), ListenerOwner.offsets.comm);
+    this.#listeners.update(listenerKey(netns, port), v);
+  }
+
+  /** Detach everything and free the object. Safe to call twice. */
+  close(): void {
+    this.#links.clear();
+    this.#obj.close();
+  }
+}
+
+function listenerKey(netns: number, port: number): Uint8Array<ArrayBuffer> {
+  const k = new Uint8Array(ListenerKey.size);
+  const dv = new DataView(k.buffer);
+  dv.setUint32(ListenerKey.offsets.netns, netns, true);
+  dv.setUint16(ListenerKey.offsets.port, port, true);
+  return k;
+}
+
+function u32(n: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
+function u64(n: bigint): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, n, true);
+  return b;
+}
+
+/** Round up to a power of two (ring buffers must be one, and a multiple of the page size). */
+function pow2(n: number): number {
+  let p = 4096;
+  while (p < n) p *= 2;
+  return p;
+}

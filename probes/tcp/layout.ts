@@ -1,0 +1,135 @@
+/**
+ * TypeScript views of the structs in `tcp.h` (tested against the C layout).
+ *
+ * @module
+ */
+
+import { defineStruct } from "../../ffi/struct.ts";
+
+/** `struct tcp_snap`: one socket read by iter/tcp or at close. */
+export const TcpSnap = defineStruct(
+  [
+    ["sk", "x64"],
+    ["ino", "u64"],
+    ["bytes_sent", "u64"],
+    ["bytes_acked", "u64"],
+    ["bytes_received", "u64"],
+    ["bytes_retrans", "u64"],
+    ["connect_ns", "u64"],
+    ["saddr", "bytes", 16],
+    ["daddr", "bytes", 16],
+    ["netns", "u32"],
+    ["sport", "u16"],
+    ["dport", "u16"],
+    ["family", "u8"],
+    ["state", "u8"],
+    ["kind", "u8"],
+    ["role", "u8"],
+    ["tgid", "u32"],
+    ["srtt_us", "u32"],
+    ["rttvar_us", "u32"],
+    ["rcv_rtt_us", "u32"],
+    ["syn_srtt_us", "u32"],
+    ["snd_cwnd", "u32"],
+    ["snd_ssthresh", "u32"],
+    ["snd_wnd", "u32"],
+    ["rcv_wnd", "u32"],
+    ["total_retrans", "u32"],
+    ["retrans_out", "u32"],
+    ["lost_out", "u32"],
+    ["sacked_out", "u32"],
+    ["reordering", "u32"],
+    ["rto_jiffies", "u32"],
+    ["ato_jiffies", "u32"],
+    ["mss", "u32"],
+    ["segs_out", "u32"],
+    ["segs_in", "u32"],
+    ["data_segs_out", "u32"],
+    ["data_segs_in", "u32"],
+    ["notsent_bytes", "u32"],
+    ["notacked_bytes", "u32"],
+    ["rcvbuf", "u32"],
+    ["sndbuf", "u32"],
+    ["rmem_alloc", "u32"],
+    ["wmem_queued", "u32"],
+    ["backlog", "u32"],
+    ["drops", "u32"],
+    ["ack_backlog", "u32"],
+    ["max_ack_backlog", "u32"],
+    ["sk_err", "u32"],
+    ["retrans_skbs", "u32"],
+    ["retrans_failed", "u32"],
+    ["rst_sent", "u32"],
+    ["rst_recv", "u32"],
+    ["zero_wnd_rx", "u32"],
+    ["zero_wnd_tx", "u32"],
+    ["owner_src", "u8"],
+    ["established", "u8"],
+    ["pad0", "bytes", 2],
+    ["comm", "char", 16],
+  ] as const,
+);
+
+/** A decoded `struct tcp_snap`. */
+export type Snap = ReturnType<typeof TcpSnap.decode>;
+
+/** `struct conn_info`: value of the `conns` map. */
+export const ConnInfo = defineStruct(
+  [
+    ["start_ns", "u64"],
+    ["connect_ns", "u64"],
+    ["tgid", "u32"],
+    ["syn_srtt_us", "u32"],
+    ["role", "u8"],
+    ["owner_src", "u8"],
+    ["zero_rx_now", "u8"],
+    ["zero_tx_now", "u8"],
+    ["retrans_skbs", "u32"],
+    ["retrans_failed", "u32"],
+    ["rst_sent", "u32"],
+    ["rst_recv", "u32"],
+    ["zero_wnd_rx", "u32"],
+    ["zero_wnd_tx", "u32"],
+    ["established", "u32"],
+    ["comm", "char", 16],
+  ] as const,
+);
+
+/** `struct tcp_cfg`: value 0 of the `cfg` map. */
+export const TcpCfg = defineStruct([["emit_untracked", "u32"], ["lazy_owner", "u32"]] as const);
+
+/** `struct listener_key` / `struct listener_owner`. */
+export const ListenerKey = defineStruct(
+  [["netns", "u32"], ["port", "u16"], ["pad", "u16"]] as const,
+);
+export const ListenerOwner = defineStruct(
+  [["tgid", "u32"], ["pad", "u32"], ["comm", "char", 16]] as const,
+);
+
+/** `enum demarc_role`. */
+export const ROLE = { 0: "unknown", 1: "client", 2: "server" } as const;
+/** `enum demarc_owner`. */
+export const OWNER = { NONE: 0, CONNECT: 1, LISTENER: 2, SENDMSG: 3, PROC: 4 } as const;
+/** `enum demarc_snap_kind`. */
+export const KIND = { LIVE: 1, CLOSED: 2, LISTENER: 3, UNTRACKED: 4 } as const;
+/** `enum demarc_stat`, in index order. */
+export const STATS = [
+  "inserts",
+  "deletes",
+  "ringbuf_lost",
+  "insert_failures",
+  "filtered",
+  "no_owner",
+  "close_untracked",
+] as const;
+/** `STAT_MAX`: length of the stats array. */
+export const STAT_MAX = 8;
+
+/** Field names of each struct in C, for the layout test. */
+export const LAYOUTS = {
+  tcp_snap: TcpSnap,
+  conn_info: ConnInfo,
+  tcp_cfg: TcpCfg,
+  listener_key: ListenerKey,
+  listener_owner: ListenerOwner,
+};

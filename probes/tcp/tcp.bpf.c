@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0
+// demarc TCP probe: connection lifecycle, retransmissions and resets from TCP tracepoints,
+// exact per-socket gauges from iter/tcp. Only tracepoints, tp_btf and iter: kernels in lockdown
+// refuse kprobes and fentry. See probes/tcp/README.md for the design.
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tcp.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* struct sock address */
+	__type(value, struct conn_info);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32); /* tgid */
+	__type(value, __u8);
+} pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct listener_key);
+	__type(value, struct listener_owner);
+} listeners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcp_cfg);
+} cfg SEC(".maps");
+
+/* iter/tcp builds its record here: it does not fit comfortably on the 512-byte stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcp_snap);
+} scratch SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		*v += 1; /* per-CPU slot: no atomic needed */
+}
+
+static __always_inline bool watched(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&pids, &tgid) != NULL;
+}
+
+static __always_inline struct tcp_cfg *get_cfg(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&cfg, &zero);
+}
+
+static __always_inline __u32 sk_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+static __always_inline __u32 sk_drops(const struct sock *sk)
+{
+	__u32 n = BPF_CORE_READ(sk, sk_drops.counter);
+	/* Newer kernels may keep drops in per-NUMA counters (UDP does; TCP keeps sk_drops). */
+	if (bpf_core_field_exists(sk->sk_drop_counters)) {
+		struct numa_drop_counters *c = BPF_CORE_READ(sk, sk_drop_counters);
+		if (c)
+			n += BPF_CORE_READ(c, drops0.counter) + BPF_CORE_READ(c, drops1.counter);
+	}
+	return n;
+}
+
+/* Everything about one socket, from the socket itself and our per-connection entry. */
+static __always_inline void fill_snap(struct tcp_snap *s, const struct sock *sk, struct tcp_sock *tp,
+				      const struct conn_info *ci)
+{
+	s->sk = (__u64)sk;
+	s->ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+	s->netns = sk_netns(sk);
+	s->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	s->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	/* skc_num is already 0 at close: inet_sport survives. */
+	s->sport = bpf_ntohs(BPF_CORE_READ(tp, inet_conn.icsk_inet.inet_sport));
+	s->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (s->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&s->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&s->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		__builtin_memset(s->saddr, 0, 16);
+		__builtin_memset(s->daddr, 0, 16);
+		BPF_CORE_READ_INTO((__u32 *)s->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)s->daddr, sk, __sk_common.skc_daddr);
+	}
+	s->bytes_sent = BPF_CORE_READ(tp, bytes_sent);
+	s->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
+	s->bytes_received = BPF_CORE_READ(tp, bytes_received);
+	s->bytes_retrans = BPF_CORE_READ(tp, bytes_retrans);
+	s->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	s->rttvar_us = BPF_CORE_READ(tp, mdev_us) >> 2;
+	s->rcv_rtt_us = BPF_CORE_READ(tp, rcv_rtt_est.rtt_us) >> 3;
+	s->snd_cwnd = BPF_CORE_READ(tp, snd_cwnd);
+	s->snd_ssthresh = BPF_CORE_READ(tp, snd_ssthresh);
+	s->snd_wnd = BPF_CORE_READ(tp, snd_wnd);
+	s->rcv_wnd = BPF_CORE_READ(tp, rcv_wnd);
+	s->total_retrans = BPF_CORE_READ(tp, total_retrans);
+	s->retrans_out = BPF_CORE_READ(tp, retrans_out);
+	s->lost_out = BPF_CORE_READ(tp, lost_out);
+	s->sacked_out = BPF_CORE_READ(tp, sacked_out);
+	s->reordering = BPF_CORE_READ(tp, reordering);
+	s->rto_jiffies = BPF_CORE_READ(tp, inet_conn.icsk_rto);
+	/* ato is an 8-bit bit-field on newer kernels, a __u32 on older ones. */
+	s->ato_jiffies = BPF_CORE_READ_BITFIELD_PROBED(&tp->inet_conn.icsk_ack, ato);
+	s->mss = BPF_CORE_READ(tp, mss_cache);
+	s->segs_out = BPF_CORE_READ(tp, segs_out);
+	s->segs_in = BPF_CORE_READ(tp, segs_in);
+	s->data_segs_out = BPF_CORE_READ(tp, data_segs_out);
+	s->data_segs_in = BPF_CORE_READ(tp, data_segs_in);
+	__u32 write_seq = BPF_CORE_READ(tp, write_seq), snd_nxt = BPF_CORE_READ(tp, snd_nxt);
+	s->notsent_bytes = write_seq - snd_nxt;
+	s->notacked_bytes = snd_nxt - BPF_CORE_READ(tp, snd_una);
+	s->rcvbuf = BPF_CORE_READ(sk, sk_rcvbuf);
+	s->sndbuf = BPF_CORE_READ(sk, sk_sndbuf);
+	s->rmem_alloc = BPF_CORE_READ(sk, sk_backlog.rmem_alloc.counter);
+	s->wmem_queued = BPF_CORE_READ(sk, sk_wmem_queued);
+	s->backlog = BPF_CORE_READ(sk, sk_backlog.len);
+	s->drops = sk_drops(sk);
+	s->ack_backlog = BPF_CORE_READ(sk, sk_ack_backlog);
+	s->max_ack_backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
+	s->sk_err = BPF_CORE_READ(sk, sk_err);
+	if (ci) {
+		s->tgid = ci->tgid;
+		s->role = ci->role;
+		s->owner_src = ci->owner_src;
+		s->connect_ns = ci->connect_ns;
+		s->syn_srtt_us = ci->syn_srtt_us;
+		s->retrans_skbs = ci->retrans_skbs;
+		s->retrans_failed = ci->retrans_failed;
+		s->rst_sent = ci->rst_sent;
+		s->rst_recv = ci->rst_recv;
+		s->zero_wnd_rx = ci->zero_wnd_rx;
+		s->zero_wnd_tx = ci->zero_wnd_tx;
+		s->established = ci->established;
+		__builtin_memcpy(s->comm, ci->comm, DEMARC_COMM_LEN);
+	} else {
+		s->tgid = 0;
+		s->role = ROLE_UNKNOWN;
+		s->owner_src = OWNER_NONE;
+		s->connect_ns = 0;
+		s->syn_srtt_us = 0;
+		s->retrans_skbs = 0;
+		s->retrans_failed = 0;
+		s->rst_sent = 0;
+		s->rst_recv = 0;
+		s->zero_wnd_rx = 0;
+		s->zero_wnd_tx = 0;
+		s->established = 0;
+		__builtin_memset(s->comm, 0, DEMARC_COMM_LEN);
+	}
+}
+
+static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, const char *comm)
+{
+	struct conn_info ci = {};
+	ci.start_ns = bpf_ktime_get_ns();
+	ci.tgid = tgid;
+	ci.role = role;
+	ci.owner_src = owner;
+	__builtin_memcpy(ci.comm, comm, DEMARC_COMM_LEN);
+	if (bpf_map_update_elem(&conns, &key, &ci, BPF_ANY) == 0)
+		stat_inc(STAT_INSERTS);
+	else
+		stat_inc(STAT_INSERT_FAIL);
+}
+
+static __always_inline void on_close(const struct sock *sk, __u64 key)
+{
+	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+	if (!ci) {
+		stat_inc(STAT_CLOSE_UNTRACKED);
+		return;
+	}
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	if (tp) {
+		struct tcp_snap *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+		if (s) {
+			fill_snap(s, sk, tp, ci);
+			s->kind = SNAP_CLOSED;
+			/* Consumed on a timer: no wakeup per record. */
+			bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
+		} else {
+			stat_inc(STAT_RB_LOST);
+		}
+	}
+	bpf_map_delete_elem(&conns, &key);
+	stat_inc(STAT_DELETES);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	__u64 key = (__u64)sk;
+	if (newstate == TCP_LISTEN) {
+		/* listen() runs in the owner's context. */
+		struct listener_key lk = { .netns = sk_netns(sk), .port = sk->__sk_common.skc_num };
+		struct listener_owner lo = { .tgid = bpf_get_current_pid_tgid() >> 32 };
+		bpf_get_current_comm(lo.comm, sizeof(lo.comm));
+		bpf_map_update_elem(&listeners, &lk, &lo, BPF_ANY);
+		return 0;
+	}
+	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
+		struct listener_key lk = { .netns = sk_netns(sk), .port = sk->__sk_common.skc_num };
+		bpf_map_delete_elem(&listeners, &lk);
+		return 0;
+	}
+	if (newstate == TCP_SYN_SENT) {
+		/* CLOSE -> SYN_SENT runs inside connect(): current is the client. */
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		if (!watched(tgid)) {
+			stat_inc(STAT_FILTERED);
+			return 0;
+		}
+		char comm[DEMARC_COMM_LEN];
+		bpf_get_current_comm(comm, sizeof(comm));
+		track(key, tgid, ROLE_CLIENT, OWNER_CONNECT, comm);
+		return 0;
+	}
+	if (newstate == TCP_SYN_RECV) {
+		/* The child of a listener: current is whoever delivered the ACK, so the owner is the
+		 * listener's (refined at the first sendmsg when lazy_owner is on). */
+		struct listener_key lk = { .netns = sk_netns(sk), .port = sk->__sk_common.skc_num };
+		struct listener_owner *lo = bpf_map_lookup_elem(&listeners, &lk);
+		if (!lo) {
+			stat_inc(STAT_NO_OWNER);
+			return 0;
+		}
+		if (!watched(lo->tgid)) {
+			stat_inc(STAT_FILTERED);
+			return 0;
+		}
+		track(key, lo->tgid, ROLE_SERVER, OWNER_LISTENER, lo->comm);
+		return 0;
+	}
+	if (newstate == TCP_ESTABLISHED) {
+		struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+		if (!ci)
+			return 0;
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+		if (tp)
+			ci->syn_srtt_us = tp->srtt_us >> 3;
+		ci->established = 1;
+		if (ci->role == ROLE_CLIENT)
+			ci->connect_ns = bpf_ktime_get_ns() - ci->start_ns;
+		return 0;
+	}
+	if (newstate == TCP_CLOSE)
+		on_close(sk, key);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(on_retransmit, const struct sock *sk, const struct sk_buff *skb, int err)
+{
+	__u64 key = (__u64)sk;
+	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+	if (!ci)
+		return 0;
+	__sync_fetch_and_add(&ci->retrans_skbs, 1);
+	if (err)
+		__sync_fetch_and_add(&ci->retrans_failed, 1);
+	return 0;
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(on_send_reset, const struct sock *sk)
+{
+	if (!sk) /* a reset for a segment that matched no socket */
+		return 0;
+	__u64 key = (__u64)sk;
+	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+	if (ci)
+		__sync_fetch_and_add(&ci->rst_sent, 1);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(on_receive_reset, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+	if (ci)
+		__sync_fetch_and_add(&ci->rst_recv, 1);
+	return 0;
+}
+
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(on_tcp_probe, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+	if (!ci)
+		return 0;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	__u8 rx0 = tp->snd_wnd == 0, tx0 = tp->rcv_wnd == 0;
+	if (rx0 && !ci->zero_rx_now)
+		__sync_fetch_and_add(&ci->zero_wnd_rx, 1);
+	if (tx0 && !ci->zero_tx_now)
+		__sync_fetch_and_add(&ci->zero_wnd_tx, 1);
+	ci->zero_rx_now = rx0;
+	ci->zero_tx_now = tx0;
+	return 0;
+}
+
+SEC("tp_btf/tcp_sendmsg_locked")
+int BPF_PROG(on_sendmsg, const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+	if (!ci || ci->owner_src != OWNER_LISTENER)
+		return 0;
+	/* First send on a server socket: the sender is the process serving it. */
+	ci->owner_src = OWNER_SENDMSG;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (tgid != ci->tgid) {
+		ci->tgid = tgid;
+		bpf_get_current_comm(ci->comm, sizeof(ci->comm));
+	}
+	return 0;
+}
+
+SEC("iter/tcp")
+int dump_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	if (!skc)
+		return 0;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc); /* NULL for timewait and request socks */
+	if (!tp)
+		return 0;
+	const struct sock *sk = (const struct sock *)tp;
+	__u64 key = (__u64)sk;
+	__u32 zero = 0;
+	struct tcp_snap *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+	__u8 state = skc->skc_state, kind;
+	if (ci) {
+		kind = SNAP_LIVE;
+	} else if (state == TCP_LISTEN) {
+		kind = SNAP_LISTENER;
+	} else {
+		struct tcp_cfg *c = get_cfg();
+		if (!c || !c->emit_untracked)
+			return 0;
+		kind = SNAP_UNTRACKED;
+	}
+	fill_snap(s, sk, tp, ci);
+	s->kind = kind;
+	bpf_seq_write(ctx->meta->seq, s, sizeof(*s));
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,132 @@
+/* Structs shared by tcp.bpf.c and the TypeScript driver (probes/tcp/layout.ts).
+ * Fixed-width fields only, explicit padding; tests/probes/tcp/layout_test.ts compares the TS
+ * offsets with this file compiled by gcc. The includer provides __u8..__u64.
+ */
+#ifndef DEMARC_TCP_H
+#define DEMARC_TCP_H
+
+#define DEMARC_COMM_LEN 16
+
+enum demarc_role { ROLE_UNKNOWN = 0, ROLE_CLIENT = 1, ROLE_SERVER = 2 };
+
+/* How a connection's owner was found. */
+enum demarc_owner { OWNER_NONE = 0, OWNER_CONNECT = 1, OWNER_LISTENER = 2, OWNER_SENDMSG = 3, OWNER_PROC = 4 };
+
+/* Kinds of struct tcp_snap records. */
+enum demarc_snap_kind { SNAP_LIVE = 1, SNAP_CLOSED = 2, SNAP_LISTENER = 3, SNAP_UNTRACKED = 4 };
+
+/* Indexes of the per-CPU `stats` array. */
+enum demarc_stat {
+	STAT_INSERTS = 0,      /* conns entries created */
+	STAT_DELETES = 1,      /* conns entries removed at close */
+	STAT_RB_LOST = 2,      /* close records dropped: ring buffer full */
+	STAT_INSERT_FAIL = 3,  /* conns update failed */
+	STAT_FILTERED = 4,     /* connections of processes not watched */
+	STAT_NO_OWNER = 5,     /* server connections whose listener owner is unknown */
+	STAT_CLOSE_UNTRACKED = 6, /* closes of sockets with no entry (evicted or pre-existing) */
+	STAT_MAX = 8,
+};
+
+/* Per tracked socket (value of `conns`, keyed by the struct sock address). */
+struct conn_info {
+	__u64 start_ns;        /* SYN_SENT (client) or SYN_RECV (server) time */
+	__u64 connect_ns;      /* client: SYN sent -> ESTABLISHED; server: 0 */
+	__u32 tgid;
+	__u32 syn_srtt_us;     /* srtt when the handshake completed (client SYN RTT, server SYN-ACK RTT) */
+	__u8 role;
+	__u8 owner_src;
+	__u8 zero_rx_now;      /* peer window is zero right now (tcp_probe) */
+	__u8 zero_tx_now;      /* our window is zero right now */
+	__u32 retrans_skbs;    /* tcp_retransmit_skb calls (one per skb, a GSO skb holds many segments) */
+	__u32 retrans_failed;  /* ... that failed to leave this host (err != 0) */
+	__u32 rst_sent;
+	__u32 rst_recv;
+	__u32 zero_wnd_rx;     /* times the peer's window dropped to zero */
+	__u32 zero_wnd_tx;     /* times our advertised window dropped to zero */
+	__u32 established;     /* the handshake completed */
+	char comm[DEMARC_COMM_LEN];
+};
+
+/* Owner of a listening socket (value of `listeners`). */
+struct listener_key {
+	__u32 netns;
+	__u16 port;
+	__u16 pad;
+};
+
+struct listener_owner {
+	__u32 tgid;
+	__u32 pad;
+	char comm[DEMARC_COMM_LEN];
+};
+
+/* One socket as read by iter/tcp (SNAP_LIVE, SNAP_LISTENER, SNAP_UNTRACKED) or at close
+ * (SNAP_CLOSED, through the ring buffer). Times in microseconds, rto/ato in jiffies. */
+struct tcp_snap {
+	__u64 sk;
+	__u64 ino;
+	__u64 bytes_sent;
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u64 bytes_retrans;
+	__u64 connect_ns;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 netns;
+	__u16 sport;
+	__u16 dport;
+	__u8 family;           /* 2 AF_INET, 10 AF_INET6 */
+	__u8 state;
+	__u8 kind;
+	__u8 role;
+	__u32 tgid;
+	__u32 srtt_us;
+	__u32 rttvar_us;
+	__u32 rcv_rtt_us;
+	__u32 syn_srtt_us;
+	__u32 snd_cwnd;
+	__u32 snd_ssthresh;
+	__u32 snd_wnd;
+	__u32 rcv_wnd;
+	__u32 total_retrans;
+	__u32 retrans_out;
+	__u32 lost_out;
+	__u32 sacked_out;
+	__u32 reordering;
+	__u32 rto_jiffies;
+	__u32 ato_jiffies;
+	__u32 mss;
+	__u32 segs_out;
+	__u32 segs_in;
+	__u32 data_segs_out;
+	__u32 data_segs_in;
+	__u32 notsent_bytes;
+	__u32 notacked_bytes;
+	__u32 rcvbuf;
+	__u32 sndbuf;
+	__u32 rmem_alloc;
+	__u32 wmem_queued;
+	__u32 backlog;
+	__u32 drops;
+	__u32 ack_backlog;
+	__u32 max_ack_backlog;
+	__u32 sk_err;
+	__u32 retrans_skbs;
+	__u32 retrans_failed;
+	__u32 rst_sent;
+	__u32 rst_recv;
+	__u32 zero_wnd_rx;
+	__u32 zero_wnd_tx;
+	__u8 owner_src;
+	__u8 established;
+	__u8 pad0[2];
+	char comm[DEMARC_COMM_LEN];
+};
+
+/* Runtime switches (value 0 of the `cfg` array). */
+struct tcp_cfg {
+	__u32 emit_untracked;  /* iter also writes untracked established sockets (for /proc attribution) */
+	__u32 lazy_owner;      /* first sendmsg on a server socket re-attributes it to the sender */
+};
+
+#endif

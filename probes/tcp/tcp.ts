@@ -1,0 +1,253 @@
+/**
+ * The TCP probe's driver: loads tcp.bpf.o, keeps the kernel's watched-pid map and the set of
+ * network namespaces current, consumes close records every 100 ms, and every report period reads
+ * all watched namespaces through iter/tcp and publishes one row per flow in each enabled table.
+ *
+ * @module
+ */
+
+import type {
+  DriverFactory,
+  DriverStatus,
+  ProbeConfig,
+  ProbeContext,
+  ProbeDriver,
+  Row,
+} from "../../runner/probe_api.ts";
+import { adoptSockets } from "./adopt.ts";
+import { FlowTable } from "./flows.ts";
+import { kernelHz } from "./hz.ts";
+import { type Degraded, type KernelSizes, PROGRAMS, TcpKernel } from "./kernel.ts";
+import { NetnsSet } from "./netns_set.ts";
+import { HealthCounters } from "./health.ts";
+
+const CONSUME_MS = 100;
+
+/** Raised when the probe cannot run at all on this host. */
+export class TcpProbeError extends Error {
+  override name = "TcpProbeError";
+}
+
+function sizesOf(c: ProbeConfig): KernelSizes {
+  const n = (k: string, d: number) => Number(c.params[k] ?? d);
+  return {
+    maxConnections: n("max_connections", 65536),
+    maxListeners: n("max_listeners", 4096),
+    maxPids: n("max_pids", 16384),
+    ringbufSize: n("ringbuf_size", 4 << 20),
+  };
+}
+
+function histogramBounds(ctx: ProbeContext, table: string, field: string): number[] {
+  return ctx.tables.get(table)?.metrics.find((m) => m.name === field)?.buckets ?? [];
+}
+
+class TcpDriver implements ProbeDriver {
+  readonly #ctx: ProbeContext;
+  #kernel: TcpKernel | undefined;
+  #flows: FlowTable | undefined;
+  #netns = new NetnsSet();
+  #config: ProbeConfig | undefined;
+  #pids: ReadonlySet<number> = new Set();
+  #consumeTimer: ReturnType<typeof setInterval> | undefined;
+  #reportTimer: ReturnType<typeof setInterval> | undefined;
+  #degraded: Degraded[] = [];
+  #health = new HealthCounters();
+  #hz = kernelHz();
+  #needScan = true;
+  #lastError: string | undefined;
+  #reports = 0;
+
+  constructor(ctx: ProbeContext) {
+    this.#ctx = ctx;
+    ctx.signal.addEventListener("abort", () => void this.stop());
+  }
+
+  async start(config: ProbeConfig, pids: ReadonlySet<number>): Promise<void> {
+    try {
+      Deno.statSync("/sys/kernel/btf/vmlinux");
+    } catch {
+      throw new TcpProbeError(
+        "this kernel exposes no BTF (/sys/kernel/btf/vmlinux missing); hint: the TCP probe needs " +
+          "a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+      );
+    }
+    const flows = new FlowTable({
+      connectLatency: histogramBounds(this.#ctx, "tcp_delay", "connect_latency"),
+      synRtt: histogramBounds(this.#ctx, "tcp_srtt", "syn_rtt"),
+    }, this.#hz.hz);
+    this.#flows = flows;
+    this.#kernel = await TcpKernel.open(
+      `${this.#ctx.buildDir}/bpf/tcp.bpf.o`,
+      sizesOf(config),
+      (s) => flows.onClosed(s),
+    );
+    this.#health = new HealthCounters();
+    this.#apply(config);
+    this.updatePids(pids);
+    this.#consumeTimer = setInterval(() => this.#consume(), CONSUME_MS);
+    this.#ctx.log.info("tcp probe running", {
+      attached: this.#kernel.attached().join(","),
+      degraded: this.#degraded.map((d) => d.part).join(",") || "none",
+    });
+  }
+
+  async reconfigure(config: ProbeConfig, pids: ReadonlySet<number>): Promise<void> {
+    if (
+      !this.#kernel || JSON.stringify(sizesOf(config)) !== JSON.stringify(sizesOf(this.#config!))
+    ) {
+      await this.stop();
+      await this.start(config, pids);
+      return;
+    }
+    this.#apply(config);
+    this.updatePids(pids);
+  }
+
+  updatePids(pids: ReadonlySet<number>): void {
+    this.#pids = new Set(pids);
+    if (!this.#kernel) return;
+    this.#kernel.setPids(this.#pids);
+    this.#netns.update(this.#pids);
+    this.#needScan = true;
+    this.#read(); // adopt the existing sockets of newly watched processes now
+  }
+
+  #apply(config: ProbeConfig): void {
+    const k = this.#kernel!;
+    const prevPeriod = this.#config?.params.report_period;
+    this.#config = config;
+    const wanted = new Set<string>();
+    for (const name of config.probes) {
+      for (const e of this.#ctx.manifest.subprobes.find((s) => s.name === name)?.enables ?? []) {
+        if (PROGRAMS[e]) wanted.add(e);
+      }
+    }
+    const lazy = (config.params.server_owner ?? "sendmsg") === "sendmsg";
+    if (lazy) wanted.add("tp_btf/tcp_sendmsg_locked");
+    this.#degraded = k.setOptional(wanted);
+    if (this.#hz.source.startsWith("assumed")) {
+      this.#degraded.push({ part: "rto/ato units", reason: this.#hz.source });
+    }
+    for (const d of this.#degraded) this.#ctx.log.warn("tcp probe part degraded", { ...d });
+    k.setCfg(false, lazy);
+    if (!this.#reportTimer || prevPeriod !== config.params.report_period) {
+      clearInterval(this.#reportTimer);
+      const ms = Number(config.params.report_period ?? 60) * 1000;
+      this.#reportTimer = setInterval(() => this.#report(), ms);
+    }
+  }
+
+  #consume(): void {
+    try {
+      this.#kernel?.consume();
+    } catch (e) {
+      this.#lastError = String(e);
+    }
+  }
+
+  /** One full read of every watched namespace (adopting unknown sockets when a scan is due). */
+  #read(): void {
+    const k = this.#kernel, flows = this.#flows;
+    if (!k || !flows) return;
+    const t0 = performance.now();
+    const lazy = (this.#config?.params.server_owner ?? "sendmsg") === "sendmsg";
+    let snaps;
+    if (this.#needScan) {
+      k.setCfg(true, lazy);
+      try {
+        snaps = k.readSockets(this.#netns);
+      } finally {
+        k.setCfg(false, lazy);
+      }
+      this.#needScan = false;
+      const a = adoptSockets(k, snaps, this.#pids);
+      this.#health.adopted += a.connections;
+      if (a.connections || a.listeners) snaps = k.readSockets(this.#netns);
+    } else {
+      snaps = k.readSockets(this.#netns);
+    }
+    k.consume();
+    flows.onRead(snaps);
+    this.#health.readSeconds = (performance.now() - t0) / 1000;
+  }
+
+  #report(): void {
+    const k = this.#kernel, flows = this.#flows;
+    if (!k || !flows || !this.#config) return;
+    try {
+      this.#read();
+      flows.prune();
+      const rows = flows.rows();
+      const enabled = new Set<string>();
+      for (const name of this.#config.probes) {
+        for (const t of this.#ctx.manifest.subprobes.find((s) => s.name === name)?.tables ?? []) {
+          enabled.add(t);
+        }
+      }
+      for (const [table, r] of rows) if (enabled.has(table)) this.#ctx.emit(table, r);
+      this.#ctx.emit("tcp_probe_health", [this.#healthRow(k)]);
+      this.#reports++;
+    } catch (e) {
+      this.#lastError = String(e);
+      this.#ctx.log.error("tcp probe report failed", { error: e });
+    }
+  }
+
+  #healthRow(k: TcpKernel): Row {
+    const h = this.#health.update(k.stats(), k.trackedCount());
+    return {
+      labels: { probe: "tcp" },
+      values: {
+        tracked_connections: h.tracked,
+        map_capacity: k.capacity,
+        inserts: h.inserts,
+        evictions: h.evictions,
+        lost_events: h.lost,
+        insert_failures: h.insertFailures,
+        filtered: h.filtered,
+        no_owner: h.noOwner,
+        watched_netns: this.#netns.size,
+        read_duration: this.#health.readSeconds,
+        degraded_parts: this.#degraded.length,
+      },
+    };
+  }
+
+  /** Read and publish now (tests and the first report use it). */
+  reportNow(): void {
+    this.#report();
+  }
+
+  stop(): Promise<void> {
+    clearInterval(this.#consumeTimer);
+    clearInterval(this.#reportTimer);
+    this.#consumeTimer = this.#reportTimer = undefined;
+    this.#kernel?.close();
+    this.#kernel = undefined;
+    this.#netns.close();
+    return Promise.resolve();
+  }
+
+  status(): DriverStatus {
+    const k = this.#kernel;
+    return {
+      degraded: this.#degraded,
+      details: {
+        attached: k?.attached() ?? [],
+        watchedPids: this.#pids.size,
+        watchedNetns: this.#netns.size,
+        flows: this.#flows?.size ?? 0,
+        liveConnections: this.#flows?.liveConnections ?? 0,
+        reports: this.#reports,
+        hz: `${this.#hz.hz} (${this.#hz.source})`,
+        ...this.#health.snapshot(),
+        ...(this.#lastError ? { lastError: this.#lastError } : {}),
+      },
+    };
+  }
+}
+
+/** The driver factory (default export the runner loads). */
+const createTcpDriver: DriverFactory = (ctx) => new TcpDriver(ctx);
+export default createTcpDriver;

@@ -35,6 +35,11 @@ public final class Main {
   /** Held so the level sticks: library loggers (JUL) speak up for warnings only, on stderr. */
   private static final java.util.logging.Logger QUIET = java.util.logging.Logger.getLogger("org.apache");
 
+  static {
+    QUIET.setLevel(java.util.logging.Level.WARNING);
+    System.setProperty("dubbo.application.logger", "jdk");
+  }
+
   private Main() {}
 
   /** Starts the app called {@code name}. */
@@ -55,8 +60,6 @@ public final class Main {
   public static void main(String[] args) throws Exception {
     PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
     System.setOut(System.err);
-    QUIET.setLevel(java.util.logging.Level.WARNING);
-    System.setProperty("dubbo.application.logger", "jdk");
     if (args.length == 0) {
       System.err.println("usage: <app> [--flag value ...]; apps: " + APPS + " (see README.md)");
       System.exit(2);

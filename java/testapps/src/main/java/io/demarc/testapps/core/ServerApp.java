@@ -20,6 +20,12 @@ public abstract class ServerApp implements App {
     return answer != null ? answer : Command.error("unknown command " + c.verb());
   }
 
+  /**
+   * How long an HTTP server keeps an idle keep-alive connection: long, so that a client's
+   * connection survives pauses between runs (the L4 probe should see one connection).
+   */
+  public static final int IDLE_TIMEOUT_MS = 600_000;
+
   /** The response header (or attachment) in which servers tell a client its own port. */
   public static final String PEER_PORT = "X-Demarc-Peer-Port";
 }

@@ -27,6 +27,7 @@ public final class JdkHttpServer extends ServerApp {
     // Without TCP_NODELAY the JDK server's separate header and body writes meet delayed ACKs:
     // ~40 ms per keep-alive request. Read once, when the server classes first load.
     System.setProperty("sun.net.httpserver.nodelay", "true");
+    System.setProperty("sun.net.httpserver.idleInterval", Integer.toString(IDLE_TIMEOUT_MS / 1000));
     http = HttpServer.create(new InetSocketAddress(host, flags.integer("port", 0)), 0);
     setUp(http);
     int tlsPort = flags.integer("tls-port", 0);

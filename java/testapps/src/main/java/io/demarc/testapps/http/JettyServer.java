@@ -26,6 +26,7 @@ public final class JettyServer extends ServerApp {
     http = new ServerConnector(server);
     http.setHost(host);
     http.setPort(flags.integer("port", 0));
+    http.setIdleTimeout(IDLE_TIMEOUT_MS);
     server.addConnector(http);
     int tlsPort = flags.integer("tls-port", 0);
     https = tlsPort < 0 ? null : tlsConnector(tlsPort);
@@ -51,6 +52,7 @@ public final class JettyServer extends ServerApp {
         new SslConnectionFactory(ssl, "http/1.1"), new HttpConnectionFactory(config));
     c.setHost(host);
     c.setPort(port);
+    c.setIdleTimeout(IDLE_TIMEOUT_MS);
     return c;
   }
 

@@ -39,6 +39,8 @@ public final class TomcatServer extends ServerApp {
     Connector c = new Connector();
     c.setPort(port);
     c.setProperty("address", host);
+    c.setProperty("keepAliveTimeout", Integer.toString(IDLE_TIMEOUT_MS));
+    c.setProperty("maxKeepAliveRequests", "-1");
     return c;
   }
 

@@ -25,7 +25,8 @@ let sink: LibbpfSink = (level, line) => {
 // int (*libbpf_print_fn_t)(enum libbpf_print_level level, const char *fmt, va_list ap)
 const PRINT_FN = { parameters: ["i32", "pointer", "pointer"], result: "i32" } as const;
 let callback: Deno.UnsafeCallback<typeof PRINT_FN> | undefined;
-const buf = new Uint8Array(8192);
+// Verifier logs arrive in one call and can be megabytes long; va_list cannot be replayed.
+let buf: Uint8Array<ArrayBuffer> | undefined;
 
 /** Route libbpf's log lines to `fn` (installs the print hook on first call). */
 export function setLibbpfSink(fn: LibbpfSink): void {
@@ -39,6 +40,7 @@ export function installLibbpfLog(): void {
   const cb = new Deno.UnsafeCallback(
     PRINT_FN,
     (level, fmt, ap) => {
+      buf ??= new Uint8Array(1 << 22);
       const n = libc().vsnprintf(buf, BigInt(buf.length), fmt, ap);
       const text = new TextDecoder().decode(
         buf.subarray(0, Math.min(Math.max(n, 0), buf.length - 1)),

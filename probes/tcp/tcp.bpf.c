@@ -134,8 +134,9 @@ static __always_inline void fill_snap(struct tcp_snap *s, const struct sock *sk,
 	s->sacked_out = BPF_CORE_READ(tp, sacked_out);
 	s->reordering = BPF_CORE_READ(tp, reordering);
 	s->rto_jiffies = BPF_CORE_READ(tp, inet_conn.icsk_rto);
-	/* ato is an 8-bit bit-field on newer kernels, a __u32 on older ones. */
-	s->ato_jiffies = BPF_CORE_READ_BITFIELD_PROBED(&tp->inet_conn.icsk_ack, ato);
+	/* ato is an 8-bit bit-field on newer kernels, a __u32 on older ones. Name the field from tp:
+	 * with &tp->inet_conn.icsk_ack as the base, CO-RE counts the nested offset twice. */
+	s->ato_jiffies = BPF_CORE_READ_BITFIELD_PROBED(tp, inet_conn.icsk_ack.ato);
 	s->mss = BPF_CORE_READ(tp, mss_cache);
 	s->segs_out = BPF_CORE_READ(tp, segs_out);
 	s->segs_in = BPF_CORE_READ(tp, segs_in);

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Traffic for the TCP probe tests: a server and a client, each its own process.
+
+server PORT [--source]        accept forever; sink what arrives (or stream data with --source)
+client HOST PORT [options]    wait for a line on stdin ("go"), then connect and send; report JSON
+
+Every line printed is JSON; the first is {"ready": pid}. A client holding connections keeps
+them until stdin closes, then closes them (with SO_LINGER 0 when --rst).
+"""
+import json, os, resource, selectors, socket, struct, sys, threading, time
+
+resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+
+def say(**kw):
+    print(json.dumps(kw), flush=True)
+
+def serve(port, source, host, cc):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    ls = socket.socket(fam, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    set_cc(ls, cc)
+    ls.bind((host, port))
+    ls.listen(4096)
+    say(ready=os.getpid(), port=ls.getsockname()[1])
+    if source:
+        def stream(c):
+            buf = b"x" * 65536
+            try:
+                while True:
+                    c.sendall(buf)
+            except OSError:
+                c.close()
+        while True:
+            c, _ = ls.accept()
+            threading.Thread(target=stream, args=(c,), daemon=True).start()
+    # Sink: one thread, many connections (the load test holds thousands).
+    sel = selectors.DefaultSelector()
+    sel.register(ls, selectors.EVENT_READ)
+    while True:
+        for key, _ in sel.select():
+            if key.fileobj is ls:
+                try:
+                    c, _ = ls.accept()
+                except OSError:
+                    continue
+                try:
+                    c.send(b"hello\n")
+                except OSError:
+                    pass
+                c.setblocking(False)
+                sel.register(c, selectors.EVENT_READ)
+            else:
+                c = key.fileobj
+                try:
+                    data = c.recv(1 << 16)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    sel.unregister(c)
+                    c.close()
+
+def set_cc(s, cc):
+    # Loss must show as retransmissions: cubic reacts to it (bbr, the host default, barely).
+    if cc:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())
+
+def client(host, port, conns, nbytes, hold, rst, timeout, rate_bps, cc):
+    say(ready=os.getpid())
+    sys.stdin.readline()
+    socks, errors, ports = [], {}, []
+    for _ in range(conns):
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        set_cc(s, cc)
+        if timeout:
+            s.settimeout(timeout)
+        try:
+            s.connect((host, port))
+        except OSError as e:
+            errors[e.__class__.__name__] = errors.get(e.__class__.__name__, 0) + 1
+            s.close()
+            continue
+        s.settimeout(None)
+        ports.append(s.getsockname()[1])
+        if nbytes:
+            chunk = b"y" * 65536
+            left = nbytes
+            while left > 0:
+                n = min(left, len(chunk))
+                s.sendall(chunk[:n])
+                left -= n
+                if rate_bps:
+                    time.sleep(n / rate_bps)
+        if hold:
+            socks.append(s)
+        else:
+            if rst:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+    say(done=True, connected=len(ports), errors=errors, ports=ports[:2000])
+    sys.stdin.readline()  # hold until told (or stdin closes)
+    for s in socks:
+        if rst:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    say(closed=len(socks))
+
+def main():
+    a = sys.argv[1:]
+    opt = lambda name, d=None: a[a.index(name) + 1] if name in a else d
+    if a[0] == "server":
+        serve(int(a[1]), "--source" in a, opt("--host", "0.0.0.0"), opt("--cc"))
+    else:
+        client(a[1], int(a[2]), int(opt("--conns", "1")), int(opt("--bytes", "0")), "--hold" in a,
+               "--rst" in a, float(opt("--timeout", "0")), float(opt("--rate", "0")), opt("--cc"))
+
+main()

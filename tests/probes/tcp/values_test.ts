@@ -1,0 +1,149 @@
+import { assert, assertEquals } from "../../ffi/assert.ts";
+import { configFor, NetPair, rowsWith, sleep, startProbe, Traffic } from "./harness.ts";
+import type { Row } from "../../../runner/probe_api.ts";
+
+const ALL = [
+  "tcp_stats",
+  "tcp_rtt",
+  "tcp_windows",
+  "tcp_rate",
+  "tcp_srtt",
+  "tcp_sockbuf",
+  "tcp_abnormal",
+  "tcp_delay",
+];
+
+/** The fields of `ss -tinme` for the one established socket matching `port`. */
+async function ssFields(net: NetPair, ns: string, port: number): Promise<Record<string, number>> {
+  const out = await net.exec(
+    ns,
+    "ss",
+    "-tinmeH",
+    "state",
+    "established",
+    `( sport = :${port} or dport = :${port} )`,
+  );
+  const text = out.replace(/\s+/g, " ");
+  const f: Record<string, number> = {};
+  const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+  [f.srtt, f.rttvar] = (/ rtt:([\d.]+)\/([\d.]+)/.exec(text) ?? []).slice(1).map(Number);
+  for (
+    const k of [
+      "cwnd",
+      "ssthresh",
+      "bytes_sent",
+      "bytes_acked",
+      "bytes_received",
+      "segs_out",
+      "segs_in",
+      "snd_wnd",
+      "mss",
+      "rto",
+      "ato",
+    ]
+  ) {
+    f[k] = num(new RegExp(` ${k}:([\\d.]+)`));
+  }
+  const skmem = /skmem:\(r(\d+),rb(\d+),t(\d+),tb(\d+),f\d+,w(\d+),o\d+,bl(\d+),d(\d+)\)/.exec(
+    text,
+  );
+  assert(skmem, `ss printed skmem: ${text}`);
+  [f.r, f.rb, f.t, f.tb, f.w, f.bl, f.d] = skmem.slice(1).map(Number);
+  f.retrans = Number(/ retrans:\d+\/(\d+)/.exec(text)?.[1] ?? 0);
+  return f;
+}
+
+function one(rows: Row[] | undefined, labels: Record<string, string | number>): Row["values"] {
+  const r = rowsWith(rows, labels);
+  assertEquals(r.length, 1, `one row for ${JSON.stringify(labels)} in ${JSON.stringify(rows)}`);
+  return r[0].values;
+}
+
+Deno.test("client and server rows match ss -tinme for the same sockets (counters exact, RTT within 10%)", async () => {
+  const net = await NetPair.create();
+  const srv = await Traffic.spawn(net.b, ["server", "5001"]);
+  const cli = await Traffic.spawn(net.a, [
+    "client",
+    net.ipB,
+    "5001",
+    "--bytes",
+    "4000000",
+    "--hold",
+  ]);
+  const h = await startProbe(
+    "tcp",
+    await configFor("tcp", ALL, { report_period: 1 }),
+    new Set([srv.pid, cli.pid]),
+  );
+  try {
+    await cli.send();
+    const done = await cli.next();
+    const cport = (done.ports as number[])[0];
+    await sleep(500); // let the last ACKs land: both sides idle from here on
+    const tables = ["tcp_link", "tcp_rtt", "tcp_windows", "tcp_rate", "tcp_sockbuf", "tcp_abn"];
+    const client = {
+      tgid: cli.pid,
+      role: "client",
+      server_port: 5001,
+      client_ip: net.ipA,
+      server_ip: net.ipB,
+      family: 2,
+    };
+    const server = {
+      tgid: srv.pid,
+      role: "server",
+      server_port: 5001,
+      client_ip: net.ipA,
+      server_ip: net.ipB,
+      family: 2,
+    };
+    // A report taken after the idle point, then ss at once.
+    const before = h.latest.get("tcp_link");
+    await h.waitFor("tcp_link", (r) => r !== before && rowsWith(r, client).length === 1);
+    const ssC = await ssFields(net, net.a, cport), ssS = await ssFields(net, net.b, cport);
+    for (const [labels, ss, side] of [[client, ssC, "client"], [server, ssS, "server"]] as const) {
+      const v = Object.fromEntries(tables.map((t) => [t, one(h.latest.get(t), labels)]));
+      const exact: Array<[string, unknown, number]> = [
+        ["bytes_sent", v.tcp_link.bytes_sent, ss.bytes_sent || 0],
+        ["bytes_acked", v.tcp_link.bytes_acked, ss.bytes_acked || 0],
+        ["bytes_received", v.tcp_link.bytes_received, ss.bytes_received || 0],
+        ["segs_out", v.tcp_link.segs_out, ss.segs_out],
+        ["segs_in", v.tcp_link.segs_in, ss.segs_in],
+        ["cwnd", v.tcp_windows.cwnd, ss.cwnd],
+        ["snd_wnd", v.tcp_windows.snd_wnd, ss.snd_wnd],
+        ["mss", v.tcp_rate.mss, ss.mss],
+        ["rcvbuf", v.tcp_sockbuf.rcvbuf, ss.rb],
+        ["sndbuf", v.tcp_sockbuf.sndbuf, ss.tb],
+        ["rmem_alloc", v.tcp_sockbuf.rmem_alloc, ss.r],
+        ["wmem_queued", v.tcp_sockbuf.wmem_queued, ss.w],
+        ["backlog", v.tcp_abn.backlog, ss.bl],
+        ["drops", v.tcp_abn.drops, ss.d],
+        ["retrans", v.tcp_abn.retrans, ss.retrans],
+      ];
+      if (!Number.isNaN(ss.ssthresh)) exact.push(["ssthresh", v.tcp_windows.ssthresh, ss.ssthresh]);
+      for (const [name, ours, theirs] of exact) assertEquals(ours, theirs, `${side} ${name}`);
+      const near = (name: string, ours: number, theirs: number, tol: number) =>
+        assert(
+          Math.abs(ours - theirs) <= tol * theirs + 1e-6,
+          `${side} ${name}: ours ${ours}, ss ${theirs}`,
+        );
+      near("srtt", (v.tcp_rtt.srtt as number) * 1000, ss.srtt, 0.1);
+      near("rto", (v.tcp_rate.rto as number) * 1000, ss.rto, 0.02);
+      near("ato", (v.tcp_rate.ato as number) * 1000, ss.ato, 0.02);
+    }
+    assertEquals(one(h.latest.get("tcp_link"), client).bytes_sent, 4_000_000);
+    assertEquals(one(h.latest.get("tcp_link"), server).bytes_received, 4_000_000);
+    const delay = one(h.latest.get("tcp_delay"), client).connect_latency as {
+      count: number;
+      sum: number;
+    };
+    assertEquals(delay.count, 1);
+    assert(delay.sum > 0 && delay.sum < 0.5, `connect latency ${delay.sum}`);
+    assertEquals((one(h.latest.get("tcp_srtt"), server).syn_rtt as { count: number }).count, 1);
+  } finally {
+    await h.close();
+    await cli.kill();
+    await srv.kill();
+    await net.close();
+  }
+});

@@ -17,11 +17,9 @@ import type {
 } from "../../runner/probe_api.ts";
 import type { AgentConfig } from "./messages.ts";
 import { AttachStore } from "./attach_state.ts";
+import { jarVersion } from "./jar_version.ts";
 import { JvmSession } from "./session.ts";
 import { sameProcess } from "./target.ts";
-
-/** The agent version this runner speaks to (java/pom.xml's version). */
-export const AGENT_VERSION = "0.1.0";
 
 /** Abort reason (or `stop()` argument) meaning "the runner is shutting down: keep agents attached". */
 export const SHUTDOWN = "shutdown";
@@ -63,6 +61,8 @@ class JvmDriver implements ProbeDriver {
   #agent: AgentConfig | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  /** Implementation-Version of the agent jar this runner attaches. */
+  #agentVersion = "";
   #reconcile: Promise<void> = Promise.resolve();
 
   constructor(ctx: ProbeContext) {
@@ -81,6 +81,7 @@ class JvmDriver implements ProbeDriver {
         );
       }
     }
+    this.#agentVersion = await jarVersion(`${this.#ctx.buildDir}/java/demarc-agent.jar`);
     this.#apply(config);
     // Attach records of JVMs no longer watched (the runner was down while snoopers changed).
     for (const r of await this.#store.all()) {
@@ -159,11 +160,12 @@ class JvmDriver implements ProbeDriver {
         timeoutMs: Number(this.#config!.params.attach_timeout ?? 20) * 1000 + 30_000,
       },
       agentJar: `${ctx.buildDir}/java/demarc-agent.jar`,
-      agentVersion: AGENT_VERSION,
+      agentVersion: this.#agentVersion,
       bucketCount: this.#agent!.latencyBoundsNs.length + 1,
       attachTimeoutMs: Number(this.#config!.params.attach_timeout ?? 20) * 1000,
       config: () => ({
         agent: this.#agent!,
+        extraAgentArgs: this.#config!.params.fault_injection === true ? ";debug=throw" : "",
         latencyThrMs: Number(this.#config!.params.latency_thr ?? 0),
         spanLimit: SPAN_LIMIT,
       }),

@@ -31,7 +31,7 @@ export interface SessionDeps {
   /** How long to wait for the agent's HELLO after loading it (and for a reconnect). */
   attachTimeoutMs: number;
   /** Current agent config and span filter. */
-  config(): { agent: AgentConfig; latencyThrMs: number; spanLimit: number };
+  config(): { agent: AgentConfig; extraAgentArgs: string; latencyThrMs: number; spanLimit: number };
   /** The session has new rows to publish. */
   publish(s: JvmSession): void;
   /** Attaching failed ({@link JvmSession.error} says why). */
@@ -153,7 +153,8 @@ export class JvmSession {
   async #attach(info: TargetInfo): Promise<void> {
     const r = this.#record!;
     await this.#d.store.put(r);
-    const args = `socket=${r.innerPath};secret=${r.secret};version=${r.agentVersion}`;
+    const args =
+      `socket=${r.innerPath};secret=${r.secret};version=${r.agentVersion}${this.#d.config().extraAgentArgs}`;
     const t0 = performance.now();
     const res = await runHelper(
       this.#d.helper,

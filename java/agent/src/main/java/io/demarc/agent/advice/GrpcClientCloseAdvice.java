@@ -1,0 +1,39 @@
+package io.demarc.agent.advice;
+
+import io.demarc.agent.core.Recorder;
+import io.demarc.agent.core.StatusClass;
+import io.grpc.Attributes;
+import io.grpc.ClientCall;
+import io.grpc.Grpc;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.demarc.agent.core.InFlight;
+import java.net.SocketAddress;
+import net.bytebuddy.asm.Advice;
+
+/**
+ * gRPC-java client, {@code ClientCallImpl.closeObserver(listener, status, trailers)}: runs once
+ * per call (unary or streaming) with its final status, before the application's onClose.
+ */
+public final class GrpcClientCloseAdvice {
+  private GrpcClientCloseAdvice() {}
+
+  @Advice.OnMethodEnter(suppress = Throwable.class)
+  public static void enter(@Advice.This ClientCall<?, ?> call, @Advice.FieldValue("method") MethodDescriptor<?, ?> md,
+      @Advice.Argument(1) Status status) {
+    long start = InFlight.end(call);
+    if (start == 0) return;
+    Attributes attrs = call.getAttributes();
+    SocketAddress remote = attrs.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+    SocketAddress local = attrs.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR);
+    boolean ssl = attrs.get(Grpc.TRANSPORT_ATTR_SSL_SESSION) != null;
+    String full = md.getFullMethodName();
+    int slash = full.lastIndexOf('/');
+    int code = status.getCode().value();
+    // CANCELLED, DEADLINE_EXCEEDED and UNAVAILABLE usually mean no answer came from the server.
+    boolean responded = code != 1 && code != 4 && code != 14;
+    Recorder.record("grpc", "client", ssl, Recorder.ip(local), Recorder.port(local), Recorder.ip(remote),
+        Recorder.port(remote), full.substring(0, Math.max(slash, 0)), full.substring(slash + 1), code,
+        StatusClass.grpc(code), responded, start, -1, -1, "grpc-java", status.getCause());
+  }
+}

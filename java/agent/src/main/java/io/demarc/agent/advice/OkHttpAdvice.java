@@ -1,0 +1,35 @@
+package io.demarc.agent.advice;
+
+import io.demarc.agent.core.Recorder;
+import io.demarc.agent.core.StatusClass;
+import net.bytebuddy.asm.Advice;
+import okhttp3.Call;
+import okhttp3.HttpUrl;
+import okhttp3.Request;
+import okhttp3.Response;
+
+/**
+ * OkHttp 3/4/5, on {@code RealCall.getResponseWithInterceptorChain} (Kotlin names it
+ * {@code ...$okhttp} in 4+): the one method that both execute() and enqueue() run, so async calls
+ * are measured without their queueing time and without the callback's own time.
+ */
+public final class OkHttpAdvice {
+  private OkHttpAdvice() {}
+
+  @Advice.OnMethodEnter(suppress = Throwable.class)
+  public static long enter() {
+    return Recorder.start();
+  }
+
+  @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
+  public static void exit(@Advice.Enter long start, @Advice.This Call call, @Advice.Return Response response,
+      @Advice.Thrown Throwable thrown) {
+    if (start == 0) return;
+    Request req = call.request();
+    HttpUrl url = req.url();
+    int status = response == null ? -1 : response.code();
+    Recorder.record("http", "client", url.isHttps(), "", 0, Recorder.literalIp(url.host()), url.port(), url.host(),
+        Recorder.httpMethod(req.method(), url.encodedPath()), status, StatusClass.http(status), response != null,
+        start, -1, -1, "okhttp", thrown);
+  }
+}

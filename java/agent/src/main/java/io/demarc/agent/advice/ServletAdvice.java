@@ -1,0 +1,47 @@
+package io.demarc.agent.advice;
+
+import io.demarc.agent.core.Recorder;
+import io.demarc.agent.core.StatusClass;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletMapping;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import net.bytebuddy.asm.Advice;
+
+/**
+ * Jakarta Servlet 5+ containers (Tomcat 10/11, Jetty 12 ee10, Spring Boot 3), on
+ * {@code HttpServlet.service(ServletRequest, ServletResponse)}. Only REQUEST dispatches count, so
+ * forwards and includes are not counted twice. The route is Spring MVC's best matching pattern
+ * when present, else the servlet mapping's pattern: templates, not raw paths.
+ */
+public final class ServletAdvice {
+  private ServletAdvice() {}
+
+  @Advice.OnMethodEnter(suppress = Throwable.class)
+  public static long enter(@Advice.Argument(0) ServletRequest req) {
+    if (req.getDispatcherType() != DispatcherType.REQUEST) return 0;
+    return Recorder.start();
+  }
+
+  @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
+  public static void exit(@Advice.Enter long start, @Advice.Argument(0) ServletRequest req,
+      @Advice.Argument(1) ServletResponse res, @Advice.Thrown Throwable thrown) {
+    if (start == 0 || !(req instanceof HttpServletRequest) || !(res instanceof HttpServletResponse)) return;
+    HttpServletRequest hreq = (HttpServletRequest) req;
+    Object pattern = hreq.getAttribute("org.springframework.web.servlet.HandlerMapping.bestMatchingPattern");
+    String route;
+    if (pattern != null) {
+      route = pattern.toString();
+    } else {
+      HttpServletMapping mapping = hreq.getHttpServletMapping();
+      route = hreq.getContextPath() + (mapping == null ? "" : mapping.getPattern());
+    }
+    // An exception escaping the servlet becomes a 500 from the container.
+    int status = thrown != null ? 500 : ((HttpServletResponse) res).getStatus();
+    Recorder.record("http", "server", hreq.isSecure(), hreq.getLocalAddr(), hreq.getLocalPort(),
+        hreq.getRemoteAddr(), hreq.getRemotePort(), "", Recorder.httpMethod(hreq.getMethod(), route), status,
+        StatusClass.http(status), true, start, -1, -1, "servlet", thrown);
+  }
+}

@@ -1,0 +1,117 @@
+package io.demarc.agent.core;
+
+import java.util.Iterator;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Per-row counters of one agent, bounded by a cardinality cap: once {@code cap} rows exist, calls
+ * of new rows are folded into one overflow row (and counted) instead of growing memory.
+ */
+public final class Aggregator {
+  /** A row idle this many periods is forgotten, so rows of finished peers do not hold the cap. */
+  private static final int EVICT_AFTER_IDLE_PERIODS = 3;
+
+  private final ConcurrentHashMap<RowKey, Cell> cells = new ConcurrentHashMap<>();
+  private final long[] bounds;
+  private final int cap;
+  private final Cell overflow;
+  private final AtomicLong overflowCalls = new AtomicLong();
+  private long overflowReported;
+
+  public Aggregator(long[] boundsNs, int cap) {
+    this.bounds = boundsNs.clone();
+    this.cap = cap;
+    this.overflow = new Cell(bounds);
+  }
+
+  public long[] bounds() {
+    return bounds;
+  }
+
+  public void add(RowKey key, long durationNs, boolean responded, long bytesSent, long bytesReceived) {
+    Cell c = cells.get(key);
+    if (c == null) {
+      if (cells.size() >= cap) {
+        overflowCalls.incrementAndGet();
+        c = overflow;
+      } else {
+        c = cells.computeIfAbsent(key, k -> new Cell(bounds));
+      }
+    }
+    c.add(durationNs, responded, key.statusClass(), bytesSent, bytesReceived);
+  }
+
+  /** Rows added since the last flush, as a METRICS "rows" array; also returns overflowed calls. */
+  public Flush flush(boolean withBytes) {
+    StringBuilder rows = new StringBuilder("[");
+    int n = 0;
+    for (Iterator<Map.Entry<RowKey, Cell>> it = cells.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<RowKey, Cell> e = it.next();
+      long[] d = e.getValue().takeDelta();
+      if (d == null) {
+        if (++e.getValue().idlePeriods >= EVICT_AFTER_IDLE_PERIODS) it.remove();
+        continue;
+      }
+      e.getValue().idlePeriods = 0;
+      row(rows, e.getKey(), d, withBytes);
+      n++;
+    }
+    long[] od = overflow.takeDelta();
+    if (od != null) {
+      row(rows, RowKey.OVERFLOW, od, withBytes);
+      n++;
+    }
+    rows.append(']');
+    long oc = overflowCalls.get();
+    long overflowed = oc - overflowReported;
+    overflowReported = oc;
+    return new Flush(rows.toString(), n, overflowed);
+  }
+
+  /** The rows JSON, how many rows, and how many calls went to the overflow row. */
+  public record Flush(String rowsJson, int rowCount, long overflowedCalls) {}
+
+  public int size() {
+    return cells.size();
+  }
+
+  private void row(StringBuilder sb, RowKey k, long[] d, boolean withBytes) {
+    if (sb.length() > 1) sb.append(',');
+    sb.append('{');
+    Json.key(sb, "protocol");
+    Json.string(sb, k.protocol());
+    Json.key(sb, "role");
+    Json.string(sb, k.role());
+    Json.key(sb, "ssl").append(k.ssl());
+    Json.key(sb, "localIp");
+    Json.string(sb, k.localIp());
+    Json.key(sb, "localPort").append(k.localPort());
+    Json.key(sb, "peerIp");
+    Json.string(sb, k.peerIp());
+    Json.key(sb, "peerPort").append(k.peerPort());
+    Json.key(sb, "service");
+    Json.string(sb, k.service());
+    Json.key(sb, "method");
+    Json.string(sb, k.method());
+    Json.key(sb, "statusClass");
+    Json.string(sb, k.statusClass());
+    Json.key(sb, "requests").append(d[Cell.REQUESTS]);
+    Json.key(sb, "responses").append(d[Cell.RESPONSES]);
+    Json.key(sb, "clientErrors").append(d[Cell.CLIENT_ERRORS]);
+    Json.key(sb, "serverErrors").append(d[Cell.SERVER_ERRORS]);
+    Json.key(sb, "latencyCounts").append('[');
+    for (int i = Cell.BUCKETS; i < d.length; i++) {
+      if (i > Cell.BUCKETS) sb.append(',');
+      sb.append(d[i]);
+    }
+    sb.append(']');
+    Json.key(sb, "latencySumNs").append(d[Cell.LATENCY_SUM]);
+    Json.key(sb, "bytesSent").append(withBytes && d[Cell.SENT_KNOWN] > 0 ? d[Cell.BYTES_SENT] : -1);
+    Json.key(sb, "bytesReceived").append(withBytes && d[Cell.RECEIVED_KNOWN] > 0 ? d[Cell.BYTES_RECEIVED] : -1);
+    Json.key(sb, "library");
+    Json.string(sb, k.library());
+    sb.append('}');
+  }
+}

@@ -1,0 +1,59 @@
+package io.demarc.agent.core;
+
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Start times of calls whose start and end are seen in different methods of an object the
+ * agent cannot add a field to (retransformation forbids new fields). Bounded; entries of calls
+ * that never end are swept after a while.
+ */
+public final class InFlight {
+  private static final int MAX = 100_000;
+  private static final long STALE_NS = 10L * 60 * 1_000_000_000L;
+  private static final ConcurrentHashMap<Key, Long> STARTS = new ConcurrentHashMap<>();
+
+  private InFlight() {}
+
+  /** Identity, not equals(): library objects may define equality we must not call. */
+  private record Key(Object o) {
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof Key k && k.o == o;
+    }
+
+    @Override
+    public int hashCode() {
+      return System.identityHashCode(o);
+    }
+  }
+
+  public static void begin(Object call) {
+    long t = Recorder.start();
+    if (t == 0) return;
+    if (STARTS.size() >= MAX) {
+      Recorder.internalError();
+      return;
+    }
+    STARTS.put(new Key(call), t);
+  }
+
+  /** The start recorded for this call (and forgets it), or 0. */
+  public static long end(Object call) {
+    if (STARTS.isEmpty()) return 0;
+    Long t = STARTS.remove(new Key(call));
+    return t == null ? 0 : t;
+  }
+
+  public static void sweep() {
+    long now = System.nanoTime();
+    STARTS.values().removeIf(t -> now - t > STALE_NS);
+  }
+
+  public static void clear() {
+    STARTS.clear();
+  }
+
+  public static int size() {
+    return STARTS.size();
+  }
+}

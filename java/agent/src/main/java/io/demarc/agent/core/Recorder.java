@@ -1,0 +1,147 @@
+package io.demarc.agent.core;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What advice calls. It lives in the bootstrap class path (see AgentMain) so advice inlined into
+ * any class, JDK ones included, can reach it. Every entry point is cheap, never does I/O and
+ * never lets an exception out except the deliberate one of the failure-isolation test switch.
+ */
+public final class Recorder {
+  private static volatile boolean active;
+  private static volatile Config config = Config.DEFAULT;
+  private static volatile Aggregator aggregator = new Aggregator(Config.DEFAULT.latencyBoundsNs(),
+      Config.DEFAULT.cardinalityCap());
+  private static final Spans SPANS = new Spans(4096);
+  private static final AtomicLong INTERNAL_ERRORS = new AtomicLong();
+  /** Debug switch (agent argument {@code debug=throw}): every record throws after counting. */
+  private static volatile boolean throwForTest;
+
+  private Recorder() {}
+
+  /** Start of a measured call: 0 when not active (advice then records nothing). */
+  public static long start() {
+    if (!active) return 0;
+    if (throwForTest) failForTest();
+    return System.nanoTime();
+  }
+
+  public static void record(String protocol, String role, boolean ssl, String localIp, int localPort, String peerIp,
+      int peerPort, String service, String method, int status, String statusClass, boolean responded, long startNs,
+      long bytesSent, long bytesReceived, String library, Throwable error) {
+    if (startNs == 0 || !active) return;
+    if (throwForTest) failForTest();
+    try {
+      long duration = Math.max(0, System.nanoTime() - startNs);
+      Config c = config;
+      RowKey key = new RowKey(protocol, role, ssl, nz(localIp), localPort, nz(peerIp), peerPort, nz(service),
+          nz(method), statusClass, library);
+      if (c.metrics()) aggregator.add(key, duration, responded, bytesSent, bytesReceived);
+      if (c.trace() && Spans.sampled(c.traceSampleRatio())) {
+        SPANS.offer(key, status, System.currentTimeMillis() * 1_000_000L - duration, duration, error);
+      }
+    } catch (Throwable t) {
+      INTERNAL_ERRORS.incrementAndGet();
+    }
+  }
+
+  private static void failForTest() {
+    INTERNAL_ERRORS.incrementAndGet();
+    throw new IllegalStateException("demarc debug=throw: simulated instrumentation failure");
+  }
+
+  /** Counts a failure inside the agent (advice, transformer, sender). */
+  public static void internalError() {
+    INTERNAL_ERRORS.incrementAndGet();
+  }
+
+  public static long internalErrors() {
+    return INTERNAL_ERRORS.get();
+  }
+
+  public static void activate(boolean on) {
+    active = on;
+  }
+
+  public static boolean active() {
+    return active;
+  }
+
+  public static void throwForTest(boolean on) {
+    throwForTest = on;
+  }
+
+  /** Applies a new CONFIG; changed histogram bounds or cap start a fresh aggregator. */
+  public static void configure(Config c) {
+    Config old = config;
+    config = c;
+    if (!java.util.Arrays.equals(old.latencyBoundsNs(), c.latencyBoundsNs())
+        || old.cardinalityCap() != c.cardinalityCap()) {
+      aggregator = new Aggregator(c.latencyBoundsNs(), c.cardinalityCap());
+    }
+  }
+
+  /** Forgets everything counted (a new attach starts from zero). */
+  public static void reset() {
+    config = Config.DEFAULT;
+    aggregator = new Aggregator(Config.DEFAULT.latencyBoundsNs(), Config.DEFAULT.cardinalityCap());
+    SPANS.drain();
+  }
+
+  public static Config config() {
+    return config;
+  }
+
+  public static Aggregator aggregator() {
+    return aggregator;
+  }
+
+  public static Spans spans() {
+    return SPANS;
+  }
+
+  // ---- helpers advice uses to turn library objects into row fields ----
+
+  public static String ip(SocketAddress a) {
+    if (a instanceof InetSocketAddress i) {
+      InetAddress ia = i.getAddress();
+      return ia == null ? "" : ia.getHostAddress();
+    }
+    return "";
+  }
+
+  public static int port(SocketAddress a) {
+    return a instanceof InetSocketAddress i ? i.getPort() : 0;
+  }
+
+  /** The host itself when it is an IP literal (no DNS lookup on the caller's thread), else "". */
+  public static String literalIp(String host) {
+    if (host == null || host.isEmpty()) return "";
+    if (host.charAt(0) == '[') return host.substring(1, host.length() - 1);
+    if (host.indexOf(':') >= 0) return host;
+    for (int i = 0; i < host.length(); i++) {
+      char c = host.charAt(i);
+      if (c != '.' && (c < '0' || c > '9')) return "";
+    }
+    return host;
+  }
+
+  public static int defaultPort(int port, boolean ssl) {
+    return port > 0 ? port : ssl ? 443 : 80;
+  }
+
+  /** "GET /path" with the query string cut off. */
+  public static String httpMethod(String verb, String path) {
+    if (path == null || path.isEmpty()) path = "/";
+    int q = path.indexOf('?');
+    if (q >= 0) path = path.substring(0, q);
+    return verb + " " + path;
+  }
+
+  private static String nz(String s) {
+    return s == null ? "" : s;
+  }
+}

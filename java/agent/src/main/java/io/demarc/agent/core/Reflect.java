@@ -1,0 +1,68 @@
+package io.demarc.agent.core;
+
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.util.ArrayDeque;
+import java.util.Deque;
+
+/**
+ * Calls a public no-argument method of a library object from bootstrap code, which cannot name
+ * the library's types (the agent's core sits on the boot class path). The method handle is
+ * looked up once per concrete class through a public, exported supertype and then cached.
+ */
+public final class Reflect {
+  private final String name;
+  private final ClassValue<MethodHandle> handles = new ClassValue<>() {
+    @Override
+    protected MethodHandle computeValue(Class<?> type) {
+      return find(type);
+    }
+  };
+
+  public Reflect(String name) {
+    this.name = name;
+  }
+
+  /** Invokes the method, or returns {@code dflt} when it does not exist or throws. */
+  public Object call(Object target, Object dflt) {
+    if (target == null) return dflt;
+    MethodHandle h = handles.get(target.getClass());
+    if (h == null) return dflt;
+    try {
+      return h.invoke(target);
+    } catch (Throwable t) {
+      Recorder.internalError();
+      return dflt;
+    }
+  }
+
+  public int callInt(Object target, int dflt) {
+    return call(target, null) instanceof Number n ? n.intValue() : dflt;
+  }
+
+  public boolean callBool(Object target) {
+    return call(target, null) instanceof Boolean b && b;
+  }
+
+  private MethodHandle find(Class<?> type) {
+    Deque<Class<?>> todo = new ArrayDeque<>();
+    todo.add(type);
+    while (!todo.isEmpty()) {
+      Class<?> c = todo.poll();
+      if (Modifier.isPublic(c.getModifiers()) && c.getModule().isExported(c.getPackageName())) {
+        try {
+          Method m = c.getMethod(name);
+          return MethodHandles.publicLookup().unreflect(m).asType(
+              java.lang.invoke.MethodType.methodType(Object.class, Object.class));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+          // not here; keep looking
+        }
+      }
+      if (c.getSuperclass() != null) todo.add(c.getSuperclass());
+      todo.addAll(java.util.List.of(c.getInterfaces()));
+    }
+    return null;
+  }
+}

@@ -1,0 +1,277 @@
+package io.demarc.agent.core;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.function.Supplier;
+
+/**
+ * The agent's only I/O: one daemon thread that connects to the runner's unix socket, says HELLO,
+ * sends METRICS (and SPANS) once per report period and reconnects with backoff when the runner
+ * goes away; a second daemon thread per connection reads CONFIG and DETACH. Application threads
+ * never touch the socket. While disconnected, counters keep accumulating and are sent as one
+ * longer period after reconnecting; frames lost in a failed write are counted as dropped.
+ */
+public final class Reporter {
+  private static final long BACKOFF_MIN_MS = 500;
+  private static final long BACKOFF_MAX_MS = 5000;
+
+  private final String socketPath;
+  private final String secret;
+  private final String agentVersion;
+  private final Supplier<String> instrumentations;
+  private final Runnable onDetachFrame;
+  private final Object lock = new Object();
+  private final Thread sender;
+
+  private volatile boolean stopping;
+  private volatile String stopReason = "stopped";
+  private volatile boolean detachRequested;
+  private volatile boolean configured;
+  private volatile boolean connectionLost;
+  private volatile SocketChannel channel;
+  private Thread reader;
+  private long droppedFrames;
+  private long framesSent;
+  private long internalErrorsReported;
+  private long periodStartMs = System.currentTimeMillis();
+
+  public Reporter(String socketPath, String secret, String agentVersion, Supplier<String> instrumentations,
+      Runnable onDetachFrame) {
+    this.socketPath = socketPath;
+    this.secret = secret;
+    this.agentVersion = agentVersion;
+    this.instrumentations = instrumentations;
+    this.onDetachFrame = onDetachFrame;
+    this.sender = new Thread(this::run, "demarc-agent-sender");
+    sender.setDaemon(true);
+  }
+
+  public void start() {
+    sender.start();
+  }
+
+  public String socketPath() {
+    return socketPath;
+  }
+
+  public long framesSent() {
+    return framesSent;
+  }
+
+  /** Sends BYE, closes and ends both threads; waits for them unless called from the sender. */
+  public void stop(String reason) {
+    stopReason = reason;
+    stopping = true;
+    wake();
+    if (Thread.currentThread() != sender) {
+      try {
+        sender.join(5000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private void wake() {
+    synchronized (lock) {
+      lock.notifyAll();
+    }
+  }
+
+  private void run() {
+    long backoff = BACKOFF_MIN_MS;
+    try {
+      while (!stopping) {
+        if (channel == null && !connect()) {
+          sleep(backoff);
+          backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+          continue;
+        }
+        backoff = BACKOFF_MIN_MS;
+        long period = Recorder.config().reportPeriodMs();
+        long due = periodStartMs + period;
+        synchronized (lock) {
+          // Until the first CONFIG there is nothing to send: sleep until the reader wakes us.
+          long wait = configured ? due - System.currentTimeMillis() : period;
+          if (wait > 0 && !stopping && !detachRequested && !connectionLost) {
+            lock.wait(Math.min(wait, period));
+          }
+        }
+        if (detachRequested) {
+          bye("detach");
+          onDetachFrame.run();
+          return;
+        }
+        if (connectionLost) {
+          disconnect();
+          continue;
+        }
+        if (!stopping && configured && System.currentTimeMillis() >= due) flush();
+      }
+      bye(stopReason);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Throwable t) {
+      Recorder.internalError();
+    } finally {
+      disconnect();
+    }
+  }
+
+  private boolean connect() {
+    SocketChannel ch = null;
+    try {
+      ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+      ch.connect(UnixDomainSocketAddress.of(socketPath));
+      connectionLost = false;
+      configured = false;
+      channel = ch;
+      write(Frames.HELLO, hello());
+      SocketChannel readFrom = ch;
+      reader = new Thread(() -> read(readFrom), "demarc-agent-reader");
+      reader.setDaemon(true);
+      reader.start();
+      return true;
+    } catch (IOException | RuntimeException e) {
+      if (ch != null) {
+        try {
+          ch.close();
+        } catch (IOException ignored) {
+          // nothing more to do
+        }
+      }
+      channel = null;
+      return false;
+    }
+  }
+
+  private String hello() {
+    StringBuilder sb = new StringBuilder("{");
+    Json.key(sb, "secret");
+    Json.string(sb, secret);
+    Json.key(sb, "pid").append(ProcessHandle.current().pid());
+    Json.key(sb, "agentVersion");
+    Json.string(sb, agentVersion);
+    Json.key(sb, "jvm").append('{');
+    Json.key(sb, "vendor");
+    Json.string(sb, System.getProperty("java.vm.vendor", ""));
+    Json.key(sb, "version");
+    Json.string(sb, System.getProperty("java.version", ""));
+    sb.append('}');
+    Json.key(sb, "instrumentations").append(instrumentations.get());
+    return sb.append('}').toString();
+  }
+
+  private void read(SocketChannel ch) {
+    Frames.Decoder dec = new Frames.Decoder();
+    ByteBuffer buf = ByteBuffer.allocate(8192);
+    try {
+      while (ch.read(buf) >= 0) {
+        buf.flip();
+        dec.feed(buf);
+        buf.clear();
+        for (Frames.Frame f = dec.next(); f != null; f = dec.next()) {
+          if (f.type() == Frames.CONFIG) {
+            try {
+              Recorder.configure(Config.parse(f.json()));
+              // Measuring starts with the first CONFIG: its histogram bounds are the runner's.
+              Recorder.activate(true);
+              configured = true;
+              wake();
+            } catch (RuntimeException e) {
+              Recorder.internalError(); // a bad CONFIG keeps the previous one
+            }
+          } else if (f.type() == Frames.DETACH) {
+            detachRequested = true;
+            wake();
+            return;
+          }
+        }
+      }
+    } catch (IOException e) {
+      // closed by us or by the runner: the sender reconnects unless it is stopping
+    }
+    connectionLost = true;
+    wake();
+  }
+
+  private void flush() {
+    long now = System.currentTimeMillis();
+    Aggregator.Flush f = Recorder.aggregator().flush(Recorder.config().bytes());
+    long errors = Recorder.internalErrors();
+    StringBuilder sb = new StringBuilder(f.rowsJson().length() + 160).append('{');
+    Json.key(sb, "periodStartMs").append(periodStartMs);
+    Json.key(sb, "periodEndMs").append(now);
+    Json.key(sb, "rows").append(f.rowsJson());
+    Json.key(sb, "overflowRows").append(f.overflowedCalls());
+    Json.key(sb, "droppedFrames").append(droppedFrames);
+    Json.key(sb, "internalErrors").append(errors - internalErrorsReported);
+    sb.append('}');
+    periodStartMs = now;
+    long droppedBefore = droppedFrames;
+    if (write(Frames.METRICS, sb.toString())) {
+      droppedFrames -= droppedBefore;
+      internalErrorsReported = errors;
+    }
+    String spans = Recorder.spans().drain();
+    if (spans != null) write(Frames.SPANS, spans);
+    InFlight.sweep();
+  }
+
+  private void bye(String reason) {
+    if (channel == null) return;
+    StringBuilder sb = new StringBuilder("{");
+    Json.key(sb, "reason");
+    Json.string(sb, reason);
+    write(Frames.BYE, sb.append('}').toString());
+  }
+
+  /** Writes one frame; on failure counts it as dropped and marks the connection lost. */
+  private boolean write(int type, String json) {
+    SocketChannel ch = channel;
+    if (ch == null) {
+      droppedFrames++;
+      return false;
+    }
+    try {
+      ByteBuffer b = Frames.encode(type, json);
+      while (b.hasRemaining()) ch.write(b);
+      framesSent++;
+      return true;
+    } catch (IOException | RuntimeException e) {
+      droppedFrames++;
+      connectionLost = true;
+      return false;
+    }
+  }
+
+  private void disconnect() {
+    SocketChannel ch = channel;
+    channel = null;
+    if (ch != null) {
+      try {
+        ch.close();
+      } catch (IOException ignored) {
+        // already gone
+      }
+    }
+    Thread r = reader;
+    if (r != null && r != Thread.currentThread()) {
+      try {
+        r.join(2000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    reader = null;
+  }
+
+  private void sleep(long ms) throws InterruptedException {
+    synchronized (lock) {
+      if (!stopping) lock.wait(ms);
+    }
+  }
+}

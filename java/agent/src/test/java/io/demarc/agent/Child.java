@@ -1,0 +1,65 @@
+package io.demarc.agent;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** A ChildApp JVM and the line protocol to drive it. */
+final class Child implements AutoCloseable {
+  final Process process;
+  private final BufferedReader out;
+  private final PrintWriter in;
+
+  /** One batch of calls as the application itself counted them. */
+  record Result(int ok, int failed, long meanNs) {}
+
+  Child(Path java, Path keystore, Path log, String... jvmArgs) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xmx256m", "-XX:TieredStopAtLevel=1"));
+    cmd.addAll(List.of(jvmArgs));
+    cmd.addAll(List.of("-cp", TestJars.childClassPath(), ChildApp.class.getName()));
+    if (keystore != null) cmd.add(keystore.toString());
+    process = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
+    out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
+    String first = out.readLine();
+    if (!"ready".equals(first)) throw new IOException("child did not start: " + first + " (see " + log + ")");
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  String command(String line) throws IOException {
+    in.println(line);
+    String r = out.readLine();
+    if (r == null || r.startsWith("error")) throw new IOException("child: " + r);
+    return r;
+  }
+
+  Result run(String lib, int n, String path) throws IOException {
+    String[] w = command("run " + lib + " " + n + " " + path).split(" ");
+    return new Result(Integer.parseInt(w[1]), Integer.parseInt(w[2]), Long.parseLong(w[3]));
+  }
+
+  /** [threads, loaded classes]. */
+  long[] stats() throws IOException {
+    String[] w = command("stats").split(" ");
+    return new long[] {Long.parseLong(w[1]), Long.parseLong(w[2])};
+  }
+
+  String demarcThreads() throws IOException {
+    return command("stats").split(" ")[3];
+  }
+
+  @Override
+  public void close() throws Exception {
+    in.println("quit");
+    if (!process.waitFor(5, TimeUnit.SECONDS)) process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+  }
+}

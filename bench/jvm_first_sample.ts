@@ -10,7 +10,7 @@
 
 import { parseArgs } from "node:util";
 import { parseMetrics, startDemarc } from "../tests/helpers/demarc.ts";
-import { jarsBuilt, startApp } from "../tests/probes/jvm/apps.ts";
+import { BUILD, jarsBuilt, startApp } from "../tests/probes/jvm/apps.ts";
 import { jvmStatuses, watch } from "../tests/probes/jvm/probe_client.ts";
 
 const { values: opt } = parseArgs({
@@ -22,7 +22,7 @@ if (!jarsBuilt()) {
   Deno.exit(2);
 }
 const PERIOD = Number(opt.period);
-const demarc = await startDemarc({ logLevel: "warn" });
+const demarc = await startDemarc({ logLevel: "warn", buildDir: BUILD });
 const rows: Array<{ attachMs: number; firstSampleMs: number }> = [];
 try {
   for (let round = 0; round < Number(opt.rounds); round++) {

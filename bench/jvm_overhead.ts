@@ -56,7 +56,7 @@ if (!jarsBuilt()) {
   Deno.exit(2);
 }
 const otel = await otelAgent();
-const demarc = await startDemarc({ logLevel: "warn" });
+const demarc = await startDemarc({ logLevel: "warn", buildDir: BUILD });
 
 async function measure(svc: Service, mode: Mode): Promise<Figures> {
   const jvmArgs = (

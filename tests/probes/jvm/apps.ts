@@ -7,7 +7,8 @@
  */
 
 export const ROOT = new URL("../../..", import.meta.url).pathname.replace(/\/$/, "");
-export const BUILD = `${ROOT}/build`;
+/** Build output (jars); `DEMARC_BUILD_DIR` points tests at another build. */
+export const BUILD = Deno.env.get("DEMARC_BUILD_DIR") ?? `${ROOT}/build`;
 export const TESTAPPS_JAR = `${BUILD}/java/demarc-testapps.jar`;
 
 /** Ground truth a client prints after `run <n>`. */

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { type Demarc, startDemarc, waitFor } from "../../helpers/demarc.ts";
-import { jarsBuilt, startApp } from "./apps.ts";
+import { BUILD, jarsBuilt, startApp } from "./apps.ts";
 import { jvmStatuses, waitConnected, watch } from "./probe_client.ts";
 
 const ignore = !jarsBuilt();
@@ -29,7 +29,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const d = await startDemarc({ logLevel: "info" });
+    const d = await startDemarc({ logLevel: "info", buildDir: BUILD });
     try {
       await t.step("a pid that is not a JVM is refused as such", async () => {
         const sleeper = new Deno.Command("sleep", { args: ["300"] }).spawn();

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { startDemarc } from "../../helpers/demarc.ts";
-import { jarsBuilt, startApp } from "./apps.ts";
+import { BUILD, jarsBuilt, startApp } from "./apps.ts";
 import { waitConnected, waitMetric, watch } from "./probe_client.ts";
 
 const ignore = !jarsBuilt();
@@ -36,7 +36,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const d = await startDemarc({ logLevel: "info" });
+    const d = await startDemarc({ logLevel: "info", buildDir: BUILD });
     try {
       for (const pair of PAIRS) {
         await t.step(pair.name, async () => {

@@ -54,7 +54,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const d = await startDemarc({ logLevel: "info" });
+    const d = await startDemarc({ logLevel: "info", buildDir: BUILD });
     try {
       await t.step("JVM of user nobody", () => serverCounts(d, { user: "nobody" }));
       await t.step(
@@ -74,7 +74,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const d = await startDemarc({ logLevel: "info" });
+    const d = await startDemarc({ logLevel: "info", buildDir: BUILD });
     const server = await startApp("jdk-http-server", ["--tls-port", "-1"]);
     const client = await startApp("http-client", [
       "--lib",
@@ -139,7 +139,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    let d = await startDemarc({ logLevel: "info" });
+    let d = await startDemarc({ logLevel: "info", buildDir: BUILD });
     const server = await startApp("grpc-server", ["--tls-port", "-1"]);
     const client = await startApp("grpc-client", ["--target", `127.0.0.1:${server.ports.plain}`]);
     const pids = [server.pid, client.pid];

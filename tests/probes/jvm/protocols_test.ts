@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { type Demarc, startDemarc } from "../../helpers/demarc.ts";
-import { jarsBuilt, startApp, type TestApp } from "./apps.ts";
+import { BUILD, jarsBuilt, startApp, type TestApp } from "./apps.ts";
 import { metricSum, series, waitConnected, waitMetric, watch } from "./probe_client.ts";
 
 const N = 200;
@@ -196,7 +196,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const d = await startDemarc({ logLevel: "info" });
+    const d = await startDemarc({ logLevel: "info", buildDir: BUILD });
     try {
       for (const c of CASES) {
         await t.step({

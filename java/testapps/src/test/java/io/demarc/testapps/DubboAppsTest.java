@@ -51,7 +51,7 @@ class DubboAppsTest {
   }
 
   @Test
-  void injectedErrorsAreServerErrorsAndLatencyShowsInTheMean() throws Exception {
+  void injectedErrorsOfEveryKindAreServerErrorsAndLatencyShowsInTheMean() throws Exception {
     try (App c = Apps.start("dubbo-consumer", "--url", url)) {
       ask(provider, "set error_rate=1");
       String all = ask(c, "run 10");
@@ -61,7 +61,10 @@ class DubboAppsTest {
       String half = ask(c, "run 10");
       assertEquals(5, num(half, "serverErrors"), half);
       assertEquals(5, num(half, "ok"), half);
-      ask(provider, "set error_rate=0 latency_ms=30");
+      ask(provider, "set error_rate=1 error_code=status");
+      String status = ask(c, "run 4");
+      assertEquals(4, num(status, "serverErrors"), status);
+      ask(provider, "set error_rate=0 latency_ms=30 error_code=");
       String slow = ask(c, "run 5");
       assertEquals(5, num(slow, "ok"), slow);
       assertTrue(num(slow, "meanNs") >= 30_000_000L, slow);

@@ -63,8 +63,15 @@ public final class DubboConsumer extends ClientApp {
     }
   }
 
-  /** Timeouts, network, serialization and local limits; anything else came from the provider. */
+  /**
+   * Timeouts, network, serialization and local limits; anything else came from the provider.
+   * A SERVICE_ERROR response reaches the caller as a network RpcException: an injected one is
+   * told apart by its message.
+   */
   private static boolean raisedHere(RpcException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t.getMessage() != null && t.getMessage().contains(FaultFilter.INJECTED)) return false;
+    }
     return e.isTimeout() || e.isNetwork() || e.isSerialization() || e.isForbidden()
         || e.isLimitExceed() || e.isNoInvokerAvailableAfterFilter();
   }

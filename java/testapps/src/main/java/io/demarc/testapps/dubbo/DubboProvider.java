@@ -6,15 +6,12 @@ import io.demarc.testapps.core.ServerApp;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.apache.dubbo.config.ApplicationConfig;
 import org.apache.dubbo.config.ProtocolConfig;
 import org.apache.dubbo.config.RegistryConfig;
 import org.apache.dubbo.config.ServiceConfig;
 import org.apache.dubbo.config.bootstrap.DubboBootstrap;
-import org.apache.dubbo.rpc.RpcContext;
-import org.apache.dubbo.rpc.RpcException;
 import org.apache.dubbo.rpc.model.FrameworkModel;
 
 /**
@@ -41,6 +38,8 @@ public final class DubboProvider extends ServerApp {
     protocol.setHost(host);
     service.setInterface(EchoService.class);
     service.setRef(new Impl(faults));
+    service.setFilter("demarcFaults");
+    FaultFilter.BY_PORT.put(port, faults);
     bootstrap = DubboBootstrap.newInstance(framework)
         .application(app)
         .registry(new RegistryConfig(RegistryConfig.NO_AVAILABLE))
@@ -56,10 +55,7 @@ public final class DubboProvider extends ServerApp {
     }
   }
 
-  /**
-   * Injected errors are thrown as {@link RpcException} (code BIZ_EXCEPTION), or as a plain
-   * business exception ({@link IllegalStateException}) after {@code set error_code=biz}.
-   */
+  /** Echoes; faults are injected before it by {@link FaultFilter}. */
   static final class Impl implements EchoService {
     private final Faults faults;
 
@@ -69,27 +65,14 @@ public final class DubboProvider extends ServerApp {
 
     @Override
     public String echo(String message) {
-      int n = message == null ? 0 : message.getBytes(StandardCharsets.UTF_8).length;
-      admit(n);
-      faults.sent(n);
+      faults.sent(FaultFilter.size(new Object[] {message}));
       return message;
     }
 
     @Override
     public byte[] echoBytes(byte[] payload) {
-      int n = payload == null ? 0 : payload.length;
-      admit(n);
-      faults.sent(n);
+      faults.sent(payload == null ? 0 : payload.length);
       return payload;
-    }
-
-    private void admit(int n) {
-      RpcContext.getServerResponseContext()
-          .setAttachment(PEER_PORT, Integer.toString(RpcContext.getServiceContext().getRemotePort()));
-      if (faults.admit(n)) {
-        if (faults.errorCode("rpc").equals("biz")) throw new IllegalStateException("demarc: injected error");
-        throw new RpcException(RpcException.BIZ_EXCEPTION, "demarc: injected error");
-      }
     }
   }
 
@@ -105,6 +88,7 @@ public final class DubboProvider extends ServerApp {
 
   @Override
   public void close() {
+    FaultFilter.BY_PORT.remove(port, faults);
     bootstrap.destroy();
     framework.destroy();
   }

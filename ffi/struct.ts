@@ -15,7 +15,15 @@ export type FieldType = "u8" | "u16" | "u32" | "u64" | "x64" | "bytes" | "char";
 /** `[name, type]` or `[name, type, count]` for arrays (`bytes`/`char` need a count). */
 export type FieldSpec = readonly [string, FieldType] | readonly [string, FieldType, number];
 
-const SIZE: Record<FieldType, number> = { u8: 1, u16: 2, u32: 4, u64: 8, x64: 8, bytes: 1, char: 1 };
+const SIZE: Record<FieldType, number> = {
+  u8: 1,
+  u16: 2,
+  u32: 4,
+  u64: 8,
+  x64: 8,
+  bytes: 1,
+  char: 1,
+};
 
 /** Value types a decoded field has. */
 type ValueOf<T extends FieldType> = T extends "bytes" ? Uint8Array

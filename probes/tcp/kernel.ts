@@ -6,8 +6,14 @@
  * @module
  */
 
-import { BpfError, type BpfLink, type BpfMap, BpfObject, RingBuffer } from "../../ffi/libbpf.ts";
-import type { NetnsSet } from "./netns_set.ts";
+import {
+  BpfError,
+  type BpfLink,
+  type BpfMap,
+  BpfObject,
+  type NetnsSet,
+  RingBuffer,
+} from "../../ffi/libbpf.ts";
 import {
   ConnInfo,
   ListenerKey,

@@ -14,11 +14,11 @@ import type {
   ProbeDriver,
   Row,
 } from "../../runner/probe_api.ts";
+import { NetnsSet } from "../../ffi/libbpf.ts";
 import { adoptSockets } from "./adopt.ts";
 import { FlowTable } from "./flows.ts";
 import { kernelHz } from "./hz.ts";
 import { type Degraded, type KernelSizes, PROGRAMS, TcpKernel } from "./kernel.ts";
-import { NetnsSet } from "./netns_set.ts";
 import { HealthCounters } from "./health.ts";
 
 const CONSUME_MS = 100;

@@ -14,14 +14,17 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_N
 def say(**kw):
     print(json.dumps(kw), flush=True)
 
-def serve(port, source, host, cc):
+def serve(port, source, host, cc, backlog, accept):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     ls = socket.socket(fam, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     set_cc(ls, cc)
     ls.bind((host, port))
-    ls.listen(4096)
+    ls.listen(backlog)
     say(ready=os.getpid(), port=ls.getsockname()[1])
+    if not accept:
+        while True:
+            time.sleep(3600)
     if source:
         def stream(c):
             buf = b"x" * 65536
@@ -110,7 +113,8 @@ def main():
     a = sys.argv[1:]
     opt = lambda name, d=None: a[a.index(name) + 1] if name in a else d
     if a[0] == "server":
-        serve(int(a[1]), "--source" in a, opt("--host", "0.0.0.0"), opt("--cc"))
+        serve(int(a[1]), "--source" in a, opt("--host", "0.0.0.0"), opt("--cc"), int(opt("--backlog", "4096")),
+              "--no-accept" not in a)
     else:
         client(a[1], int(a[2]), int(opt("--conns", "1")), int(opt("--bytes", "0")), "--hold" in a,
                "--rst" in a, float(opt("--timeout", "0")), float(opt("--rate", "0")), opt("--cc"))

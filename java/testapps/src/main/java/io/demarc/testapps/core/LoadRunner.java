@@ -39,10 +39,8 @@ public final class LoadRunner {
     byte[] payload = new byte[o.payload()];
     Arrays.fill(payload, (byte) 'x');
     long[] latencies = new long[o.calls()];
+    Tally tally = new Tally();
     AtomicInteger next = new AtomicInteger();
-    AtomicLong ok = new AtomicLong(), clientErrors = new AtomicLong(), serverErrors = new AtomicLong();
-    AtomicLong sent = new AtomicLong(), received = new AtomicLong(), exceptions = new AtomicLong();
-    ConcurrentSkipListSet<Integer> ports = new ConcurrentSkipListSet<>();
     long intervalNs = o.rate() > 0 ? (long) (1e9 / o.rate()) : 0;
     long start = System.nanoTime();
 
@@ -57,18 +55,11 @@ public final class LoadRunner {
         try {
           r = call.call(payload);
         } catch (Exception e) {
-          exceptions.incrementAndGet();
+          tally.exceptions.incrementAndGet();
           r = new Outcome(Outcome.Kind.CLIENT_ERROR, payload.length, 0, 0);
         }
         latencies[i] = System.nanoTime() - t0;
-        switch (r.kind()) {
-          case OK -> ok.incrementAndGet();
-          case CLIENT_ERROR -> clientErrors.incrementAndGet();
-          case SERVER_ERROR -> serverErrors.incrementAndGet();
-        }
-        sent.addAndGet(r.bytesSent());
-        received.addAndGet(r.bytesReceived());
-        if (r.localPort() > 0) ports.add(r.localPort());
+        tally.add(r);
       }
     };
     Thread[] threads = new Thread[Math.max(1, o.concurrency())];
@@ -77,28 +68,48 @@ public final class LoadRunner {
       threads[t].start();
     }
     for (Thread t : threads) t.join();
-    long elapsed = System.nanoTime() - start;
+    return tally.json(latencies, System.nanoTime() - start);
+  }
 
-    Arrays.sort(latencies);
-    long sum = 0;
-    for (long l : latencies) sum += l;
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("calls", o.calls());
-    m.put("ok", ok.get());
-    m.put("errors", clientErrors.get() + serverErrors.get());
-    m.put("clientErrors", clientErrors.get());
-    m.put("serverErrors", serverErrors.get());
-    m.put("exceptions", exceptions.get());
-    m.put("meanNs", o.calls() == 0 ? 0 : sum / o.calls());
-    m.put("p50Ns", percentile(latencies, 0.50));
-    m.put("p99Ns", percentile(latencies, 0.99));
-    m.put("maxNs", latencies.length == 0 ? 0 : latencies[latencies.length - 1]);
-    m.put("sumNs", sum);
-    m.put("elapsedNs", elapsed);
-    m.put("bytesSent", sent.get());
-    m.put("bytesReceived", received.get());
-    m.put("localPorts", new TreeSet<>(ports));
-    return Json.write(m);
+  /** Counts of one run, updated by all its threads. */
+  private static final class Tally {
+    final AtomicLong ok = new AtomicLong(), clientErrors = new AtomicLong(), serverErrors = new AtomicLong();
+    final AtomicLong sent = new AtomicLong(), received = new AtomicLong(), exceptions = new AtomicLong();
+    final ConcurrentSkipListSet<Integer> ports = new ConcurrentSkipListSet<>();
+
+    void add(Outcome r) {
+      switch (r.kind()) {
+        case OK -> ok.incrementAndGet();
+        case CLIENT_ERROR -> clientErrors.incrementAndGet();
+        case SERVER_ERROR -> serverErrors.incrementAndGet();
+      }
+      sent.addAndGet(r.bytesSent());
+      received.addAndGet(r.bytesReceived());
+      if (r.localPort() > 0) ports.add(r.localPort());
+    }
+
+    String json(long[] latencies, long elapsedNs) {
+      Arrays.sort(latencies);
+      long sum = 0;
+      for (long l : latencies) sum += l;
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("calls", latencies.length);
+      m.put("ok", ok.get());
+      m.put("errors", clientErrors.get() + serverErrors.get());
+      m.put("clientErrors", clientErrors.get());
+      m.put("serverErrors", serverErrors.get());
+      m.put("exceptions", exceptions.get());
+      m.put("meanNs", latencies.length == 0 ? 0 : sum / latencies.length);
+      m.put("p50Ns", percentile(latencies, 0.50));
+      m.put("p99Ns", percentile(latencies, 0.99));
+      m.put("maxNs", latencies.length == 0 ? 0 : latencies[latencies.length - 1]);
+      m.put("sumNs", sum);
+      m.put("elapsedNs", elapsedNs);
+      m.put("bytesSent", sent.get());
+      m.put("bytesReceived", received.get());
+      m.put("localPorts", new TreeSet<>(ports));
+      return Json.write(m);
+    }
   }
 
   /** Nearest-rank percentile of sorted values. */

@@ -134,6 +134,10 @@ export class FlowTable {
   onClosed(s: Snap): void {
     const labels = flowLabels(s);
     if (!labels) return;
+    if (s.kind === KIND.LATE_RST) {
+      this.#flow(labels)[1].closed.rst_sent++;
+      return;
+    }
     const prev = this.#live.get(s.sk);
     const [key, f] = this.#flow(labels);
     if (prev) {

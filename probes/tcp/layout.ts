@@ -111,7 +111,7 @@ export const ROLE = { 0: "unknown", 1: "client", 2: "server" } as const;
 /** `enum demarc_owner`. */
 export const OWNER = { NONE: 0, CONNECT: 1, LISTENER: 2, SENDMSG: 3, PROC: 4 } as const;
 /** `enum demarc_snap_kind`. */
-export const KIND = { LIVE: 1, CLOSED: 2, LISTENER: 3, UNTRACKED: 4 } as const;
+export const KIND = { LIVE: 1, CLOSED: 2, LISTENER: 3, UNTRACKED: 4, LATE_RST: 5 } as const;
 /** `enum demarc_stat`, in index order. */
 export const STATS = [
   "inserts",

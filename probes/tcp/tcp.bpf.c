@@ -34,6 +34,15 @@ struct {
 	__type(value, struct listener_owner);
 } listeners SEC(".maps");
 
+/* Entries of connections that just closed: tcp_disconnect and SO_LINGER 0 send their reset after
+ * the state is already CLOSE. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct conn_info);
+} closing SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
@@ -218,6 +227,7 @@ static __always_inline void on_close(const struct sock *sk, __u64 key)
 			stat_inc(STAT_RB_LOST);
 		}
 	}
+	bpf_map_update_elem(&closing, &key, ci, BPF_ANY);
 	bpf_map_delete_elem(&conns, &key);
 	stat_inc(STAT_DELETES);
 }
@@ -306,8 +316,25 @@ int BPF_PROG(on_send_reset, const struct sock *sk)
 		return 0;
 	__u64 key = (__u64)sk;
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
-	if (ci)
+	if (ci) {
 		__sync_fetch_and_add(&ci->rst_sent, 1);
+		return 0;
+	}
+	ci = bpf_map_lookup_elem(&closing, &key);
+	if (!ci)
+		return 0;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+	if (!tp)
+		return 0;
+	struct tcp_snap *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	if (!s) {
+		stat_inc(STAT_RB_LOST);
+		return 0;
+	}
+	fill_snap(s, sk, tp, ci);
+	s->kind = SNAP_LATE_RST;
+	bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
+	bpf_map_delete_elem(&closing, &key);
 	return 0;
 }
 

@@ -13,7 +13,13 @@ enum demarc_role { ROLE_UNKNOWN = 0, ROLE_CLIENT = 1, ROLE_SERVER = 2 };
 enum demarc_owner { OWNER_NONE = 0, OWNER_CONNECT = 1, OWNER_LISTENER = 2, OWNER_SENDMSG = 3, OWNER_PROC = 4 };
 
 /* Kinds of struct tcp_snap records. */
-enum demarc_snap_kind { SNAP_LIVE = 1, SNAP_CLOSED = 2, SNAP_LISTENER = 3, SNAP_UNTRACKED = 4 };
+enum demarc_snap_kind {
+	SNAP_LIVE = 1,
+	SNAP_CLOSED = 2,
+	SNAP_LISTENER = 3,
+	SNAP_UNTRACKED = 4,
+	SNAP_LATE_RST = 5, /* a reset sent just after close (SO_LINGER 0, tcp_disconnect): count it only */
+};
 
 /* Indexes of the per-CPU `stats` array. */
 enum demarc_stat {

@@ -224,7 +224,9 @@ public final class ChildApp {
   }
 
   private static void call(String lib, String path) throws Exception {
-    String base = "http://127.0.0.1:" + http.getAddress().getPort();
+    // Paths under /api go to Tomcat, the rest to the JDK HttpServer.
+    int port = path.startsWith("/api") ? tomcat.getConnector().getLocalPort() : http.getAddress().getPort();
+    String base = "http://127.0.0.1:" + port;
     switch (lib) {
       case "jdkclient" -> JDK.send(HttpRequest.newBuilder(URI.create(base + path)).build(),
           HttpResponse.BodyHandlers.ofString());

@@ -104,7 +104,7 @@ public final class ChildApp {
               + (https == null ? 0 : https.getAddress().getPort()) + " " + tomcat.getConnector().getLocalPort()
               + " " + grpc.getPort());
           case "run" -> System.out.println(run(w[1], Integer.parseInt(w[2]), w.length > 3 ? w[3] : "/echo"));
-          case "stats" -> System.out.println("stats " + Thread.activeCount() + " "
+          case "stats" -> System.out.println("stats " + gc() + Thread.activeCount() + " "
               + ManagementFactory.getClassLoadingMXBean().getLoadedClassCount() + " " + threadNames());
           case "quit" -> System.exit(0);
           default -> System.out.println("error unknown command " + w[0]);
@@ -115,6 +115,12 @@ public final class ChildApp {
       System.out.flush();
     }
     System.exit(0);
+  }
+
+  /** Collects first, so classes nobody references any more (spun method handles...) do not count. */
+  private static String gc() {
+    System.gc();
+    return "";
   }
 
   private static String threadNames() {

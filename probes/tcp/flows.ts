@@ -86,6 +86,8 @@ export class FlowTable {
   readonly #buckets: FlowBuckets;
   readonly #hz: number;
   #period = 0;
+  /** Sockets whose close record arrived since the current read began. */
+  #closedDuringRead = new Set<bigint>();
 
   constructor(buckets: FlowBuckets, hz: number) {
     this.#buckets = buckets;
@@ -138,6 +140,7 @@ export class FlowTable {
       this.#flow(labels)[1].closed.rst_sent++;
       return;
     }
+    this.#closedDuringRead.add(s.sk);
     const prev = this.#live.get(s.sk);
     const [key, f] = this.#flow(labels);
     if (prev) {
@@ -152,15 +155,21 @@ export class FlowTable {
     f.lastSeen = this.#period;
   }
 
+  /** A read starts: close records handled from now on may concern sockets it will list. */
+  beginRead(): void {
+    this.#closedDuringRead.clear();
+  }
+
   /**
-   * The live connections of one complete read (all namespaces). Call after consuming the ring
-   * buffer so connections that closed before the read are already folded.
+   * The live connections of one complete read (all namespaces). Sequence: consume the ring
+   * buffer, {@link beginRead}, read, consume again, then this: a socket that closed while the
+   * read ran is listed by it but already folded, and must not come back to life.
    */
   onRead(snaps: readonly Snap[]): void {
     this.#period++;
     const seen = new Set<bigint>();
     for (const s of snaps) {
-      if (s.kind !== KIND.LIVE) continue;
+      if (s.kind !== KIND.LIVE || this.#closedDuringRead.has(s.sk)) continue;
       const labels = flowLabels(s);
       if (!labels) continue;
       seen.add(s.sk);
@@ -192,8 +201,11 @@ export class FlowTable {
     }
   }
 
-  /** Forget flows with no open connection that saw nothing for `idlePeriods` reads. */
-  prune(idlePeriods = 2): void {
+  /**
+   * Forget flows with no open connection that saw nothing for `idlePeriods` reads (their
+   * counters then restart from zero if the flow comes back).
+   */
+  prune(idlePeriods = 10): void {
     for (const [k, f] of this.#flows) {
       if (!f.live.size && this.#period - f.lastSeen >= idlePeriods) this.#flows.delete(k);
     }

@@ -26,6 +26,8 @@ export interface Health {
 export class HealthCounters {
   /** Connections adopted from /proc (inserted from user space). */
   adopted = 0;
+  /** Close records received from the ring buffer. */
+  closedRecords = 0;
   /** Duration of the last full read. */
   readSeconds = 0;
   #last: Health = {
@@ -39,24 +41,28 @@ export class HealthCounters {
     adopted: 0,
   };
 
-  /** Fold in fresh kernel stats and the current map size. */
-  update(s: KernelStats, tracked: number): Health {
-    const evicted = s.inserts + this.adopted - s.deletes - tracked;
+  /**
+   * Fold in kernel stats read before (`s`) and after (`after`) counting the map (`tracked`).
+   * Inserts from before and deletes from after make the eviction figure a lower bound of the
+   * truth while connections churn, and exact once they settle; it never overshoots.
+   */
+  update(s: KernelStats, tracked: number, after: KernelStats): Health {
+    const evicted = s.inserts + this.adopted - after.deletes - tracked;
     this.#last = {
       tracked,
       inserts: s.inserts + this.adopted,
       evictions: Math.max(this.#last.evictions, evicted),
-      lost: s.ringbuf_lost,
-      insertFailures: s.insert_failures,
-      filtered: s.filtered,
-      noOwner: s.no_owner,
+      lost: after.ringbuf_lost,
+      insertFailures: after.insert_failures,
+      filtered: after.filtered,
+      noOwner: after.no_owner,
       adopted: this.adopted,
     };
     return this.#last;
   }
 
-  /** The last values computed. */
-  snapshot(): Health {
-    return { ...this.#last };
+  /** The last values computed, plus the close records received. */
+  snapshot(): Health & { closedRecords: number } {
+    return { ...this.#last, closedRecords: this.closedRecords };
   }
 }

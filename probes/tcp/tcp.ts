@@ -20,6 +20,7 @@ import { FlowTable } from "./flows.ts";
 import { kernelHz } from "./hz.ts";
 import { type Degraded, type KernelSizes, PROGRAMS, TcpKernel } from "./kernel.ts";
 import { HealthCounters } from "./health.ts";
+import { KIND } from "./layout.ts";
 
 const CONSUME_MS = 100;
 
@@ -80,7 +81,10 @@ class TcpDriver implements ProbeDriver {
     this.#kernel = await TcpKernel.open(
       `${this.#ctx.buildDir}/bpf/tcp.bpf.o`,
       sizesOf(config),
-      (s) => flows.onClosed(s),
+      (s) => {
+        if (s.kind === KIND.CLOSED) this.#health.closedRecords++;
+        flows.onClosed(s);
+      },
     );
     this.#health = new HealthCounters();
     this.#apply(config);
@@ -152,6 +156,8 @@ class TcpDriver implements ProbeDriver {
     if (!k || !flows) return;
     const t0 = performance.now();
     const lazy = (this.#config?.params.server_owner ?? "sendmsg") === "sendmsg";
+    k.consume();
+    flows.beginRead();
     let snaps;
     if (this.#needScan) {
       k.setCfg(true, lazy);
@@ -195,7 +201,9 @@ class TcpDriver implements ProbeDriver {
   }
 
   #healthRow(k: TcpKernel): Row {
-    const h = this.#health.update(k.stats(), k.trackedCount());
+    const before = k.stats();
+    const tracked = k.trackedCount();
+    const h = this.#health.update(before, tracked, k.stats());
     return {
       labels: { probe: "tcp" },
       values: {

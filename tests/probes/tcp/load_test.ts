@@ -1,0 +1,97 @@
+import { assert, assertEquals } from "../../ffi/assert.ts";
+import { configFor, NetPair, rowsWith, sleep, startProbe, Traffic } from "./harness.ts";
+import type { Row } from "../../../runner/probe_api.ts";
+
+const health = (rows: Row[] | undefined): Row["values"] => rows?.[0]?.values ?? {};
+
+Deno.test("20,000 short and 5,000 concurrent connections: the map stays bounded and evictions are counted truthfully", async () => {
+  const net = await NetPair.create();
+  const srv = await Traffic.spawn(net.b, ["server", "5301"]);
+  const srv2 = await Traffic.spawn(net.b, ["server", "5302"]);
+  const shortA = await Traffic.spawn(
+    net.a,
+    ["client", net.ipB, "5301", "--conns", "10000"],
+    "dm-short-a",
+  );
+  const shortB = await Traffic.spawn(
+    net.a,
+    ["client", net.ipB, "5301", "--conns", "10000"],
+    "dm-short-b",
+  );
+  const many = await Traffic.spawn(
+    net.a,
+    ["client", net.ipB, "5302", "--conns", "5000", "--hold"],
+    "dm-many",
+  );
+  const procs = [srv, srv2, shortA, shortB, many];
+  const capacity = 4096;
+  const h = await startProbe(
+    "tcp",
+    await configFor("tcp", ["tcp_stats", "tcp_abnormal"], {
+      report_period: 1,
+      max_connections: capacity,
+    }),
+    new Set(procs.map((p) => p.pid)),
+  );
+  // Every tracked socket either closed with a record we received, is still tracked, or was
+  // evicted: once traffic settles the exported eviction count must be exactly the remainder.
+  const truth = async () => {
+    await sleep(1200);
+    const hv = health(await h.waitFor("tcp_probe_health", () => true));
+    const st = h.driver.status!().details!;
+    const closed = st.closedRecords as number;
+    assertEquals(
+      hv.evictions,
+      (hv.inserts as number) - closed - (hv.tracked_connections as number) -
+        (hv.lost_events as number),
+      JSON.stringify({ hv, closed }),
+    );
+    assertEquals(hv.lost_events, 0);
+    assertEquals(st.lastError, undefined);
+    return hv;
+  };
+  try {
+    const t0 = performance.now();
+    for (const c of [shortA, shortB]) await c.send();
+    for (const c of [shortA, shortB]) assertEquals((await c.next()).connected, 10000);
+    const shortSecs = (performance.now() - t0) / 1000;
+    let hv = await truth();
+    assertEquals(hv.inserts, 40000, "both sides of every short connection were tracked");
+    const rows = h.latest.get("tcp_link");
+    const opens = (labels: Record<string, string | number>) =>
+      rowsWith(rows, labels).reduce((n, r) => n + (r.values.opens as number), 0);
+    // An evicted socket is missing from opens unless a read saw it before it was pushed out.
+    for (const role of ["client", "server"]) {
+      const n = opens({ role, server_port: 5301 });
+      assert(
+        n <= 20000 && n >= 20000 - (hv.evictions as number),
+        `${role} opens ${n}, evictions ${hv.evictions}`,
+      );
+    }
+    const shortEvictions = hv.evictions as number;
+
+    await many.send();
+    assertEquals((await many.next()).connected, 5000);
+    const during = health(await h.waitFor("tcp_probe_health", (r) => health(r).inserts === 50000));
+    assert(
+      (during.tracked_connections as number) <= capacity,
+      `tracked ${during.tracked_connections} <= ${capacity}`,
+    );
+    await many.send(); // close the 5,000
+    await many.next();
+    hv = await truth();
+    assert(
+      (hv.evictions as number) - shortEvictions >= 10000 - capacity,
+      `evictions ${hv.evictions} (short phase ${shortEvictions}) >= ${10000 - capacity}`,
+    );
+    console.log(
+      `short connections: ${
+        (20000 / shortSecs).toFixed(0)
+      }/s; evictions ${shortEvictions} then ${hv.evictions}`,
+    );
+  } finally {
+    await h.close();
+    for (const p of procs) await p.kill();
+    await net.close();
+  }
+});

@@ -1,0 +1,72 @@
+package io.demarc.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.Test;
+
+/** The agent against things going wrong: itself failing, the runner restarting, a bad secret. */
+class ResilienceTest {
+  static final String CONFIG = "{\"reportPeriodMs\":200}";
+  static final Predicate<Map<String, Object>> CLIENT = r -> "jdk-httpclient".equals(r.get("library"));
+
+  @Test
+  void advicethatThrowsLeavesTheApplicationsCallsUnaffected() throws Exception {
+    try (Child app = new Child(Support.defaultJdk(), null, Support.log("isolation"));
+         FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
+      Support.attach(app.pid(), runner.args() + ";debug=throw");
+      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+      String[] libs = {"jdkclient", "jdkclient-async", "urlconn", "okhttp", "okhttp-async", "apache", "servlet",
+          "grpc-unary", "grpc-stream"};
+      int calls = 0;
+      for (String lib : libs) {
+        String path = lib.equals("servlet") ? "/api/x" : lib.startsWith("grpc") ? "hi" : "/echo";
+        Child.Result r = app.run(lib, 10, path);
+        assertEquals(10, r.ok(), lib + ": every call succeeds although the instrumentation throws");
+        assertEquals(0, r.failed(), lib);
+        calls += 10;
+      }
+      int expected = calls;
+      // Each call throws at least once inside the agent (client and server side both count).
+      assertTrue(FakeRunner.await(5000, () -> runner.total("internalErrors") >= expected),
+          "internal errors counted: " + runner.total("internalErrors"));
+      assertEquals(0, runner.rows().size(), "nothing recorded while failing");
+    }
+  }
+
+  @Test
+  void theAgentReconnectsAfterARunnerRestartAndLosesNoCounts() throws Exception {
+    try (Child app = new Child(Support.defaultJdk(), null, Support.log("restart"));
+         FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
+      Support.attach(app.pid(), runner.args());
+      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+      app.run("jdkclient", 10, "/echo");
+      assertTrue(FakeRunner.await(5000, () -> runner.sum("requests", CLIENT) == 10));
+      runner.stop(); // the runner goes away...
+      app.run("jdkclient", 15, "/echo"); // ...while the application keeps working
+      Thread.sleep(600);
+      runner.listen(); // ...and comes back on the same path
+      assertTrue(FakeRunner.await(10_000, () -> runner.hellos.size() == 2), "second HELLO after restart");
+      assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", CLIENT) == 25),
+          "calls made while the runner was away arrive after reconnecting: " + runner.sum("requests", CLIENT));
+      app.run("jdkclient", 5, "/echo");
+      assertTrue(FakeRunner.await(5000, () -> runner.sum("requests", CLIENT) == 30));
+    }
+  }
+
+  @Test
+  void aRunnerThatRejectsTheSecretGetsNoData() throws Exception {
+    try (Child app = new Child(Support.defaultJdk(), null, Support.log("secret"));
+         FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
+      String wrong = runner.args().replace("secret=" + runner.secret, "secret=0000");
+      Support.attach(app.pid(), wrong);
+      app.run("jdkclient", 5, "/echo");
+      Thread.sleep(1000);
+      assertEquals(0, runner.hellos.size());
+      assertEquals(0, runner.metrics.size());
+      Support.detach(app.pid());
+    }
+  }
+}

@@ -208,6 +208,8 @@ export class Traffic {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #lines: AsyncIterator<string>;
   pid = 0;
+  /** The first line it printed (`ready`, and `port` for servers). */
+  info: Record<string, unknown> = {};
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
@@ -237,6 +239,7 @@ export class Traffic {
       });
     const t = new Traffic(cmd.spawn());
     const first = await t.next();
+    t.info = first;
     t.pid = Number(first.ready);
     return t;
   }

@@ -34,6 +34,8 @@ export const PROGRAMS: Readonly<Record<string, string>> = {
   "tp_btf/tcp_receive_reset": "on_receive_reset",
   "tp_btf/tcp_probe": "on_tcp_probe",
   "tp_btf/tcp_sendmsg_locked": "on_sendmsg",
+  "tp/syscalls/sys_exit_accept4": "on_accept4",
+  "tp/syscalls/sys_exit_accept": "on_accept",
 };
 
 /** Map sizes (params). */

@@ -385,6 +385,49 @@ int BPF_PROG(on_sendmsg, const struct sock *sk)
 	return 0;
 }
 
+/* Alternative server attribution (server_owner=accept): the process returning from accept() owns
+ * the new socket. Costs every syscall on the host a little while attached (see README). */
+static __always_inline int owner_from_accept(long fd)
+{
+	if (fd < 0)
+		return 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	if (!fds || fd >= max)
+		return 0;
+	struct file *file = NULL;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	if (!file)
+		return 0;
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	if (!sock)
+		return 0;
+	__u64 key = (__u64)BPF_CORE_READ(sock, sk);
+	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+	if (!ci || ci->role != ROLE_SERVER || ci->owner_src == OWNER_SENDMSG)
+		return 0;
+	ci->owner_src = OWNER_SENDMSG; /* owner settled */
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (tgid != ci->tgid) {
+		ci->tgid = tgid;
+		bpf_get_current_comm(ci->comm, sizeof(ci->comm));
+	}
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_accept4")
+int on_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return owner_from_accept(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_accept")
+int on_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return owner_from_accept(ctx->ret);
+}
+
 SEC("iter/tcp")
 int dump_tcp(struct bpf_iter__tcp *ctx)
 {

@@ -14,7 +14,7 @@ import type {
   ProbeDriver,
   Row,
 } from "../../runner/probe_api.ts";
-import { NetnsSet } from "../../ffi/libbpf.ts";
+import { ensureTracefs, NetnsSet } from "../../ffi/libbpf.ts";
 import { adoptSockets } from "./adopt.ts";
 import { FlowTable } from "./flows.ts";
 import { kernelHz } from "./hz.ts";
@@ -65,6 +65,7 @@ class TcpDriver implements ProbeDriver {
   }
 
   async start(config: ProbeConfig, pids: ReadonlySet<number>): Promise<void> {
+    await this.#tracefsFor(config);
     try {
       Deno.statSync("/sys/kernel/btf/vmlinux");
     } catch {
@@ -104,6 +105,7 @@ class TcpDriver implements ProbeDriver {
       await this.start(config, pids);
       return;
     }
+    await this.#tracefsFor(config);
     this.#apply(config);
     this.updatePids(pids);
   }
@@ -117,6 +119,16 @@ class TcpDriver implements ProbeDriver {
     this.#read(); // adopt the existing sockets of newly watched processes now
   }
 
+  /** Classic tracepoints (server_owner=accept) need tracefs: mount it, or say how. */
+  async #tracefsFor(config: ProbeConfig): Promise<void> {
+    if (config.params.server_owner !== "accept") return;
+    try {
+      if (await ensureTracefs()) this.#ctx.log.info("mounted tracefs at /sys/kernel/tracing");
+    } catch (e) {
+      this.#ctx.log.warn("tracefs unavailable; accept attribution will degrade", { error: e });
+    }
+  }
+
   #apply(config: ProbeConfig): void {
     const k = this.#kernel!;
     const prevPeriod = this.#config?.params.report_period;
@@ -127,8 +139,13 @@ class TcpDriver implements ProbeDriver {
         if (PROGRAMS[e]) wanted.add(e);
       }
     }
-    const lazy = (config.params.server_owner ?? "sendmsg") === "sendmsg";
-    if (lazy) wanted.add("tp_btf/tcp_sendmsg_locked");
+    const owner = config.params.server_owner ?? "sendmsg";
+    if (owner === "sendmsg") wanted.add("tp_btf/tcp_sendmsg_locked");
+    if (owner === "accept") {
+      wanted.add("tp/syscalls/sys_exit_accept4");
+      wanted.add("tp/syscalls/sys_exit_accept");
+    }
+    const lazy = owner === "sendmsg";
     this.#degraded = k.setOptional(wanted);
     if (this.#hz.source.startsWith("assumed")) {
       this.#degraded.push({ part: "rto/ato units", reason: this.#hz.source });

@@ -24,7 +24,12 @@ type TcpGet = {
   cmd: { probe: string[] };
   state: string;
   params: Record<string, unknown>;
-  status: { phase: string; restarts: number; watchedPids: number; driver?: { details?: Record<string, number> } };
+  status: {
+    phase: string;
+    restarts: number;
+    watchedPids: number;
+    driver?: { details?: Record<string, number> };
+  };
 };
 
 Deno.test("the seed's curl works verbatim through the API; snoopers change without restarting the probe", async () => {

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../ffi/assert.ts";
-import { configFor, NetPair, rowsWith, startProbe, Traffic } from "./harness.ts";
+import { configFor, NetPair, rowsWith, sh, startProbe, Traffic } from "./harness.ts";
 import type { Row } from "../../../runner/probe_api.ts";
 
 function sum(rows: Row[], field: string): number {
@@ -137,3 +137,43 @@ Deno.test("an unwatched process never appears; watching it later takes effect wi
     await net.close();
   }
 });
+
+for (const owner of ["sendmsg", "accept"]) {
+  Deno.test(`server_owner=${owner}: connections of a pre-forked server belong to the worker that serves them`, async () => {
+    const net = await NetPair.create();
+    const srv = await Traffic.spawn(net.b, ["server", "5401", "--workers", "2"], "dm-prefork");
+    const workers = srv.info.workers as number[];
+    const cli = await Traffic.spawn(
+      net.a,
+      ["client", net.ipB, "5401", "--conns", "40", "--hold"],
+      "dm-pf-cli",
+    );
+    const h = await startProbe(
+      "tcp",
+      await configFor("tcp", ["tcp_stats"], { report_period: 1, server_owner: owner }),
+      new Set([srv.pid, ...workers, cli.pid]),
+    );
+    try {
+      assertEquals(h.driver.status!().degraded, []);
+      await cli.send();
+      await cli.next();
+      const rows = await h.waitFor(
+        "tcp_link",
+        (r) => sum(rowsWith(r, { role: "server" }), "connections") === 40,
+      );
+      const server = rowsWith(rows, { role: "server" });
+      assert(
+        server.every((r) => workers.includes(r.labels.tgid as number)),
+        JSON.stringify(server.map((r) => r.labels)),
+      );
+      assertEquals(rowsWith(rows, { tgid: srv.pid }), [], "the parent only listened");
+      assertEquals(sum(server, "opens"), 40);
+    } finally {
+      await h.close();
+      await cli.kill();
+      await srv.kill();
+      for (const w of workers) await sh("kill", "-9", String(w)).catch(() => {});
+      await net.close();
+    }
+  });
+}

@@ -14,14 +14,26 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_N
 def say(**kw):
     print(json.dumps(kw), flush=True)
 
-def serve(port, source, host, cc, backlog, accept):
+def serve(port, source, host, cc, backlog, accept, workers):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     ls = socket.socket(fam, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     set_cc(ls, cc)
     ls.bind((host, port))
     ls.listen(backlog)
-    say(ready=os.getpid(), port=ls.getsockname()[1])
+    kids = []
+    for _ in range(workers):  # pre-forked workers accept and serve; the parent only listened
+        pid = os.fork()
+        if pid == 0:
+            kids = None
+            break
+        kids.append(pid)
+    if kids is not None and workers:
+        say(ready=os.getpid(), port=ls.getsockname()[1], workers=kids)
+        while True:
+            time.sleep(3600)
+    if kids is not None:
+        say(ready=os.getpid(), port=ls.getsockname()[1])
     if not accept:
         while True:
             time.sleep(3600)
@@ -37,6 +49,7 @@ def serve(port, source, host, cc, backlog, accept):
             c, _ = ls.accept()
             threading.Thread(target=stream, args=(c,), daemon=True).start()
     # Sink: one thread, many connections (the load test holds thousands).
+    ls.setblocking(False)  # pre-forked workers race for each connection
     sel = selectors.DefaultSelector()
     sel.register(ls, selectors.EVENT_READ)
     while True:
@@ -114,7 +127,7 @@ def main():
     opt = lambda name, d=None: a[a.index(name) + 1] if name in a else d
     if a[0] == "server":
         serve(int(a[1]), "--source" in a, opt("--host", "0.0.0.0"), opt("--cc"), int(opt("--backlog", "4096")),
-              "--no-accept" not in a)
+              "--no-accept" not in a, int(opt("--workers", "0")))
     else:
         client(a[1], int(a[2]), int(opt("--conns", "1")), int(opt("--bytes", "0")), "--hold" in a,
                "--rst" in a, float(opt("--timeout", "0")), float(opt("--rate", "0")), opt("--cc"))

@@ -18,6 +18,7 @@ public final class Aggregator {
   private final int cap;
   private final Cell overflow;
   private final AtomicLong overflowCalls = new AtomicLong();
+
   private long overflowReported;
 
   public Aggregator(long[] boundsNs, int cap) {
@@ -31,16 +32,26 @@ public final class Aggregator {
   }
 
   public void add(RowKey key, long durationNs, boolean responded, long bytesSent, long bytesReceived) {
-    Cell c = cells.get(key);
-    if (c == null) {
-      if (cells.size() >= cap) {
-        overflowCalls.incrementAndGet();
-        c = overflow;
-      } else {
-        c = cells.computeIfAbsent(key, k -> new Cell(bounds));
+    while (true) {
+      Cell c = cells.get(key);
+      if (c == null) {
+        if (cells.size() >= cap) {
+          overflowCalls.incrementAndGet();
+          c = overflow;
+        } else {
+          c = cells.computeIfAbsent(key, k -> new Cell(bounds));
+        }
       }
+      if (c.tryEnter()) {
+        try {
+          c.add(durationNs, responded, key.statusClass(), bytesSent, bytesReceived);
+        } finally {
+          c.exit();
+        }
+        return;
+      }
+      cells.remove(key, c); // evicted under our feet: take a fresh row
     }
-    c.add(durationNs, responded, key.statusClass(), bytesSent, bytesReceived);
   }
 
   /** Rows added since the last flush, as a METRICS "rows" array; also returns overflowed calls. */
@@ -51,7 +62,15 @@ public final class Aggregator {
       Map.Entry<RowKey, Cell> e = it.next();
       long[] d = e.getValue().takeDelta();
       if (d == null) {
-        if (++e.getValue().idlePeriods >= EVICT_AFTER_IDLE_PERIODS) it.remove();
+        // Closing fails while a writer is inside; then the row simply stays another period.
+        if (++e.getValue().idlePeriods >= EVICT_AFTER_IDLE_PERIODS && e.getValue().close()) {
+          it.remove();
+          long[] last = e.getValue().takeDelta(); // nothing can have slipped in, but be exact
+          if (last != null) {
+            row(rows, e.getKey(), last, withBytes);
+            n++;
+          }
+        }
         continue;
       }
       e.getValue().idlePeriods = 0;

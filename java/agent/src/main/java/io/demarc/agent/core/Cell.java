@@ -24,6 +24,8 @@ final class Cell {
   /** Owned by the flusher thread only. */
   final long[] reported;
   int idlePeriods;
+  /** Writers inside add(); Integer.MIN_VALUE (negative) once the flusher closed the row. */
+  private final java.util.concurrent.atomic.AtomicInteger gate = new java.util.concurrent.atomic.AtomicInteger();
 
   Cell(long[] bounds) {
     this.bounds = bounds;
@@ -46,6 +48,22 @@ final class Cell {
       counts.incrementAndGet(RECEIVED_KNOWN);
     }
     counts.incrementAndGet(BUCKETS + bucket(bounds, durationNs));
+  }
+
+  /** False when the row was closed for eviction: the writer must look the row up again. */
+  boolean tryEnter() {
+    if (gate.incrementAndGet() > 0) return true;
+    gate.decrementAndGet();
+    return false;
+  }
+
+  void exit() {
+    gate.decrementAndGet();
+  }
+
+  /** Closes an idle row for eviction, only if no writer is inside (so no count can be lost). */
+  boolean close() {
+    return gate.compareAndSet(0, Integer.MIN_VALUE);
   }
 
   /** Index of the first bound >= value, or bounds.length for +Inf (Prometheus "le" buckets). */

@@ -1,0 +1,104 @@
+package io.demarc.agent.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The channel in-process: HELLO, CONFIG, METRICS and SPANS, DETACH → BYE, per PROTOCOL.md. */
+class ReporterTest {
+  private Path sock;
+
+  @AfterEach
+  void cleanUp() throws Exception {
+    Recorder.activate(false);
+    Recorder.reset();
+    if (sock != null) Files.deleteIfExists(sock);
+  }
+
+  static Frames.Frame read(SocketChannel c, Frames.Decoder d) throws Exception {
+    ByteBuffer buf = ByteBuffer.allocate(65536);
+    for (Frames.Frame f = d.next(); ; f = d.next()) {
+      if (f != null) return f;
+      if (c.read(buf) < 0) return null;
+      buf.flip();
+      d.feed(buf);
+      buf.clear();
+    }
+  }
+
+  @Test
+  void helloConfigMetricsSpansAndDetach() throws Exception {
+    sock = Files.createTempDirectory("demarc").resolve("r.sock");
+    try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      server.bind(UnixDomainSocketAddress.of(sock));
+      AtomicBoolean detached = new AtomicBoolean();
+      Reporter r = new Reporter(sock.toString(), "s3cret", "1.2.3", () -> "[]", () -> detached.set(true));
+      r.start();
+      try (SocketChannel c = server.accept()) {
+        Frames.Decoder d = new Frames.Decoder();
+        Frames.Frame hello = read(c, d);
+        assertEquals(Frames.HELLO, hello.type());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> h = (Map<String, Object>) Json.parse(hello.json());
+        assertEquals("s3cret", h.get("secret"));
+        assertEquals("1.2.3", h.get("agentVersion"));
+        assertEquals(ProcessHandle.current().pid(), h.get("pid"));
+        assertTrue(h.get("jvm") instanceof Map);
+
+        assertTrue(!Recorder.active(), "nothing is measured before CONFIG");
+        c.write(Frames.encode(Frames.CONFIG,
+            "{\"reportPeriodMs\":100,\"trace\":true,\"traceSampleRatio\":1,\"latencyBoundsNs\":[1000000]}"));
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!Recorder.active() && System.nanoTime() < deadline) Thread.sleep(5);
+        for (int i = 0; i < 3; i++) {
+          Recorder.record("grpc", "server", true, "10.0.0.1", 50051, "10.0.0.2", 40000, "demo.Echo", "Say", 0,
+              StatusClass.OK, true, Recorder.start(), 10, 20, "grpc-java", null);
+        }
+        long requests = 0;
+        boolean spans = false;
+        while (requests < 3 || !spans) {
+          Frames.Frame f = read(c, d);
+          @SuppressWarnings("unchecked")
+          Map<String, Object> m = (Map<String, Object>) Json.parse(f.json());
+          if (f.type() == Frames.METRICS) {
+            assertTrue(m.containsKey("periodStartMs") && m.containsKey("droppedFrames"));
+            for (Object row : (List<?>) m.get("rows")) {
+              @SuppressWarnings("unchecked")
+              Map<String, Object> rr = (Map<String, Object>) row;
+              requests += (Long) rr.get("requests");
+              assertEquals("demo.Echo", rr.get("service"));
+              assertEquals(2, ((List<?>) rr.get("latencyCounts")).size());
+              assertEquals(true, rr.get("ssl"));
+              assertEquals(50051L, rr.get("localPort"));
+            }
+          } else if (f.type() == Frames.SPANS) {
+            spans = !((List<?>) m.get("spans")).isEmpty();
+          }
+        }
+        c.write(Frames.encode(Frames.DETACH, "{}"));
+        Frames.Frame f;
+        do {
+          f = read(c, d);
+        } while (f != null && f.type() != Frames.BYE);
+        assertEquals(Frames.BYE, f.type());
+        assertEquals("{\"reason\":\"detach\"}", f.json());
+        deadline = System.nanoTime() + 5_000_000_000L;
+        while (!detached.get() && System.nanoTime() < deadline) Thread.sleep(5);
+        assertTrue(detached.get(), "DETACH runs the uninstall hook");
+      }
+      r.stop("test over");
+    }
+  }
+}

@@ -11,6 +11,29 @@ import { logMark, logSince } from "./log.ts";
 import type { BpfObject } from "./object.ts";
 import { libbpf } from "./symbols.ts";
 
+/** What {@link BpfProgram.info} returns. */
+export interface ProgramInfo {
+  id: number;
+  /** Total run time while run statistics were enabled. */
+  runTimeNs: number;
+  runCount: number;
+}
+
+/**
+ * Turn on run-time statistics for every BPF program until the returned handle is closed
+ * (`bpf_enable_stats(BPF_STATS_RUN_TIME)`; same effect as `sysctl kernel.bpf_stats_enabled=1`).
+ */
+export function enableRunStats(): { close(): void } {
+  const fd = unwrap("enable BPF run-time statistics", libbpf().bpf_enable_stats(0));
+  let open = true;
+  return {
+    close() {
+      if (open) libc().close(fd);
+      open = false;
+    },
+  };
+}
+
 /** One program of a {@link BpfObject}. Valid while the object is open. */
 export class BpfProgram {
   readonly #ptr: Deno.PointerObject;
@@ -37,6 +60,23 @@ export class BpfProgram {
   /** The program fd (after load). */
   get fd(): number {
     return unwrap(`fd of program ${this.name}`, libbpf().bpf_program__fd(this.#ptr));
+  }
+
+  /**
+   * Kernel-side facts about the loaded program: its id and, while `kernel.bpf_stats_enabled=1`
+   * (or a {@link enableRunStats} handle is open), how often it ran and for how long.
+   */
+  info(): ProgramInfo {
+    // struct bpf_prog_info: id @4, run_time_ns @192, run_cnt @200 (uapi, append-only)
+    const buf = new Uint8Array(232);
+    const len = new Uint32Array([buf.byteLength]);
+    unwrap(`info of program ${this.name}`, libbpf().bpf_obj_get_info_by_fd(this.fd, buf, len));
+    const dv = new DataView(buf.buffer);
+    return {
+      id: dv.getUint32(4, true),
+      runTimeNs: Number(dv.getBigUint64(192, true)),
+      runCount: Number(dv.getBigUint64(200, true)),
+    };
   }
 
   /** Attach as its SEC() name says (`tp_btf/x`, `raw_tp/x`, `tp/cat/x`, `iter/tcp`...). */

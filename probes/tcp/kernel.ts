@@ -128,6 +128,19 @@ export class TcpKernel {
     return degraded;
   }
 
+  /**
+   * Mean cost per run of each attached program (only while kernel.bpf_stats_enabled=1; for
+   * iter/tcp a run is one socket visited).
+   */
+  programStats(): Record<string, { runs: number; nsPerRun: number }> {
+    const out: Record<string, { runs: number; nsPerRun: number }> = {};
+    for (const point of this.attached()) {
+      const i = this.#obj.program(PROGRAMS[point]).info();
+      if (i.runCount) out[point] = { runs: i.runCount, nsPerRun: i.runTimeNs / i.runCount };
+    }
+    return out;
+  }
+
   /** Attach points attached now. */
   attached(): string[] {
     return [...this.#links.keys(), "iter/tcp"];

@@ -267,6 +267,7 @@ class TcpDriver implements ProbeDriver {
         reports: this.#reports,
         hz: `${this.#hz.hz} (${this.#hz.source})`,
         ...this.#health.snapshot(),
+        programs: k?.programStats() ?? {},
         ...(this.#lastError ? { lastError: this.#lastError } : {}),
       },
     };

@@ -3,6 +3,7 @@ import {
   BPF_NOEXIST,
   BpfError,
   BpfObject,
+  enableRunStats,
   ensureTracefs,
   errnoName,
   inNetns,
@@ -219,3 +220,21 @@ async function cmd(c: string, args: string[]): Promise<void> {
     throw new Error(`${c} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
   }
 }
+
+Deno.test("program info reports runs and run time while run statistics are enabled", async () => {
+  using obj = await openTiny();
+  obj.program("on_connect_kprobe").autoload = false;
+  obj.load();
+  const prog = obj.program("on_state_btf");
+  prog.attach();
+  const stats = enableRunStats();
+  try {
+    await loopbackConnection();
+    const i = prog.info();
+    assertGreater(i.id, 0);
+    assertGreater(i.runCount, 0);
+    assertGreater(i.runTimeNs, 0);
+  } finally {
+    stats.close();
+  }
+});

@@ -14,13 +14,18 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_N
 def say(**kw):
     print(json.dumps(kw), flush=True)
 
-def serve(port, source, host, cc, backlog, accept, workers):
+def listener(host, port, cc, backlog):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     ls = socket.socket(fam, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     set_cc(ls, cc)
     ls.bind((host, port))
     ls.listen(backlog)
+    return ls
+
+def serve(port, source, host, cc, backlog, accept, workers, nports, echo=False):
+    ls = listener(host, port, cc, backlog)
+    extra = [listener(host, port + i, cc, backlog) for i in range(1, nports)]
     kids = []
     for _ in range(workers):  # pre-forked workers accept and serve; the parent only listened
         pid = os.fork()
@@ -49,14 +54,16 @@ def serve(port, source, host, cc, backlog, accept, workers):
             c, _ = ls.accept()
             threading.Thread(target=stream, args=(c,), daemon=True).start()
     # Sink: one thread, many connections (the load test holds thousands).
-    ls.setblocking(False)  # pre-forked workers race for each connection
     sel = selectors.DefaultSelector()
-    sel.register(ls, selectors.EVENT_READ)
+    listeners = [ls] + extra
+    for l in listeners:
+        l.setblocking(False)  # pre-forked workers race for each connection
+        sel.register(l, selectors.EVENT_READ)
     while True:
         for key, _ in sel.select():
-            if key.fileobj is ls:
+            if key.fileobj in listeners:
                 try:
-                    c, _ = ls.accept()
+                    c, _ = key.fileobj.accept()
                 except OSError:
                     continue
                 try:
@@ -76,29 +83,44 @@ def serve(port, source, host, cc, backlog, accept, workers):
                 if not data:
                     sel.unregister(c)
                     c.close()
+                elif echo:
+                    try:
+                        c.send(data)
+                    except OSError:
+                        pass
 
 def set_cc(s, cc):
     # Loss must show as retransmissions: cubic reacts to it (bbr, the host default, barely).
     if cc:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())
 
-def client(host, port, conns, nbytes, hold, rst, timeout, rate_bps, cc):
+def client(host, port, conns, nbytes, hold, rst, timeout, rate_bps, cc, srcs=(), nports=1, rr=0):
     say(ready=os.getpid())
     sys.stdin.readline()
     socks, errors, ports = [], {}, []
-    for _ in range(conns):
+    for i in range(conns):
         s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        if srcs:
+            s.bind((srcs[i % len(srcs)], 0))
         set_cc(s, cc)
         if timeout:
             s.settimeout(timeout)
         try:
-            s.connect((host, port))
+            s.connect((host, port + i % nports))
         except OSError as e:
             errors[e.__class__.__name__] = errors.get(e.__class__.__name__, 0) + 1
             s.close()
             continue
         s.settimeout(None)
         ports.append(s.getsockname()[1])
+        if rr:
+            # request/response against an --echo server: it greets with "hello\n", then echoes.
+            s.recv(6)
+            t0 = time.perf_counter()
+            for _ in range(rr):
+                s.sendall(b"p")
+                s.recv(1)
+            say(rr_per_s=rr / (time.perf_counter() - t0))
         if nbytes:
             chunk = b"y" * 65536
             left = nbytes
@@ -127,9 +149,11 @@ def main():
     opt = lambda name, d=None: a[a.index(name) + 1] if name in a else d
     if a[0] == "server":
         serve(int(a[1]), "--source" in a, opt("--host", "0.0.0.0"), opt("--cc"), int(opt("--backlog", "4096")),
-              "--no-accept" not in a, int(opt("--workers", "0")))
+              "--no-accept" not in a, int(opt("--workers", "0")),
+              int(opt("--ports", "1")), "--echo" in a)
     else:
         client(a[1], int(a[2]), int(opt("--conns", "1")), int(opt("--bytes", "0")), "--hold" in a,
-               "--rst" in a, float(opt("--timeout", "0")), float(opt("--rate", "0")), opt("--cc"))
+               "--rst" in a, float(opt("--timeout", "0")), float(opt("--rate", "0")), opt("--cc"),
+               [x for x in opt("--src", "").split(",") if x], int(opt("--ports", "1")), int(opt("--rr", "0")))
 
 main()

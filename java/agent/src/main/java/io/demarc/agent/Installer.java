@@ -94,6 +94,11 @@ public final class Installer {
   }
 
   private static AgentBuilder build(Instrumentation inst) {
+    // ByteBuddy's sun.misc.Unsafe class injection is not needed (the core goes to the boot class
+    // path through Instrumentation) and makes JDK 24+ print warnings into the application's log.
+    // Shading rewrites this name to the relocated copy's, so the application's own ByteBuddy is
+    // not affected.
+    System.setProperty("net.bytebuddy.safe", "true");
     AgentBuilder b = new AgentBuilder.Default()
         .disableClassFormatChanges()
         .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)

@@ -47,8 +47,21 @@ export async function watch(
   }
 }
 
-/** Wait until every pid's agent is connected; returns their statuses. */
-export function waitConnected(
+/**
+ * Wait until every pid's agent is connected; returns their statuses. The agent starts measuring
+ * once it has applied the CONFIG the runner sends right after HELLO, a few ms later: allow for it.
+ */
+export async function waitConnected(
+  d: Demarc,
+  pids: number[],
+  timeoutMs = 60_000,
+): Promise<Record<string, JvmStatus>> {
+  const s = await waitForConnected(d, pids, timeoutMs);
+  await new Promise((r) => setTimeout(r, 300));
+  return s;
+}
+
+function waitForConnected(
   d: Demarc,
   pids: number[],
   timeoutMs = 60_000,

@@ -58,10 +58,10 @@ record LibraryHook(String name, String covers, ElementMatcher<? super TypeDescri
           named("io.grpc.internal.ServerCallImpl"),
           List.of(m(isConstructor(), "GrpcServerStartAdvice"),
               m(named("close").and(takesArguments(2)), "GrpcServerCloseAdvice"))),
-      new LibraryHook("dubbo-consumer", "Apache Dubbo 3.x (compiled against 3.3.5)",
+      new LibraryHook("dubbo-consumer", "Apache Dubbo 3.x (tested 3.3.6)",
           named("org.apache.dubbo.rpc.protocol.AbstractInvoker"),
           List.of(m(named("invoke").and(takesArguments(1)), "DubboConsumerAdvice"))),
-      new LibraryHook("dubbo-provider", "Apache Dubbo 3.x (compiled against 3.3.5)",
+      new LibraryHook("dubbo-provider", "Apache Dubbo 3.x (tested 3.3.6)",
           named("org.apache.dubbo.rpc.proxy.AbstractProxyInvoker"),
           List.of(m(named("invoke").and(takesArguments(1)), "DubboProviderAdvice"))));
 }

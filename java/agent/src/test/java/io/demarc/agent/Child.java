@@ -20,9 +20,13 @@ final class Child implements AutoCloseable {
   record Result(int ok, int failed, long meanNs) {}
 
   Child(Path java, Path keystore, Path log, String... jvmArgs) throws IOException {
+    this(ChildApp.class.getName(), java, keystore, log, jvmArgs);
+  }
+
+  Child(String mainClass, Path java, Path keystore, Path log, String... jvmArgs) throws IOException {
     List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xmx256m", "-XX:TieredStopAtLevel=1"));
     cmd.addAll(List.of(jvmArgs));
-    cmd.addAll(List.of("-cp", TestJars.childClassPath(), ChildApp.class.getName()));
+    cmd.addAll(List.of("-cp", TestJars.childClassPath(), mainClass));
     if (keystore != null) cmd.add(keystore.toString());
     process = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
     out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
@@ -43,7 +47,16 @@ final class Child implements AutoCloseable {
   }
 
   Result run(String lib, int n, String path) throws IOException {
-    String[] w = command("run " + lib + " " + n + " " + path).split(" ");
+    return parse(command("run " + lib + " " + n + " " + path));
+  }
+
+  /** For apps with a single client: "run N argument". */
+  Result run(int n, String argument) throws IOException {
+    return parse(command("run " + n + " " + argument));
+  }
+
+  private static Result parse(String line) {
+    String[] w = line.split(" ");
     return new Result(Integer.parseInt(w[1]), Integer.parseInt(w[2]), Long.parseLong(w[3]));
   }
 

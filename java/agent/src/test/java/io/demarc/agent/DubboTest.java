@@ -1,0 +1,51 @@
+package io.demarc.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.demarc.agent.dubbo.DubboChildApp;
+import io.demarc.agent.dubbo.Echo;
+import java.util.Map;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.Test;
+
+/** Dubbo 3 consumer and provider over the dubbo protocol in a child JVM, attached at run time. */
+class DubboTest {
+  static final String CONFIG = "{\"reportPeriodMs\":300}";
+
+  @Test
+  void consumerAndProviderCountsMatchTheApplication() throws Exception {
+    try (Child app = new Child(DubboChildApp.class.getName(), Support.defaultJdk(), null, Support.log("dubbo"));
+         FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
+      int port = Integer.parseInt(app.command("ports").split(" ")[1]);
+      app.run(5, "before-attach");
+      Support.attach(app.pid(), runner.args());
+      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+      Child.Result ok = app.run(30, "hello");
+      Child.Result failed = app.run(4, "fail");
+      assertEquals(30, ok.ok());
+      assertEquals(4, failed.failed(), "the service's exception reaches the consumer");
+      String service = Echo.class.getName();
+      Predicate<Map<String, Object>> client = r -> "dubbo".equals(r.get("protocol")) && "client".equals(r.get("role"));
+      Predicate<Map<String, Object>> server = r -> "dubbo".equals(r.get("protocol")) && "server".equals(r.get("role"));
+      assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", client) >= 34
+          && runner.sum("requests", server) >= 34), "client " + runner.rows());
+      Thread.sleep(700);
+
+      for (Predicate<Map<String, Object>> side : java.util.List.of(client, server)) {
+        assertEquals(34, runner.sum("requests", side), runner.rows().toString());
+        assertEquals(34, runner.sum("requests", r -> side.test(r) && service.equals(r.get("service"))
+            && "echo".equals(r.get("method"))), runner.rows().toString());
+        assertEquals(4, runner.sum("serverErrors", side));
+        assertEquals(0, runner.sum("clientErrors", side));
+      }
+      assertEquals(34, runner.sum("requests", r -> client.test(r) && port == ((Number) r.get("peerPort")).intValue()
+          && "127.0.0.1".equals(r.get("peerIp"))));
+      // Dubbo binds the provider to any address and may dial the host's own address instead of
+      // 127.0.0.1; the provider reports the connection's real addresses.
+      assertEquals(34, runner.sum("requests", r -> server.test(r) && port == ((Number) r.get("localPort")).intValue()
+          && !"".equals(r.get("peerIp")) && ((Number) r.get("peerPort")).intValue() > 0));
+      AgentAttachTest.assertMean(ok, runner, r -> client.test(r) && "ok".equals(r.get("statusClass")), 30);
+    }
+  }
+}

@@ -62,7 +62,6 @@ export class Channel {
   #listener: Deno.Listener | undefined;
   #conn: Deno.Conn | undefined;
   #pending = new Set<Deno.Conn>();
-  #config: AgentConfig | undefined;
   #closed = false;
   #gone: (() => void) | undefined;
 
@@ -179,13 +178,11 @@ export class Channel {
     this.#conn = conn;
     if (previous) safeClose(previous);
     this.#h.onHello(hello.data);
-    if (this.#config) void this.#write(FrameType.CONFIG, { ...this.#config });
     return true;
   }
 
-  /** Send CONFIG now (if connected) and after every future HELLO. */
+  /** Send CONFIG to the connected agent (no-op while none is); the owner re-sends after HELLO. */
   sendConfig(config: AgentConfig): void {
-    this.#config = config;
     if (this.#conn) void this.#write(FrameType.CONFIG, { ...config });
   }
 

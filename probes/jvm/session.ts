@@ -14,6 +14,9 @@ import { type Frame, FrameType } from "./frames.ts";
 import { type AgentConfig, byeSchema, type Hello, metricsSchema, spansSchema } from "./messages.ts";
 import { inspectTarget, sameProcess, type TargetInfo } from "./target.ts";
 
+/** Length of the first report period after a (re)connect. */
+const FIRST_PERIOD_MS = 1000;
+
 /** Where a session is in its life. */
 export type SessionState = "attaching" | "connected" | "disconnected" | "failed" | "detached";
 
@@ -74,6 +77,7 @@ export class JvmSession {
   #channel: Channel | undefined;
   #record: AttachRecord | undefined;
   #helloWaiters: Array<() => void> = [];
+  #quickFirstPeriod = false;
 
   constructor(pid: number, deps: SessionDeps) {
     this.pid = pid;
@@ -147,7 +151,6 @@ export class JvmSession {
       },
     );
     await this.#channel.listen();
-    this.#channel.sendConfig(this.#d.config().agent);
   }
 
   async #attach(info: TargetInfo): Promise<void> {
@@ -215,6 +218,11 @@ export class JvmSession {
   #onHello(h: Hello): void {
     this.hello = h;
     this.state = "connected";
+    // A short first period, so the first sample arrives ~1 s after attach rather than a whole
+    // report period later; the configured period follows the first report.
+    const agent = this.#d.config().agent;
+    this.#quickFirstPeriod = agent.reportPeriodMs > FIRST_PERIOD_MS;
+    this.#channel?.sendConfig(this.#quickFirstPeriod ? { ...agent, reportPeriodMs: FIRST_PERIOD_MS } : agent);
     this.error = h.agentVersion === this.#d.agentVersion
       ? undefined
       : `agent version ${h.agentVersion} differs from the runner's ${this.#d.agentVersion}`;
@@ -229,6 +237,10 @@ export class JvmSession {
       case FrameType.METRICS: {
         const m = metricsSchema.safeParse(f.payload);
         if (!m.success) return this.#bad("METRICS", m.error.issues[0]?.message);
+        if (this.#quickFirstPeriod) {
+          this.#quickFirstPeriod = false;
+          this.#channel?.sendConfig(this.#d.config().agent);
+        }
         this.series?.addMetrics(m.data);
         this.health.reports++;
         this.health.overflowRows += m.data.overflowRows;
@@ -270,9 +282,9 @@ export class JvmSession {
     this.#d.publish(this);
   }
 
-  /** Push a new CONFIG to the agent. */
+  /** Push a new CONFIG to the agent (after its short first period, if that is still running). */
   reconfigure(): void {
-    this.#channel?.sendConfig(this.#d.config().agent);
+    if (!this.#quickFirstPeriod) this.#channel?.sendConfig(this.#d.config().agent);
   }
 
   /** Is the agent's channel up? */

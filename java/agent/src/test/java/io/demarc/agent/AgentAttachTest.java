@@ -91,6 +91,12 @@ class AgentAttachTest {
       assertEquals(23, runner.sum("requests", r -> is(r, "apache-httpclient5", "client")));
       assertEquals(3, runner.sum("serverErrors", r -> is(r, "apache-httpclient5", "client")));
       assertEquals(167, runner.sum("requests", jdkServer));
+      // Body bytes where the library knows them: every answer here is "hello" (5 bytes).
+      assertEquals(5 * runner.sum("requests", r -> jdkServer.test(r) && "ok".equals(r.get("statusClass"))),
+          runner.sum("bytesSent", r -> jdkServer.test(r) && "ok".equals(r.get("statusClass"))));
+      assertEquals(5 * 70, runner.sum("bytesReceived", r -> is(r, "okhttp", "client")));
+      assertEquals(0, runner.sum("bytesSent", r -> is(r, "okhttp", "client")), "GETs send no body");
+      assertEquals(5 * 23, runner.sum("bytesReceived", r -> is(r, "apache-httpclient5", "client")));
       assertEquals(20, runner.sum("requests", r -> is(r, "jdk-httpserver", "server") && port(r, "localPort") == https
           && Boolean.TRUE.equals(r.get("ssl"))));
       assertEquals(55, runner.sum("requests", r -> is(r, "servlet", "server") && "GET /api/*".equals(r.get("method"))

@@ -36,6 +36,8 @@ public final class ApacheHttpClient5Advice {
     int status = response == null ? -1 : response.getCode();
     Recorder.record("http", "client", ssl, "", 0, ip, Recorder.defaultPort(port, ssl), host,
         Recorder.httpMethod(req.getMethod(), req.getPath()), status, StatusClass.http(status), response != null,
-        start, -1, -1, "apache-httpclient5", thrown);
+        start, req.getEntity() == null ? 0 : req.getEntity().getContentLength(),
+        response == null || response.getEntity() == null ? -1 : response.getEntity().getContentLength(),
+        "apache-httpclient5", thrown);
   }
 }

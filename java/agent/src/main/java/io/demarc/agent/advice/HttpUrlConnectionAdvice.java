@@ -32,6 +32,7 @@ public final class HttpUrlConnectionAdvice {
     String host = url.getHost();
     Recorder.record("http", "client", ssl, "", 0, Recorder.literalIp(host), Recorder.defaultPort(url.getPort(), ssl),
         host, Recorder.httpMethod(self.getRequestMethod(), url.getPath()), status, StatusClass.http(status),
-        status > 0, start, -1, -1, "httpurlconnection", status > 0 ? null : thrown);
+        status > 0, start, -1, status > 0 ? self.getHeaderFieldLong("content-length", -1) : -1, "httpurlconnection",
+        status > 0 ? null : thrown);
   }
 }

@@ -30,6 +30,8 @@ public final class JdkHttpServerAdvice {
     Recorder.record("http", "server", ex instanceof HttpsExchange, Recorder.ip(local), Recorder.port(local),
         Recorder.ip(remote), Recorder.port(remote), "",
         Recorder.httpMethod(ex.getRequestMethod(), ex.getHttpContext().getPath()), status,
-        StatusClass.http(status), status > 0, start, -1, -1, "jdk-httpserver", thrown);
+        StatusClass.http(status), status > 0, start,
+        Recorder.parseLength(ex.getResponseHeaders().getFirst("Content-length")),
+        Recorder.parseLength(ex.getRequestHeaders().getFirst("Content-length")), "jdk-httpserver", thrown);
   }
 }

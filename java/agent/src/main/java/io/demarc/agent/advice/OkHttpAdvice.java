@@ -30,6 +30,7 @@ public final class OkHttpAdvice {
     int status = response == null ? -1 : response.code();
     Recorder.record("http", "client", url.isHttps(), "", 0, Recorder.literalIp(url.host()), url.port(), url.host(),
         Recorder.httpMethod(req.method(), url.encodedPath()), status, StatusClass.http(status), response != null,
-        start, -1, -1, "okhttp", thrown);
+        start, req.body() == null ? 0 : req.body().contentLength(),
+        response == null || response.body() == null ? -1 : response.body().contentLength(), "okhttp", thrown);
   }
 }

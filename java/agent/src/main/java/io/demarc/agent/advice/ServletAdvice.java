@@ -42,6 +42,8 @@ public final class ServletAdvice {
     int status = thrown != null ? 500 : ((HttpServletResponse) res).getStatus();
     Recorder.record("http", "server", hreq.isSecure(), hreq.getLocalAddr(), hreq.getLocalPort(),
         hreq.getRemoteAddr(), hreq.getRemotePort(), "", Recorder.httpMethod(hreq.getMethod(), route), status,
-        StatusClass.http(status), true, start, -1, -1, "servlet", thrown);
+        StatusClass.http(status), true, start,
+        Recorder.parseLength(((HttpServletResponse) res).getHeader("Content-Length")), hreq.getContentLengthLong(),
+        "servlet", thrown);
   }
 }

@@ -129,6 +129,16 @@ public final class Recorder {
     return host;
   }
 
+  /** A Content-Length header's value, or -1 when absent or not a number (chunked bodies). */
+  public static long parseLength(String header) {
+    if (header == null) return -1;
+    try {
+      return Long.parseLong(header.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
   public static int defaultPort(int port, boolean ssl) {
     return port > 0 ? port : ssl ? 443 : 80;
   }

@@ -79,11 +79,18 @@ Deno.test("10% loss on the receiver's input raises retransmissions for exactly t
       `ratio ${value(abn, faulted, "retrans_ratio")}`,
     );
     assertEquals(value(abn, faulted, "retrans_failed"), 0, "retransmissions left this host");
-    assertEquals(value(abn, ok, "retrans"), 0);
-    assertEquals(value(abn, ok, "retrans_events"), 0);
+    // The clean connection may see a tail-loss probe or two when the host is busy (they count as
+    // retransmissions), never the lossy connection's dozens.
+    const lossyRetrans = value(abn, faulted, "retrans");
+    assert(lossyRetrans >= 20, `lossy retrans ${lossyRetrans}`);
+    assert(value(abn, ok, "retrans") <= 2, `clean retrans ${value(abn, ok, "retrans")}`);
+    assert(
+      value(abn, ok, "retrans_events") <= 2,
+      `clean retrans events ${value(abn, ok, "retrans_events")}`,
+    );
     assertEquals(value(abn, ok, "lost"), 0);
     // The receiving side did not retransmit anything either.
-    assertEquals(value(abn, { tgid: srv1.pid, role: "server" }, "retrans"), 0);
+    assert(value(abn, { tgid: srv1.pid, role: "server" }, "retrans") <= 2);
     console.log(`max lost_out seen on the lossy connection: ${maxLost}`);
   } finally {
     await h.close();

@@ -1,0 +1,109 @@
+/**
+ * The standard load for the TCP probe benchmarks, in a namespace pair: short connections, bulk
+ * transfer (iperf3) and request/response round trips, each measured by the load itself.
+ *
+ * @module
+ */
+
+import { NetPair, Traffic } from "../tests/probes/tcp/harness.ts";
+
+/** Servers for the load; `pids` are the processes a probe should watch. */
+export class Workload {
+  private constructor(
+    readonly net: NetPair,
+    readonly echo: Traffic,
+    readonly iperf: Deno.ChildProcess,
+  ) {}
+
+  /** Create the namespaces and start the servers. */
+  static async start(): Promise<Workload> {
+    const net = await NetPair.create();
+    const echo = await Traffic.spawn(net.b, ["server", "6001", "--echo"], "dm-bench-srv");
+    const iperf = new Deno.Command("ip", {
+      args: ["netns", "exec", net.b, "iperf3", "-s", "-p", "6201"],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await new Promise((r) => setTimeout(r, 300));
+    return new Workload(net, echo, iperf);
+  }
+
+  /** Server pids (clients are added per run). */
+  get serverPids(): number[] {
+    return [this.echo.pid, this.iperf.pid];
+  }
+
+  /** `n` short connections, one after another; connections per second. */
+  async shortRate(n: number, onPid?: (pid: number) => void | Promise<void>): Promise<number> {
+    const c = await Traffic.spawn(this.net.a, [
+      "client",
+      this.net.ipB,
+      "6001",
+      "--conns",
+      String(n),
+    ], "dm-bench-short");
+    await onPid?.(c.pid);
+    const t0 = performance.now();
+    await c.send();
+    await c.next();
+    const secs = (performance.now() - t0) / 1000;
+    await c.kill();
+    return n / secs;
+  }
+
+  /** Request/response round trips of 1 byte on one connection; round trips per second. */
+  async rrRate(n: number, onPid?: (pid: number) => void | Promise<void>): Promise<number> {
+    const c = await Traffic.spawn(
+      this.net.a,
+      ["client", this.net.ipB, "6001", "--rr", String(n)],
+      "dm-bench-rr",
+    );
+    await onPid?.(c.pid);
+    await c.send();
+    const r = await c.next();
+    await c.next();
+    await c.kill();
+    return Number(r.rr_per_s);
+  }
+
+  /** Bulk throughput for `secs` seconds with iperf3; bits per second. */
+  async bulk(secs: number, onPid?: (pid: number) => void | Promise<void>): Promise<number> {
+    const child = new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        this.net.a,
+        "iperf3",
+        "-c",
+        this.net.ipB,
+        "-p",
+        "6201",
+        "-t",
+        String(secs),
+        "-J",
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    await onPid?.(child.pid);
+    const out = await child.output();
+    const j = JSON.parse(new TextDecoder().decode(out.stdout));
+    return j.end.sum_received.bits_per_second;
+  }
+
+  /** Stop the servers and delete the namespaces. */
+  async close(): Promise<void> {
+    await this.echo.kill();
+    try {
+      this.iperf.kill("SIGKILL");
+    } catch { /* gone */ }
+    await this.iperf.status;
+    await this.net.close();
+  }
+}
+
+/** Median of a list. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}

@@ -1,18 +1,21 @@
 /**
- * `deno run -A --unstable-kv bench/jvm_overhead.ts [--rate 1000] [--seconds 8] [--saturation-calls 20000]`
+ * `deno run -A --unstable-kv bench/jvm_overhead.ts [--rate 1000] [--seconds 5] [--rounds 3]
+ *   [--saturation-calls 20000] [--only grpc,http]`
  *
  * Side by side in one run, for Dubbo, gRPC and HTTP echo services: no agent vs demarc's agent
  * (attached at run time through the API, all three sub-probes on) vs the OpenTelemetry Java agent
- * (at start-up, exporters off). For each: mean and p99 latency at a fixed rate, throughput at
- * saturation, and allocation per call (client + server JVM, JFR allocation samples). Prints ratios
- * and the latency each agent adds per call; writes build/bench/jvm_overhead.json.
+ * (at start-up, exporters off). The three server/client pairs of a service run at the same time
+ * and are measured in turn, round after round (rotating the order), so drift on a shared machine
+ * hits all three alike; figures are medians over rounds. Per pair: mean and p99 latency at a
+ * fixed rate, throughput at saturation, allocation per call (client + server JVM, JFR samples).
+ * Prints ratios and the latency each agent adds; writes build/bench/jvm_overhead.json.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { startDemarc } from "../tests/helpers/demarc.ts";
-import { BUILD, jarsBuilt, startApp } from "../tests/probes/jvm/apps.ts";
+import { BUILD, jarsBuilt, startApp, type TestApp } from "../tests/probes/jvm/apps.ts";
 import { waitConnected, watch } from "../tests/probes/jvm/probe_client.ts";
 import {
   allocatedDuring,
@@ -27,9 +30,10 @@ const { values: opt } = parseArgs({
   args: Deno.args,
   options: {
     rate: { type: "string", default: "1000" },
-    seconds: { type: "string", default: "8" },
+    seconds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "3" },
     "saturation-calls": { type: "string", default: "20000" },
-    "warmup-calls": { type: "string", default: "20000" },
+    "warmup-calls": { type: "string", default: "30000" },
     only: { type: "string" },
   },
 });
@@ -37,6 +41,7 @@ const RATE = Number(opt.rate);
 const FIXED_CALLS = RATE * Number(opt.seconds);
 const SAT_CALLS = Number(opt["saturation-calls"]);
 const WARM_CALLS = Number(opt["warmup-calls"]);
+const ROUNDS = Number(opt.rounds);
 
 type Mode = "none" | "demarc" | "otel";
 const MODES: Mode[] = ["none", "demarc", "otel"];
@@ -51,6 +56,12 @@ interface Figures {
   allocBytesPerCall: number;
 }
 
+interface Pair {
+  mode: Mode;
+  server: TestApp;
+  client: TestApp;
+}
+
 if (!jarsBuilt()) {
   console.error("build/java/*.jar missing: run `deno task build --java-only` first");
   Deno.exit(2);
@@ -58,10 +69,8 @@ if (!jarsBuilt()) {
 const otel = await otelAgent();
 const demarc = await startDemarc({ logLevel: "warn", buildDir: BUILD });
 
-async function measure(svc: Service, mode: Mode): Promise<Figures> {
-  const jvmArgs = (
-    side: string,
-  ) => [
+async function startPair(svc: Service, mode: Mode): Promise<Pair> {
+  const jvmArgs = (side: string) => [
     "-Xms256m",
     "-Xmx256m",
     ...(mode === "otel" ? otelJvmArgs(otel, `${svc.name}-${side}`) : []),
@@ -69,46 +78,75 @@ async function measure(svc: Service, mode: Mode): Promise<Figures> {
   const server = await startApp(svc.server[0], svc.server[1], { jvmArgs: jvmArgs("server") });
   const [clientApp, clientFlags] = svc.client(server.ports);
   const client = await startApp(clientApp, clientFlags, { jvmArgs: jvmArgs("client") });
+  return { mode, server, client };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function measureService(svc: Service): Promise<Figures[]> {
+  const pairs: Pair[] = [];
   try {
-    if (mode === "demarc") {
-      await watch(demarc, [server.pid, client.pid], {
-        params: { report_period: 5, trace_sample_ratio: 0.01 },
-      });
-      await waitConnected(demarc, [server.pid, client.pid]);
-    }
-    await client.run(WARM_CALLS, "concurrency=4");
-    const { bytes, result: fixed } = await allocatedDuring(
-      [server.pid, client.pid],
-      () => client.run(FIXED_CALLS, `rate=${RATE} concurrency=4`),
+    for (const mode of MODES) pairs.push(await startPair(svc, mode));
+    const d = pairs.find((p) => p.mode === "demarc")!;
+    await watch(demarc, [d.server.pid, d.client.pid], {
+      params: { report_period: 5, trace_sample_ratio: 0.01 },
+    });
+    await waitConnected(demarc, [d.server.pid, d.client.pid]);
+    for (const p of pairs) await p.client.run(WARM_CALLS, "concurrency=4");
+
+    const raw = new Map<Mode, { mean: number[]; p99: number[]; tput: number[]; satMean: number[] }>(
+      MODES.map((m) => [m, { mean: [], p99: [], tput: [], satMean: [] }]),
     );
-    const sat = await client.run(SAT_CALLS, "concurrency=8");
-    if (fixed.ok !== FIXED_CALLS || sat.ok !== SAT_CALLS) {
-      throw new Error(`${svc.name}/${mode}: calls failed`);
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = pairs.map((_, i) => pairs[(i + round) % pairs.length]);
+      for (const p of order) {
+        const fixed = await p.client.run(FIXED_CALLS, `rate=${RATE} concurrency=4`);
+        const sat = await p.client.run(SAT_CALLS, "concurrency=8");
+        if (fixed.ok !== FIXED_CALLS || sat.ok !== SAT_CALLS) {
+          throw new Error(`${svc.name}/${p.mode}: calls failed`);
+        }
+        const r = raw.get(p.mode)!;
+        r.mean.push(fixed.meanNs / 1e3);
+        r.p99.push(fixed.p99Ns / 1e3);
+        r.tput.push(sat.calls / (sat.elapsedNs / 1e9));
+        r.satMean.push(sat.meanNs / 1e3);
+        console.error(
+          `${svc.name} round ${round + 1} ${p.mode}: mean ${(fixed.meanNs / 1e3).toFixed(0)} µs, ` +
+            `p99 ${(fixed.p99Ns / 1e3).toFixed(0)} µs, ${r.tput.at(-1)!.toFixed(0)} calls/s`,
+        );
+      }
     }
-    return {
-      service: svc.name,
-      mode,
-      fixedMeanUs: fixed.meanNs / 1e3,
-      fixedP99Us: fixed.p99Ns / 1e3,
-      saturationCallsPerS: sat.calls / (sat.elapsedNs / 1e9),
-      saturationMeanUs: sat.meanNs / 1e3,
-      allocBytesPerCall: bytes / FIXED_CALLS,
-    };
+    const out: Figures[] = [];
+    for (const p of pairs) {
+      const { bytes } = await allocatedDuring(
+        [p.server.pid, p.client.pid],
+        () => p.client.run(FIXED_CALLS, `rate=${RATE} concurrency=4`),
+      );
+      const r = raw.get(p.mode)!;
+      out.push({
+        service: svc.name,
+        mode: p.mode,
+        fixedMeanUs: median(r.mean),
+        fixedP99Us: median(r.p99),
+        saturationCallsPerS: median(r.tput),
+        saturationMeanUs: median(r.satMean),
+        allocBytesPerCall: bytes / FIXED_CALLS,
+      });
+    }
+    return out;
   } finally {
-    if (mode === "demarc") await watch(demarc, [], { state: "stopped" }).catch(() => {});
-    await client.stop();
-    await server.stop();
+    await watch(demarc, [], { state: "stopped" }).catch(() => {});
+    for (const p of pairs) {
+      await p.client.stop();
+      await p.server.stop();
+    }
   }
 }
 
 const results: Figures[] = [];
 try {
   for (const svc of SERVICES.filter((s) => !opt.only || opt.only.split(",").includes(s.name))) {
-    for (const mode of MODES) {
-      const f = await measure(svc, mode);
-      results.push(f);
-      console.error(`${svc.name.padEnd(6)} ${mode.padEnd(7)} ${JSON.stringify(f)}`);
-    }
+    results.push(...await measureService(svc));
   }
 } finally {
   await demarc.stop();
@@ -116,25 +154,27 @@ try {
 
 const fmt = (n: number, d = 1) => n.toFixed(d).padStart(9);
 console.log(
-  `\nJVM agent overhead (fixed rate ${RATE}/s x ${opt.seconds} s, saturation ${SAT_CALLS} calls at concurrency 8; OpenTelemetry agent ${OTEL_VERSION})`,
+  `\nJVM agent overhead: medians of ${ROUNDS} rounds; fixed rate ${RATE}/s for ${opt.seconds} s ` +
+    `(concurrency 4), saturation ${SAT_CALLS} calls (concurrency 8); OpenTelemetry agent ${OTEL_VERSION}`,
 );
 console.log(
-  `${"service".padEnd(7)} ${"agent".padEnd(7)} ${"mean µs".padStart(9)} ${"+mean µs".padStart(9)} ${
-    "p99 µs".padStart(9)
-  } ${"+p99 µs".padStart(9)} ${"calls/s".padStart(9)} ${"tput ×".padStart(9)} ${
-    "B/call".padStart(9)
-  } ${"+B/call".padStart(9)}`,
+  ["service", "agent"].map((h) => h.padEnd(7)).join(" ") + " " +
+    ["mean µs", "+mean µs", "p99 µs", "+p99 µs", "calls/s", "tput ×", "B/call", "+B/call"]
+      .map((h) => h.padStart(9)).join(" "),
 );
 for (const r of results) {
   const base = results.find((b) => b.service === r.service && b.mode === "none")!;
   console.log(
-    `${r.service.padEnd(7)} ${r.mode.padEnd(7)} ${fmt(r.fixedMeanUs)} ${
-      fmt(r.fixedMeanUs - base.fixedMeanUs)
-    } ${fmt(r.fixedP99Us)} ${fmt(r.fixedP99Us - base.fixedP99Us)} ${
-      fmt(r.saturationCallsPerS, 0)
-    } ${fmt(r.saturationCallsPerS / base.saturationCallsPerS, 3)} ${fmt(r.allocBytesPerCall, 0)} ${
-      fmt(r.allocBytesPerCall - base.allocBytesPerCall, 0)
-    }`,
+    [r.service.padEnd(7), r.mode.padEnd(7)].join(" ") + " " + [
+      fmt(r.fixedMeanUs),
+      fmt(r.fixedMeanUs - base.fixedMeanUs),
+      fmt(r.fixedP99Us),
+      fmt(r.fixedP99Us - base.fixedP99Us),
+      fmt(r.saturationCallsPerS, 0),
+      fmt(r.saturationCallsPerS / base.saturationCallsPerS, 3),
+      fmt(r.allocBytesPerCall, 0),
+      fmt(r.allocBytesPerCall - base.allocBytesPerCall, 0),
+    ].join(" "),
   );
 }
 await Deno.mkdir(`${BUILD}/bench`, { recursive: true });
@@ -145,6 +185,7 @@ await Deno.writeTextFile(
       rate: RATE,
       fixedCalls: FIXED_CALLS,
       saturationCalls: SAT_CALLS,
+      rounds: ROUNDS,
       otel: OTEL_VERSION,
       results,
     },

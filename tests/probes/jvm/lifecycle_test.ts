@@ -9,6 +9,19 @@ import { BUILD, jarsBuilt, loadedClasses, startApp, threadCount } from "./apps.t
 import { jvmStatuses, metricSum, waitConnected, waitMetric, watch } from "./probe_client.ts";
 
 const ignore = !jarsBuilt();
+
+/** JDKs under /usr/lib/jvm other than the default one (17), e.g. temurin-25-jdk-amd64. */
+function otherJdks(): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync("/usr/lib/jvm")) {
+    if (!e.isDirectory || /(^|-)17(\.|-|$)/.test(e.name)) continue;
+    try {
+      Deno.statSync(`/usr/lib/jvm/${e.name}/bin/java`);
+      out.push(e.name);
+    } catch { /* not a JDK */ }
+  }
+  return out.sort();
+}
 const REQ = "demarc_l7_rpc_api_requests_total";
 
 /** The attach helper's own view of a JVM: which demarc agent version is loaded (null: none). */
@@ -25,7 +38,7 @@ async function loadedAgent(pid: number): Promise<string | null> {
 
 async function serverCounts(
   d: Demarc,
-  flags: { user?: string; privateTmp?: boolean },
+  flags: { user?: string; privateTmp?: boolean; java?: string },
 ): Promise<void> {
   const server = await startApp("jdk-http-server", ["--tls-port", "-1"], flags);
   const client = await startApp("http-client", [
@@ -57,6 +70,12 @@ Deno.test({
     const d = await startDemarc({ logLevel: "info", buildDir: BUILD });
     try {
       await t.step("JVM of user nobody", () => serverCounts(d, { user: "nobody" }));
+      for (const jdk of otherJdks()) {
+        await t.step(
+          `JVM on ${jdk}`,
+          () => serverCounts(d, { java: `/usr/lib/jvm/${jdk}/bin/java` }),
+        );
+      }
       await t.step(
         "JVM in its own mount namespace with a tmpfs /tmp",
         () => serverCounts(d, { privateTmp: true }),

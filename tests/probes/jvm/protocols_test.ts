@@ -109,6 +109,7 @@ async function checkCase(d: Demarc, c: Case): Promise<void> {
       f.replace("{plain}", String(server.ports.plain)).replace("{tls}", String(server.ports.tls))
     );
     client = await startApp(c.client[0], flags);
+    const serverPort = c.ssl ? server.ports.tls : server.ports.plain;
     const before = await client.run(N);
     assert.equal(before.ok, N, `warm-up calls failed: ${JSON.stringify(before)}`);
 
@@ -119,8 +120,16 @@ async function checkCase(d: Demarc, c: Case): Promise<void> {
     assert.equal(after.ok, N);
     const cl = { tgid: client.pid, role: "client", protocol: c.protocol };
     const sv = { tgid: server.pid, role: "server", protocol: c.protocol };
-    assert.equal(await waitMetric(d, `${M}_requests_total`, cl, N), N, "client requests after attach");
-    assert.equal(await waitMetric(d, `${M}_requests_total`, sv, N), N, "server requests after attach");
+    assert.equal(
+      await waitMetric(d, `${M}_requests_total`, cl, N),
+      N,
+      "client requests after attach",
+    );
+    assert.equal(
+      await waitMetric(d, `${M}_requests_total`, sv, N),
+      N,
+      "server requests after attach",
+    );
 
     // Latency once the retransformed classes are compiled again: the mean of one more run of N
     // calls with 3 ms of server latency, from the deltas of the cumulative sum and count.
@@ -142,6 +151,18 @@ async function checkCase(d: Demarc, c: Case): Promise<void> {
     assert.ok(
       rows.every((r) => r.labels.ssl === String(c.ssl)),
       `ssl label should be ${c.ssl}: ${JSON.stringify(rows)}`,
+    );
+
+    // l7_rpc_trace: sampled spans carry the connection's ports, so they join the L4 row.
+    const spans = await series(d, "demarc_l7_rpc_trace_duration_seconds", { tgid: client.pid });
+    assert.ok(spans.length > 0, "no spans of the client in l7_rpc_trace");
+    const ports = new Set([...timed.localPorts, ...after.localPorts].map(String));
+    assert.ok(
+      spans.some((sp) =>
+        ports.has(sp.labels.local_port) && sp.labels.peer_port === String(serverPort)
+      ),
+      `no span on one of the client's connections (local ports ${[...ports].join(",")}): ` +
+        JSON.stringify(spans.slice(0, 2).map((sp) => sp.labels)),
     );
 
     // Injected errors, server-side then (where the protocol has one) client-side status codes.

@@ -38,7 +38,10 @@ export type Decoded<S extends readonly FieldSpec[]> = { [F in S[number] as F[0]]
 export interface StructLayout<S extends readonly FieldSpec[]> {
   readonly size: number;
   readonly offsets: Readonly<Record<string, number>>;
+  /** Decode every field into an object. */
   decode(view: DataView, base?: number): Decoded<S>;
+  /** Read one field without decoding the rest (hot paths). */
+  readonly read: Readonly<Record<string, Reader>>;
 }
 
 /**
@@ -61,39 +64,46 @@ export function defineStruct<const S extends readonly FieldSpec[]>(fields: S): S
     off += SIZE[type] * count;
   }
   const size = Math.ceil(off / maxAlign) * maxAlign;
-  const td = new TextDecoder();
+  // One reader per field, chosen once: decoding runs per ring-buffer record and per socket.
+  const readers = fields.map(([name, type, count = 1]) => {
+    const o = offsets[name];
+    return [name, reader(type, o, count)] as const;
+  });
   function decode(view: DataView, base = 0): Decoded<S> {
     const out: Record<string, unknown> = {};
-    for (const [name, type, count = 1] of fields) {
-      const o = base + offsets[name];
-      switch (type) {
-        case "u8":
-          out[name] = view.getUint8(o);
-          break;
-        case "u16":
-          out[name] = view.getUint16(o, true);
-          break;
-        case "u32":
-          out[name] = view.getUint32(o, true);
-          break;
-        case "u64":
-          out[name] = Number(view.getBigUint64(o, true));
-          break;
-        case "x64":
-          out[name] = view.getBigUint64(o, true);
-          break;
-        case "bytes":
-          out[name] = new Uint8Array(view.buffer, view.byteOffset + o, count).slice();
-          break;
-        case "char": {
-          const b = new Uint8Array(view.buffer, view.byteOffset + o, count);
-          const end = b.indexOf(0);
-          out[name] = td.decode(end < 0 ? b : b.subarray(0, end));
-          break;
-        }
-      }
-    }
+    for (const [name, read] of readers) out[name] = read(view, base);
     return out as Decoded<S>;
   }
-  return { size, offsets, decode };
+  return { size, offsets, decode, read: Object.fromEntries(readers) };
+}
+
+/** Reads one field of a record at `base`. */
+export type Reader = (v: DataView, base: number) => number | bigint | string | Uint8Array;
+
+function reader(type: FieldType, o: number, count: number): Reader {
+  switch (type) {
+    case "u8":
+      return (v, b) => v.getUint8(b + o);
+    case "u16":
+      return (v, b) => v.getUint16(b + o, true);
+    case "u32":
+      return (v, b) => v.getUint32(b + o, true);
+    case "u64": // two halves: no BigInt allocation
+      return (v, b) => v.getUint32(b + o, true) + v.getUint32(b + o + 4, true) * 4294967296;
+    case "x64":
+      return (v, b) => v.getBigUint64(b + o, true);
+    case "bytes":
+      return (v, b) => new Uint8Array(v.buffer, v.byteOffset + b + o, count).slice();
+    case "char":
+      return (v, b) => {
+        // Kernel names (comm) are short ASCII: building the string directly beats TextDecoder.
+        let s = "";
+        for (let i = 0; i < count; i++) {
+          const c = v.getUint8(b + o + i);
+          if (c === 0) break;
+          s += String.fromCharCode(c);
+        }
+        return s;
+      };
+  }
 }

@@ -168,16 +168,9 @@ export class TcpKernel {
     return this.#rb.consume();
   }
 
-  /** Run iter/tcp in every namespace of `netns` and decode the records. */
-  readSockets(netns: NetnsSet): Snap[] {
-    const out: Snap[] = [];
-    for (const bytes of netns.map(() => this.#iter.readIter(1 << 18))) {
-      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      for (let off = 0; off + TcpSnap.size <= bytes.byteLength; off += TcpSnap.size) {
-        out.push(TcpSnap.decode(dv, off));
-      }
-    }
-    return out;
+  /** Run iter/tcp in every namespace of `netns`: `struct tcp_snap` records back to back. */
+  readSockets(netns: NetnsSet): Uint8Array[] {
+    return netns.map(() => this.#iter.readIter(1 << 18));
   }
 
   /** Kernel-side counters summed over CPUs, by name. */

@@ -73,6 +73,18 @@ export const TcpSnap = defineStruct(
 /** A decoded `struct tcp_snap`. */
 export type Snap = ReturnType<typeof TcpSnap.decode>;
 
+/** Decode every `struct tcp_snap` in some iterator outputs. */
+export function decodeSnaps(buffers: readonly Uint8Array[]): Snap[] {
+  const out: Snap[] = [];
+  for (const bytes of buffers) {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let off = 0; off + TcpSnap.size <= bytes.byteLength; off += TcpSnap.size) {
+      out.push(TcpSnap.decode(dv, off));
+    }
+  }
+  return out;
+}
+
 /** `struct conn_info`: value of the `conns` map. */
 export const ConnInfo = defineStruct(
   [

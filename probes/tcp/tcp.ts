@@ -20,7 +20,7 @@ import { FlowTable } from "./flows.ts";
 import { kernelHz } from "./hz.ts";
 import { type Degraded, type KernelSizes, PROGRAMS, TcpKernel } from "./kernel.ts";
 import { HealthCounters } from "./health.ts";
-import { KIND } from "./layout.ts";
+import { decodeSnaps, KIND } from "./layout.ts";
 
 const CONSUME_MS = 100;
 
@@ -184,7 +184,7 @@ class TcpDriver implements ProbeDriver {
         k.setCfg(false, lazy);
       }
       this.#needScan = false;
-      const a = adoptSockets(k, snaps, this.#pids);
+      const a = adoptSockets(k, decodeSnaps(snaps), this.#pids);
       this.#health.adopted += a.connections;
       if (a.connections || a.listeners) snaps = k.readSockets(this.#netns);
     } else {

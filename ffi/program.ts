@@ -185,26 +185,27 @@ export class BpfLink implements Disposable {
   }
 }
 
-/** Read a raw fd to EOF, then close it. */
+/** Read a raw fd to EOF, then close it. One scratch buffer is reused; only data is kept. */
 export function readAllFd(fd: number, op: string, chunk = 1 << 16): Uint8Array {
+  const buf = scratch.length >= chunk ? scratch : (scratch = new Uint8Array(chunk));
   const parts: Uint8Array[] = [];
   let total = 0;
   try {
     for (;;) {
-      const buf = new Uint8Array(chunk);
-      const n = Number(libc().read(fd, buf, BigInt(chunk)));
+      const n = Number(libc().read(fd, buf, BigInt(buf.length)));
       if (n < 0) {
         const e = lastErrno();
         if (e === 4 || e === 11) continue; // EINTR, EAGAIN: the seq file retries
         throw new BpfError(op, e);
       }
       if (n === 0) break;
-      parts.push(buf.subarray(0, n));
+      parts.push(buf.slice(0, n)); // a seq_file read returns at most a few pages
       total += n;
     }
   } finally {
     libc().close(fd);
   }
+  if (parts.length === 1) return parts[0];
   const out = new Uint8Array(total);
   let off = 0;
   for (const p of parts) {
@@ -213,3 +214,5 @@ export function readAllFd(fd: number, op: string, chunk = 1 << 16): Uint8Array {
   }
   return out;
 }
+
+let scratch = new Uint8Array(0);

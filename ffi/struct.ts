@@ -8,7 +8,7 @@
 
 /**
  * Field types: unsigned ints (`u64` decoded as a number: counters stay below 2^53; `x64` as a
- * bigint, for kernel addresses), byte arrays, NUL-terminated chars.
+ * bigint, for kernel addresses), byte arrays (views into the decoded bytes), NUL-terminated chars.
  */
 export type FieldType = "u8" | "u16" | "u32" | "u64" | "x64" | "bytes" | "char";
 
@@ -93,7 +93,7 @@ function reader(type: FieldType, o: number, count: number): Reader {
     case "x64":
       return (v, b) => v.getBigUint64(b + o, true);
     case "bytes":
-      return (v, b) => new Uint8Array(v.buffer, v.byteOffset + b + o, count).slice();
+      return (v, b) => new Uint8Array(v.buffer, v.byteOffset + b + o, count); // a view, no copy
     case "char":
       return (v, b) => {
         // Kernel names (comm) are short ASCII: building the string directly beats TextDecoder.

@@ -170,7 +170,7 @@ export class TcpKernel {
 
   /** Run iter/tcp in every namespace of `netns`: `struct tcp_snap` records back to back. */
   readSockets(netns: NetnsSet): Uint8Array[] {
-    return netns.map(() => this.#iter.readIter(1 << 18));
+    return netns.map(() => this.#iter.readIter());
   }
 
   /** Kernel-side counters summed over CPUs, by name. */

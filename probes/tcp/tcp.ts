@@ -20,7 +20,7 @@ import { FlowTable } from "./flows.ts";
 import { kernelHz } from "./hz.ts";
 import { type Degraded, type KernelSizes, PROGRAMS, TcpKernel } from "./kernel.ts";
 import { HealthCounters } from "./health.ts";
-import { decodeSnaps, KIND } from "./layout.ts";
+import { KIND } from "./layout.ts";
 
 const CONSUME_MS = 100;
 
@@ -55,7 +55,8 @@ class TcpDriver implements ProbeDriver {
   #degraded: Degraded[] = [];
   #health = new HealthCounters();
   #hz = kernelHz();
-  #needScan = true;
+  /** Newly watched processes whose existing sockets the next read adopts. */
+  #scanPids = new Set<number>();
   #lastError: string | undefined;
   #reports = 0;
 
@@ -111,12 +112,13 @@ class TcpDriver implements ProbeDriver {
   }
 
   updatePids(pids: ReadonlySet<number>): void {
+    for (const p of pids) if (!this.#pids.has(p)) this.#scanPids.add(p);
+    for (const p of this.#scanPids) if (!pids.has(p)) this.#scanPids.delete(p);
     this.#pids = new Set(pids);
     if (!this.#kernel) return;
     this.#kernel.setPids(this.#pids);
     this.#netns.update(this.#pids);
-    this.#needScan = true;
-    this.#read(); // adopt the existing sockets of newly watched processes now
+    if (this.#scanPids.size) this.#read(); // adopt the existing sockets of new processes now
   }
 
   /** Classic tracepoints (server_owner=accept) need tracefs: mount it, or say how. */
@@ -176,15 +178,15 @@ class TcpDriver implements ProbeDriver {
     k.consume();
     flows.beginRead();
     let snaps;
-    if (this.#needScan) {
+    if (this.#scanPids.size) {
       k.setCfg(true, lazy);
       try {
         snaps = k.readSockets(this.#netns);
       } finally {
         k.setCfg(false, lazy);
       }
-      this.#needScan = false;
-      const a = adoptSockets(k, decodeSnaps(snaps), this.#pids);
+      const a = adoptSockets(k, snaps, this.#scanPids);
+      this.#scanPids.clear();
       this.#health.adopted += a.connections;
       if (a.connections || a.listeners) snaps = k.readSockets(this.#netns);
     } else {
@@ -251,6 +253,8 @@ class TcpDriver implements ProbeDriver {
     this.#kernel?.close();
     this.#kernel = undefined;
     this.#netns.close();
+    this.#pids = new Set(); // a later start adopts the existing sockets again
+    this.#scanPids.clear();
     return Promise.resolve();
   }
 

@@ -64,6 +64,8 @@ export class TcpKernel {
   readonly #stats: BpfMap;
   readonly #cfg: BpfMap;
   #pidSet = new Set<number>();
+  /** Optional attach points whose programs the kernel refused to load. */
+  #unloaded = new Set<string>();
 
   private constructor(obj: BpfObject, onClosed: (s: Snap) => void) {
     this.#obj = obj;
@@ -85,7 +87,8 @@ export class TcpKernel {
   }
 
   /**
-   * Open, size, load and attach the required programs.
+   * Open, size, load and attach the required programs. A program the kernel refuses to load
+   * (e.g. a tracepoint it lacks) is left out when it is optional, and reported in `degraded`.
    *
    * @throws {BpfError} when the object is missing or a required part fails (with a hint)
    */
@@ -93,18 +96,32 @@ export class TcpKernel {
     path: string,
     sizes: KernelSizes,
     onClosed: (s: Snap) => void,
+    degraded: Degraded[] = [],
   ): Promise<TcpKernel> {
-    const obj = await BpfObject.openFile(path, "tcp.bpf.o");
-    try {
-      obj.map("conns").setMaxEntries(sizes.maxConnections);
-      obj.map("listeners").setMaxEntries(sizes.maxListeners);
-      obj.map("pids").setMaxEntries(sizes.maxPids);
-      obj.map("events").setMaxEntries(pow2(sizes.ringbufSize));
-      obj.load();
-      return new TcpKernel(obj, onClosed);
-    } catch (e) {
-      obj.close();
-      throw e;
+    const bytes = await readObject(path);
+    const skip = new Set<string>();
+    for (;;) {
+      const obj = BpfObject.openMem(bytes, "tcp.bpf.o");
+      try {
+        obj.map("conns").setMaxEntries(sizes.maxConnections);
+        obj.map("listeners").setMaxEntries(sizes.maxListeners);
+        obj.map("pids").setMaxEntries(sizes.maxPids);
+        obj.map("events").setMaxEntries(pow2(sizes.ringbufSize));
+        for (const p of skip) obj.program(PROGRAMS[p]).autoload = false;
+        obj.load();
+        const k = new TcpKernel(obj, onClosed);
+        k.#unloaded = skip;
+        return k;
+      } catch (e) {
+        obj.close();
+        const point = e instanceof BpfError ? failedPoint(e.message) : undefined;
+        if (!point || REQUIRED.has(point) || skip.has(point)) throw e;
+        skip.add(point);
+        degraded.push({
+          part: point,
+          reason: `not loadable on this kernel: ${firstLine(e as Error)}`,
+        });
+      }
     }
   }
 
@@ -114,7 +131,9 @@ export class TcpKernel {
     for (const [point, prog] of Object.entries(PROGRAMS)) {
       if (point === "tp_btf/inet_sock_set_state" || point === "iter/tcp") continue;
       const link = this.#links.get(point);
-      if (wanted.has(point) && !link) {
+      if (wanted.has(point) && this.#unloaded.has(point)) {
+        degraded.push({ part: point, reason: "its program could not be loaded on this kernel" });
+      } else if (wanted.has(point) && !link) {
         try {
           this.#links.set(point, this.#obj.program(prog).attach());
         } catch (e) {
@@ -238,6 +257,29 @@ export class TcpKernel {
     this.#links.clear();
     this.#obj.close();
   }
+}
+
+/** Attach points the probe cannot run without. */
+const REQUIRED = new Set(["tp_btf/inet_sock_set_state", "iter/tcp"]);
+
+async function readObject(path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    throw new BpfError(`read ${path}`, 2, "run `deno task build --bpf-only` first", { cause: e });
+  }
+}
+
+/** The attach point whose program libbpf names in a load failure (`prog 'x': ...`). */
+function failedPoint(message: string): string | undefined {
+  const prog = /prog '([\w]+)': (?:BPF program load failed|failed to (?:load|find|resolve))/.exec(
+    message,
+  )?.[1];
+  return Object.entries(PROGRAMS).find(([, p]) => p === prog)?.[0];
+}
+
+function firstLine(e: Error): string {
+  return e.message.split("\n")[0].slice(0, 300);
 }
 
 function listenerKey(netns: number, port: number): Uint8Array<ArrayBuffer> {

@@ -267,7 +267,11 @@ static __always_inline void on_close(const struct sock *sk, __u64 key)
 	stat_inc(STAT_DELETES);
 }
 
+#ifdef DEMARC_BROKEN_LIFECYCLE /* tests: a required tracepoint missing */
+SEC("tp_btf/inet_sock_set_state_not_in_this_kernel")
+#else
 SEC("tp_btf/inet_sock_set_state")
+#endif
 int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int newstate)
 {
 	if (sk->sk_protocol != IPPROTO_TCP)
@@ -391,7 +395,12 @@ int BPF_PROG(on_receive_reset, struct sock *sk)
 	return 0;
 }
 
-SEC("tp_btf/tcp_probe")
+/* Tests build a variant with a tracepoint this kernel lacks to exercise degrading. */
+#ifndef TCP_PROBE_TP
+#define TCP_PROBE_TP "tcp_probe"
+#endif
+
+SEC("tp_btf/" TCP_PROBE_TP)
 int BPF_PROG(on_tcp_probe, struct sock *sk)
 {
 	__u64 key = (__u64)sk;

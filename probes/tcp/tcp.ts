@@ -53,6 +53,8 @@ class TcpDriver implements ProbeDriver {
   #consumeTimer: ReturnType<typeof setInterval> | undefined;
   #reportTimer: ReturnType<typeof setInterval> | undefined;
   #degraded: Degraded[] = [];
+  /** Optional programs left out at load (reported when their sub-probe is on). */
+  #loadDegraded: Degraded[] = [];
   #health = new HealthCounters();
   #hz = kernelHz();
   /** Newly watched processes whose existing sockets the next read adopts. */
@@ -80,6 +82,7 @@ class TcpDriver implements ProbeDriver {
       synRtt: histogramBounds(this.#ctx, "tcp_srtt", "syn_rtt"),
     }, this.#hz.hz);
     this.#flows = flows;
+    this.#loadDegraded = [];
     this.#kernel = await TcpKernel.open(
       `${this.#ctx.buildDir}/bpf/tcp.bpf.o`,
       sizesOf(config),
@@ -87,6 +90,7 @@ class TcpDriver implements ProbeDriver {
         if (s.kind === KIND.CLOSED) this.#health.closedRecords++;
         flows.onClosed(s);
       },
+      this.#loadDegraded,
     );
     this.#health = new HealthCounters();
     this.#apply(config);
@@ -148,7 +152,9 @@ class TcpDriver implements ProbeDriver {
       wanted.add("tp/syscalls/sys_exit_accept");
     }
     const lazy = owner === "sendmsg";
-    this.#degraded = k.setOptional(wanted);
+    this.#degraded = k.setOptional(wanted).map((d) =>
+      this.#loadDegraded.find((l) => l.part === d.part) ?? d
+    );
     if (this.#hz.source.startsWith("assumed")) {
       this.#degraded.push({ part: "rto/ato units", reason: this.#hz.source });
     }

@@ -52,6 +52,7 @@ export async function startProbe(
   probe: string,
   config: ProbeConfig,
   pids: Set<number>,
+  buildDir?: string,
 ): Promise<Harness> {
   const manifest = await parseYamlFile(`${ROOT}/probes/${probe}/probe.yaml`, manifestSchema);
   const all = await loadMetaTables(`${ROOT}/meta`);
@@ -68,7 +69,7 @@ export async function startProbe(
     manifest,
     tables,
     probeDir: `${ROOT}/probes/${probe}`,
-    buildDir: await buildDirFor(probe),
+    buildDir: buildDir ?? await buildDirFor(probe),
     stateDir: await Deno.makeTempDir({ prefix: "demarc-state-" }),
     log: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
     state: {

@@ -100,6 +100,7 @@ const CASES: Case[] = [
 ];
 
 const M = "demarc_l7_rpc_api";
+const TRACE = "demarc_l7_rpc_trace_duration_seconds";
 
 async function checkCase(d: Demarc, c: Case): Promise<void> {
   const server = await startApp(c.server[0], c.server[1]);
@@ -153,16 +154,23 @@ async function checkCase(d: Demarc, c: Case): Promise<void> {
       `ssl label should be ${c.ssl}: ${JSON.stringify(rows)}`,
     );
 
-    // l7_rpc_trace: sampled spans carry the connection's ports, so they join the L4 row.
-    const spans = await series(d, "demarc_l7_rpc_trace_duration_seconds", { tgid: client.pid });
-    assert.ok(spans.length > 0, "no spans of the client in l7_rpc_trace");
+    // l7_rpc_trace: sampled spans carry addresses that join them to L4 rows: the client's spans
+    // name the server's ip:port (the flow), the server's spans the client's port (the connection).
     const ports = new Set([...timed.localPorts, ...after.localPorts].map(String));
+    const clientSpans = await series(d, TRACE, { tgid: client.pid, role: "client" });
     assert.ok(
-      spans.some((sp) =>
-        ports.has(sp.labels.local_port) && sp.labels.peer_port === String(serverPort)
+      clientSpans.some((sp) => sp.labels.peer_port === String(serverPort)),
+      `no client span to the server's port ${serverPort}: ${
+        JSON.stringify(clientSpans[0]?.labels)
+      }`,
+    );
+    const serverSpans = await series(d, TRACE, { tgid: server.pid, role: "server" });
+    assert.ok(
+      serverSpans.some((sp) =>
+        ports.has(sp.labels.peer_port) && sp.labels.local_port === String(serverPort)
       ),
-      `no span on one of the client's connections (local ports ${[...ports].join(",")}): ` +
-        JSON.stringify(spans.slice(0, 2).map((sp) => sp.labels)),
+      `no server span on one of the client's connections (client ports ${[...ports].join(",")}): ` +
+        JSON.stringify(serverSpans[0]?.labels),
     );
 
     // Injected errors, server-side then (where the protocol has one) client-side status codes.

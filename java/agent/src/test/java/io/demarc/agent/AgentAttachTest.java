@@ -41,6 +41,7 @@ class AgentAttachTest {
       int https = Integer.parseInt(p[2]);
       int tomcat = Integer.parseInt(p[3]);
       int grpc = Integer.parseInt(p[4]);
+      int grpcTls = Integer.parseInt(p[5]);
       app.run("jdkclient", 5, "/echo"); // before attach: must not be counted
       Support.attach(app.pid(), runner.args());
       assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()), "first METRICS after CONFIG");
@@ -63,6 +64,7 @@ class AgentAttachTest {
       app.run("grpc-stream", 10, "x");
       Child.Result bad = app.run("grpc-unary", 4, "bad");
       app.run("grpc-unary", 3, "boom");
+      assertEquals(6, app.run("grpc-tls", 6, "secure").ok());
       assertEquals(4, bad.failed(), "the app sees the gRPC errors");
       // Warmed up now (the first calls after a retransformation run deoptimized code): time these.
       Child.Result jdk = app.run("jdkclient", 30, "/timed");
@@ -74,7 +76,7 @@ class AgentAttachTest {
       // Server rows: 20+20+5+5 (jdk client) + 24 (urlconn) + 40 (okhttp) + 23 (apache) + 30 timed = 167.
       Predicate<Map<String, Object>> jdkServer = r -> is(r, "jdk-httpserver", "server") && port(r, "localPort") == http;
       assertTrue(FakeRunner.await(15_000, () -> runner.sum("requests", jdkServer) >= 167
-          && runner.sum("requests", r -> is(r, "grpc-java", "server")) >= 37), "all calls reported");
+          && runner.sum("requests", r -> is(r, "grpc-java", "server")) >= 43), "all calls reported");
       Thread.sleep(700); // one more period: nothing extra may arrive
 
       assertEquals(80, runner.sum("requests", jdkHttp));
@@ -104,7 +106,9 @@ class AgentAttachTest {
       assertEquals(5, runner.sum("serverErrors", r -> is(r, "servlet", "server")));
       assertEquals(25, runner.sum("requests", r -> is(r, "jdk-httpclient", "client") && port(r, "peerPort") == tomcat));
       for (String role : new String[] {"client", "server"}) {
-        Predicate<Map<String, Object>> g = r -> is(r, "grpc-java", role);
+        assertEquals(6, runner.sum("requests", r -> is(r, "grpc-java", role) && Boolean.TRUE.equals(r.get("ssl"))
+            && port(r, "client".equals(role) ? "peerPort" : "localPort") == grpcTls), "gRPC over TLS, " + role);
+        Predicate<Map<String, Object>> g = r -> is(r, "grpc-java", role) && !Boolean.TRUE.equals(r.get("ssl"));
         assertEquals(37, runner.sum("requests", g), role);
         assertEquals(20 + 4 + 3, runner.sum("requests", r -> g.test(r) && "Say".equals(r.get("method"))
             && "demo.Echo".equals(r.get("service"))), role);

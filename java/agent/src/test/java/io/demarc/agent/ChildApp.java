@@ -64,6 +64,8 @@ public final class ChildApp {
   private static Tomcat tomcat;
   private static Server grpc;
   private static ManagedChannel channel;
+  private static Server grpcTls;
+  private static ManagedChannel tlsChannel;
   private static SSLContext trustAll;
   private static final HttpClient JDK = HttpClient.newBuilder().build();
   private static HttpClient jdkTls;
@@ -92,7 +94,13 @@ public final class ChildApp {
 
   public static void main(String[] args) throws Exception {
     String keystore = args.length > 0 ? args[0] : null;
-    startServers(keystore);
+    try {
+      startServers(keystore);
+    } catch (Exception e) {
+      e.printStackTrace();
+      System.out.println("error " + e); // the test stops waiting for "ready"
+      System.exit(1);
+    }
     System.out.println("ready");
     System.out.flush();
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -102,7 +110,7 @@ public final class ChildApp {
         switch (w[0]) {
           case "ports" -> System.out.println("ports " + http.getAddress().getPort() + " "
               + (https == null ? 0 : https.getAddress().getPort()) + " " + tomcat.getConnector().getLocalPort()
-              + " " + grpc.getPort());
+              + " " + grpc.getPort() + " " + (grpcTls == null ? 0 : grpcTls.getPort()));
           case "run" -> System.out.println(run(w[1], Integer.parseInt(w[2]), w.length > 3 ? w[3] : "/echo"));
           case "stats" -> System.out.println("stats " + gc() + Thread.activeCount() + " "
               + ManagementFactory.getClassLoadingMXBean().getLoadedClassCount() + " " + threadNames());
@@ -189,8 +197,34 @@ public final class ChildApp {
     });
     ctx.addServletMappingDecoded("/api/*", "api");
     tomcat.start();
-    grpc = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
-        .addService(ServerServiceDefinition.builder("demo.Echo")
+    grpc = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create()).addService(echoService()).build()
+        .start();
+    channel = Grpc.newChannelBuilderForAddress("127.0.0.1", grpc.getPort(), InsecureChannelCredentials.create())
+        .build();
+    if (keystore != null) {
+      KeyStore ks = KeyStore.getInstance("PKCS12");
+      try (FileInputStream f = new FileInputStream(keystore)) {
+        ks.load(f, "changeit".toCharArray());
+      }
+      KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      kmf.init(ks, "changeit".toCharArray());
+      grpcTls = Grpc.newServerBuilderForPort(0, io.grpc.TlsServerCredentials.newBuilder()
+          .keyManager(kmf.getKeyManagers()).build()).addService(echoService()).build().start();
+      tlsChannel = Grpc.newChannelBuilderForAddress("127.0.0.1", grpcTls.getPort(),
+          io.grpc.TlsChannelCredentials.newBuilder().trustManager(trusting(ks)).build()).build();
+    }
+  }
+
+  /** Trust managers that trust the test's own self-signed certificate. */
+  private static TrustManager[] trusting(KeyStore ks) throws Exception {
+    javax.net.ssl.TrustManagerFactory tmf =
+        javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ks);
+    return tmf.getTrustManagers();
+  }
+
+  private static ServerServiceDefinition echoService() {
+    return ServerServiceDefinition.builder("demo.Echo")
             .addMethod(UNARY, ServerCalls.asyncUnaryCall((req, obs) -> {
               if (req.equals("bad")) {
                 obs.onError(Status.INVALID_ARGUMENT.withDescription("bad").asRuntimeException());
@@ -205,10 +239,7 @@ public final class ChildApp {
               for (int i = 0; i < 3; i++) obs.onNext("n" + i);
               obs.onCompleted();
             }))
-            .build())
-        .build().start();
-    channel = Grpc.newChannelBuilderForAddress("127.0.0.1", grpc.getPort(), InsecureChannelCredentials.create())
-        .build();
+            .build();
   }
 
   /** Runs n calls, returns "result ok failed meanNs" (failed = the call threw). */
@@ -281,6 +312,7 @@ public final class ChildApp {
           "http://127.0.0.1:" + tomcat.getConnector().getLocalPort() + path)).build(),
           HttpResponse.BodyHandlers.ofString());
       case "grpc-unary" -> ClientCalls.blockingUnaryCall(channel, UNARY, CallOptions.DEFAULT, path);
+      case "grpc-tls" -> ClientCalls.blockingUnaryCall(tlsChannel, UNARY, CallOptions.DEFAULT, path);
       case "grpc-stream" -> {
         Iterator<String> it = ClientCalls.blockingServerStreamingCall(channel, STREAM, CallOptions.DEFAULT, path);
         while (it.hasNext()) it.next();

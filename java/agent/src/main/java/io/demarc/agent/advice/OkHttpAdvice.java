@@ -23,7 +23,7 @@ public final class OkHttpAdvice {
 
   @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
   public static void exit(@Advice.Enter long start, @Advice.This Call call, @Advice.Return Response response,
-      @Advice.Thrown Throwable thrown) {
+      @Advice.Thrown Throwable thrown) throws java.io.IOException {
     if (start == 0) return;
     Request req = call.request();
     HttpUrl url = req.url();

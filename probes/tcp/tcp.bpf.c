@@ -403,22 +403,22 @@ int BPF_PROG(on_receive_reset, struct sock *sk)
 SEC("tp_btf/" TCP_PROBE_TP)
 int BPF_PROG(on_tcp_probe, struct sock *sk)
 {
+	/* Runs for every received segment: look at the windows first (two loads) and touch the
+	 * map only while one of them is zero. */
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	__u32 rx0 = tp->snd_wnd == 0, tx0 = tp->rcv_wnd == 0;
+	if (!rx0 && !tx0)
+		return 0;
 	__u64 key = (__u64)sk;
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
 	if (!ci)
 		return 0;
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp)
-		return 0;
-	__u8 rx0 = tp->snd_wnd == 0, tx0 = tp->rcv_wnd == 0;
-	if (rx0 && !ci->zero_rx_now)
+	if (rx0)
 		__sync_fetch_and_add(&ci->zero_wnd_rx, 1);
-	if (tx0 && !ci->zero_tx_now)
+	if (tx0)
 		__sync_fetch_and_add(&ci->zero_wnd_tx, 1);
-	if (ci->zero_rx_now != rx0)
-		ci->zero_rx_now = rx0;
-	if (ci->zero_tx_now != tx0)
-		ci->zero_tx_now = tx0;
 	return 0;
 }
 

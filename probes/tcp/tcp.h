@@ -41,14 +41,14 @@ struct conn_info {
 	__u32 syn_srtt_us;     /* srtt when the handshake completed (client SYN RTT, server SYN-ACK RTT) */
 	__u8 role;
 	__u8 owner_src;
-	__u8 zero_rx_now;      /* peer window is zero right now (tcp_probe) */
-	__u8 zero_tx_now;      /* our window is zero right now */
+	__u8 pad1;
+	__u8 pad2;
 	__u32 retrans_skbs;    /* tcp_retransmit_skb calls (one per skb, a GSO skb holds many segments) */
 	__u32 retrans_failed;  /* ... that failed to leave this host (err != 0) */
 	__u32 rst_sent;
 	__u32 rst_recv;
-	__u32 zero_wnd_rx;     /* times the peer's window dropped to zero */
-	__u32 zero_wnd_tx;     /* times our advertised window dropped to zero */
+	__u32 zero_wnd_rx;     /* segments received while the peer's window was zero (tcp_probe) */
+	__u32 zero_wnd_tx;     /* segments received while our advertised window was zero */
 	__u32 established;     /* the handshake completed */
 	char comm[DEMARC_COMM_LEN];
 };

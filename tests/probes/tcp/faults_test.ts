@@ -203,3 +203,57 @@ Deno.test("a refused connect counts a received reset; an SO_LINGER 0 close count
     await net.close();
   }
 });
+
+Deno.test("a receiver that stops reading shows zero windows on both sides of exactly that connection", async () => {
+  const net = await NetPair.create();
+  const stalled = await Traffic.spawn(net.b, ["server", "5601", "--stall"]);
+  const reading = await Traffic.spawn(net.b, ["server", "5602"]);
+  const c1 = await Traffic.spawn(net.a, [
+    "client",
+    net.ipB,
+    "5601",
+    "--bytes",
+    "50000000",
+    "--send-timeout",
+    "2",
+    "--hold",
+  ]);
+  const c2 = await Traffic.spawn(net.a, [
+    "client",
+    net.ipB,
+    "5602",
+    "--bytes",
+    "20000", // well inside the first window: it cannot close
+    "--hold",
+  ]);
+  const procs = [stalled, reading, c1, c2];
+  const h = await startProbe(
+    "tcp",
+    await configFor("tcp", ["tcp_windows"], { report_period: 1 }),
+    new Set(procs.map((p) => p.pid)),
+  );
+  try {
+    for (const c of [c1, c2]) await c.send();
+    assertEquals(
+      ((await c1.next()).errors as Record<string, number>).send_timeout,
+      1,
+      "the sender got stuck",
+    );
+    await c2.next();
+    const rows = await h.waitFor(
+      "tcp_windows",
+      (r) => value(r, { tgid: c1.pid }, "zero_window_rx") > 0,
+    );
+    assertEquals(value(rows, { tgid: c1.pid }, "snd_wnd"), 0, "the peer's window is closed now");
+    assert(
+      value(rows, { tgid: stalled.pid }, "zero_window_tx") > 0,
+      "the stalled receiver advertised zero",
+    );
+    assertEquals(value(rows, { tgid: c2.pid }, "zero_window_rx"), 0);
+    assertEquals(value(rows, { tgid: reading.pid }, "zero_window_tx"), 0);
+  } finally {
+    await h.close();
+    for (const p of procs) await p.kill();
+    await net.close();
+  }
+});

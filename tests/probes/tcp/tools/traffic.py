@@ -23,7 +23,7 @@ def listener(host, port, cc, backlog):
     ls.listen(backlog)
     return ls
 
-def serve(port, source, host, cc, backlog, accept, workers, nports, echo=False):
+def serve(port, source, host, cc, backlog, accept, workers, nports, echo=False, stall=False):
     ls = listener(host, port, cc, backlog)
     extra = [listener(host, port + i, cc, backlog) for i in range(1, nports)]
     kids = []
@@ -55,6 +55,7 @@ def serve(port, source, host, cc, backlog, accept, workers, nports, echo=False):
             threading.Thread(target=stream, args=(c,), daemon=True).start()
     # Sink: one thread, many connections (the load test holds thousands).
     sel = selectors.DefaultSelector()
+    held = []
     listeners = [ls] + extra
     for l in listeners:
         l.setblocking(False)  # pre-forked workers race for each connection
@@ -71,7 +72,10 @@ def serve(port, source, host, cc, backlog, accept, workers, nports, echo=False):
                 except OSError:
                     pass
                 c.setblocking(False)
-                sel.register(c, selectors.EVENT_READ)
+                if stall:
+                    held.append(c)  # never read: the receive window closes
+                else:
+                    sel.register(c, selectors.EVENT_READ)
             else:
                 c = key.fileobj
                 try:
@@ -94,7 +98,7 @@ def set_cc(s, cc):
     if cc:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())
 
-def client(host, port, conns, nbytes, hold, rst, timeout, rate_bps, cc, srcs=(), nports=1, rr=0):
+def client(host, port, conns, nbytes, hold, rst, timeout, rate_bps, cc, srcs=(), nports=1, rr=0, send_timeout=0):
     say(ready=os.getpid())
     sys.stdin.readline()
     socks, errors, ports = [], {}, []
@@ -111,7 +115,7 @@ def client(host, port, conns, nbytes, hold, rst, timeout, rate_bps, cc, srcs=(),
             errors[e.__class__.__name__] = errors.get(e.__class__.__name__, 0) + 1
             s.close()
             continue
-        s.settimeout(None)
+        s.settimeout(send_timeout or None)
         ports.append(s.getsockname()[1])
         if rr:
             # request/response against an --echo server: it greets with "hello\n", then echoes.
@@ -126,7 +130,11 @@ def client(host, port, conns, nbytes, hold, rst, timeout, rate_bps, cc, srcs=(),
             left = nbytes
             while left > 0:
                 n = min(left, len(chunk))
-                s.sendall(chunk[:n])
+                try:
+                    s.sendall(chunk[:n])
+                except socket.timeout:
+                    errors["send_timeout"] = errors.get("send_timeout", 0) + 1
+                    break
                 left -= n
                 if rate_bps:
                     time.sleep(n / rate_bps)
@@ -150,10 +158,11 @@ def main():
     if a[0] == "server":
         serve(int(a[1]), "--source" in a, opt("--host", "0.0.0.0"), opt("--cc"), int(opt("--backlog", "4096")),
               "--no-accept" not in a, int(opt("--workers", "0")),
-              int(opt("--ports", "1")), "--echo" in a)
+              int(opt("--ports", "1")), "--echo" in a, "--stall" in a)
     else:
         client(a[1], int(a[2]), int(opt("--conns", "1")), int(opt("--bytes", "0")), "--hold" in a,
                "--rst" in a, float(opt("--timeout", "0")), float(opt("--rate", "0")), opt("--cc"),
-               [x for x in opt("--src", "").split(",") if x], int(opt("--ports", "1")), int(opt("--rr", "0")))
+               [x for x in opt("--src", "").split(",") if x], int(opt("--ports", "1")), int(opt("--rr", "0")),
+               float(opt("--send-timeout", "0")))
 
 main()

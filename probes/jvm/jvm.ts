@@ -184,8 +184,8 @@ class JvmDriver implements ProbeDriver {
   #publish(s: JvmSession): void {
     if (this.#stopped || this.#sessions.get(s.pid) !== s) return;
     const c = this.#agent!;
-    const series = s.series;
-    if (series && s.health.reports > 0) {
+    const series = s.reports?.series;
+    if (series && s.reports!.health.reports > 0) {
       if (c.metrics) {
         this.#emit("l7_rpc", series.linkRows());
         this.#emit("l7_rpc_api", series.apiRows());
@@ -237,8 +237,10 @@ class JvmDriver implements ProbeDriver {
         agentVersion: s.hello?.agentVersion,
         jvm: s.hello?.jvm,
         instrumentations: s.hello?.instrumentations,
-        reports: s.health.reports,
-        lastReportAt: s.lastReportAt ? new Date(s.lastReportAt).toISOString() : undefined,
+        reports: s.reports?.health.reports ?? 0,
+        lastReportAt: s.reports?.lastReportAt
+          ? new Date(s.reports.lastReportAt).toISOString()
+          : undefined,
       };
       if (s.state === "failed") {
         degraded.push({ part: `pid ${s.pid}`, reason: s.error ?? "attach failed" });
@@ -250,6 +252,7 @@ class JvmDriver implements ProbeDriver {
 }
 
 function healthRow(s: JvmSession): Row {
+  const h = s.reports?.health;
   const active = s.hello?.instrumentations.filter((i) => i.active).length ?? 0;
   return {
     labels: {
@@ -261,11 +264,11 @@ function healthRow(s: JvmSession): Row {
     values: {
       connected: s.connected ? 1 : 0,
       instrumentations_active: active,
-      reports: s.health.reports,
-      overflow_rows: s.health.overflowRows,
-      dropped_frames: s.health.droppedFrames,
-      dropped_spans: s.health.droppedSpans,
-      internal_errors: s.health.internalErrors,
+      reports: h?.reports ?? 0,
+      overflow_rows: h?.overflowRows ?? 0,
+      dropped_frames: h?.droppedFrames ?? 0,
+      dropped_spans: h?.droppedSpans ?? 0,
+      internal_errors: h?.internalErrors ?? 0,
     },
   };
 }

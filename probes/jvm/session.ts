@@ -6,12 +6,12 @@
  */
 
 import type { Logger } from "../../runner/probe_api.ts";
-import { JvmSeries, selectSpans } from "./aggregate.ts";
 import { type HelperOptions, runHelper } from "./attach_helper.ts";
 import { type AttachRecord, type AttachStore, newNonce, newSecret } from "./attach_state.ts";
 import { Channel } from "./channel.ts";
 import { type Frame, FrameType } from "./frames.ts";
-import { type AgentConfig, byeSchema, type Hello, metricsSchema, spansSchema } from "./messages.ts";
+import type { AgentConfig, Hello } from "./messages.ts";
+import { AgentReports } from "./reports.ts";
 import { inspectTarget, sameProcess, type TargetInfo } from "./target.ts";
 
 /** Length of the first report period after a (re)connect. */
@@ -41,15 +41,6 @@ export interface SessionDeps {
   failed(s: JvmSession): void;
 }
 
-/** Counters of the agent's health, for `l7_agent`. */
-export interface AgentHealth {
-  reports: number;
-  overflowRows: number;
-  droppedFrames: number;
-  droppedSpans: number;
-  internalErrors: number;
-}
-
 /** The JVM cannot be attached; the message is shown in `GET /sermant` status. */
 export class AttachError extends Error {
   override name = "AttachError";
@@ -65,15 +56,8 @@ export class JvmSession {
   hello: Hello | undefined;
   /** True when this session found an agent a previous runner attached (no new attach). */
   reconnected = false;
-  health: AgentHealth = {
-    reports: 0,
-    overflowRows: 0,
-    droppedFrames: 0,
-    droppedSpans: 0,
-    internalErrors: 0,
-  };
-  series: JvmSeries | undefined;
-  lastReportAt: number | undefined;
+  /** What the agent reported (set once the process is known). */
+  reports: AgentReports | undefined;
   #channel: Channel | undefined;
   #record: AttachRecord | undefined;
   #helloWaiters: Array<() => void> = [];
@@ -106,7 +90,11 @@ export class JvmSession {
       throw new AttachError((e as Error).message);
     });
     this.comm = info.comm;
-    this.series = new JvmSeries({ tgid: this.pid, comm: info.comm }, this.#d.bucketCount);
+    this.reports = new AgentReports(
+      { tgid: this.pid, comm: info.comm },
+      this.#d.bucketCount,
+      this.#d.log,
+    );
     const saved = await this.#d.store.get(this.pid);
     if (saved && saved.startTicks === info.startTicks) {
       this.#record = saved;
@@ -222,7 +210,9 @@ export class JvmSession {
     // report period later; the configured period follows the first report.
     const agent = this.#d.config().agent;
     this.#quickFirstPeriod = agent.reportPeriodMs > FIRST_PERIOD_MS;
-    this.#channel?.sendConfig(this.#quickFirstPeriod ? { ...agent, reportPeriodMs: FIRST_PERIOD_MS } : agent);
+    this.#channel?.sendConfig(
+      this.#quickFirstPeriod ? { ...agent, reportPeriodMs: FIRST_PERIOD_MS } : agent,
+    );
     this.error = h.agentVersion === this.#d.agentVersion
       ? undefined
       : `agent version ${h.agentVersion} differs from the runner's ${this.#d.agentVersion}`;
@@ -233,46 +223,15 @@ export class JvmSession {
   }
 
   #onFrame(f: Frame): void {
-    switch (f.type) {
-      case FrameType.METRICS: {
-        const m = metricsSchema.safeParse(f.payload);
-        if (!m.success) return this.#bad("METRICS", m.error.issues[0]?.message);
-        if (this.#quickFirstPeriod) {
-          this.#quickFirstPeriod = false;
-          this.#channel?.sendConfig(this.#d.config().agent);
-        }
-        this.series?.addMetrics(m.data);
-        this.health.reports++;
-        this.health.overflowRows += m.data.overflowRows;
-        this.health.droppedFrames += m.data.droppedFrames;
-        this.health.internalErrors += m.data.internalErrors;
-        this.lastReportAt = Date.now();
-        this.#d.publish(this);
-        return;
-      }
-      case FrameType.SPANS: {
-        const s = spansSchema.safeParse(f.payload);
-        if (!s.success) return this.#bad("SPANS", s.error.issues[0]?.message);
-        const c = this.#d.config();
-        this.series?.setSpans(selectSpans(s.data.spans, c.latencyThrMs, c.spanLimit));
-        this.health.droppedSpans += s.data.droppedSpans;
-        return;
-      }
-      case FrameType.BYE: {
-        const b = byeSchema.safeParse(f.payload);
-        this.#d.log.info("agent said BYE", {
-          pid: this.pid,
-          reason: b.success ? b.data.reason : "",
-        });
-        return;
-      }
-      default:
-        this.#d.log.warn("ignored a frame of unknown type", { pid: this.pid, type: f.type });
+    if (!this.reports) return;
+    const c = this.#d.config();
+    const type = this.reports.handle(f, c);
+    if (type !== FrameType.METRICS) return;
+    if (this.#quickFirstPeriod) {
+      this.#quickFirstPeriod = false;
+      this.#channel?.sendConfig(c.agent);
     }
-  }
-
-  #bad(what: string, detail: string | undefined): void {
-    this.#d.log.warn(`ignored a malformed ${what} frame`, { pid: this.pid, detail });
+    this.#d.publish(this);
   }
 
   #onDisconnect(reason: string): void {

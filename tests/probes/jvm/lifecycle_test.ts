@@ -39,8 +39,11 @@ async function loadedAgent(pid: number): Promise<string | null> {
 async function serverCounts(
   d: Demarc,
   flags: { user?: string; privateTmp?: boolean; java?: string },
+  byName = false,
 ): Promise<void> {
-  const server = await startApp("jdk-http-server", ["--tls-port", "-1"], flags);
+  // By name: a gala-gopher proc_name entry (with its extra "name" key) matching a marker flag.
+  const marker = `demarc-test-${crypto.randomUUID().slice(0, 8)}`;
+  const server = await startApp("jdk-http-server", ["--tls-port", "-1", "--marker", marker], flags);
   const client = await startApp("http-client", [
     "--lib",
     "jdk",
@@ -49,7 +52,10 @@ async function serverCounts(
   ]);
   try {
     await client.run(20);
-    await watch(d, [server.pid]);
+    const snoopers = byName
+      ? { proc_name: [{ comm: "^java$", cmdline: marker, name: "test-server" }] }
+      : undefined;
+    await watch(d, [server.pid], { snoopers });
     await waitConnected(d, [server.pid]);
     const r = await client.run(100);
     assert.equal(r.ok, 100);
@@ -77,8 +83,8 @@ Deno.test({
         );
       }
       await t.step(
-        "JVM in its own mount namespace with a tmpfs /tmp",
-        () => serverCounts(d, { privateTmp: true }),
+        "JVM in its own mount namespace with a tmpfs /tmp, watched by proc_name",
+        () => serverCounts(d, { privateTmp: true }, true),
       );
     } finally {
       await d.stop();

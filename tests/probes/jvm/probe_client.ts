@@ -34,11 +34,17 @@ export async function jvmStatuses(d: Demarc): Promise<Record<string, JvmStatus>>
 export async function watch(
   d: Demarc,
   pids: number[],
-  o: { probes?: string[]; params?: Record<string, unknown>; state?: "running" | "stopped" } = {},
+  o: {
+    probes?: string[];
+    params?: Record<string, unknown>;
+    state?: "running" | "stopped";
+    /** gala-gopher style snoopers instead of `proc_id: pids`. */
+    snoopers?: Record<string, unknown>;
+  } = {},
 ): Promise<void> {
   const r = await d.put("/sermant", {
     cmd: { probe: o.probes ?? ["l7_rpc_metrics", "l7_bytes_metrics", "l7_rpc_trace"] },
-    snoopers: { proc_id: pids },
+    snoopers: o.snoopers ?? { proc_id: pids },
     params: { report_period: 5, trace_sample_ratio: 1, ...o.params },
     state: o.state ?? "running",
   });

@@ -72,6 +72,16 @@ struct {
 	__type(value, struct tcp_cfg);
 } cfg SEC(".maps");
 
+/* Server sockets whose owner the first sendmsg settles. Socket-local storage: the sendmsg
+ * program, which runs for every send on the host, finds "nothing to do" with a pointer load
+ * instead of a hash lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8);
+} owner_pending SEC(".maps");
+
 /* iter/tcp builds its record here: it does not fit comfortably on the 512-byte stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -316,6 +326,9 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 			return 0;
 		}
 		track(key, lo->tgid, ROLE_SERVER, OWNER_LISTENER, lo->comm);
+		struct tcp_cfg *c = get_cfg();
+		if (c && c->lazy_owner)
+			bpf_sk_storage_get(&owner_pending, (struct sock *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		return 0;
 	}
 	if (newstate == TCP_ESTABLISHED) {
@@ -425,6 +438,9 @@ int BPF_PROG(on_tcp_probe, struct sock *sk)
 SEC("tp_btf/tcp_sendmsg_locked")
 int BPF_PROG(on_sendmsg, const struct sock *sk)
 {
+	if (!bpf_sk_storage_get(&owner_pending, (struct sock *)sk, 0, 0))
+		return 0;
+	bpf_sk_storage_delete(&owner_pending, (struct sock *)sk);
 	__u64 key = (__u64)sk;
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
 	if (!ci || ci->owner_src != OWNER_LISTENER)

@@ -238,3 +238,37 @@ Deno.test("program info reports runs and run time while run statistics are enabl
     stats.close();
   }
 });
+
+Deno.test("a cgroup program attached to a cgroup v2 directory sees only that cgroup's traffic", async () => {
+  const cg = `/sys/fs/cgroup/unified/demarc-ffi-${Deno.pid}`;
+  await Deno.mkdir(cg);
+  const obj = await openTiny();
+  let child: Deno.ChildProcess | undefined;
+  try {
+    obj.program("on_connect_kprobe").autoload = false;
+    obj.load();
+    obj.program("count_egress").attachCgroup(cg);
+    const counts = obj.map("counts");
+    await loopbackConnection(); // this process is not in the cgroup
+    assertEquals(counts.lookup(u32(5)), undefined);
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    // A child moves itself into the cgroup, then connects.
+    child = new Deno.Command("python3", {
+      args: [
+        "-c",
+        `import os,socket\nopen("${cg}/cgroup.procs","w").write(str(os.getpid()))\n` +
+        `s=socket.create_connection(("127.0.0.1",${port}));s.sendall(b"x"*1000);s.close()`,
+      ],
+    }).spawn();
+    const c = await l.accept();
+    await child.status;
+    c.close();
+    l.close();
+    assertGreater(readU64(counts.lookup(u32(5))), 0n);
+  } finally {
+    obj.close();
+    if (child) await child.status;
+    await Deno.remove(cg).catch(() => {});
+  }
+});

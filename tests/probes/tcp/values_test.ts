@@ -147,3 +147,49 @@ Deno.test("client and server rows match ss -tinme for the same sockets (counters
     await net.close();
   }
 });
+
+Deno.test("IPv6 connections carry family 10 and compressed addresses; v4-mapped ones read as IPv4", async () => {
+  const net = await NetPair.create();
+  const srv = await Traffic.spawn(net.b, ["server", "5701", "--host", "::"]);
+  const v6 = await Traffic.spawn(net.b, ["client", "::1", "5701", "--bytes", "3000", "--hold"]);
+  const v4 = await Traffic.spawn(net.b, [
+    "client",
+    "127.0.0.1",
+    "5701",
+    "--bytes",
+    "4000",
+    "--hold",
+  ]);
+  const procs = [srv, v6, v4];
+  const h = await startProbe(
+    "tcp",
+    await configFor("tcp", ["tcp_stats"], { report_period: 1 }),
+    new Set(procs.map((p) => p.pid)),
+  );
+  try {
+    for (const c of [v6, v4]) await c.send();
+    for (const c of [v6, v4]) await c.next();
+    const rows = await h.waitFor("tcp_link", (r) => rowsWith(r, { tgid: srv.pid }).length === 2);
+    assertEquals(one(rows, { tgid: v6.pid }).bytes_sent, 3000);
+    assertEquals(rowsWith(rows, { tgid: v6.pid })[0].labels, {
+      tgid: v6.pid,
+      comm: "python3",
+      role: "client",
+      client_ip: "::1",
+      server_ip: "::1",
+      server_port: 5701,
+      family: 10,
+    });
+    assertEquals(one(rows, { tgid: srv.pid, client_ip: "::1" }).bytes_received, 3000);
+    // The dual-stack server sees the IPv4 client through an AF_INET6 socket.
+    assertEquals(
+      one(rows, { tgid: srv.pid, client_ip: "127.0.0.1", family: 10 }).bytes_received,
+      4000,
+    );
+    assertEquals(rowsWith(rows, { tgid: v4.pid })[0].labels.family, 2);
+  } finally {
+    await h.close();
+    for (const p of procs) await p.kill();
+    await net.close();
+  }
+});

@@ -109,7 +109,7 @@ public final class ChildApp {
       try {
         switch (w[0]) {
           case "ports" -> System.out.println("ports " + http.getAddress().getPort() + " "
-              + (https == null ? 0 : https.getAddress().getPort()) + " " + tomcat.getConnector().getLocalPort()
+              + (https == null ? 0 : https.getAddress().getPort()) + " " + (tomcat == null ? 0 : tomcat.getConnector().getLocalPort())
               + " " + grpc.getPort() + " " + (grpcTls == null ? 0 : grpcTls.getPort()));
           case "run" -> System.out.println(run(w[1], Integer.parseInt(w[2]), w.length > 3 ? w[3] : "/echo"));
           case "stats" -> System.out.println("stats " + gc() + Thread.activeCount() + " "
@@ -182,6 +182,8 @@ public final class ChildApp {
       https.createContext("/", ChildApp::handle);
       https.start();
     }
+    // Tests that only need the JDK server skip Tomcat and gRPC: faster to start on a busy machine.
+    if (Boolean.getBoolean("demarc.child.light")) return;
     tomcat = new Tomcat();
     tomcat.setBaseDir(Files.createTempDirectory("tomcat").toString());
     tomcat.setPort(0);
@@ -262,7 +264,8 @@ public final class ChildApp {
 
   private static void call(String lib, String path) throws Exception {
     // Paths under /api go to Tomcat, the rest to the JDK HttpServer.
-    int port = path.startsWith("/api") ? tomcat.getConnector().getLocalPort() : http.getAddress().getPort();
+    int port = path.startsWith("/api") && tomcat != null ? tomcat.getConnector().getLocalPort()
+        : http.getAddress().getPort();
     String base = "http://127.0.0.1:" + port;
     switch (lib) {
       case "jdkclient" -> JDK.send(HttpRequest.newBuilder(URI.create(base + path)).build(),

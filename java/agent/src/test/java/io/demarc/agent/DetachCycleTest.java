@@ -49,7 +49,7 @@ class DetachCycleTest {
   @Test
   void tenDetachReattachCyclesKeepThreadsAndClassesFlat() throws Exception {
     java.nio.file.Path classLog = Support.log("cycles-classload");
-    try (Child app = new Child(Support.defaultJdk(), null, Support.log("cycles"),
+    try (Child app = new Child(Support.defaultJdk(), null, Support.log("cycles"), "-Ddemarc.child.light=true",
         "-Xlog:class+load=info:file=" + classLog.toAbsolutePath())) {
       long[] afterFirst = null;
       long threadsFirst = 0;

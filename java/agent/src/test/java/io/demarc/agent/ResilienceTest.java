@@ -38,7 +38,7 @@ class ResilienceTest {
 
   @Test
   void theAgentReconnectsAfterARunnerRestartAndLosesNoCounts() throws Exception {
-    try (Child app = new Child(Support.defaultJdk(), null, Support.log("restart"));
+    try (Child app = new Child(Support.defaultJdk(), null, Support.log("restart"), "-Ddemarc.child.light=true");
          FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
       Support.attach(app.pid(), runner.args());
       assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
@@ -58,7 +58,7 @@ class ResilienceTest {
 
   @Test
   void aRunnerThatRejectsTheSecretGetsNoData() throws Exception {
-    try (Child app = new Child(Support.defaultJdk(), null, Support.log("secret"));
+    try (Child app = new Child(Support.defaultJdk(), null, Support.log("secret"), "-Ddemarc.child.light=true");
          FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
       String wrong = runner.args().replace("secret=" + runner.secret, "secret=0000");
       Support.attach(app.pid(), wrong);

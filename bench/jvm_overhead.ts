@@ -54,6 +54,8 @@ interface Figures {
   saturationCallsPerS: number;
   saturationMeanUs: number;
   allocBytesPerCall: number;
+  /** Calls that did not succeed across all rounds (0 expected). */
+  failedCalls: number;
 }
 
 interface Pair {
@@ -94,18 +96,21 @@ async function measureService(svc: Service): Promise<Figures[]> {
     await waitConnected(demarc, [d.server.pid, d.client.pid]);
     for (const p of pairs) await p.client.run(WARM_CALLS, "concurrency=4");
 
-    const raw = new Map<Mode, { mean: number[]; p99: number[]; tput: number[]; satMean: number[] }>(
-      MODES.map((m) => [m, { mean: [], p99: [], tput: [], satMean: [] }]),
-    );
+    const raw = new Map<
+      Mode,
+      { mean: number[]; p99: number[]; tput: number[]; satMean: number[]; failed: number }
+    >(MODES.map((m) => [m, { mean: [], p99: [], tput: [], satMean: [], failed: 0 }]));
     for (let round = 0; round < ROUNDS; round++) {
       const order = pairs.map((_, i) => pairs[(i + round) % pairs.length]);
       for (const p of order) {
         const fixed = await p.client.run(FIXED_CALLS, `rate=${RATE} concurrency=4`);
         const sat = await p.client.run(SAT_CALLS, "concurrency=8");
-        if (fixed.ok !== FIXED_CALLS || sat.ok !== SAT_CALLS) {
-          throw new Error(`${svc.name}/${p.mode}: calls failed`);
-        }
         const r = raw.get(p.mode)!;
+        if (fixed.ok !== FIXED_CALLS || sat.ok !== SAT_CALLS) {
+          // Reported, not fatal: a failing call under an agent is itself a finding.
+          r.failed += (FIXED_CALLS - fixed.ok) + (SAT_CALLS - sat.ok);
+          console.error(`${svc.name}/${p.mode}: failed calls: ${JSON.stringify({ fixed, sat })}`);
+        }
         r.mean.push(fixed.meanNs / 1e3);
         r.p99.push(fixed.p99Ns / 1e3);
         r.tput.push(sat.calls / (sat.elapsedNs / 1e9));
@@ -131,6 +136,7 @@ async function measureService(svc: Service): Promise<Figures[]> {
         saturationCallsPerS: median(r.tput),
         saturationMeanUs: median(r.satMean),
         allocBytesPerCall: bytes / FIXED_CALLS,
+        failedCalls: r.failed,
       });
     }
     return out;
@@ -159,7 +165,7 @@ console.log(
 );
 console.log(
   ["service", "agent"].map((h) => h.padEnd(7)).join(" ") + " " +
-    ["mean µs", "+mean µs", "p99 µs", "+p99 µs", "calls/s", "tput ×", "B/call", "+B/call"]
+    ["mean µs", "+mean µs", "p99 µs", "+p99 µs", "calls/s", "tput ×", "B/call", "+B/call", "failed"]
       .map((h) => h.padStart(9)).join(" "),
 );
 for (const r of results) {
@@ -174,6 +180,7 @@ for (const r of results) {
       fmt(r.saturationCallsPerS / base.saturationCallsPerS, 3),
       fmt(r.allocBytesPerCall, 0),
       fmt(r.allocBytesPerCall - base.allocBytesPerCall, 0),
+      fmt(r.failedCalls, 0),
     ].join(" "),
   );
 }

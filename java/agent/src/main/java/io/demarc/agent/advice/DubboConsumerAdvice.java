@@ -10,7 +10,7 @@ import org.apache.dubbo.rpc.Invoker;
 import org.apache.dubbo.rpc.Result;
 
 /**
- * Dubbo 3 consumer, {@code AbstractInvoker.invoke}: one remote invocation (after cluster, load
+ * Dubbo 3 consumer of protocols other than dubbo (triple...), {@code AbstractInvoker.invoke}: one remote invocation (after cluster, load
  * balancing and retries chose a provider, so the peer is the provider actually called). Sync
  * calls have completed at exit; async ones complete later through the Result's callback.
  */
@@ -29,6 +29,8 @@ public final class DubboConsumerAdvice {
     if (start == 0) return;
     URL url = self.getUrl();
     if ("injvm".equals(url.getProtocol())) return; // in-process: no network involved
+    // The dubbo protocol's invoker is measured by DubboInvokerAdvice, with socket addresses.
+    if (self.getClass().getName().equals("org.apache.dubbo.rpc.protocol.dubbo.DubboInvoker")) return;
     String service = inv.getServiceName() != null ? inv.getServiceName() : url.getServiceInterface();
     DubboCompletion done = new DubboCompletion("client", "", 0, Recorder.literalIp(url.getHost()), url.getPort(),
         service, inv.getMethodName(), start, "dubbo-" + url.getProtocol());

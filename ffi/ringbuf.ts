@@ -11,7 +11,7 @@ import type { BpfMap } from "./map.ts";
 import type { BpfObject } from "./object.ts";
 import { libbpf } from "./symbols.ts";
 
-/** Receives one record; `data` is a copy the callee may keep. */
+/** Receives one record; `data` is a copy the callee may keep (unless `copy: false`). */
 export type RecordHandler = (data: Uint8Array<ArrayBuffer>) => void;
 
 // int (*ring_buffer_sample_fn)(void *ctx, void *data, size_t size)
@@ -31,14 +31,21 @@ export class RingBuffer implements Disposable {
    * @param obj the loaded object owning `map`
    * @param map a `BPF_MAP_TYPE_RINGBUF` map
    * @param onRecord called once per record, synchronously inside {@link consume}
+   * @param opts `copy: false` hands the handler a view of the ring itself, valid only during
+   *   the call (no allocation per record)
    */
-  constructor(obj: BpfObject, map: BpfMap, onRecord: RecordHandler) {
+  constructor(obj: BpfObject, map: BpfMap, onRecord: RecordHandler, opts: { copy?: boolean } = {}) {
+    const copy = opts.copy ?? true;
     this.#obj = obj;
     const cb = new Deno.UnsafeCallback(SAMPLE_FN, (_ctx, data, size) => {
       if (!data) return 0;
       try {
         onRecord(
-          new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(data, Number(size)).slice(0)),
+          new Uint8Array(
+            copy
+              ? Deno.UnsafePointerView.getArrayBuffer(data, Number(size)).slice(0)
+              : Deno.UnsafePointerView.getArrayBuffer(data, Number(size)),
+          ),
         );
       } catch (e) {
         this.handlerErrors++;

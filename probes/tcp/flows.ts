@@ -62,6 +62,7 @@ const F = Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<Field, numb
 const NC = COUNTERS.length;
 const READ = FIELDS.map((f) => TcpSnap.read[f] as (v: DataView, b: number) => number);
 const R = TcpSnap.read as Record<string, (v: DataView, b: number) => number | bigint>;
+const SADDR = TcpSnap.offsets.saddr, DADDR = TcpSnap.offsets.daddr;
 
 /** Row labels of a flow (the tcp tables' keys and labels). */
 export type FlowLabels = Row["labels"];
@@ -110,12 +111,6 @@ function keyOf(l: FlowLabels): string {
   return `${l.tgid}|${l.role}|${l.client_ip}|${l.server_ip}|${l.server_port}|${l.family}`;
 }
 
-function valsOfSnap(s: Snap): Float64Array {
-  const v = new Float64Array(FIELDS.length);
-  FIELDS.forEach((f, i) => (v[i] = s[f] as number));
-  return v;
-}
-
 /** All flows of one probe instance. */
 export class FlowTable {
   readonly #flows = new Map<string, Flow>();
@@ -125,6 +120,8 @@ export class FlowTable {
   #period = 0;
   /** Sockets whose close record arrived since the current read began. */
   #closedDuringRead = new Set<bigint>();
+  /** Raw socket identity → flow key and labels (formatting addresses is the costly part). */
+  #labelCache = new Map<string, [string, FlowLabels]>();
 
   constructor(buckets: FlowBuckets, hz: number) {
     this.#buckets = buckets;
@@ -141,8 +138,7 @@ export class FlowTable {
     return this.#live.size;
   }
 
-  #flow(labels: FlowLabels): [string, Flow] {
-    const key = keyOf(labels);
+  #flow(labels: FlowLabels, key = keyOf(labels)): Flow {
     let f = this.#flows.get(key);
     if (!f) {
       f = {
@@ -156,7 +152,7 @@ export class FlowTable {
       };
       this.#flows.set(key, f);
     }
-    return [key, f];
+    return f;
   }
 
   #count(f: Flow, v: Float64Array): void {
@@ -169,29 +165,53 @@ export class FlowTable {
     for (let i = 0; i < NC; i++) f.closed[i] += sign * v[i];
   }
 
-  /** A close record from the ring buffer. */
-  onClosed(s: Snap): void {
-    const labels = flowLabels(s);
-    if (!labels) return;
-    if (s.kind === KIND.LATE_RST) {
-      this.#flow(labels)[1].closed[F.rst_sent]++;
+  /** Flow key and labels of the socket record at `off`, cached by its raw identity. */
+  #labelsAt(dv: DataView, off: number): [string, FlowLabels] | undefined {
+    const role = R.role(dv, off) as number;
+    if (role !== 1 && role !== 2) return undefined;
+    const family = R.family(dv, off) as number, words = family === 10 ? 4 : 1;
+    let raw = `${R.tgid(dv, off)}|${role}|${family}|${
+      role === 1 ? R.dport(dv, off) : R.sport(dv, off)
+    }`;
+    for (let i = 0; i < words; i++) {
+      raw += `|${dv.getUint32(off + SADDR + 4 * i)}|${dv.getUint32(off + DADDR + 4 * i)}`;
+    }
+    let hit = this.#labelCache.get(raw);
+    if (!hit) {
+      const labels = flowLabels(TcpSnap.decode(dv, off))!;
+      hit = [keyOf(labels), labels];
+      if (this.#labelCache.size > 50_000) this.#labelCache.clear();
+      this.#labelCache.set(raw, hit);
+    }
+    return hit;
+  }
+
+  /** A close record from the ring buffer (a view valid only during the call). */
+  onClosed(dv: DataView): void {
+    const hit = this.#labelsAt(dv, 0);
+    if (!hit) return;
+    const [key, labels] = hit;
+    const f = this.#flow(labels, key);
+    if (R.kind(dv, 0) === KIND.LATE_RST) {
+      f.closed[F.rst_sent]++;
       return;
     }
-    this.#closedDuringRead.add(s.sk);
-    const v = valsOfSnap(s);
-    const prev = this.#live.get(s.sk);
-    const [key, f] = this.#flow(labels);
+    const sk = R.sk(dv, 0) as bigint;
+    this.#closedDuringRead.add(sk);
+    const v = new Float64Array(FIELDS.length);
+    for (let i = 0; i < READ.length; i++) v[i] = READ[i](dv, 0);
+    const prev = this.#live.get(sk);
     if (prev) {
-      this.#live.delete(s.sk);
+      this.#live.delete(sk);
       const old = this.#flows.get(prev.key);
-      old?.live.delete(s.sk);
-      if (!prev.counted && s.established) this.#count(f, v);
+      old?.live.delete(sk);
+      if (!prev.counted && v[F.established]) this.#count(f, v);
       if (old && prev.key !== key) {
         // Re-attributed since the last read: the old flow keeps what it had seen.
         this.#fold(old, prev.vals);
         this.#fold(f, prev.vals, -1);
       }
-    } else if (s.established) {
+    } else if (v[F.established]) {
       this.#count(f, v);
     }
     this.#fold(f, v);
@@ -236,9 +256,10 @@ export class FlowTable {
     let l = this.#live.get(sk);
     const tgid = R.tgid(dv, off) as number, role = R.role(dv, off) as number;
     if (!l || l.tgid !== tgid || l.role !== role) {
-      const labels = flowLabels(TcpSnap.decode(dv, off));
-      if (!labels) return;
-      const [key] = this.#flow(labels);
+      const hit = this.#labelsAt(dv, off);
+      if (!hit) return;
+      const [key, labels] = hit;
+      this.#flow(labels, key);
       if (l) {
         // Re-attributed (lazy owner): the old flow keeps what it had seen.
         const old = this.#flows.get(l.key), f = this.#flows.get(key)!;

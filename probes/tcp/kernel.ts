@@ -14,16 +14,7 @@ import {
   type NetnsSet,
   RingBuffer,
 } from "../../ffi/libbpf.ts";
-import {
-  ConnInfo,
-  ListenerKey,
-  ListenerOwner,
-  type Snap,
-  STAT_MAX,
-  STATS,
-  TcpCfg,
-  TcpSnap,
-} from "./layout.ts";
+import { ConnInfo, ListenerKey, ListenerOwner, STAT_MAX, STATS, TcpCfg } from "./layout.ts";
 
 /** Attach point (manifest name) → program in tcp.bpf.c. */
 export const PROGRAMS: Readonly<Record<string, string>> = {
@@ -67,7 +58,7 @@ export class TcpKernel {
   /** Optional attach points whose programs the kernel refused to load. */
   #unloaded = new Set<string>();
 
-  private constructor(obj: BpfObject, onClosed: (s: Snap) => void) {
+  private constructor(obj: BpfObject, onClosed: (record: DataView) => void) {
     this.#obj = obj;
     this.#conns = obj.map("conns");
     this.#pids = obj.map("pids");
@@ -82,7 +73,8 @@ export class TcpKernel {
     this.#rb = new RingBuffer(
       obj,
       obj.map("events"),
-      (d) => onClosed(TcpSnap.decode(new DataView(d.buffer))),
+      (d) => onClosed(new DataView(d.buffer, d.byteOffset, d.byteLength)),
+      { copy: false }, // handled at once: no allocation per record
     );
   }
 
@@ -95,7 +87,7 @@ export class TcpKernel {
   static async open(
     path: string,
     sizes: KernelSizes,
-    onClosed: (s: Snap) => void,
+    onClosed: (record: DataView) => void,
     degraded: Degraded[] = [],
   ): Promise<TcpKernel> {
     const bytes = await readObject(path);

@@ -20,7 +20,7 @@ import { FlowTable } from "./flows.ts";
 import { kernelHz } from "./hz.ts";
 import { type Degraded, type KernelSizes, PROGRAMS, TcpKernel } from "./kernel.ts";
 import { HealthCounters } from "./health.ts";
-import { KIND } from "./layout.ts";
+import { KIND, TcpSnap } from "./layout.ts";
 
 const CONSUME_MS = 100;
 
@@ -86,9 +86,9 @@ class TcpDriver implements ProbeDriver {
     this.#kernel = await TcpKernel.open(
       `${this.#ctx.buildDir}/bpf/tcp.bpf.o`,
       sizesOf(config),
-      (s) => {
-        if (s.kind === KIND.CLOSED) this.#health.closedRecords++;
-        flows.onClosed(s);
+      (record) => {
+        if (TcpSnap.read.kind(record, 0) === KIND.CLOSED) this.#health.closedRecords++;
+        flows.onClosed(record);
       },
       this.#loadDegraded,
     );

@@ -79,7 +79,14 @@ Deno.test("client and server rows match ss -tinme for the same sockets (counters
     await cli.send();
     const done = await cli.next();
     const cport = (done.ports as number[])[0];
-    await sleep(500); // let the last ACKs land: both sides idle from here on
+    // Both sides idle from here on: everything sent was acknowledged and received.
+    await h.waitFor(
+      "tcp_link",
+      (r) =>
+        rowsWith(r, { tgid: cli.pid })[0]?.values.bytes_acked === 4_000_001 &&
+        rowsWith(r, { tgid: srv.pid })[0]?.values.bytes_received === 4_000_000,
+    );
+    await sleep(300); // and the last delayed ACK is out
     const tables = ["tcp_link", "tcp_rtt", "tcp_windows", "tcp_rate", "tcp_sockbuf", "tcp_abn"];
     const client = {
       tgid: cli.pid,

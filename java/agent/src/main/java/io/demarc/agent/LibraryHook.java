@@ -46,7 +46,7 @@ record LibraryHook(String name, String covers, ElementMatcher<? super TypeDescri
           nameStartsWith("org.apache.hc.client5.http.impl.classic.").and(not(isAbstract()))
               .and(hasSuperType(named("org.apache.hc.client5.http.impl.classic.CloseableHttpClient"))),
           List.of(m(named("doExecute").and(takesArguments(3)).and(not(isAbstract())), "ApacheHttpClient5Advice"))),
-      new LibraryHook("servlet", "Jakarta Servlet 5-6.1: Tomcat 10/11 (tested 11.0.27), Jetty 12 ee10, Spring Boot 3",
+      new LibraryHook("servlet", "Jakarta Servlet 5-6.1: Tomcat 10/11 (tested 11.0.27), Jetty 12 (tested 12.1.14 ee11), Spring Boot 3",
           named("jakarta.servlet.http.HttpServlet"),
           List.of(m(named("service").and(takesArguments(2))
               .and(takesArgument(0, named("jakarta.servlet.ServletRequest"))), "ServletAdvice"))),

@@ -42,6 +42,7 @@ class AgentAttachTest {
       int tomcat = Integer.parseInt(p[3]);
       int grpc = Integer.parseInt(p[4]);
       int grpcTls = Integer.parseInt(p[5]);
+      int jetty = Integer.parseInt(p[6]);
       app.run("jdkclient", 5, "/echo"); // before attach: must not be counted
       Support.attach(app.pid(), runner.args());
       assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()), "first METRICS after CONFIG");
@@ -60,6 +61,7 @@ class AgentAttachTest {
       app.run("apache", 3, "/status/500");
       app.run("servlet", 20, "/api/echo");
       app.run("servlet", 5, "/api/status/500");
+      app.run("okhttp", 12, "/j/item/7"); // Jetty 12 (ee11)
       app.run("grpc-unary", 20, "hello");
       app.run("grpc-stream", 10, "x");
       Child.Result bad = app.run("grpc-unary", 4, "bad");
@@ -96,7 +98,7 @@ class AgentAttachTest {
       // Body bytes where the library knows them: every answer here is "hello" (5 bytes).
       assertEquals(5 * runner.sum("requests", r -> jdkServer.test(r) && "ok".equals(r.get("statusClass"))),
           runner.sum("bytesSent", r -> jdkServer.test(r) && "ok".equals(r.get("statusClass"))));
-      assertEquals(5 * 70, runner.sum("bytesReceived", r -> is(r, "okhttp", "client")));
+      assertEquals(5 * (70 + 12), runner.sum("bytesReceived", r -> is(r, "okhttp", "client")));
       assertEquals(0, runner.sum("bytesSent", r -> is(r, "okhttp", "client")), "GETs send no body");
       assertEquals(5 * 23, runner.sum("bytesReceived", r -> is(r, "apache-httpclient5", "client")));
       assertEquals(20, runner.sum("requests", r -> is(r, "jdk-httpserver", "server") && port(r, "localPort") == https
@@ -104,6 +106,9 @@ class AgentAttachTest {
       assertEquals(55, runner.sum("requests", r -> is(r, "servlet", "server") && "GET /api/*".equals(r.get("method"))
           && port(r, "localPort") == tomcat));
       assertEquals(5, runner.sum("serverErrors", r -> is(r, "servlet", "server")));
+      assertEquals(12, runner.sum("requests", r -> is(r, "servlet", "server") && "GET /j/*".equals(r.get("method"))
+          && port(r, "localPort") == jetty));
+      assertEquals(12, runner.sum("requests", r -> is(r, "okhttp", "client") && port(r, "peerPort") == jetty));
       assertEquals(25, runner.sum("requests", r -> is(r, "jdk-httpclient", "client") && port(r, "peerPort") == tomcat));
       for (String role : new String[] {"client", "server"}) {
         assertEquals(6, runner.sum("requests", r -> is(r, "grpc-java", role) && Boolean.TRUE.equals(r.get("ssl"))

@@ -65,6 +65,7 @@ public final class ChildApp {
   private static Server grpc;
   private static ManagedChannel channel;
   private static Server grpcTls;
+  private static org.eclipse.jetty.server.Server jetty;
   private static ManagedChannel tlsChannel;
   private static SSLContext trustAll;
   private static final HttpClient JDK = HttpClient.newBuilder().build();
@@ -110,7 +111,8 @@ public final class ChildApp {
         switch (w[0]) {
           case "ports" -> System.out.println("ports " + http.getAddress().getPort() + " "
               + (https == null ? 0 : https.getAddress().getPort()) + " " + (tomcat == null ? 0 : tomcat.getConnector().getLocalPort())
-              + " " + grpc.getPort() + " " + (grpcTls == null ? 0 : grpcTls.getPort()));
+              + " " + grpc.getPort() + " " + (grpcTls == null ? 0 : grpcTls.getPort()) + " "
+              + (jetty == null ? 0 : ((org.eclipse.jetty.server.ServerConnector) jetty.getConnectors()[0]).getLocalPort()));
           case "run" -> System.out.println(run(w[1], Integer.parseInt(w[2]), w.length > 3 ? w[3] : "/echo"));
           case "stats" -> System.out.println("stats " + gc() + Thread.activeCount() + " "
               + ManagementFactory.getClassLoadingMXBean().getLoadedClassCount() + " " + threadNames());
@@ -199,6 +201,19 @@ public final class ChildApp {
     });
     ctx.addServletMappingDecoded("/api/*", "api");
     tomcat.start();
+    jetty = new org.eclipse.jetty.server.Server();
+    org.eclipse.jetty.server.ServerConnector connector = new org.eclipse.jetty.server.ServerConnector(jetty);
+    connector.setHost("127.0.0.1");
+    jetty.addConnector(connector);
+    org.eclipse.jetty.ee11.servlet.ServletContextHandler jctx = new org.eclipse.jetty.ee11.servlet.ServletContextHandler();
+    jctx.addServlet(new org.eclipse.jetty.ee11.servlet.ServletHolder(new HttpServlet() {
+      @Override
+      protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+        resp.getWriter().write("hello");
+      }
+    }), "/j/*");
+    jetty.setHandler(jctx);
+    jetty.start();
     grpc = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create()).addService(echoService()).build()
         .start();
     channel = Grpc.newChannelBuilderForAddress("127.0.0.1", grpc.getPort(), InsecureChannelCredentials.create())
@@ -265,7 +280,9 @@ public final class ChildApp {
   private static void call(String lib, String path) throws Exception {
     // Paths under /api go to Tomcat, the rest to the JDK HttpServer.
     int port = path.startsWith("/api") && tomcat != null ? tomcat.getConnector().getLocalPort()
-        : http.getAddress().getPort();
+        : path.startsWith("/j/") && jetty != null
+            ? ((org.eclipse.jetty.server.ServerConnector) jetty.getConnectors()[0]).getLocalPort()
+            : http.getAddress().getPort();
     String base = "http://127.0.0.1:" + port;
     switch (lib) {
       case "jdkclient" -> JDK.send(HttpRequest.newBuilder(URI.create(base + path)).build(),

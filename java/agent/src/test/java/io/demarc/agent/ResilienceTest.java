@@ -57,6 +57,22 @@ class ResilienceTest {
   }
 
   @Test
+  void theAgentAlsoWorksFromTheCommandLineAtStartUp() throws Exception {
+    try (FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG);
+         Child app = new Child(Support.defaultJdk(), null, Support.log("premain"), "-Ddemarc.child.light=true",
+             "-javaagent:" + TestJars.agentJar() + "=" + runner.args())) {
+      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()), "premain connects and is configured");
+      app.run("jdkclient", 10, "/echo");
+      assertTrue(FakeRunner.await(5000, () -> runner.sum("requests", CLIENT) == 10));
+      assertEquals(TestJars.VERSION, Support.loadedVersion(app.pid()));
+      Support.detach(app.pid()); // and it detaches like an attached one
+      app.run("jdkclient", 10, "/echo");
+      Thread.sleep(400);
+      assertEquals(10, runner.sum("requests", CLIENT));
+    }
+  }
+
+  @Test
   void aRunnerThatRejectsTheSecretGetsNoData() throws Exception {
     try (Child app = new Child(Support.defaultJdk(), null, Support.log("secret"), "-Ddemarc.child.light=true");
          FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {

@@ -108,9 +108,22 @@ public final class Recorder {
   public static String ip(SocketAddress a) {
     if (a instanceof InetSocketAddress i) {
       InetAddress ia = i.getAddress();
-      return ia == null ? "" : ia.getHostAddress();
+      return ia == null ? "" : text(ia);
     }
     return "";
+  }
+
+  /** getHostAddress() builds a new string each time; a process talks to few addresses. */
+  private static final java.util.concurrent.ConcurrentHashMap<InetAddress, String> IP_TEXT =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static String text(InetAddress ia) {
+    String s = IP_TEXT.get(ia);
+    if (s == null) {
+      s = ia.getHostAddress();
+      if (IP_TEXT.size() < 4096) IP_TEXT.put(ia, s);
+    }
+    return s;
   }
 
   public static int port(SocketAddress a) {

@@ -21,21 +21,26 @@ const ALL = [
 ];
 const rounds = Number(Deno.args[0] ?? 3);
 const w = await Workload.start();
-const figures = {
-  short: { off: [] as number[], on: [] as number[] },
-  bulk: { off: [] as number[], on: [] as number[] },
-  rr: { off: [] as number[], on: [] as number[] },
-};
+type Mode = "off" | "on" | "on_no_windows";
+const MODES: Mode[] = ["off", "on", "on_no_windows"];
+const figures = Object.fromEntries(
+  ["short", "bulk", "rr"].map((
+    k,
+  ) => [k, Object.fromEntries(MODES.map((m) => [m, [] as number[]]))]),
+) as Record<"short" | "bulk" | "rr", Record<Mode, number[]>>;
 
-async function round(on: boolean): Promise<void> {
+async function round(mode: Mode): Promise<void> {
   let h: Harness | undefined;
   const pids = new Set(w.serverPids);
-  if (on) h = await startProbe("tcp", await configFor("tcp", ALL, { report_period: 5 }), pids);
+  const subprobes = mode === "on" ? ALL : ALL.filter((s) => s !== "tcp_windows");
+  if (mode !== "off") {
+    h = await startProbe("tcp", await configFor("tcp", subprobes, { report_period: 5 }), pids);
+  }
   const watch = async (pid: number) => {
     pids.add(pid);
     await h?.driver.updatePids(new Set(pids));
   };
-  const key = on ? "on" : "off";
+  const key = mode;
   try {
     figures.short[key].push(await w.shortRate(3000, watch));
     figures.bulk[key].push(await w.bulk(3, watch));
@@ -45,26 +50,31 @@ async function round(on: boolean): Promise<void> {
   }
 }
 
+const targets = { short: 0.95, bulk: 0.98, rr: 0.97 };
+const units = { short: "conn/s", bulk: "Gbit/s", rr: "round trips/s" };
 try {
   for (let i = 0; i < rounds; i++) {
-    await round(i % 2 === 0);
-    await round(i % 2 !== 0);
+    for (let j = 0; j < MODES.length; j++) await round(MODES[(i + j) % MODES.length]);
   }
 } finally {
   await w.close();
 }
 
-const targets = { short: 0.95, bulk: 0.98, rr: 0.97 };
-const units = { short: "conn/s", bulk: "Gbit/s", rr: "round trips/s" };
-console.log(`TCP probe host impact, median of ${rounds} alternated rounds (probe off vs on):`);
+console.log(
+  `TCP probe host impact, median of ${rounds} rotated rounds (off, on, on without tcp_windows):`,
+);
 for (const k of ["short", "bulk", "rr"] as const) {
-  const scale = k === "bulk" ? 1e-9 : 1;
-  const off = median(figures[k].off) * scale, on = median(figures[k].on) * scale;
-  const ratio = on / off;
+  const scale = k === "bulk" ? 1e-9 : 1, digits = k === "bulk" ? 2 : 0;
+  const off = median(figures[k].off) * scale;
+  const parts = (["on", "on_no_windows"] as const).map((m) => {
+    const v = median(figures[k][m]) * scale, ratio = v / off;
+    return `${m} ${v.toFixed(digits)} ratio ${ratio.toFixed(3)} ${
+      ratio >= targets[k] ? "ok" : "BELOW"
+    }`;
+  });
   console.log(
-    `  ${k.padEnd(6)} off ${off.toFixed(k === "bulk" ? 2 : 0).padStart(9)} ${
-      units[k].padEnd(14)
-    } on ${on.toFixed(k === "bulk" ? 2 : 0).padStart(9)}  ` +
-      `ratio ${ratio.toFixed(3)} (target >= ${targets[k]}) ${ratio >= targets[k] ? "ok" : "BELOW"}`,
+    `  ${k.padEnd(6)} off ${off.toFixed(digits)} ${units[k]}; ${parts.join("; ")} (target >= ${
+      targets[k]
+    })`,
   );
 }

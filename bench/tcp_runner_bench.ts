@@ -57,6 +57,11 @@ const demarc = await startDemarc({ buildDir, logLevel: "warn" });
 try {
   await cli.send();
   await cli.next();
+  // The same process before the probe runs, for comparison.
+  const i0 = cpuTicks(demarc.pid), iw = performance.now();
+  await new Promise((r) => setTimeout(r, Math.min(windowSecs, 10) * 1000));
+  const idleCpu = (cpuTicks(demarc.pid) - i0) / 100 / ((performance.now() - iw) / 1000);
+  const idleRss = rssBytes(demarc.pid);
   const put = await demarc.put("/tcp", {
     cmd: { probe: ALL },
     snoopers: { proc_id: [srv.pid, cli.pid] },
@@ -88,8 +93,18 @@ try {
     series = text.split("\n").filter((l) => l && !l.startsWith("#")).length;
   }
   const best = Math.min(...times) / 1000;
+  const read = Number(
+    /^demarc_tcp_probe_health_read_duration_seconds\{[^}]*\} (\S+)$/m.exec(await demarc.scrape())
+      ?.[1] ?? NaN,
+  );
   console.log(
     `demarc with 10,000 tracked connections (500+ flows), report_period 5, over ${windowSecs}s:`,
+  );
+  console.log(
+    `  before the probe: CPU ${(idleCpu * 100).toFixed(2)}% of a core, RSS ${
+      (idleRss / 2 ** 20).toFixed(1)
+    } MB; ` +
+      `one full socket read (all namespaces) takes ${(read * 1000).toFixed(1)} ms`,
   );
   console.log(
     `  CPU  ${(cpu * 100).toFixed(2)}% of one core (target <= 2%): ${cpu <= 0.02 ? "ok" : "OVER"}`,

@@ -74,7 +74,12 @@ class SocketDriver implements ProbeDriver {
     this.#pidMap = obj.map("pids");
     this.#owners = obj.map("owners");
     this.#config = config;
-    this.updatePids(pids);
+    try {
+      this.updatePids(pids);
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
     this.#schedule(config);
   }
 

@@ -93,8 +93,13 @@ class TcpDriver implements ProbeDriver {
       this.#loadDegraded,
     );
     this.#health = new HealthCounters();
-    this.#apply(config);
-    this.updatePids(pids);
+    try {
+      this.#apply(config);
+      this.updatePids(pids);
+    } catch (e) {
+      await this.stop(); // one cleanup path: nothing stays attached after a failed start
+      throw e;
+    }
     this.#consumeTimer = setInterval(() => this.#consume(), CONSUME_MS);
     this.#ctx.log.info("tcp probe running", {
       attached: this.#kernel.attached().join(","),

@@ -177,3 +177,41 @@ for (const owner of ["sendmsg", "accept"]) {
     }
   });
 }
+
+Deno.test("a map-size change reloads the kernel side and re-adopts the open connections", async () => {
+  const net = await NetPair.create();
+  const srv = await Traffic.spawn(net.b, ["server", "5801"], "dm-rl-srv");
+  const cli = await Traffic.spawn(
+    net.a,
+    ["client", net.ipB, "5801", "--conns", "7", "--hold"],
+    "dm-rl-cli",
+  );
+  const pids = new Set([srv.pid, cli.pid]);
+  const h = await startProbe(
+    "tcp",
+    await configFor("tcp", ["tcp_stats"], { report_period: 1 }),
+    pids,
+  );
+  try {
+    await cli.send();
+    await cli.next();
+    await h.waitFor("tcp_link", (r) => rowsWith(r, { tgid: cli.pid })[0]?.values.connections === 7);
+    await h.driver.reconfigure(
+      await configFor("tcp", ["tcp_stats"], { report_period: 1, max_connections: 2048 }),
+      pids,
+    );
+    assertEquals(h.latest.get("tcp_probe_health")?.[0].values.map_capacity, 65536);
+    const health = await h.waitFor("tcp_probe_health", (r) => r[0].values.map_capacity === 2048);
+    assertEquals(health[0].values.tracked_connections, 14, "both sides adopted again");
+    const rows = await h.waitFor(
+      "tcp_link",
+      (r) => rowsWith(r, { tgid: srv.pid })[0]?.values.connections === 7,
+    );
+    assertEquals(rowsWith(rows, { tgid: cli.pid })[0].values.connections, 7);
+  } finally {
+    await h.close();
+    await cli.kill();
+    await srv.kill();
+    await net.close();
+  }
+});

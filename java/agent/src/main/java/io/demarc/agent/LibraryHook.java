@@ -39,7 +39,7 @@ record LibraryHook(String name, String covers, ElementMatcher<? super TypeDescri
       new LibraryHook("httpurlconnection", "JDK 11-25 HttpURLConnection / HttpsURLConnection",
           named("sun.net.www.protocol.http.HttpURLConnection"),
           List.of(m(named("getInputStream").and(takesArguments(0)), "HttpUrlConnectionAdvice"))),
-      new LibraryHook("okhttp", "OkHttp 3.x, 4.x (tested 4.12.0), 5.x",
+      new LibraryHook("okhttp", "OkHttp 3.x, 4.x, 5.x (tested 4.12.0 and 5.3.2)",
           named("okhttp3.internal.connection.RealCall").or(named("okhttp3.RealCall")),
           List.of(m(nameStartsWith("getResponseWithInterceptorChain").and(takesArguments(0)), "OkHttpAdvice"))),
       new LibraryHook("apache-httpclient5", "Apache HttpClient 5.x classic (tested 5.6)",

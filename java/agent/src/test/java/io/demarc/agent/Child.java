@@ -24,9 +24,14 @@ final class Child implements AutoCloseable {
   }
 
   Child(String mainClass, Path java, Path keystore, Path log, String... jvmArgs) throws IOException {
+    this(mainClass, TestJars.childClassPath(), java, keystore, log, jvmArgs);
+  }
+
+  Child(String mainClass, String classPath, Path java, Path keystore, Path log, String... jvmArgs)
+      throws IOException {
     List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xmx256m", "-XX:TieredStopAtLevel=1"));
     cmd.addAll(List.of(jvmArgs));
-    cmd.addAll(List.of("-cp", TestJars.childClassPath(), mainClass));
+    cmd.addAll(List.of("-cp", classPath, mainClass));
     if (keystore != null) cmd.add(keystore.toString());
     process = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
     out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));

@@ -87,6 +87,20 @@ final class TestJars {
     return String.join(File.pathSeparator, keep);
   }
 
+  /** The child's class path with OkHttp 5 (and its okio and Kotlin) instead of OkHttp 4. */
+  static String childClassPathWithOkHttp5() throws IOException {
+    List<String> keep = new ArrayList<>();
+    for (String e : childClassPath().split(File.pathSeparator)) {
+      String name = Path.of(e).getFileName().toString();
+      if (name.startsWith("okhttp-") || name.startsWith("okio") || name.startsWith("kotlin-stdlib")) continue;
+      keep.add(e);
+    }
+    try (Stream<Path> jars = Files.list(Path.of("target", "okhttp5"))) {
+      for (Path j : jars.toList()) keep.add(j.toAbsolutePath().toString());
+    }
+    return String.join(File.pathSeparator, keep);
+  }
+
   static Path location(Class<?> c) {
     try {
       return Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());

@@ -205,6 +205,26 @@ class AttachHelperTest {
   }
 
   @Test
+  void attachIntoAJvmInItsOwnPidAndMountNamespaces() throws Exception {
+    assumeTrue(AgentJar.currentUid() == 0, "needs root for unshare -p -m");
+    assumeTrue(Files.isExecutable(Path.of("/usr/bin/unshare")), "needs util-linux unshare");
+    // Like a container: the JVM is pid 2-ish inside, and /tmp is its own.
+    String inner = "mount -t tmpfs tmpfs /tmp && exec " + Jvms.jdks().get(0) + " -cp " + sleeper + " "
+        + Sleeper.class.getName();
+    try (Jvms.Child c = new Jvms.Child(List.of("unshare", "-m", "-p", "-f", "--propagation", "private", "sh", "-c",
+        inner), List.of(), true)) {
+      ProcessHandle jvm = c.process.toHandle().descendants()
+          .filter(h -> h.info().command().map(cmd -> cmd.endsWith("/java")).orElse(false)).findFirst().orElseThrow();
+      Target t = Target.inspect(jvm.pid());
+      assertTrue(t.nspid != t.pid, "pid " + t.pid + " is " + t.nspid + " inside its namespace");
+      Map<String, Object> r = run("pidns=1", "attach", "--pid", Long.toString(jvm.pid()), "--agent", fakeAgent.toString());
+      assertEquals(true, r.get("ok"), r.toString());
+      assertEquals(t.nspid, r.get("nspid"));
+      assertEquals("pidns=1", props(jvm.pid()).getProperty("demarc.test.args"));
+    }
+  }
+
+  @Test
   void attachIntoAJvmOfAnotherUser() throws Exception {
     assumeTrue(AgentJar.currentUid() == 0, "needs root to start a JVM as nobody");
     assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs util-linux setpriv");

@@ -29,10 +29,19 @@ final class Child implements AutoCloseable {
 
   Child(String mainClass, String classPath, Path java, Path keystore, Path log, String... jvmArgs)
       throws IOException {
+    this(command(mainClass, classPath, java, keystore, jvmArgs), log);
+  }
+
+  static List<String> command(String mainClass, String classPath, Path java, Path keystore, String... jvmArgs) {
     List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xmx256m", "-XX:TieredStopAtLevel=1"));
     cmd.addAll(List.of(jvmArgs));
     cmd.addAll(List.of("-cp", classPath, mainClass));
     if (keystore != null) cmd.add(keystore.toString());
+    return cmd;
+  }
+
+  /** Any command that ends up exec'ing a ChildApp-like JVM under the same pid. */
+  Child(List<String> cmd, Path log) throws IOException {
     process = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
     out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
     in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);

@@ -172,7 +172,10 @@ Deno.test({
       await watch(d, pids);
       await waitConnected(d, pids);
       await client.run(100);
+      // Both sides reported before the restart (an agent keeps what it could not send yet and
+      // delivers it after reconnecting, which would add to the counts below).
       await waitMetric(d, REQ, { tgid: client.pid, role: "client" }, 100);
+      await waitMetric(d, REQ, { tgid: server.pid, role: "server" }, 100);
       assert.equal((d.log().match(/agent attached/g) ?? []).length, 2);
 
       d = await d.restart();

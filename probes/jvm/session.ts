@@ -115,7 +115,7 @@ export class JvmSession {
       this.#d.log.info("saved attachment has no live agent; attaching again", { pid: this.pid });
     } else {
       if (saved) await this.#d.store.delete(this.pid);
-      if (!info.isJvm) {
+      if (info.isJvm === false) {
         throw new AttachError(
           `pid ${this.pid} (${info.comm}) is not a HotSpot JVM: no libjvm.so is mapped ` +
             `(hint: check the snoopers; only Java processes can be attached)`,

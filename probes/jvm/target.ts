@@ -16,8 +16,8 @@ export interface TargetInfo {
   gid: number;
   /** The pid inside the process's innermost pid namespace (last NSpid entry). */
   nspid: number;
-  /** True when libjvm.so is mapped (a HotSpot JVM). */
-  isJvm: boolean;
+  /** True when libjvm.so is mapped (a HotSpot JVM); undefined when the maps are unreadable. */
+  isJvm: boolean | undefined;
 }
 
 /** The process cannot be attached to; `message` says why and what to do. */
@@ -54,12 +54,12 @@ export async function inspectTarget(pid: number, procRoot = "/proc"): Promise<Ta
   const gid = Number(field("Gid").split(/\s+/)[1] ?? 0);
   const nspids = field("NSpid").split(/\s+/).filter(Boolean).map(Number);
   const nspid = nspids.length ? nspids[nspids.length - 1] : pid;
-  let isJvm = false;
+  let isJvm: boolean | undefined;
   try {
     const maps = await Deno.readTextFile(`${procRoot}/${pid}/maps`);
     isJvm = /\/libjvm\.so$/m.test(maps);
   } catch {
-    // maps unreadable (exited, or no permission): leave isJvm false, the attach helper decides
+    // maps unreadable (exited, or no permission): unknown, the attach helper decides
   }
   return { pid, comm, startTicks, uid, gid, nspid, isJvm };
 }

@@ -106,6 +106,7 @@ export async function startApp(
   }
   const child = new Deno.Command(argv[0], {
     args: argv.slice(1),
+    cwd: appsCwd(),
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -174,6 +175,20 @@ export async function startApp(
       return stopped;
     },
   };
+}
+
+let cwd: string | undefined;
+
+/**
+ * The apps' working directory: a temp dir any user can enter, so HotSpot attach files
+ * (`.attach_pid<N>`, created in the target's cwd) never land in the repository.
+ */
+function appsCwd(): string {
+  if (!cwd) {
+    cwd = Deno.makeTempDirSync({ prefix: "demarc-apps-" });
+    Deno.chmodSync(cwd, 0o777);
+  }
+  return cwd;
 }
 
 async function* lineReader(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {

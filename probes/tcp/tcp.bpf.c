@@ -139,9 +139,11 @@ static __always_inline __u64 sk_ino(const struct sock *sk)
 	return file->f_inode->i_ino;
 }
 
-/* Everything about one socket, from the socket itself and our per-connection entry. */
+/* Everything about one socket, from the socket itself and our per-connection entry. `gauges`
+ * is a constant: close records carry only identity and counters (gauges of a closed connection
+ * are never reported), which spares the cache lines they live on. */
 static __always_inline void fill_snap(struct tcp_snap *s, const struct sock *sk, struct tcp_sock *tp,
-				      const struct conn_info *ci)
+				      const struct conn_info *ci, bool gauges)
 {
 	s->sk = (__u64)sk;
 	s->ino = sk_ino(sk);
@@ -164,38 +166,40 @@ static __always_inline void fill_snap(struct tcp_snap *s, const struct sock *sk,
 	s->bytes_acked = tp->bytes_acked;
 	s->bytes_received = tp->bytes_received;
 	s->bytes_retrans = tp->bytes_retrans;
-	s->srtt_us = tp->srtt_us >> 3;
-	s->rttvar_us = tp->mdev_us >> 2;
-	s->rcv_rtt_us = tp->rcv_rtt_est.rtt_us >> 3;
-	s->snd_cwnd = tp->snd_cwnd;
-	s->snd_ssthresh = tp->snd_ssthresh;
-	s->snd_wnd = tp->snd_wnd;
-	s->rcv_wnd = tp->rcv_wnd;
-	s->total_retrans = tp->total_retrans;
-	s->retrans_out = tp->retrans_out;
-	s->lost_out = tp->lost_out;
-	s->sacked_out = tp->sacked_out;
-	s->reordering = tp->reordering;
-	s->rto_jiffies = tp->inet_conn.icsk_rto;
-	/* ato is an 8-bit bit-field on newer kernels, a __u32 on older ones. Name the field from tp:
-	 * with &tp->inet_conn.icsk_ack as the base, CO-RE counts the nested offset twice. */
-	s->ato_jiffies = BPF_CORE_READ_BITFIELD(tp, inet_conn.icsk_ack.ato);
-	s->mss = tp->mss_cache;
+	if (gauges) {
+		s->srtt_us = tp->srtt_us >> 3;
+		s->rttvar_us = tp->mdev_us >> 2;
+		s->rcv_rtt_us = tp->rcv_rtt_est.rtt_us >> 3;
+		s->snd_cwnd = tp->snd_cwnd;
+		s->snd_ssthresh = tp->snd_ssthresh;
+		s->snd_wnd = tp->snd_wnd;
+		s->rcv_wnd = tp->rcv_wnd;
+		s->retrans_out = tp->retrans_out;
+		s->lost_out = tp->lost_out;
+		s->sacked_out = tp->sacked_out;
+		s->reordering = tp->reordering;
+		s->rto_jiffies = tp->inet_conn.icsk_rto;
+		/* ato is an 8-bit bit-field on newer kernels, a __u32 on older ones. Name the field from tp:
+		 * with &tp->inet_conn.icsk_ack as the base, CO-RE counts the nested offset twice. */
+		s->ato_jiffies = BPF_CORE_READ_BITFIELD(tp, inet_conn.icsk_ack.ato);
+		s->mss = tp->mss_cache;
+		s->data_segs_out = tp->data_segs_out;
+		s->data_segs_in = tp->data_segs_in;
+		__u32 snd_nxt = tp->snd_nxt;
+		s->notsent_bytes = tp->write_seq - snd_nxt;
+		s->notacked_bytes = snd_nxt - tp->snd_una;
+		s->rcvbuf = sk->sk_rcvbuf;
+		s->sndbuf = sk->sk_sndbuf;
+		s->rmem_alloc = sk->sk_backlog.rmem_alloc.counter;
+		s->wmem_queued = sk->sk_wmem_queued;
+		s->backlog = sk->sk_backlog.len;
+		s->ack_backlog = sk->sk_ack_backlog;
+		s->max_ack_backlog = sk->sk_max_ack_backlog;
+	}
 	s->segs_out = tp->segs_out;
 	s->segs_in = tp->segs_in;
-	s->data_segs_out = tp->data_segs_out;
-	s->data_segs_in = tp->data_segs_in;
-	__u32 snd_nxt = tp->snd_nxt;
-	s->notsent_bytes = tp->write_seq - snd_nxt;
-	s->notacked_bytes = snd_nxt - tp->snd_una;
-	s->rcvbuf = sk->sk_rcvbuf;
-	s->sndbuf = sk->sk_sndbuf;
-	s->rmem_alloc = sk->sk_backlog.rmem_alloc.counter;
-	s->wmem_queued = sk->sk_wmem_queued;
-	s->backlog = sk->sk_backlog.len;
+	s->total_retrans = tp->total_retrans;
 	s->drops = sk_drops(sk);
-	s->ack_backlog = sk->sk_ack_backlog;
-	s->max_ack_backlog = sk->sk_max_ack_backlog;
 	s->sk_err = sk->sk_err;
 	if (ci) {
 		s->tgid = ci->tgid;
@@ -253,7 +257,7 @@ static __always_inline void on_close(const struct sock *sk, __u64 key)
 	if (tp) {
 		struct tcp_snap *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 		if (s) {
-			fill_snap(s, sk, tp, ci);
+			fill_snap(s, sk, tp, ci, false);
 			s->kind = SNAP_CLOSED;
 			/* Consumed on a timer: no wakeup per record. */
 			bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
@@ -391,7 +395,7 @@ int BPF_PROG(on_send_reset, const struct sock *sk)
 		stat_inc(STAT_RB_LOST);
 		return 0;
 	}
-	fill_snap(s, sk, tp, ci);
+	fill_snap(s, sk, tp, ci, false);
 	s->kind = SNAP_LATE_RST;
 	bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
 	lc->sk = 0;
@@ -525,7 +529,7 @@ int dump_tcp(struct bpf_iter__tcp *ctx)
 			return 0;
 		kind = SNAP_UNTRACKED;
 	}
-	fill_snap(s, sk, tp, ci);
+	fill_snap(s, sk, tp, ci, true);
 	s->kind = kind;
 	bpf_seq_write(ctx->meta->seq, s, sizeof(*s));
 	return 0;

@@ -61,7 +61,7 @@ record LibraryHook(String name, String covers, ElementMatcher<? super TypeDescri
       new LibraryHook("dubbo-consumer", "Apache Dubbo 3.x (tested 3.3.6)",
           named("org.apache.dubbo.rpc.protocol.AbstractInvoker"),
           List.of(m(named("invoke").and(takesArguments(1)), "DubboConsumerAdvice"))),
-      new LibraryHook("dubbo-consumer-dubbo", "Apache Dubbo 3.3.x dubbo protocol (tested 3.3.6)",
+      new LibraryHook("dubbo-consumer-connection", "Apache Dubbo 3.3.x dubbo protocol (tested 3.3.6)",
           named("org.apache.dubbo.rpc.protocol.dubbo.DubboInvoker"),
           List.of(m(named("doInvoke").and(takesArguments(1)), "DubboInvokerAdvice"))),
       new LibraryHook("dubbo-provider", "Apache Dubbo 3.x (tested 3.3.6)",

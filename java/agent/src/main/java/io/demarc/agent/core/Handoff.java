@@ -1,0 +1,34 @@
+package io.demarc.agent.core;
+
+import java.net.InetSocketAddress;
+
+/**
+ * Passes a connection's addresses from an inner method to the advice of an outer one on the same
+ * thread (Dubbo: DubboInvoker.doInvoke knows the connection, AbstractInvoker.invoke knows when
+ * the caller got its answer). One reusable holder per thread, cleared when taken.
+ */
+public final class Handoff {
+  private static final ThreadLocal<Handoff> CURRENT = ThreadLocal.withInitial(Handoff::new);
+
+  public InetSocketAddress local;
+  public InetSocketAddress remote;
+
+  private Handoff() {}
+
+  public static void put(InetSocketAddress local, InetSocketAddress remote) {
+    Handoff h = CURRENT.get();
+    h.local = local;
+    h.remote = remote;
+  }
+
+  /** The addresses left by the inner method (fields null when none); call clear() after reading. */
+  public static Handoff take() {
+    Handoff h = CURRENT.get();
+    return h;
+  }
+
+  public void clear() {
+    local = null;
+    remote = null;
+  }
+}

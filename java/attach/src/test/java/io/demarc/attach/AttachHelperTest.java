@@ -236,6 +236,8 @@ class AttachHelperTest {
       assertEquals(true, r.get("ok"), r.toString());
       assertEquals("/tmp/demarc-agent-9.9.1.jar", r.get("agentPath"), "copied where nobody can read it");
       assertEquals("user=1", props(c.pid()).getProperty("demarc.test.args"));
+    } finally {
+      Files.deleteIfExists(Path.of("/tmp/demarc-agent-9.9.1.jar")); // the copy made for nobody
     }
   }
 }

@@ -73,6 +73,32 @@ class ResilienceTest {
   }
 
   @Test
+  void attachingAgainWhileLoadedSwitchesToTheNewSocketWithoutASecondInstall() throws Exception {
+    try (Child app = new Child(Support.defaultJdk(), null, Support.log("switch"), "-Ddemarc.child.light=true");
+         FakeRunner first = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG);
+         FakeRunner second = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
+      Support.attach(app.pid(), first.args());
+      assertTrue(FakeRunner.await(10_000, () -> !first.metrics.isEmpty()));
+      app.run("jdkclient", 4, "/echo");
+      assertTrue(FakeRunner.await(5000, () -> first.sum("requests", CLIENT) == 4));
+      Map<String, Object> again = Support.helper(second.args(), "attach", "--pid", Long.toString(app.pid()),
+          "--agent", TestJars.agentJar().toString());
+      assertEquals(true, again.get("ok"), again.toString());
+      assertEquals(true, again.get("alreadyLoaded"));
+      assertTrue(FakeRunner.await(5000, () -> !first.byes.isEmpty()), "the old channel says BYE");
+      assertEquals("reconfigured", first.byes.get(0).get("reason"));
+      assertTrue(FakeRunner.await(10_000, () -> !second.metrics.isEmpty()));
+      app.run("jdkclient", 6, "/echo");
+      assertTrue(FakeRunner.await(5000, () -> second.sum("requests", CLIENT) == 6), second.rows().toString());
+      assertEquals(4, first.sum("requests", CLIENT));
+      java.util.List<String> threads = new java.util.ArrayList<>(java.util.List.of(app.demarcThreads().split(",")));
+      java.util.Collections.sort(threads);
+      assertEquals(java.util.List.of("demarc-agent-reader", "demarc-agent-sender"), threads,
+          "one sender and one reader: the old ones ended");
+    }
+  }
+
+  @Test
   void aRunnerThatRejectsTheSecretGetsNoData() throws Exception {
     try (Child app = new Child(Support.defaultJdk(), null, Support.log("secret"), "-Ddemarc.child.light=true");
          FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {

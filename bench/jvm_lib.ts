@@ -1,6 +1,6 @@
 /**
  * Shared parts of the JVM benchmarks: fetching the OpenTelemetry Java agent from Maven Central,
- * the services under test, and allocation measured with JFR inside the real JVMs.
+ * the services under test, and allocation measured from eden growth inside the real JVMs.
  *
  * @module
  */
@@ -86,42 +86,38 @@ export function otelJvmArgs(jar: string, service: string): string[] {
   ];
 }
 
-const JFC = `<?xml version="1.0" encoding="UTF-8"?>
-<configuration version="2.0" label="demarc-alloc">
-  <event name="jdk.ObjectAllocationSample">
-    <setting name="enabled">true</setting>
-    <setting name="throttle">2000/s</setting>
-    <setting name="stackTrace">false</setting>
-  </event>
-</configuration>
-`;
+/** JVM options of every benchmarked JVM: a young generation large enough for one allocation window. */
+export const BENCH_JVM_ARGS = ["-XX:+UseSerialGC", "-Xms1g", "-Xmx1g", "-Xmn700m"];
+
+interface Eden {
+  usedBytes: number;
+  youngGcs: number;
+}
+
+async function eden(pid: number): Promise<Eden> {
+  const out = await run("jstat", ["-gc", String(pid)]);
+  const [head, values] = out.trim().split("\n").map((l) => l.trim().split(/\s+/));
+  const col = (name: string) => Number(values[head.indexOf(name)]);
+  return { usedBytes: col("EU") * 1024, youngGcs: col("YGC") };
+}
 
 /**
- * Bytes allocated by a JVM while `work` runs, from JFR's allocation samples (each sample's weight
- * is the bytes its thread allocated since the previous sample, so the sum covers every thread,
- * including threads that ended meanwhile).
+ * Bytes allocated by some JVMs while `work` runs: each JVM's heap is collected first (`jcmd
+ * GC.run`), then its eden occupancy (`jstat -gc`) is read before and after. Exact as long as no
+ * young collection happens in between; when one does, the result is NaN (make the window smaller).
  */
 export async function allocatedDuring<T>(
   pids: number[],
   work: () => Promise<T>,
 ): Promise<{ bytes: number; result: T }> {
-  await Deno.mkdir(BENCH_DIR, { recursive: true });
-  const jfc = `${BENCH_DIR}/alloc.jfc`;
-  await Deno.writeTextFile(jfc, JFC);
-  const name = `demarc-alloc-${Date.now()}`;
-  for (const pid of pids) {
-    await run("jcmd", [String(pid), "JFR.start", `name=${name}`, `settings=${jfc}`]);
-  }
+  for (const pid of pids) await run("jcmd", [String(pid), "GC.run"]);
+  const before = await Promise.all(pids.map(eden));
   const result = await work();
+  const after = await Promise.all(pids.map(eden));
   let bytes = 0;
-  for (const pid of pids) {
-    const file = `${BENCH_DIR}/alloc-${pid}.jfr`;
-    await run("jcmd", [String(pid), "JFR.stop", `name=${name}`, `filename=${file}`]);
-    const json = JSON.parse(
-      await run("jfr", ["print", "--json", "--events", "jdk.ObjectAllocationSample", file]),
-    );
-    for (const e of json.recording.events) bytes += Number(e.values.weight ?? 0);
-    await Deno.remove(file).catch(() => {});
+  for (let i = 0; i < pids.length; i++) {
+    if (after[i].youngGcs !== before[i].youngGcs) return { bytes: NaN, result };
+    bytes += after[i].usedBytes - before[i].usedBytes;
   }
   return { bytes, result };
 }

@@ -7,7 +7,7 @@
  * (at start-up, exporters off). The three server/client pairs of a service run at the same time
  * and are measured in turn, round after round (rotating the order), so drift on a shared machine
  * hits all three alike; figures are medians over rounds. Per pair: mean and p99 latency at a
- * fixed rate, throughput at saturation, allocation per call (client + server JVM, JFR samples).
+ * fixed rate, throughput at saturation, allocation per call (client + server JVM, eden growth).
  * Prints ratios and the latency each agent adds; writes build/bench/jvm_overhead.json.
  *
  * @module
@@ -19,6 +19,7 @@ import { BUILD, jarsBuilt, startApp, type TestApp } from "../tests/probes/jvm/ap
 import { waitConnected, watch } from "../tests/probes/jvm/probe_client.ts";
 import {
   allocatedDuring,
+  BENCH_JVM_ARGS,
   OTEL_VERSION,
   otelAgent,
   otelJvmArgs,
@@ -42,6 +43,8 @@ const FIXED_CALLS = RATE * Number(opt.seconds);
 const SAT_CALLS = Number(opt["saturation-calls"]);
 const WARM_CALLS = Number(opt["warmup-calls"]);
 const ROUNDS = Number(opt.rounds);
+/** Calls in the allocation window (small enough to fit one eden). */
+const ALLOC_CALLS = 2000;
 
 type Mode = "none" | "demarc" | "otel";
 const MODES: Mode[] = ["none", "demarc", "otel"];
@@ -73,8 +76,7 @@ const demarc = await startDemarc({ logLevel: "warn", buildDir: BUILD });
 
 async function startPair(svc: Service, mode: Mode): Promise<Pair> {
   const jvmArgs = (side: string) => [
-    "-Xms256m",
-    "-Xmx256m",
+    ...BENCH_JVM_ARGS,
     ...(mode === "otel" ? otelJvmArgs(otel, `${svc.name}-${side}`) : []),
   ];
   const server = await startApp(svc.server[0], svc.server[1], { jvmArgs: jvmArgs("server") });
@@ -125,7 +127,7 @@ async function measureService(svc: Service): Promise<Figures[]> {
     for (const p of pairs) {
       const { bytes } = await allocatedDuring(
         [p.server.pid, p.client.pid],
-        () => p.client.run(FIXED_CALLS, `rate=${RATE} concurrency=4`),
+        () => p.client.run(ALLOC_CALLS, `rate=${RATE} concurrency=4`),
       );
       const r = raw.get(p.mode)!;
       out.push({
@@ -135,7 +137,7 @@ async function measureService(svc: Service): Promise<Figures[]> {
         fixedP99Us: median(r.p99),
         saturationCallsPerS: median(r.tput),
         saturationMeanUs: median(r.satMean),
-        allocBytesPerCall: bytes / FIXED_CALLS,
+        allocBytesPerCall: bytes / ALLOC_CALLS,
         failedCalls: r.failed,
       });
     }

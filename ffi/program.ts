@@ -171,6 +171,16 @@ export class BpfLink implements Disposable {
     return readAllFd(fd, `read iterator ${this.program}`, chunk);
   }
 
+  /**
+   * {@link readIter} into a caller-kept buffer, for readers that run every period: no
+   * allocation once the buffer has grown to fit. Returns a view of the bytes read, over `buf` or
+   * over a larger buffer that replaces it (keep the view's `.buffer` for the next read).
+   */
+  readIterInto(buf: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+    const fd = unwrap(`create iterator ${this.program}`, libbpf().bpf_iter_create(this.fd));
+    return readFdInto(fd, `read iterator ${this.program}`, buf);
+  }
+
   /** Detach and free. Safe to call twice. */
   close(): void {
     if (!this.#ptr) return;
@@ -216,3 +226,36 @@ export function readAllFd(fd: number, op: string, chunk = 1 << 16): Uint8Array {
 }
 
 let scratch = new Uint8Array(0);
+
+/** Room left below which {@link readFdInto} grows its buffer (a seq_file read fills what it gets). */
+const MIN_ROOM = 1 << 16;
+
+/** Read a raw fd to EOF into `buf` (doubled while short of room), then close it. */
+export function readFdInto(
+  fd: number,
+  op: string,
+  buf: Uint8Array<ArrayBuffer>,
+): Uint8Array<ArrayBuffer> {
+  let len = 0;
+  try {
+    for (;;) {
+      if (buf.length - len < MIN_ROOM) {
+        const bigger = new Uint8Array(Math.max(2 * buf.length, len + 2 * MIN_ROOM));
+        bigger.set(buf.subarray(0, len));
+        buf = bigger;
+      }
+      const room = buf.subarray(len);
+      const n = Number(libc().read(fd, room, BigInt(room.length)));
+      if (n < 0) {
+        const e = lastErrno();
+        if (e === 4 || e === 11) continue; // EINTR, EAGAIN: the seq file retries
+        throw new BpfError(op, e);
+      }
+      if (n === 0) break;
+      len += n;
+    }
+  } finally {
+    libc().close(fd);
+  }
+  return buf.subarray(0, len);
+}

@@ -62,7 +62,7 @@ const F = Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<Field, numb
 const NC = COUNTERS.length;
 const READ = FIELDS.map((f) => TcpSnap.read[f] as (v: DataView, b: number) => number);
 const R = TcpSnap.read as Record<string, (v: DataView, b: number) => number | bigint>;
-const SADDR = TcpSnap.offsets.saddr, DADDR = TcpSnap.offsets.daddr;
+const SADDR = TcpSnap.offsets.saddr, DADDR = TcpSnap.offsets.daddr, SK = TcpSnap.offsets.sk;
 
 /** Row labels of a flow (the tcp tables' keys and labels). */
 export type FlowLabels = Row["labels"];
@@ -77,19 +77,36 @@ interface Flow {
   labels: FlowLabels;
   closed: Float64Array; // counters of connections no longer live
   opens: number;
-  live: Set<bigint>;
+  live: Set<Live>;
   connect: Histogram;
   syn: Histogram;
   lastSeen: number;
 }
 
 interface Live {
-  key: string;
+  sk: number;
+  flow: Flow;
   tgid: number;
   role: number;
   vals: Float64Array;
   counted: boolean;
+  /** The read that last listed it. */
+  seen: number;
 }
+
+/**
+ * A socket's address as a number: kernel addresses share their top 16 bits, so the low 48 are
+ * unique and a double holds them exactly. A BigInt per record per read was most of what a read
+ * allocated.
+ */
+function skAt(dv: DataView, off: number): number {
+  return dv.getUint32(off + SK, true) + dv.getUint16(off + SK + 4, true) * 4294967296;
+}
+
+/** Values of a close record, folded at once (one array reused). */
+const closedVals = new Float64Array(FIELDS.length);
+/** Counters of a flow while its rows are built (one array reused). */
+const rowCounters = new Float64Array(NC);
 
 /** Labels of the flow a socket belongs to, or undefined when its role is unknown. */
 export function flowLabels(s: Snap): FlowLabels | undefined {
@@ -114,12 +131,12 @@ function keyOf(l: FlowLabels): string {
 /** All flows of one probe instance. */
 export class FlowTable {
   readonly #flows = new Map<string, Flow>();
-  readonly #live = new Map<bigint, Live>();
+  readonly #live = new Map<number, Live>();
   readonly #buckets: FlowBuckets;
   readonly #hz: number;
   #period = 0;
   /** Sockets whose close record arrived since the current read began. */
-  #closedDuringRead = new Set<bigint>();
+  #closedDuringRead = new Set<number>();
   /** Raw socket identity → flow key and labels (formatting addresses is the costly part). */
   #labelCache = new Map<string, [string, FlowLabels]>();
 
@@ -196,17 +213,17 @@ export class FlowTable {
       f.closed[F.rst_sent]++;
       return;
     }
-    const sk = R.sk(dv, 0) as bigint;
+    const sk = skAt(dv, 0);
     this.#closedDuringRead.add(sk);
-    const v = new Float64Array(FIELDS.length);
+    const v = closedVals;
     for (let i = 0; i < READ.length; i++) v[i] = READ[i](dv, 0);
     const prev = this.#live.get(sk);
     if (prev) {
       this.#live.delete(sk);
-      const old = this.#flows.get(prev.key);
-      old?.live.delete(sk);
+      const old = prev.flow;
+      old.live.delete(prev);
       if (!prev.counted && v[F.established]) this.#count(f, v);
-      if (old && prev.key !== key) {
+      if (old !== f) {
         // Re-attributed since the last read: the old flow keeps what it had seen.
         this.#fold(old, prev.vals);
         this.#fold(f, prev.vals, -1);
@@ -229,62 +246,64 @@ export class FlowTable {
    * socket that closed while the read ran is listed by it but already folded.
    */
   onRead(buffers: readonly Uint8Array[]): void {
-    this.#period++;
-    const seen = new Set<bigint>();
+    const period = ++this.#period;
     for (const bytes of buffers) {
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let off = 0; off + TcpSnap.size <= bytes.byteLength; off += TcpSnap.size) {
         if (R.kind(dv, off) !== KIND.LIVE) continue;
-        const sk = R.sk(dv, off) as bigint;
-        if (this.#closedDuringRead.has(sk)) continue;
-        this.#onLive(dv, off, sk);
-        seen.add(sk);
+        const sk = skAt(dv, off);
+        if (this.#closedDuringRead.size && this.#closedDuringRead.has(sk)) continue;
+        this.#onLive(dv, off, sk, period);
       }
     }
     for (const [sk, l] of this.#live) {
-      if (seen.has(sk)) continue;
-      const f = this.#flows.get(l.key);
-      if (f) {
-        f.live.delete(sk);
-        this.#fold(f, l.vals);
-      }
+      if (l.seen === period) continue;
+      l.flow.live.delete(l);
+      this.#fold(l.flow, l.vals);
       this.#live.delete(sk);
     }
   }
 
-  #onLive(dv: DataView, off: number, sk: bigint): void {
+  #onLive(dv: DataView, off: number, sk: number, period: number): void {
     let l = this.#live.get(sk);
     const tgid = R.tgid(dv, off) as number, role = R.role(dv, off) as number;
     if (!l || l.tgid !== tgid || l.role !== role) {
       const hit = this.#labelsAt(dv, off);
       if (!hit) return;
       const [key, labels] = hit;
-      this.#flow(labels, key);
+      const f = this.#flow(labels, key);
       if (l) {
         // Re-attributed (lazy owner): the old flow keeps what it had seen.
-        const old = this.#flows.get(l.key), f = this.#flows.get(key)!;
-        if (old) {
-          old.live.delete(sk);
-          this.#fold(old, l.vals);
-          this.#fold(f, l.vals, -1);
-        }
-        l.key = key;
+        const old = l.flow;
+        old.live.delete(l);
+        this.#fold(old, l.vals);
+        this.#fold(f, l.vals, -1);
+        l.flow = f;
         l.tgid = tgid;
         l.role = role;
       } else {
-        l = { key, tgid, role, vals: new Float64Array(FIELDS.length), counted: false };
+        l = {
+          sk,
+          flow: f,
+          tgid,
+          role,
+          vals: new Float64Array(FIELDS.length),
+          counted: false,
+          seen: 0,
+        };
         this.#live.set(sk, l);
       }
+      f.live.add(l);
     }
     const v = l.vals;
     for (let i = 0; i < READ.length; i++) v[i] = READ[i](dv, off);
-    const f = this.#flows.get(l.key)!;
+    const f = l.flow;
     if (!l.counted && v[F.established]) {
       l.counted = true;
       this.#count(f, v);
     }
-    f.live.add(sk);
-    f.lastSeen = this.#period;
+    l.seen = period;
+    f.lastSeen = period;
   }
 
   /**
@@ -315,15 +334,30 @@ export class FlowTable {
     const push = (t: string, r: Row) => out.get(t)!.push(r);
     const us = (x: number) => x / 1e6;
     const jiffies = (x: number) => x / this.#hz;
+    const gauges = GAUGES.length;
+    const mx = new Float64Array(gauges),
+      mn = new Float64Array(gauges),
+      sm = new Float64Array(gauges);
+    const max = (i: number) => mx[i - NC], min = (i: number) => mn[i - NC];
+    const sum = (i: number) => sm[i - NC];
     for (const f of this.#flows.values()) {
-      const c = Float64Array.from(f.closed);
-      const live = [...f.live].map((sk) => this.#live.get(sk)!.vals);
-      for (const v of live) for (let i = 0; i < NC; i++) c[i] += v[i];
-      const max = (i: number) => live.reduce((m, v) => Math.max(m, v[i]), 0);
-      const min = (
-        i: number,
-      ) => (live.length ? live.reduce((m, v) => Math.min(m, v[i]), Infinity) : 0);
-      const sum = (i: number) => live.reduce((m, v) => m + v[i], 0);
+      // One pass over the flow's open connections: counters summed, gauges' max/min/sum.
+      const c = rowCounters;
+      c.set(f.closed);
+      mx.fill(0);
+      mn.fill(f.live.size ? Infinity : 0);
+      sm.fill(0);
+      for (const l of f.live) {
+        const v = l.vals;
+        for (let i = 0; i < NC; i++) c[i] += v[i];
+        for (let g = 0; g < gauges; g++) {
+          const x = v[NC + g];
+          if (x > mx[g]) mx[g] = x;
+          if (x < mn[g]) mn[g] = x;
+          sm[g] += x;
+        }
+      }
+      const nLive = f.live.size;
       const labels = f.labels;
       push("tcp_link", {
         labels,
@@ -334,7 +368,7 @@ export class FlowTable {
           segs_out: c[F.segs_out],
           segs_in: c[F.segs_in],
           opens: f.opens,
-          connections: live.length,
+          connections: nLive,
         },
       });
       push("tcp_abn", {
@@ -361,7 +395,7 @@ export class FlowTable {
         values: {
           zero_window_rx: c[F.zero_wnd_rx],
           zero_window_tx: c[F.zero_wnd_tx],
-          ...(live.length
+          ...(nLive
             ? {
               cwnd: min(F.snd_cwnd),
               ssthresh: min(F.snd_ssthresh),
@@ -374,7 +408,7 @@ export class FlowTable {
             : {}),
         },
       });
-      if (!live.length) continue; // gauges only describe open connections
+      if (!nLive) continue; // gauges only describe open connections
       push("tcp_rtt", {
         labels,
         values: {

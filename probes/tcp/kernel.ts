@@ -55,6 +55,8 @@ export class TcpKernel {
   readonly #stats: BpfMap;
   readonly #cfg: BpfMap;
   #pidSet = new Set<number>();
+  /** One iterator read buffer per watched namespace, reused every period. */
+  #readBufs: Uint8Array<ArrayBuffer>[] = [];
   /** Optional attach points whose programs the kernel refused to load. */
   #unloaded = new Set<string>();
 
@@ -165,12 +167,12 @@ export class TcpKernel {
     this.#pidSet = new Set(pids);
   }
 
-  /** Runtime switches (see `struct tcp_cfg`). */
-  setCfg(emitUntracked: boolean, lazyOwner: boolean): void {
+  /** Runtime switches (see `struct tcp_cfg`); `fields` is a mask of layout.ts' `FIELDS`. */
+  setCfg(emitUntracked: boolean, fields: number): void {
     const v = new Uint8Array(TcpCfg.size);
     const dv = new DataView(v.buffer);
     dv.setUint32(TcpCfg.offsets.emit_untracked, emitUntracked ? 1 : 0, true);
-    dv.setUint32(TcpCfg.offsets.lazy_owner, lazyOwner ? 1 : 0, true);
+    dv.setUint32(TcpCfg.offsets.fields, fields, true);
     this.#cfg.update(u32(0), v);
   }
 
@@ -179,9 +181,21 @@ export class TcpKernel {
     return this.#rb.consume();
   }
 
-  /** Run iter/tcp in every namespace of `netns`: `struct tcp_snap` records back to back. */
+  /**
+   * Run iter/tcp in every namespace of `netns`: `struct tcp_snap` records back to back, one view
+   * per namespace. The views are over buffers kept for the next read (a read of 10,000 sockets
+   * is 2.4 MB: allocating it every period costs the GC and RSS), so they are valid until the next
+   * call.
+   */
   readSockets(netns: NetnsSet): Uint8Array[] {
-    return netns.map(() => this.#iter.readIter());
+    let i = 0;
+    const out = netns.map(() => {
+      const v = this.#iter.readIterInto(this.#readBufs[i] ?? new Uint8Array(1 << 16));
+      this.#readBufs[i++] = new Uint8Array(v.buffer);
+      return v;
+    });
+    this.#readBufs.length = i; // namespaces no longer watched give their buffers back
+    return out;
   }
 
   /** Kernel-side counters summed over CPUs, by name. */

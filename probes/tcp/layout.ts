@@ -14,7 +14,6 @@ export const TcpSnap = defineStruct(
     ["bytes_sent", "u64"],
     ["bytes_acked", "u64"],
     ["bytes_received", "u64"],
-    ["bytes_retrans", "u64"],
     ["connect_ns", "u64"],
     ["saddr", "bytes", 16],
     ["daddr", "bytes", 16],
@@ -22,9 +21,9 @@ export const TcpSnap = defineStruct(
     ["sport", "u16"],
     ["dport", "u16"],
     ["family", "u8"],
-    ["state", "u8"],
     ["kind", "u8"],
     ["role", "u8"],
+    ["established", "u8"],
     ["tgid", "u32"],
     ["srtt_us", "u32"],
     ["rttvar_us", "u32"],
@@ -35,7 +34,6 @@ export const TcpSnap = defineStruct(
     ["snd_wnd", "u32"],
     ["rcv_wnd", "u32"],
     ["total_retrans", "u32"],
-    ["retrans_out", "u32"],
     ["lost_out", "u32"],
     ["sacked_out", "u32"],
     ["reordering", "u32"],
@@ -44,8 +42,6 @@ export const TcpSnap = defineStruct(
     ["mss", "u32"],
     ["segs_out", "u32"],
     ["segs_in", "u32"],
-    ["data_segs_out", "u32"],
-    ["data_segs_in", "u32"],
     ["notsent_bytes", "u32"],
     ["notacked_bytes", "u32"],
     ["rcvbuf", "u32"],
@@ -54,18 +50,12 @@ export const TcpSnap = defineStruct(
     ["wmem_queued", "u32"],
     ["backlog", "u32"],
     ["drops", "u32"],
-    ["ack_backlog", "u32"],
-    ["max_ack_backlog", "u32"],
-    ["sk_err", "u32"],
     ["retrans_skbs", "u32"],
     ["retrans_failed", "u32"],
     ["rst_sent", "u32"],
     ["rst_recv", "u32"],
     ["zero_wnd_rx", "u32"],
     ["zero_wnd_tx", "u32"],
-    ["owner_src", "u8"],
-    ["established", "u8"],
-    ["pad0", "bytes", 2],
     ["comm", "char", 16],
   ] as const,
 );
@@ -108,7 +98,17 @@ export const ConnInfo = defineStruct(
 );
 
 /** `struct tcp_cfg`: value 0 of the `cfg` map. */
-export const TcpCfg = defineStruct([["emit_untracked", "u32"], ["lazy_owner", "u32"]] as const);
+export const TcpCfg = defineStruct([["emit_untracked", "u32"], ["fields", "u32"]] as const);
+
+/** `enum demarc_fields`: the value groups a snapshot reads, by the sub-probe that needs them. */
+export const FIELDS: Readonly<Record<string, number>> = {
+  tcp_stats: 1 << 0,
+  tcp_rtt: 1 << 1,
+  tcp_windows: 1 << 2,
+  tcp_rate: 1 << 3,
+  tcp_sockbuf: 1 << 4,
+  tcp_abnormal: 1 << 5,
+};
 
 /** `struct listener_key` / `struct listener_owner`. */
 export const ListenerKey = defineStruct(

@@ -72,24 +72,6 @@ struct {
 	__type(value, struct tcp_cfg);
 } cfg SEC(".maps");
 
-/* Server sockets whose owner the first sendmsg settles. Socket-local storage: the sendmsg
- * program, which runs for every send on the host, finds "nothing to do" with a pointer load
- * instead of a hash lookup. */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, __u8);
-} owner_pending SEC(".maps");
-
-/* iter/tcp builds its record here: it does not fit comfortably on the 512-byte stack. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tcp_snap);
-} scratch SEC(".maps");
-
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -139,17 +121,11 @@ static __always_inline __u64 sk_ino(const struct sock *sk)
 	return file->f_inode->i_ino;
 }
 
-/* Everything about one socket, from the socket itself and our per-connection entry. `gauges`
- * is a constant: close records carry only identity and counters (gauges of a closed connection
- * are never reported), which spares the cache lines they live on. */
-static __always_inline void fill_snap(struct tcp_snap *s, const struct sock *sk, struct tcp_sock *tp,
-				      const struct conn_info *ci, bool gauges)
+/* Identity of a socket: what a flow key is made of. All on struct sock_common's first lines. */
+static __always_inline void fill_ident(struct tcp_snap *s, const struct sock *sk, struct tcp_sock *tp)
 {
 	s->sk = (__u64)sk;
-	s->ino = sk_ino(sk);
-	s->netns = sk_netns(sk);
 	s->family = sk->__sk_common.skc_family;
-	s->state = sk->__sk_common.skc_state;
 	/* skc_num is already 0 at close: inet_sport survives. */
 	s->sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
 	s->dport = bpf_ntohs(sk->__sk_common.skc_dport);
@@ -157,79 +133,110 @@ static __always_inline void fill_snap(struct tcp_snap *s, const struct sock *sk,
 		__builtin_memcpy(s->saddr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
 		__builtin_memcpy(s->daddr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
 	} else {
-		__builtin_memset(s->saddr, 0, 16);
-		__builtin_memset(s->daddr, 0, 16);
 		*(__u32 *)s->saddr = sk->__sk_common.skc_rcv_saddr;
 		*(__u32 *)s->daddr = sk->__sk_common.skc_daddr;
 	}
-	s->bytes_sent = tp->bytes_sent;
-	s->bytes_acked = tp->bytes_acked;
-	s->bytes_received = tp->bytes_received;
-	s->bytes_retrans = tp->bytes_retrans;
-	if (gauges) {
+}
+
+/* Owner and event counters, from our per-connection entry. */
+static __always_inline void fill_conn(struct tcp_snap *s, const struct conn_info *ci)
+{
+	s->tgid = ci->tgid;
+	s->role = ci->role;
+	s->established = ci->established;
+	s->connect_ns = ci->connect_ns;
+	s->syn_srtt_us = ci->syn_srtt_us;
+	s->retrans_skbs = ci->retrans_skbs;
+	s->retrans_failed = ci->retrans_failed;
+	s->rst_sent = ci->rst_sent;
+	s->rst_recv = ci->rst_recv;
+	s->zero_wnd_rx = ci->zero_wnd_rx;
+	s->zero_wnd_tx = ci->zero_wnd_tx;
+	__builtin_memcpy(s->comm, ci->comm, DEMARC_COMM_LEN);
+}
+
+/* Counters of the enabled groups: what a close record carries (gauges of a closed connection are
+ * never reported, and skipping them spares the cache lines they live on). */
+static __always_inline void fill_counters(struct tcp_snap *s, const struct sock *sk,
+					  struct tcp_sock *tp, __u32 fields)
+{
+	if (fields & FIELDS_STATS) {
+		s->bytes_sent = tp->bytes_sent;
+		s->bytes_acked = tp->bytes_acked;
+		s->bytes_received = tp->bytes_received;
+		s->segs_in = tp->segs_in;
+	}
+	if (fields & (FIELDS_STATS | FIELDS_ABN))
+		s->segs_out = tp->segs_out; /* tcp_abnormal's retransmission ratio divides by it */
+	if (fields & FIELDS_ABN) {
+		s->total_retrans = tp->total_retrans;
+		s->drops = sk_drops(sk);
+	}
+}
+
+/* Gauges of the enabled groups (live sockets only). */
+static __always_inline void fill_gauges(struct tcp_snap *s, const struct sock *sk,
+					struct tcp_sock *tp, __u32 fields)
+{
+	if (fields & FIELDS_RTT) {
 		s->srtt_us = tp->srtt_us >> 3;
 		s->rttvar_us = tp->mdev_us >> 2;
 		s->rcv_rtt_us = tp->rcv_rtt_est.rtt_us >> 3;
+	}
+	if (fields & FIELDS_WINDOWS) {
 		s->snd_cwnd = tp->snd_cwnd;
 		s->snd_ssthresh = tp->snd_ssthresh;
 		s->snd_wnd = tp->snd_wnd;
 		s->rcv_wnd = tp->rcv_wnd;
-		s->retrans_out = tp->retrans_out;
-		s->lost_out = tp->lost_out;
-		s->sacked_out = tp->sacked_out;
 		s->reordering = tp->reordering;
+		__u32 snd_nxt = tp->snd_nxt;
+		s->notsent_bytes = tp->write_seq - snd_nxt;
+		s->notacked_bytes = snd_nxt - tp->snd_una;
+	}
+	if (fields & FIELDS_RATE) {
 		s->rto_jiffies = tp->inet_conn.icsk_rto;
 		/* ato is an 8-bit bit-field on newer kernels, a __u32 on older ones. Name the field from tp:
 		 * with &tp->inet_conn.icsk_ack as the base, CO-RE counts the nested offset twice. */
 		s->ato_jiffies = BPF_CORE_READ_BITFIELD(tp, inet_conn.icsk_ack.ato);
 		s->mss = tp->mss_cache;
-		s->data_segs_out = tp->data_segs_out;
-		s->data_segs_in = tp->data_segs_in;
-		__u32 snd_nxt = tp->snd_nxt;
-		s->notsent_bytes = tp->write_seq - snd_nxt;
-		s->notacked_bytes = snd_nxt - tp->snd_una;
+	}
+	if (fields & FIELDS_SOCKBUF) {
 		s->rcvbuf = sk->sk_rcvbuf;
 		s->sndbuf = sk->sk_sndbuf;
 		s->rmem_alloc = sk->sk_backlog.rmem_alloc.counter;
 		s->wmem_queued = sk->sk_wmem_queued;
+	}
+	if (fields & FIELDS_ABN) {
+		s->lost_out = tp->lost_out;
+		s->sacked_out = tp->sacked_out;
 		s->backlog = sk->sk_backlog.len;
-		s->ack_backlog = sk->sk_ack_backlog;
-		s->max_ack_backlog = sk->sk_max_ack_backlog;
 	}
-	s->segs_out = tp->segs_out;
-	s->segs_in = tp->segs_in;
-	s->total_retrans = tp->total_retrans;
-	s->drops = sk_drops(sk);
-	s->sk_err = sk->sk_err;
-	if (ci) {
-		s->tgid = ci->tgid;
-		s->role = ci->role;
-		s->owner_src = ci->owner_src;
-		s->connect_ns = ci->connect_ns;
-		s->syn_srtt_us = ci->syn_srtt_us;
-		s->retrans_skbs = ci->retrans_skbs;
-		s->retrans_failed = ci->retrans_failed;
-		s->rst_sent = ci->rst_sent;
-		s->rst_recv = ci->rst_recv;
-		s->zero_wnd_rx = ci->zero_wnd_rx;
-		s->zero_wnd_tx = ci->zero_wnd_tx;
-		s->established = ci->established;
-		__builtin_memcpy(s->comm, ci->comm, DEMARC_COMM_LEN);
-	} else {
-		s->tgid = 0;
-		s->role = ROLE_UNKNOWN;
-		s->owner_src = OWNER_NONE;
-		s->connect_ns = 0;
-		s->syn_srtt_us = 0;
-		s->retrans_skbs = 0;
-		s->retrans_failed = 0;
-		s->rst_sent = 0;
-		s->rst_recv = 0;
-		s->zero_wnd_rx = 0;
-		s->zero_wnd_tx = 0;
-		s->established = 0;
-		__builtin_memset(s->comm, 0, DEMARC_COMM_LEN);
+}
+
+/* Fields of the enabled sub-probes (all when the config is unreadable, which cannot happen). */
+static __always_inline __u32 cfg_fields(void)
+{
+	struct tcp_cfg *c = get_cfg();
+	return c ? c->fields : ~0U;
+}
+
+/* A close-time record (SNAP_CLOSED, SNAP_LATE_RST) into the ring buffer. */
+static __always_inline void emit_closed(const struct sock *sk, struct tcp_sock *tp,
+					const struct conn_info *ci, __u8 kind)
+{
+	struct tcp_snap *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	if (!s) {
+		stat_inc(STAT_RB_LOST);
+		return;
 	}
+	__builtin_memset(s, 0, sizeof(*s)); /* ring memory is not zeroed: unread groups must read 0 */
+	fill_ident(s, sk, tp);
+	fill_conn(s, ci);
+	if (kind == SNAP_CLOSED) /* a late reset is counted only: no values needed */
+		fill_counters(s, sk, tp, cfg_fields());
+	s->kind = kind;
+	/* Consumed on a timer: no wakeup per record. */
+	bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, const char *comm)
@@ -254,17 +261,8 @@ static __always_inline void on_close(const struct sock *sk, __u64 key)
 		return;
 	}
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
-	if (tp) {
-		struct tcp_snap *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
-		if (s) {
-			fill_snap(s, sk, tp, ci, false);
-			s->kind = SNAP_CLOSED;
-			/* Consumed on a timer: no wakeup per record. */
-			bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
-		} else {
-			stat_inc(STAT_RB_LOST);
-		}
-	}
+	if (tp)
+		emit_closed(sk, tp, ci, SNAP_CLOSED);
 	__u32 idx = CLOSING_SLOTS;
 	struct last_closed *next = bpf_map_lookup_elem(&closing, &idx);
 	if (next) {
@@ -318,7 +316,7 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 	}
 	if (newstate == TCP_SYN_RECV) {
 		/* The child of a listener: current is whoever delivered the ACK, so the owner is the
-		 * listener's (refined at the first sendmsg when lazy_owner is on). */
+		 * listener's (refined at the first sendmsg with server_owner=sendmsg). */
 		struct listener_key lk = { .netns = sk_netns(sk), .port = sk->__sk_common.skc_num };
 		struct listener_owner *lo = bpf_map_lookup_elem(&listeners, &lk);
 		if (!lo) {
@@ -330,9 +328,6 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 			return 0;
 		}
 		track(key, lo->tgid, ROLE_SERVER, OWNER_LISTENER, lo->comm);
-		struct tcp_cfg *c = get_cfg();
-		if (c && c->lazy_owner)
-			bpf_sk_storage_get(&owner_pending, (struct sock *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		return 0;
 	}
 	if (newstate == TCP_ESTABLISHED) {
@@ -390,14 +385,7 @@ int BPF_PROG(on_send_reset, const struct sock *sk)
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
 	if (!tp)
 		return 0;
-	struct tcp_snap *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
-	if (!s) {
-		stat_inc(STAT_RB_LOST);
-		return 0;
-	}
-	fill_snap(s, sk, tp, ci, false);
-	s->kind = SNAP_LATE_RST;
-	bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
+	emit_closed(sk, tp, ci, SNAP_LATE_RST);
 	lc->sk = 0;
 	return 0;
 }
@@ -440,11 +428,15 @@ int BPF_PROG(on_tcp_probe, struct sock *sk)
 }
 
 SEC("tp_btf/tcp_sendmsg_locked")
-int BPF_PROG(on_sendmsg, const struct sock *sk)
+int BPF_PROG(on_sendmsg, struct sock *sk)
 {
-	if (!bpf_sk_storage_get(&owner_pending, (struct sock *)sk, 0, 0))
+	/* Runs for every send on the host. Only a socket that has sent no data yet can be a server
+	 * connection whose owner is unsettled, so every later send leaves after one load of a line
+	 * the send itself is using. This replaced a socket-local-storage mark created at SYN_RECV:
+	 * creating and deleting that storage cost more per connection than this costs per send. */
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp || tp->data_segs_out)
 		return 0;
-	bpf_sk_storage_delete(&owner_pending, (struct sock *)sk);
 	__u64 key = (__u64)sk;
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
 	if (!ci || ci->owner_src != OWNER_LISTENER)
@@ -508,30 +500,35 @@ int dump_tcp(struct bpf_iter__tcp *ctx)
 	struct sock_common *skc = ctx->sk_common;
 	if (!skc)
 		return 0;
+	/* Untracked sockets leave after one hash lookup: the address is the key whatever the socket's
+	 * kind, and only full sockets are ever tracked. */
+	__u64 key = (__u64)skc;
+	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+	struct tcp_cfg *c = get_cfg();
+	if (!c)
+		return 0;
+	if (!ci && !c->emit_untracked)
+		return 0;
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc); /* NULL for timewait and request socks */
 	if (!tp)
 		return 0;
 	const struct sock *sk = (const struct sock *)tp;
-	__u64 key = (__u64)sk;
-	__u32 zero = 0;
-	struct tcp_snap *s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return 0;
-	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
-	__u8 state = skc->skc_state, kind;
+	struct tcp_snap s;
+	__builtin_memset(&s, 0, sizeof(s));
+	fill_ident(&s, sk, tp);
 	if (ci) {
-		kind = SNAP_LIVE;
-	} else if (state == TCP_LISTEN) {
-		kind = SNAP_LISTENER;
+		s.kind = SNAP_LIVE;
+		fill_conn(&s, ci);
+		__u32 fields = c->fields;
+		fill_counters(&s, sk, tp, fields);
+		fill_gauges(&s, sk, tp, fields);
 	} else {
-		struct tcp_cfg *c = get_cfg();
-		if (!c || !c->emit_untracked)
-			return 0;
-		kind = SNAP_UNTRACKED;
+		/* Adoption: listeners and untracked connections, with what /proc attribution needs. */
+		s.kind = sk->__sk_common.skc_state == TCP_LISTEN ? SNAP_LISTENER : SNAP_UNTRACKED;
+		s.netns = sk_netns(sk);
+		s.ino = sk_ino(sk);
 	}
-	fill_snap(s, sk, tp, ci, true);
-	s->kind = kind;
-	bpf_seq_write(ctx->meta->seq, s, sizeof(*s));
+	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
 	return 0;
 }
 

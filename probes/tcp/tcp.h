@@ -66,25 +66,39 @@ struct listener_owner {
 	char comm[DEMARC_COMM_LEN];
 };
 
-/* One socket as read by iter/tcp (SNAP_LIVE, SNAP_LISTENER, SNAP_UNTRACKED) or at close
- * (SNAP_CLOSED, through the ring buffer). Times in microseconds, rto/ato in jiffies. */
+/* Which value groups a snapshot reads, one bit per sub-probe that needs socket fields (the
+ * value of tcp_cfg.fields). Each group lives on its own few cache lines of struct tcp_sock, and
+ * an iterator read is dominated by cache misses: reading only what the enabled sub-probes
+ * publish is what makes it cheap. Fields outside the mask are zero. */
+enum demarc_fields {
+	FIELDS_STATS = 1 << 0,   /* tcp_stats: bytes, segments */
+	FIELDS_RTT = 1 << 1,     /* tcp_rtt: srtt, rttvar, rcv_rtt */
+	FIELDS_WINDOWS = 1 << 2, /* tcp_windows: cwnd, ssthresh, windows, notsent/notacked, reordering */
+	FIELDS_RATE = 1 << 3,    /* tcp_rate: rto, ato, mss */
+	FIELDS_SOCKBUF = 1 << 4, /* tcp_sockbuf: buffers and their use */
+	FIELDS_ABN = 1 << 5,     /* tcp_abnormal: retransmissions, lost, sacked, backlog, drops, segs_out */
+};
+
+/* One socket as read by iter/tcp (SNAP_LIVE; SNAP_LISTENER and SNAP_UNTRACKED only while
+ * adopting) or at close (SNAP_CLOSED, SNAP_LATE_RST, through the ring buffer): identity, our
+ * per-connection entry, and the values of the enabled groups. Times in microseconds, rto/ato in
+ * jiffies. Only fields some consumer reads are here: every byte is copied per socket per read. */
 struct tcp_snap {
 	__u64 sk;
-	__u64 ino;
+	__u64 ino;             /* SNAP_LISTENER and SNAP_UNTRACKED only (socket inode, for /proc) */
 	__u64 bytes_sent;
 	__u64 bytes_acked;
 	__u64 bytes_received;
-	__u64 bytes_retrans;
 	__u64 connect_ns;
 	__u8 saddr[16];
 	__u8 daddr[16];
-	__u32 netns;
+	__u32 netns;           /* SNAP_LISTENER and SNAP_UNTRACKED only */
 	__u16 sport;
 	__u16 dport;
 	__u8 family;           /* 2 AF_INET, 10 AF_INET6 */
-	__u8 state;
 	__u8 kind;
 	__u8 role;
+	__u8 established;
 	__u32 tgid;
 	__u32 srtt_us;
 	__u32 rttvar_us;
@@ -95,7 +109,6 @@ struct tcp_snap {
 	__u32 snd_wnd;
 	__u32 rcv_wnd;
 	__u32 total_retrans;
-	__u32 retrans_out;
 	__u32 lost_out;
 	__u32 sacked_out;
 	__u32 reordering;
@@ -104,8 +117,6 @@ struct tcp_snap {
 	__u32 mss;
 	__u32 segs_out;
 	__u32 segs_in;
-	__u32 data_segs_out;
-	__u32 data_segs_in;
 	__u32 notsent_bytes;
 	__u32 notacked_bytes;
 	__u32 rcvbuf;
@@ -114,25 +125,19 @@ struct tcp_snap {
 	__u32 wmem_queued;
 	__u32 backlog;
 	__u32 drops;
-	__u32 ack_backlog;
-	__u32 max_ack_backlog;
-	__u32 sk_err;
 	__u32 retrans_skbs;
 	__u32 retrans_failed;
 	__u32 rst_sent;
 	__u32 rst_recv;
 	__u32 zero_wnd_rx;
 	__u32 zero_wnd_tx;
-	__u8 owner_src;
-	__u8 established;
-	__u8 pad0[2];
 	char comm[DEMARC_COMM_LEN];
 };
 
 /* Runtime switches (value 0 of the `cfg` array). */
 struct tcp_cfg {
-	__u32 emit_untracked;  /* iter also writes untracked established sockets (for /proc attribution) */
-	__u32 lazy_owner;      /* first sendmsg on a server socket re-attributes it to the sender */
+	__u32 emit_untracked;  /* iter also writes listeners and untracked sockets (for /proc attribution) */
+	__u32 fields;          /* enum demarc_fields: value groups snapshots read */
 };
 
 #endif

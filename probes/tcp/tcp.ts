@@ -20,7 +20,7 @@ import { FlowTable } from "./flows.ts";
 import { kernelHz } from "./hz.ts";
 import { type Degraded, type KernelSizes, PROGRAMS, TcpKernel } from "./kernel.ts";
 import { HealthCounters } from "./health.ts";
-import { KIND, TcpSnap } from "./layout.ts";
+import { FIELDS, KIND, TcpSnap } from "./layout.ts";
 
 const CONSUME_MS = 100;
 
@@ -37,6 +37,16 @@ function sizesOf(c: ProbeConfig): KernelSizes {
     maxPids: n("max_pids", 16384),
     ringbufSize: n("ringbuf_size", 4 << 20),
   };
+}
+
+/**
+ * The value groups the enabled sub-probes publish (`struct tcp_cfg.fields`). A group that is off
+ * reads as zero, and its table is not published either.
+ */
+function fieldsOf(c: ProbeConfig): number {
+  let m = 0;
+  for (const p of c.probes) m |= FIELDS[p] ?? 0;
+  return m;
 }
 
 function histogramBounds(ctx: ProbeContext, table: string, field: string): number[] {
@@ -61,6 +71,8 @@ class TcpDriver implements ProbeDriver {
   #scanPids = new Set<number>();
   #lastError: string | undefined;
   #reports = 0;
+  /** Value groups the kernel reads per socket: those of the enabled sub-probes. */
+  #fields = 0;
 
   constructor(ctx: ProbeContext) {
     this.#ctx = ctx;
@@ -156,7 +168,7 @@ class TcpDriver implements ProbeDriver {
       wanted.add("tp/syscalls/sys_exit_accept4");
       wanted.add("tp/syscalls/sys_exit_accept");
     }
-    const lazy = owner === "sendmsg";
+    this.#fields = fieldsOf(config);
     this.#degraded = k.setOptional(wanted).map((d) =>
       this.#loadDegraded.find((l) => l.part === d.part) ?? d
     );
@@ -164,7 +176,7 @@ class TcpDriver implements ProbeDriver {
       this.#degraded.push({ part: "rto/ato units", reason: this.#hz.source });
     }
     for (const d of this.#degraded) this.#ctx.log.warn("tcp probe part degraded", { ...d });
-    k.setCfg(false, lazy);
+    k.setCfg(false, this.#fields);
     if (!this.#reportTimer || prevPeriod !== config.params.report_period) {
       clearInterval(this.#reportTimer);
       const ms = Number(config.params.report_period ?? 60) * 1000;
@@ -185,16 +197,15 @@ class TcpDriver implements ProbeDriver {
     const k = this.#kernel, flows = this.#flows;
     if (!k || !flows) return;
     const t0 = performance.now();
-    const lazy = (this.#config?.params.server_owner ?? "sendmsg") === "sendmsg";
     k.consume();
     flows.beginRead();
     let snaps;
     if (this.#scanPids.size) {
-      k.setCfg(true, lazy);
+      k.setCfg(true, this.#fields);
       try {
         snaps = k.readSockets(this.#netns);
       } finally {
-        k.setCfg(false, lazy);
+        k.setCfg(false, this.#fields);
       }
       const a = adoptSockets(k, snaps, this.#scanPids);
       this.#scanPids.clear();

@@ -1,0 +1,239 @@
+/**
+ * Side-by-side cost of two builds of tcp.bpf.c in one process, on one load: the host here is
+ * shared and noisy (2 vCPUs, load 4-12), so runs minutes apart differ by 2x; ratios measured in
+ * the same seconds are what can be trusted.
+ *
+ * Both objects are loaded and attached at once (each with its own maps), so both see every
+ * event. Tracepoint programs run in attach order and the second finds warmer caches: the order
+ * is swapped half way and both halves are summed. iter/tcp reads alternate between the objects.
+ * Also: the cost of iter/tcp per value group of the new object (`struct tcp_cfg.fields`).
+ *
+ * Run: deno run -A --unstable-kv bench/tcp_ab_bench.ts [old.bpf.c-or-.o] [rounds]
+ *   default old: probes/tcp/tcp.bpf.c of git HEAD
+ */
+
+import { BpfObject, enableRunStats, NetnsSet } from "../ffi/libbpf.ts";
+import type { BpfLink } from "../ffi/libbpf.ts";
+import { compileBpf } from "../tests/ffi/build_fixture.ts";
+import { NetPair, ROOT, sh, Traffic } from "../tests/probes/tcp/harness.ts";
+
+const rounds = Number(Deno.args[1] ?? 4);
+
+async function oldObject(): Promise<string> {
+  const arg = Deno.args[0];
+  if (arg?.endsWith(".o")) return arg;
+  if (arg) return await compileBpf(arg, [arg.replace(/\/[^/]*$/, ""), `${ROOT}/probes`]);
+  const dir = await Deno.makeTempDir({ prefix: "demarc-ab-old-" });
+  for (const f of ["tcp.bpf.c", "tcp.h"]) {
+    await Deno.writeTextFile(
+      `${dir}/${f}`,
+      await sh("git", "-C", ROOT, "show", `HEAD:probes/tcp/${f}`),
+    );
+  }
+  return await compileBpf(`${dir}/tcp.bpf.c`, [dir, `${ROOT}/probes`]);
+}
+
+const POINTS: Record<string, string> = {
+  "tp_btf/inet_sock_set_state": "on_state",
+  "tp_btf/tcp_retransmit_skb": "on_retransmit",
+  "tp_btf/tcp_send_reset": "on_send_reset",
+  "tp_btf/tcp_receive_reset": "on_receive_reset",
+  "tp_btf/tcp_probe": "on_tcp_probe",
+  "tp_btf/tcp_sendmsg_locked": "on_sendmsg",
+};
+const ALL_FIELDS = 0x3f;
+
+interface Side {
+  name: string;
+  obj: BpfObject;
+  links: Map<string, BpfLink>;
+  iter: BpfLink;
+  /** Run totals at the last mark, per program. */
+  mark: Map<string, [number, number]>;
+  acc: Map<string, [number, number]>;
+}
+
+function u32(n: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
+function setCfg(s: Side, fields: number): void {
+  const m = s.obj.map("cfg");
+  const v = new Uint8Array(m.valueSize);
+  // new: { emit_untracked, fields }; HEAD: { emit_untracked, lazy_owner } (server_owner=sendmsg)
+  new DataView(v.buffer).setUint32(4, s.name === "new" ? fields : 1, true);
+  m.update(u32(0), v);
+}
+
+function load(name: string, bytes: Uint8Array, pids: number[]): Side {
+  const obj = BpfObject.openMem(bytes, name);
+  for (const p of ["on_accept4", "on_accept"]) obj.program(p).autoload = false;
+  obj.load();
+  for (const p of pids) obj.map("pids").update(u32(p), new Uint8Array([1]));
+  const s: Side = {
+    name,
+    obj,
+    links: new Map(),
+    iter: obj.program("dump_tcp").attachIter(),
+    mark: new Map(),
+    acc: new Map(),
+  };
+  setCfg(s, ALL_FIELDS);
+  attachAll(s);
+  return s;
+}
+
+function attachAll(s: Side): void {
+  for (const [point, prog] of Object.entries(POINTS)) {
+    s.links.set(point, s.obj.program(prog).attach());
+  }
+}
+
+function detachAll(s: Side): void {
+  for (const l of s.links.values()) l.close();
+  s.links.clear();
+}
+
+function totals(s: Side, prog: string): [number, number] {
+  const i = s.obj.program(prog).info();
+  return [i.runTimeNs, i.runCount];
+}
+
+function markAll(s: Side): void {
+  for (const p of [...Object.values(POINTS), "dump_tcp"]) s.mark.set(p, totals(s, p));
+}
+
+function accumulate(s: Side): void {
+  for (const p of [...Object.values(POINTS), "dump_tcp"]) {
+    const [t, c] = totals(s, p), [t0, c0] = s.mark.get(p)!;
+    const a = s.acc.get(p) ?? [0, 0];
+    s.acc.set(p, [a[0] + t - t0, a[1] + c - c0]);
+  }
+}
+
+/** iter/tcp ns per socket visited over `reads` reads of every namespace. */
+function iterCost(s: Side, netns: NetnsSet, reads: number): number {
+  const [t0, c0] = totals(s, "dump_tcp");
+  let buf = new Uint8Array(1 << 16);
+  for (let i = 0; i < reads; i++) {
+    netns.map(() => {
+      buf = new Uint8Array(s.iter.readIterInto(buf).buffer);
+    });
+  }
+  const [t1, c1] = totals(s, "dump_tcp");
+  return (t1 - t0) / Math.max(1, c1 - c0);
+}
+
+const oldBytes = await Deno.readFile(await oldObject());
+const newBytes = await Deno.readFile(
+  await compileBpf(`${ROOT}/probes/tcp/tcp.bpf.c`, [`${ROOT}/probes/tcp`, `${ROOT}/probes`]),
+);
+
+const net = await NetPair.create();
+const srv = await Traffic.spawn(net.b, ["server", "6001", "--echo"], "dm-ab-srv");
+const pids = [srv.pid];
+const stats = enableRunStats();
+let sides = [load("old", oldBytes, pids), load("new", newBytes, pids)];
+const netns = new NetnsSet();
+const watch = (pid: number) => {
+  pids.push(pid);
+  for (const s of sides) s.obj.map("pids").update(u32(pid), new Uint8Array([1]));
+  netns.update(pids);
+};
+netns.update(pids);
+
+try {
+  // Events: short connections (lifecycle, resets at SO_LINGER close) and request/response.
+  for (let half = 0; half < 2; half++) {
+    for (const s of sides) markAll(s);
+    for (let r = 0; r < rounds; r++) {
+      const c = await Traffic.spawn(net.a, ["client", net.ipB, "6001", "--conns", "1500"]);
+      watch(c.pid);
+      await c.send();
+      await c.next();
+      await c.kill();
+      const rr = await Traffic.spawn(net.a, ["client", net.ipB, "6001", "--rr", "3000"]);
+      watch(rr.pid);
+      await rr.send();
+      await rr.next();
+      await rr.next().catch(() => {});
+      await rr.kill();
+      const rst = await Traffic.spawn(net.a, [
+        "client",
+        net.ipB,
+        "6001",
+        "--conns",
+        "300",
+        "--rst",
+      ]);
+      watch(rst.pid);
+      await rst.send();
+      await rst.next();
+      await rst.kill();
+    }
+    for (const s of sides) accumulate(s);
+    // Swap the attach order for the second half.
+    for (const s of sides) detachAll(s);
+    sides = [sides[1], sides[0]];
+    for (const s of sides) attachAll(s);
+  }
+  console.log(`tracepoint programs, mean ns per run (both objects on the same events):`);
+  const [o, n] = [sides.find((s) => s.name === "old")!, sides.find((s) => s.name === "new")!];
+  for (const prog of Object.values(POINTS)) {
+    const [ot, oc] = o.acc.get(prog)!, [nt, nc] = n.acc.get(prog)!;
+    if (!oc && !nc) continue;
+    const on = ot / Math.max(1, oc), nn = nt / Math.max(1, nc);
+    console.log(
+      `  ${prog.padEnd(18)} old ${on.toFixed(0).padStart(5)} ns x${String(oc).padStart(7)}` +
+        `   new ${nn.toFixed(0).padStart(5)} ns x${String(nc).padStart(7)}   new/old ${
+          (nn / on).toFixed(2)
+        }`,
+    );
+  }
+
+  // Sockets held open for the iterator: 2,000 client + 2,000 server sockets.
+  const held = await Traffic.spawn(net.a, ["client", net.ipB, "6001", "--conns", "2000", "--hold"]);
+  watch(held.pid);
+  await held.send();
+  await held.next();
+  const per: Record<string, number[]> = { old: [], new: [] };
+  for (let r = 0; r < rounds * 2; r++) {
+    for (const s of r % 2 ? [...sides].reverse() : sides) per[s.name].push(iterCost(s, netns, 3));
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(`iter/tcp ns per socket visited (median of ${rounds * 2}, 3 reads each):`);
+  console.log(
+    `  old ${med(per.old).toFixed(0)}  new (all groups) ${med(per.new).toFixed(0)}  new/old ${
+      (med(per.new) / med(per.old)).toFixed(2)
+    }`,
+  );
+  const groups: Record<string, number> = {
+    none: 0,
+    tcp_stats: 1,
+    tcp_rtt: 2,
+    tcp_windows: 4,
+    tcp_rate: 8,
+    tcp_sockbuf: 16,
+    tcp_abnormal: 32,
+    all: ALL_FIELDS,
+  };
+  const g: Record<string, number[]> = {};
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, mask] of Object.entries(groups)) {
+      setCfg(n, mask);
+      (g[name] ??= []).push(iterCost(n, netns, 3));
+    }
+  }
+  setCfg(n, ALL_FIELDS);
+  console.log(`new iter/tcp ns per socket by value group enabled (median of ${rounds}):`);
+  console.log("  " + Object.entries(g).map(([k, v]) => `${k} ${med(v).toFixed(0)}`).join(", "));
+  await held.kill();
+} finally {
+  stats.close();
+  for (const s of sides) s.obj.close();
+  netns.close();
+  await srv.kill();
+  await net.close();
+}

@@ -113,17 +113,61 @@ function accumulate(s: Side): void {
   }
 }
 
-/** iter/tcp ns per socket visited over `reads` reads of every namespace. */
-function iterCost(s: Side, netns: NetnsSet, reads: number): number {
-  const [t0, c0] = totals(s, "dump_tcp");
+/** The periodic read of one object: its iterator program and how to run it once. */
+function reader(s: Side, netns: NetnsSet): { prog: string; read: () => number } {
+  const names = s.obj.programs().map((p) => p.name);
   let buf = new Uint8Array(1 << 16);
-  for (let i = 0; i < reads; i++) {
-    netns.map(() => {
-      buf = new Uint8Array(s.iter.readIterInto(buf).buffer);
-    });
+  if (names.includes("dump_conns")) {
+    // This build walks the conns map (all namespaces at once).
+    const link = s.obj.program("dump_conns").attachIter({ map: s.obj.map("conns") });
+    return {
+      prog: "dump_conns",
+      read: () => {
+        const v = link.readIterInto(buf);
+        buf = new Uint8Array(v.buffer);
+        return v.byteLength;
+      },
+    };
   }
-  const [t1, c1] = totals(s, "dump_tcp");
-  return (t1 - t0) / Math.max(1, c1 - c0);
+  return {
+    prog: "dump_tcp",
+    read: () => {
+      let n = 0;
+      netns.map(() => {
+        const v = s.iter.readIterInto(buf);
+        buf = new Uint8Array(v.buffer);
+        n += v.byteLength;
+      });
+      return n;
+    },
+  };
+}
+
+interface ReadCost {
+  /** Program run time per run (iter/tcp: per socket visited; the map walk: per entry). */
+  perRun: number;
+  /** Program run time per tracked socket read. */
+  perTracked: number;
+  /** Wall time of a whole read (syscalls, kernel walk, copy) per tracked socket. */
+  wallPerTracked: number;
+}
+
+function readCost(
+  s: Side,
+  r: { prog: string; read: () => number },
+  reads: number,
+  tracked: number,
+): ReadCost {
+  const [t0, c0] = totals(s, r.prog);
+  const w0 = performance.now();
+  for (let i = 0; i < reads; i++) r.read();
+  const wall = (performance.now() - w0) * 1e6;
+  const [t1, c1] = totals(s, r.prog);
+  return {
+    perRun: (t1 - t0) / Math.max(1, c1 - c0),
+    perTracked: (t1 - t0) / (reads * tracked),
+    wallPerTracked: wall / (reads * tracked),
+  };
 }
 
 const oldBytes = await Deno.readFile(await oldObject());
@@ -198,17 +242,28 @@ try {
   watch(held.pid);
   await held.send();
   await held.next();
-  const per: Record<string, number[]> = { old: [], new: [] };
+  const rd = Object.fromEntries(sides.map((s) => [s.name, reader(s, netns)]));
+  const tracked = n.obj.map("conns").count();
+  const per: Record<string, ReadCost[]> = { old: [], new: [] };
   for (let r = 0; r < rounds * 2; r++) {
-    for (const s of r % 2 ? [...sides].reverse() : sides) per[s.name].push(iterCost(s, netns, 3));
+    for (const s of r % 2 ? [...sides].reverse() : sides) {
+      per[s.name].push(readCost(s, rd[s.name], 3, tracked));
+    }
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  console.log(`iter/tcp ns per socket visited (median of ${rounds * 2}, 3 reads each):`);
+  const m = (name: string, k: keyof ReadCost) => med(per[name].map((c) => c[k]));
   console.log(
-    `  old ${med(per.old).toFixed(0)}  new (all groups) ${med(per.new).toFixed(0)}  new/old ${
-      (med(per.new) / med(per.old)).toFixed(2)
-    }`,
+    `periodic read of ${tracked} tracked sockets (median of ${rounds * 2} x 3 reads), all groups:`,
   );
+  for (const k of ["perRun", "perTracked", "wallPerTracked"] as const) {
+    console.log(
+      `  ${k.padEnd(15)} old (${rd.old.prog}) ${
+        m("old", k).toFixed(0).padStart(5)
+      } ns   new (${rd.new.prog}) ${m("new", k).toFixed(0).padStart(5)} ns   new/old ${
+        (m("new", k) / m("old", k)).toFixed(2)
+      }`,
+    );
+  }
   const groups: Record<string, number> = {
     none: 0,
     tcp_stats: 1,
@@ -223,11 +278,11 @@ try {
   for (let r = 0; r < rounds; r++) {
     for (const [name, mask] of Object.entries(groups)) {
       setCfg(n, mask);
-      (g[name] ??= []).push(iterCost(n, netns, 3));
+      (g[name] ??= []).push(readCost(n, rd.new, 3, tracked).perRun);
     }
   }
   setCfg(n, ALL_FIELDS);
-  console.log(`new iter/tcp ns per socket by value group enabled (median of ${rounds}):`);
+  console.log(`new: program ns per run by value group enabled (median of ${rounds}):`);
   console.log("  " + Object.entries(g).map(([k, v]) => `${k} ${med(v).toFixed(0)}`).join(", "));
   await held.kill();
 } finally {

@@ -100,11 +100,30 @@ export class BpfProgram {
     );
   }
 
-  /** Attach an `iter/*` program; read it with {@link BpfLink.readIter}. */
-  attachIter(): BpfLink {
+  /**
+   * Attach an `iter/*` program; read it with {@link BpfLink.readIter}. An `iter/bpf_map_elem`
+   * program needs the map it walks (`opts.map`).
+   */
+  attachIter(opts: { map?: { fd: number; name: string } } = {}): BpfLink {
+    if (!opts.map) {
+      return this.#link(
+        `attach iterator ${this.name}`,
+        () => libbpf().bpf_program__attach_iter(this.#ptr, null),
+      );
+    }
+    // union bpf_iter_link_info { struct { __u32 map_fd; } map; ... } (16 bytes)
+    const linkInfo = new Uint8Array(16);
+    new DataView(linkInfo.buffer).setUint32(0, opts.map.fd, true);
+    // struct bpf_iter_attach_opts { size_t sz; union bpf_iter_link_info *link_info;
+    //                                __u32 link_info_len; }
+    const o = new Uint8Array(24);
+    const dv = new DataView(o.buffer);
+    dv.setBigUint64(0, 24n, true);
+    dv.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(linkInfo))), true);
+    dv.setUint32(16, linkInfo.byteLength, true);
     return this.#link(
-      `attach iterator ${this.name}`,
-      () => libbpf().bpf_program__attach_iter(this.#ptr, null),
+      `attach iterator ${this.name} to map ${opts.map.name}`,
+      () => libbpf().bpf_program__attach_iter(this.#ptr, o),
     );
   }
 

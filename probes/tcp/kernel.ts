@@ -20,6 +20,7 @@ import { ConnInfo, ListenerKey, ListenerOwner, STAT_MAX, STATS, TcpCfg } from ".
 export const PROGRAMS: Readonly<Record<string, string>> = {
   "tp_btf/inet_sock_set_state": "on_state",
   "iter/tcp": "dump_tcp",
+  "iter/bpf_map_elem": "dump_conns",
   "tp_btf/tcp_retransmit_skb": "on_retransmit",
   "tp_btf/tcp_send_reset": "on_send_reset",
   "tp_btf/tcp_receive_reset": "on_receive_reset",
@@ -48,6 +49,7 @@ export class TcpKernel {
   readonly #obj: BpfObject;
   readonly #links = new Map<string, BpfLink>();
   readonly #iter: BpfLink;
+  readonly #connsIter: BpfLink;
   readonly #rb: RingBuffer;
   readonly #conns: BpfMap;
   readonly #pids: BpfMap;
@@ -55,7 +57,7 @@ export class TcpKernel {
   readonly #stats: BpfMap;
   readonly #cfg: BpfMap;
   #pidSet = new Set<number>();
-  /** One iterator read buffer per watched namespace, reused every period. */
+  /** The periodic read's buffer, reused. */
   #readBufs: Uint8Array<ArrayBuffer>[] = [];
   /** Optional attach points whose programs the kernel refused to load. */
   #unloaded = new Set<string>();
@@ -72,6 +74,7 @@ export class TcpKernel {
       obj.program(PROGRAMS["tp_btf/inet_sock_set_state"]).attach(),
     );
     this.#iter = obj.program(PROGRAMS["iter/tcp"]).attachIter();
+    this.#connsIter = obj.program(PROGRAMS["iter/bpf_map_elem"]).attachIter({ map: this.#conns });
     this.#rb = new RingBuffer(
       obj,
       obj.map("events"),
@@ -123,7 +126,7 @@ export class TcpKernel {
   setOptional(wanted: ReadonlySet<string>): Degraded[] {
     const degraded: Degraded[] = [];
     for (const [point, prog] of Object.entries(PROGRAMS)) {
-      if (point === "tp_btf/inet_sock_set_state" || point === "iter/tcp") continue;
+      if (REQUIRED.has(point)) continue;
       const link = this.#links.get(point);
       if (wanted.has(point) && this.#unloaded.has(point)) {
         degraded.push({ part: point, reason: "its program could not be loaded on this kernel" });
@@ -156,7 +159,7 @@ export class TcpKernel {
 
   /** Attach points attached now. */
   attached(): string[] {
-    return [...this.#links.keys(), "iter/tcp"];
+    return [...this.#links.keys(), "iter/tcp", "iter/bpf_map_elem"];
   }
 
   /** Make the kernel's watched-pid map equal `pids`. */
@@ -182,20 +185,23 @@ export class TcpKernel {
   }
 
   /**
-   * Run iter/tcp in every namespace of `netns`: `struct tcp_snap` records back to back, one view
-   * per namespace. The views are over buffers kept for the next read (a read of 10,000 sockets
-   * is 2.4 MB: allocating it every period costs the GC and RSS), so they are valid until the next
+   * Every tracked connection (all namespaces): `struct tcp_snap` records back to back, from a
+   * walk of the `conns` map. The view is over a buffer kept for the next read (10,000 sockets
+   * are 2.4 MB: allocating that every period costs the GC and RSS): valid until the next call.
+   */
+  readTracked(): Uint8Array {
+    const v = this.#connsIter.readIterInto(this.#readBufs[0] ?? new Uint8Array(1 << 16));
+    this.#readBufs[0] = new Uint8Array(v.buffer);
+    return v;
+  }
+
+  /**
+   * Listeners and untracked sockets (iter/tcp in every namespace of `netns`) while the
+   * `emit_untracked` switch is on, for adoption; one view per namespace, valid until the next
    * call.
    */
-  readSockets(netns: NetnsSet): Uint8Array[] {
-    let i = 0;
-    const out = netns.map(() => {
-      const v = this.#iter.readIterInto(this.#readBufs[i] ?? new Uint8Array(1 << 16));
-      this.#readBufs[i++] = new Uint8Array(v.buffer);
-      return v;
-    });
-    this.#readBufs.length = i; // namespaces no longer watched give their buffers back
-    return out;
+  readUntracked(netns: NetnsSet): Uint8Array[] {
+    return netns.map(() => this.#iter.readIter());
   }
 
   /** Kernel-side counters summed over CPUs, by name. */
@@ -266,7 +272,7 @@ export class TcpKernel {
 }
 
 /** Attach points the probe cannot run without. */
-const REQUIRED = new Set(["tp_btf/inet_sock_set_state", "iter/tcp"]);
+const REQUIRED = new Set(["tp_btf/inet_sock_set_state", "iter/tcp", "iter/bpf_map_elem"]);
 
 async function readObject(path: string): Promise<Uint8Array> {
   try {

@@ -199,21 +199,19 @@ class TcpDriver implements ProbeDriver {
     const t0 = performance.now();
     k.consume();
     flows.beginRead();
-    let snaps;
     if (this.#scanPids.size) {
       k.setCfg(true, this.#fields);
+      let untracked;
       try {
-        snaps = k.readSockets(this.#netns);
+        untracked = k.readUntracked(this.#netns);
       } finally {
         k.setCfg(false, this.#fields);
       }
-      const a = adoptSockets(k, snaps, this.#scanPids);
+      const a = adoptSockets(k, untracked, this.#scanPids);
       this.#scanPids.clear();
       this.#health.adopted += a.connections;
-      if (a.connections || a.listeners) snaps = k.readSockets(this.#netns);
-    } else {
-      snaps = k.readSockets(this.#netns);
     }
+    const snaps = [k.readTracked()];
     k.consume();
     flows.onRead(snaps);
     this.#health.readSeconds = (performance.now() - t0) / 1000;

@@ -131,6 +131,29 @@ async function checkCase(d: Demarc, c: Case): Promise<void> {
       N,
       "server requests after attach",
     );
+    // Where the library exposes body sizes (HTTP), l7_link bytes equal the client's own counts.
+    const L = "demarc_l7_link_bytes";
+    const link = { tgid: client.pid, role: "client" };
+    if ((await series(d, `${L}_sent_bytes_total`, link)).length) {
+      assert.equal(
+        await metricSum(d, `${L}_sent_bytes_total`, link),
+        after.bytesSent,
+        "client bytes sent",
+      );
+      assert.equal(
+        await metricSum(d, `${L}_received_bytes_total`, link),
+        after.bytesReceived,
+        "client bytes received",
+      );
+    }
+    const srv = { tgid: server.pid, role: "server" };
+    if ((await series(d, `${L}_received_bytes_total`, srv)).length) {
+      assert.equal(
+        await metricSum(d, `${L}_received_bytes_total`, srv),
+        after.bytesSent,
+        "server bytes received",
+      );
+    }
 
     // Latency once the retransformed classes are compiled again: the mean of one more run of N
     // calls with 3 ms of server latency, from the deltas of the cumulative sum and count.

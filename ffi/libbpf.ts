@@ -21,3 +21,4 @@ export { inNetns, NetnsHandle, netnsInode, NetnsSet } from "./netns.ts";
 export { installLibbpfLog, setLibbpfSink } from "./log.ts";
 export type { LibbpfLevel, LibbpfSink } from "./log.ts";
 export { ensureBpffs, ensureTracefs } from "./mounts.ts";
+export { releaseFreeMemory } from "./libc.ts";

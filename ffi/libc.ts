@@ -16,6 +16,8 @@ const LIBC_SYMBOLS = {
   setns: { parameters: ["i32", "i32"], result: "i32" },
   // int *__errno_location(void)
   __errno_location: { parameters: [], result: "pointer" },
+  // int malloc_trim(size_t pad)
+  malloc_trim: { parameters: ["usize"], result: "i32" },
   // int vsnprintf(char *str, size_t size, const char *format, va_list ap)  (x86_64: ap is a pointer)
   vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -32,6 +34,15 @@ export function libc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
 export function lastErrno(): number {
   const p = libc().__errno_location();
   return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
+}
+
+/**
+ * Give free heap memory back to the kernel (glibc `malloc_trim(0)`). After a burst of short-lived
+ * native allocations (a BPF object load, a large one-off read) the freed pages otherwise stay in
+ * the process's RSS for good.
+ */
+export function releaseFreeMemory(): void {
+  libc().malloc_trim(0n);
 }
 
 /** `O_RDONLY | O_CLOEXEC`. */

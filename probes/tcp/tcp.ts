@@ -14,7 +14,7 @@ import type {
   ProbeDriver,
   Row,
 } from "../../runner/probe_api.ts";
-import { ensureTracefs, NetnsSet } from "../../ffi/libbpf.ts";
+import { ensureTracefs, NetnsSet, releaseFreeMemory } from "../../ffi/libbpf.ts";
 import { adoptSockets } from "./adopt.ts";
 import { FlowTable } from "./flows.ts";
 import { kernelHz } from "./hz.ts";
@@ -35,7 +35,7 @@ function sizesOf(c: ProbeConfig): KernelSizes {
     maxConnections: n("max_connections", 65536),
     maxListeners: n("max_listeners", 4096),
     maxPids: n("max_pids", 16384),
-    ringbufSize: n("ringbuf_size", 4 << 20),
+    ringbufSize: n("ringbuf_size", 2 << 20),
   };
 }
 
@@ -199,6 +199,7 @@ class TcpDriver implements ProbeDriver {
     const t0 = performance.now();
     k.consume();
     flows.beginRead();
+    let scanned = false;
     if (this.#scanPids.size) {
       k.setCfg(true, this.#fields);
       let untracked;
@@ -210,10 +211,14 @@ class TcpDriver implements ProbeDriver {
       const a = adoptSockets(k, untracked, this.#scanPids);
       this.#scanPids.clear();
       this.#health.adopted += a.connections;
+      scanned = true;
     }
     const snaps = [k.readTracked()];
     k.consume();
     flows.onRead(snaps);
+    // An adoption scan (at start, and when processes join) reads every socket of each namespace
+    // and /proc fd tables once: a burst of native memory that would otherwise stay in the RSS.
+    if (scanned) releaseFreeMemory();
     this.#health.readSeconds = (performance.now() - t0) / 1000;
   }
 

@@ -34,8 +34,9 @@ interface CallSeries {
 
 interface LinkBytes {
   labels: Record<string, string | number>;
-  sent: number;
-  received: number;
+  /** Undefined while the library has never exposed this direction. */
+  sent: number | undefined;
+  received: number | undefined;
 }
 
 /** Where a row's client and server sit, whatever side the JVM is on. */
@@ -100,9 +101,10 @@ export class JvmSeries {
       if (r.bytesSent >= 0 || r.bytesReceived >= 0) {
         const id = idOf(link, LINK_KEYS);
         let b = this.#bytes.get(id);
-        if (!b) this.#bytes.set(id, b = { labels: link, sent: 0, received: 0 });
-        b.sent += Math.max(0, r.bytesSent);
-        b.received += Math.max(0, r.bytesReceived);
+        if (!b) this.#bytes.set(id, b = { labels: link, sent: undefined, received: undefined });
+        // A direction the library does not expose (-1) stays absent rather than reading 0.
+        if (r.bytesSent >= 0) b.sent = (b.sent ?? 0) + r.bytesSent;
+        if (r.bytesReceived >= 0) b.received = (b.received ?? 0) + r.bytesReceived;
       }
     }
   }
@@ -161,10 +163,12 @@ export class JvmSeries {
 
   /** Rows of `l7_link` (bytes per link). */
   bytesRows(): Row[] {
-    return [...this.#bytes.values()].map((b) => ({
-      labels: b.labels,
-      values: { bytes_sent: b.sent, bytes_received: b.received },
-    }));
+    return [...this.#bytes.values()].map((b) => {
+      const values: Record<string, number> = {};
+      if (b.sent !== undefined) values.bytes_sent = b.sent;
+      if (b.received !== undefined) values.bytes_received = b.received;
+      return { labels: b.labels, values };
+    });
   }
 
   /** Rows of `l7_rpc_trace` (the last period's spans). */

@@ -92,6 +92,13 @@ Deno.test("bytes count only where the library exposes them", () => {
   assert.equal(s.bytesRows().length, 0);
   s.addMetrics(period([row({ requests: 1, bytesSent: 100, bytesReceived: 40 })]));
   assert.deepEqual(s.bytesRows()[0].values, { bytes_sent: 100, bytes_received: 40 });
+  const only = new JvmSeries({ tgid: 8, comm: "java" }, 1);
+  only.addMetrics(period([row({ requests: 1, bytesReceived: 40 })]));
+  assert.deepEqual(
+    only.bytesRows()[0].values,
+    { bytes_received: 40 },
+    "an unexposed direction stays absent",
+  );
 });
 
 Deno.test("a histogram on other bounds counts calls but not buckets", () => {

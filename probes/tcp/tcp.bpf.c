@@ -268,9 +268,8 @@ static __always_inline void on_close(const struct sock *sk, __u64 key)
 		stat_inc(STAT_CLOSE_UNTRACKED);
 		return;
 	}
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
-	if (tp)
-		emit_closed(sk, tp, ci, SNAP_CLOSED);
+	/* on_state checked sk_protocol, and inet_sock_set_state only sees full sockets: a cast. */
+	emit_closed(sk, as_tcp_sock(sk), ci, SNAP_CLOSED);
 	__u32 idx = CLOSING_SLOTS;
 	struct last_closed *next = bpf_map_lookup_elem(&closing, &idx);
 	if (next) {
@@ -342,9 +341,7 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 		struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
 		if (!ci)
 			return 0;
-		struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
-		if (tp)
-			ci->syn_srtt_us = tp->srtt_us >> 3;
+		ci->syn_srtt_us = as_tcp_sock(sk)->srtt_us >> 3; /* a full TCP socket (see on_close) */
 		ci->established = 1;
 		if (ci->role == ROLE_CLIENT)
 			ci->connect_ns = bpf_ktime_get_ns() - ci->start_ns;

@@ -1,7 +1,8 @@
 /**
  * The TCP probe's driver: loads tcp.bpf.o, keeps the kernel's watched-pid map and the set of
  * network namespaces current, consumes close records every 100 ms, and every report period reads
- * all watched namespaces through iter/tcp and publishes one row per flow in each enabled table.
+ * every tracked connection (a walk of the kernel's connection map) and publishes one row per flow
+ * in each enabled table. Namespaces are walked with iter/tcp only to adopt existing sockets.
  *
  * @module
  */
@@ -192,7 +193,7 @@ class TcpDriver implements ProbeDriver {
     }
   }
 
-  /** One full read of every watched namespace (adopting unknown sockets when a scan is due). */
+  /** One full read of the tracked connections (adopting unknown sockets first when a scan is due). */
   #read(): void {
     const k = this.#kernel, flows = this.#flows;
     if (!k || !flows) return;

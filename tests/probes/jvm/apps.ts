@@ -79,7 +79,8 @@ export async function startApp(
   o: AppOptions = {},
 ): Promise<TestApp> {
   const java = o.java ?? "java";
-  let argv = [java, ...(o.jvmArgs ?? []), "-jar", TESTAPPS_JAR, app, ...flags];
+  const jar = o.user || o.privateTmp ? jarOutsideTmp() : TESTAPPS_JAR;
+  let argv = [java, ...(o.jvmArgs ?? []), "-jar", jar, app, ...flags];
   if (o.user) {
     argv = [
       "setpriv",
@@ -183,6 +184,24 @@ let cwd: string | undefined;
  * The apps' working directory: a temp dir any user can enter, so HotSpot attach files
  * (`.attach_pid<N>`, created in the target's cwd) never land in the repository.
  */
+/**
+ * The test apps jar where a JVM of another user or with a private /tmp can read it: the checkout
+ * may sit under /tmp (hidden by the private tmpfs) or under /root (closed to `nobody`).
+ */
+function jarOutsideTmp(): string {
+  const st = Deno.statSync(TESTAPPS_JAR);
+  const copy = `/var/tmp/demarc-testapps-${st.size}-${st.mtime?.getTime() ?? 0}.jar`;
+  try {
+    Deno.statSync(copy);
+  } catch {
+    const part = `${copy}.${crypto.randomUUID()}`;
+    Deno.copyFileSync(TESTAPPS_JAR, part);
+    Deno.chmodSync(part, 0o644);
+    Deno.renameSync(part, copy);
+  }
+  return copy;
+}
+
 function appsCwd(): string {
   if (!cwd) {
     cwd = Deno.makeTempDirSync({ prefix: "demarc-apps-" });

@@ -23,6 +23,7 @@ import { SeriesRegistry } from "./series.ts";
 import { Store } from "./store.ts";
 import { hostIdentity } from "./host.ts";
 import { publishSelfMetrics } from "./self_metrics.ts";
+import { materializeBuild } from "./artifacts.ts";
 
 export const VERSION = "0.1.0";
 
@@ -70,7 +71,7 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
     store,
     registry,
     log,
-    buildDir: o.buildDir,
+    buildDir: await materializeBuild(o.buildDir, o.stateDir),
     stateDir: o.stateDir,
   });
 

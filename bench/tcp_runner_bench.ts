@@ -1,6 +1,6 @@
 /**
  * The demarc process itself with the TCP probe tracking 10,000 connections (5,000 client and
- * 5,000 server sockets, 500 flows) at report_period 5: CPU share of one core and RSS of the
+ * 5,000 server sockets, 200 flows) at report_period 5: CPU share of one core and RSS of the
  * process, and how fast GET /metrics renders. Targets: <= 2% of a core, <= 80 MB RSS,
  * >= 500,000 series per second.
  *
@@ -35,7 +35,8 @@ const buildDir = await Deno.makeTempDir({ prefix: "demarc-bench-build-" });
 await Deno.mkdir(`${buildDir}/bpf`);
 await Deno.copyFile(`${await buildDirFor("tcp")}/bpf/tcp.bpf.o`, `${buildDir}/bpf/tcp.bpf.o`);
 const net = await NetPair.create();
-// 20 client addresses x 25 server ports = 500 server-side flows.
+// 20 client addresses x 25 server ports, connection i on address i % 20 and port i % 25: 100
+// (address, port) pairs, so 100 client and 100 server flows.
 const base = net.ipA.split(".").slice(0, 3).join(".");
 const srcs = Array.from({ length: 20 }, (_, i) => `${base}.${100 + i}`);
 for (const ip of srcs) await sh("ip", "-n", net.a, "addr", "add", `${ip}/32`, "dev", net.vethA);
@@ -98,7 +99,7 @@ try {
       ?.[1] ?? NaN,
   );
   console.log(
-    `demarc with 10,000 tracked connections (500+ flows), report_period 5, over ${windowSecs}s:`,
+    `demarc with 10,000 tracked connections (200 flows), report_period 5, over ${windowSecs}s:`,
   );
   console.log(
     `  before the probe: CPU ${(idleCpu * 100).toFixed(2)}% of a core, RSS ${

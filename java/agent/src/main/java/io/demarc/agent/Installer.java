@@ -3,6 +3,7 @@ package io.demarc.agent;
 import static net.bytebuddy.matcher.ElementMatchers.isSynthetic;
 import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 
+import io.demarc.agent.core.BodyWait;
 import io.demarc.agent.core.InFlight;
 import io.demarc.agent.core.Json;
 import io.demarc.agent.core.Recorder;
@@ -84,6 +85,7 @@ public final class Installer {
       reporter = null;
     }
     InFlight.clear();
+    BodyWait.clear();
     Recorder.throwForTest(false);
     instrumentation = null;
     System.clearProperty(PROP_LOADED);

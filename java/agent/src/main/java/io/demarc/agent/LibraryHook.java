@@ -3,6 +3,8 @@ package io.demarc.agent;
 import static net.bytebuddy.matcher.ElementMatchers.hasSuperType;
 import static net.bytebuddy.matcher.ElementMatchers.isAbstract;
 import static net.bytebuddy.matcher.ElementMatchers.isConstructor;
+import static net.bytebuddy.matcher.ElementMatchers.isDeclaredBy;
+import static net.bytebuddy.matcher.ElementMatchers.isStatic;
 import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 import static net.bytebuddy.matcher.ElementMatchers.not;
@@ -23,6 +25,8 @@ record LibraryHook(String name, String covers, ElementMatcher<? super TypeDescri
   record Method(ElementMatcher<? super MethodDescription> matcher, String advice) {}
 
   private static final String ADVICE = "io.demarc.agent.advice.";
+  private static final String URLCONN = "sun.net.www.protocol.http.HttpURLConnection";
+  private static final String APACHE_RUNTIME = "org.apache.hc.client5.http.impl.classic.InternalExecRuntime";
 
   private static Method m(ElementMatcher<? super MethodDescription> matcher, String advice) {
     return new Method(matcher, ADVICE + advice);
@@ -37,15 +41,32 @@ record LibraryHook(String name, String covers, ElementMatcher<? super TypeDescri
           named("jdk.internal.net.http.HttpClientImpl"),
           List.of(m(named("sendAsync").and(takesArguments(4)), "JdkHttpClientAdvice"))),
       new LibraryHook("httpurlconnection", "JDK 11-25 HttpURLConnection / HttpsURLConnection",
-          named("sun.net.www.protocol.http.HttpURLConnection"),
-          List.of(m(named("getInputStream").and(takesArguments(0)), "HttpUrlConnectionAdvice"))),
-      new LibraryHook("okhttp", "OkHttp 3.x, 4.x, 5.x (tested 4.12.0 and 5.3.2)",
-          named("okhttp3.internal.connection.RealCall").or(named("okhttp3.RealCall")),
-          List.of(m(nameStartsWith("getResponseWithInterceptorChain").and(takesArguments(0)), "OkHttpAdvice"))),
+          named(URLCONN).or(named(URLCONN + "$HttpInputStream")),
+          List.of(m(named("getInputStream").and(takesArguments(0)).and(isDeclaredBy(named(URLCONN))),
+                  "HttpUrlConnectionAdvice"),
+              m(named("plainConnect").and(takesArguments(0)).and(isDeclaredBy(named(URLCONN))),
+                  "HttpUrlConnectionConnectAdvice"),
+              m(named("disconnect").and(takesArguments(0)).and(isDeclaredBy(named(URLCONN))),
+                  "HttpUrlConnectionDisconnectAdvice"),
+              m(named("read").and(takesArguments(0).or(takesArguments(byte[].class, int.class, int.class)))
+                  .and(isDeclaredBy(named(URLCONN + "$HttpInputStream"))), "HttpUrlConnectionBodyAdvice"),
+              m(named("close").and(takesArguments(0)).and(isDeclaredBy(named(URLCONN + "$HttpInputStream"))),
+                  "HttpUrlConnectionCloseAdvice"))),
+      new LibraryHook("okhttp", "OkHttp 4.x, 5.x (tested 4.12.0 and 5.3.2)",
+          named("okhttp3.internal.connection.RealCall"),
+          List.of(m(nameStartsWith("getResponseWithInterceptorChain").and(takesArguments(0)), "OkHttpAdvice"),
+              m(named("messageDone$okhttp").and(not(isStatic())), "OkHttpBodyDoneAdvice"))),
+      new LibraryHook("okhttp3", "OkHttp 3.x (untested; calls end with the response head)",
+          named("okhttp3.RealCall"),
+          List.of(m(named("getResponseWithInterceptorChain").and(takesArguments(0)), "OkHttp3Advice"))),
       new LibraryHook("apache-httpclient5", "Apache HttpClient 5.x classic (tested 5.6)",
           nameStartsWith("org.apache.hc.client5.http.impl.classic.").and(not(isAbstract()))
-              .and(hasSuperType(named("org.apache.hc.client5.http.impl.classic.CloseableHttpClient"))),
-          List.of(m(named("doExecute").and(takesArguments(3)).and(not(isAbstract())), "ApacheHttpClient5Advice"))),
+              .and(hasSuperType(named("org.apache.hc.client5.http.impl.classic.CloseableHttpClient"))
+                  .or(named(APACHE_RUNTIME))),
+          List.of(m(named("doExecute").and(takesArguments(3)).and(not(isAbstract())), "ApacheHttpClient5Advice"),
+              m(isConstructor().and(isDeclaredBy(named(APACHE_RUNTIME))), "ApacheExecRuntimeAdvice"),
+              m(named("releaseEndpoint").or(named("discardEndpoint")).and(takesArguments(0))
+                  .and(isDeclaredBy(named(APACHE_RUNTIME))), "ApacheReleaseAdvice"))),
       new LibraryHook("servlet", "Jakarta Servlet 5-6.1: Tomcat 10/11 (tested 11.0.27), Jetty 12 (tested 12.1.14 ee11), Spring Boot 3",
           named("jakarta.servlet.http.HttpServlet"),
           List.of(m(named("service").and(takesArguments(2))
@@ -64,7 +85,8 @@ record LibraryHook(String name, String covers, ElementMatcher<? super TypeDescri
       new LibraryHook("dubbo-consumer-connection", "Apache Dubbo 3.3.x dubbo protocol (tested 3.3.6)",
           named("org.apache.dubbo.rpc.protocol.dubbo.DubboInvoker"),
           List.of(m(named("doInvoke").and(takesArguments(1)), "DubboInvokerAdvice"))),
-      new LibraryHook("dubbo-provider", "Apache Dubbo 3.x (tested 3.3.6)",
-          named("org.apache.dubbo.rpc.proxy.AbstractProxyInvoker"),
-          List.of(m(named("invoke").and(takesArguments(1)), "DubboProviderAdvice"))));
+      new LibraryHook("dubbo-provider", "Apache Dubbo 3.x dubbo protocol (tested 3.3.6)",
+          nameStartsWith("org.apache.dubbo.rpc.protocol.dubbo.DubboProtocol$")
+              .and(hasSuperType(named("org.apache.dubbo.remoting.exchange.support.ExchangeHandlerAdapter"))),
+          List.of(m(named("reply").and(takesArguments(2)), "DubboProviderAdvice"))));
 }

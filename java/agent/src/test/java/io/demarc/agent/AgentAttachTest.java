@@ -70,8 +70,8 @@ class AgentAttachTest {
       assertEquals(4, bad.failed(), "the app sees the gRPC errors");
       // Warmed up now (the first calls after a retransformation run deoptimized code): time these.
       Child.Result jdk = app.run("jdkclient", 30, "/timed");
-      // OkHttp's call ends with the response head; JDK 17's HttpServer sends a small body one
-      // delayed ACK (40 ms) later, so time OkHttp against Tomcat, which sends head and body together.
+      // OkHttp against Tomcat (head and body in one write); BodyLatencyTest times a body that
+      // comes later than its head.
       Child.Result ok = app.run("okhttp", 30, "/api/timed");
 
       Predicate<Map<String, Object>> jdkHttp = r -> is(r, "jdk-httpclient", "client") && port(r, "peerPort") == http;

@@ -146,7 +146,23 @@ public final class ChildApp {
     if (path.startsWith("/boom")) throw new IOException("handler failure");
     int code = path.startsWith("/status/") ? Integer.parseInt(path.substring(8)) : 200;
     byte[] body = "hello".getBytes(StandardCharsets.UTF_8);
+    ex.getRequestBody().readAllBytes();
+    if (path.startsWith("/wait/")) {
+      try {
+        Thread.sleep(Long.parseLong(path.substring(6)));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     ex.sendResponseHeaders(code, body.length);
+    if (path.startsWith("/slow/")) {
+      // The head goes out at once (the JDK server flushes it); the body this many ms later.
+      try {
+        Thread.sleep(Long.parseLong(path.substring(6)));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     ex.getResponseBody().write(body);
     ex.close();
   }
@@ -323,6 +339,28 @@ public final class ChildApp {
         });
         done.await();
         if (err.get() > 0) throw new IOException("okhttp async failed");
+      }
+      case "urlconn-post" -> {
+        // A 3-byte body, fixed-length streaming.
+        HttpURLConnection c = (HttpURLConnection) new URL(base + path).openConnection();
+        c.setRequestMethod("POST");
+        c.setDoOutput(true);
+        c.setFixedLengthStreamingMode(3);
+        try (java.io.OutputStream out = c.getOutputStream()) {
+          out.write("hi!".getBytes(StandardCharsets.UTF_8));
+        }
+        drain(c);
+      }
+      case "urlconn-noread" -> {
+        // Only the status: the body is never read, the stream never closed.
+        HttpURLConnection c = (HttpURLConnection) new URL(base + path).openConnection();
+        c.getResponseCode();
+      }
+      case "okhttp-noclose" -> OK.newCall(new okhttp3.Request.Builder().url(base + path).build()).execute().code();
+      case "apache-noclose" -> {
+        @SuppressWarnings("deprecation")
+        org.apache.hc.client5.http.impl.classic.CloseableHttpResponse r = APACHE.execute(new HttpGet(base + path));
+        r.getCode();
       }
       case "apache" -> APACHE.execute(new HttpGet(base + path), r -> {
         r.getEntity().getContent().readAllBytes();

@@ -61,6 +61,18 @@ class DubboTest {
       long agentMean = (runner.sum("latencySumNs", okClient) - sumBefore) / 30;
       assertTrue(Math.abs(agentMean - timed.meanNs()) <= Math.max(1_000_000, timed.meanNs() / 20),
           "agent mean " + agentMean + " ns vs application mean " + timed.meanNs() + " ns");
+
+      // Calls a provider filter answers or fails itself never reach the service: still measured.
+      assertEquals(4, app.run(4, "filtered").failed());
+      assertEquals(3, app.run(3, "filtered-throw").failed());
+      assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", server) >= 71
+          && runner.sum("requests", client) >= 71), runner.rows().toString());
+      Thread.sleep(400);
+      for (Predicate<Map<String, Object>> side : java.util.List.of(client, server)) {
+        assertEquals(71, runner.sum("requests", side), runner.rows().toString());
+        assertEquals(11, runner.sum("serverErrors", side) + runner.sum("clientErrors", side), runner.rows().toString());
+      }
+      assertEquals(11, runner.sum("serverErrors", server), runner.rows().toString());
     }
   }
 }

@@ -3,18 +3,18 @@ package io.demarc.agent.advice;
 import io.demarc.agent.core.DubboCompletion;
 import io.demarc.agent.core.Recorder;
 import java.net.InetSocketAddress;
-import java.util.function.BiConsumer;
+import java.util.concurrent.CompletableFuture;
 import net.bytebuddy.asm.Advice;
+import org.apache.dubbo.remoting.exchange.ExchangeChannel;
 import org.apache.dubbo.rpc.Invocation;
 import org.apache.dubbo.rpc.Invoker;
-import org.apache.dubbo.rpc.Result;
-import org.apache.dubbo.rpc.RpcContext;
-import org.apache.dubbo.rpc.RpcServiceContext;
 
 /**
- * Dubbo 3 provider, {@code AbstractProxyInvoker.invoke}: the call into the service
- * implementation, with the consumer's address from the service context of the serving thread
- * (Dubbo fills it from the connection, so it is the socket's address).
+ * Dubbo 3 provider, dubbo protocol: the protocol's request handler ({@code DubboProtocol}'s
+ * {@code ExchangeHandlerAdapter}, {@code reply(ExchangeChannel, Object)}), which runs the
+ * provider's whole filter chain and the service. Calls that a provider filter answers or fails
+ * itself (never reaching the service implementation) are measured too. The consumer's address is
+ * the channel's (the connection's); the call ends when the reply's future completes.
  */
 public final class DubboProviderAdvice {
   private DubboProviderAdvice() {}
@@ -24,21 +24,23 @@ public final class DubboProviderAdvice {
     return Recorder.start();
   }
 
-  @SuppressWarnings({"unchecked", "rawtypes"})
   @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
-  public static void exit(@Advice.Enter long start, @Advice.This Invoker<?> self, @Advice.Argument(0) Invocation inv,
-      @Advice.Return Result result, @Advice.Thrown Throwable thrown) {
-    if (start == 0) return;
-    RpcServiceContext ctx = RpcContext.getServiceContext();
-    InetSocketAddress remote = ctx.getRemoteAddress();
-    String protocol = ctx.getUrl() != null ? ctx.getUrl().getProtocol() : "dubbo";
-    if ("injvm".equals(protocol)) return;
-    DubboCompletion done = new DubboCompletion("server", ctx.getLocalHost(), ctx.getLocalPort(), Recorder.ip(remote),
-        Recorder.port(remote), self.getInterface().getName(), inv.getMethodName(), start, "dubbo-" + protocol);
-    if (thrown != null || result == null) {
+  public static void exit(@Advice.Enter long start, @Advice.Argument(0) ExchangeChannel channel,
+      @Advice.Argument(1) Object message, @Advice.Return CompletableFuture<Object> future,
+      @Advice.Thrown Throwable thrown) {
+    if (start == 0 || !(message instanceof Invocation)) return;
+    Invocation inv = (Invocation) message;
+    Invoker<?> invoker = inv.getInvoker();
+    String service = invoker != null && invoker.getInterface() != null ? invoker.getInterface().getName()
+        : inv.getServiceName();
+    InetSocketAddress local = channel.getLocalAddress();
+    InetSocketAddress remote = channel.getRemoteAddress();
+    DubboCompletion done = new DubboCompletion("server", Recorder.ip(local), Recorder.port(local), Recorder.ip(remote),
+        Recorder.port(remote), service, inv.getMethodName(), start, "dubbo-dubbo");
+    if (thrown != null || future == null) {
       done.accept(null, thrown);
     } else {
-      result.whenCompleteWithContext((BiConsumer) done);
+      future.whenComplete(done);
     }
   }
 }

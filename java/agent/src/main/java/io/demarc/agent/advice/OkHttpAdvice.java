@@ -1,5 +1,6 @@
 package io.demarc.agent.advice;
 
+import io.demarc.agent.core.BodyWait;
 import io.demarc.agent.core.Recorder;
 import io.demarc.agent.core.StatusClass;
 import net.bytebuddy.asm.Advice;
@@ -7,11 +8,14 @@ import okhttp3.Call;
 import okhttp3.HttpUrl;
 import okhttp3.Request;
 import okhttp3.Response;
+import okhttp3.ResponseBody;
 
 /**
- * OkHttp 3/4/5, on {@code RealCall.getResponseWithInterceptorChain} (Kotlin names it
- * {@code ...$okhttp} in 4+): the one method that both execute() and enqueue() run, so async calls
- * are measured without their queueing time and without the callback's own time.
+ * OkHttp 4/5, on {@code RealCall.getResponseWithInterceptorChain$okhttp}: the one method that
+ * both execute() and enqueue() run, so async calls are measured without their queueing time.
+ * With the head in, the call waits in {@link BodyWait} until the body is read to its end or
+ * closed ({@link OkHttpBodyDoneAdvice}); it is recorded at once when there is no body left to
+ * read (none, empty, or already consumed inside the interceptor chain).
  */
 public final class OkHttpAdvice {
   private OkHttpAdvice() {}
@@ -23,14 +27,22 @@ public final class OkHttpAdvice {
 
   @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
   public static void exit(@Advice.Enter long start, @Advice.This Call call, @Advice.Return Response response,
-      @Advice.Thrown Throwable thrown) throws java.io.IOException {
+      @Advice.FieldValue("responseBodyOpen") boolean bodyOpen, @Advice.Thrown Throwable thrown)
+      throws java.io.IOException {
     if (start == 0) return;
     Request req = call.request();
     HttpUrl url = req.url();
     int status = response == null ? -1 : response.code();
-    Recorder.record("http", "client", url.isHttps(), "", 0, Recorder.literalIp(url.host()), url.port(), url.host(),
-        Recorder.httpMethod(req.method(), url.encodedPath()), status, StatusClass.http(status), response != null,
-        start, req.body() == null ? 0 : req.body().contentLength(),
-        response == null || response.body() == null ? -1 : response.body().contentLength(), "okhttp", thrown);
+    ResponseBody body = response == null ? null : response.body();
+    long received = body == null ? -1 : body.contentLength();
+    String ip = Recorder.literalIp(url.host());
+    String method = Recorder.httpMethod(req.method(), url.encodedPath());
+    long sent = req.body() == null ? 0 : req.body().contentLength();
+    if (response == null || thrown != null || !bodyOpen || received == 0) {
+      Recorder.record("http", "client", url.isHttps(), "", 0, ip, url.port(), url.host(), method, status,
+          StatusClass.http(status), response != null, start, sent, received, "okhttp", thrown);
+      return;
+    }
+    BodyWait.await(call, url.isHttps(), ip, url.port(), url.host(), method, status, start, sent, received, "okhttp");
   }
 }

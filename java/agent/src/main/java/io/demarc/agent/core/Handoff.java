@@ -12,6 +12,8 @@ public final class Handoff {
 
   public InetSocketAddress local;
   public InetSocketAddress remote;
+  /** Apache HttpClient 5: the exec runtime made by the doExecute running on this thread. */
+  public Object runtime;
 
   private Handoff() {}
 

@@ -37,6 +37,17 @@ public final class InFlight {
     STARTS.put(new Key(call), t);
   }
 
+  /** As {@link #begin}, unless a start is already recorded for this call (that one stays). */
+  public static void beginOnce(Object call) {
+    long t = Recorder.start();
+    if (t == 0) return;
+    if (STARTS.size() >= MAX) {
+      Recorder.internalError();
+      return;
+    }
+    STARTS.putIfAbsent(new Key(call), t);
+  }
+
   /** The start recorded for this call (and forgets it), or 0. */
   public static long end(Object call) {
     if (STARTS.isEmpty()) return 0;

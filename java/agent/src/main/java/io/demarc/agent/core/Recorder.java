@@ -32,16 +32,25 @@ public final class Recorder {
   public static void record(String protocol, String role, boolean ssl, String localIp, int localPort, String peerIp,
       int peerPort, String service, String method, int status, String statusClass, boolean responded, long startNs,
       long bytesSent, long bytesReceived, String library, Throwable error) {
+    recordUntil(protocol, role, ssl, localIp, localPort, peerIp, peerPort, service, method, status, statusClass,
+        responded, startNs, 0, bytesSent, bytesReceived, library, error);
+  }
+
+  /** As {@link #record}, for a call that ended at {@code endNs} (0 = now). */
+  public static void recordUntil(String protocol, String role, boolean ssl, String localIp, int localPort,
+      String peerIp, int peerPort, String service, String method, int status, String statusClass, boolean responded,
+      long startNs, long endNs, long bytesSent, long bytesReceived, String library, Throwable error) {
     if (startNs == 0 || !active) return;
     if (throwForTest) failForTest();
     try {
-      long duration = Math.max(0, System.nanoTime() - startNs);
+      long now = System.nanoTime();
+      long duration = Math.max(0, (endNs == 0 ? now : endNs) - startNs);
       Config c = config;
       RowKey key = new RowKey(protocol, role, ssl, nz(localIp), localPort, nz(peerIp), peerPort, nz(service),
           nz(method), statusClass, library);
       if (c.metrics()) aggregator.add(key, duration, responded, bytesSent, bytesReceived);
       if (c.trace() && Spans.sampled(c.traceSampleRatio())) {
-        SPANS.offer(key, status, System.currentTimeMillis() * 1_000_000L - duration, duration, error);
+        SPANS.offer(key, status, System.currentTimeMillis() * 1_000_000L - (now - startNs), duration, error);
       }
     } catch (Throwable t) {
       INTERNAL_ERRORS.incrementAndGet();

@@ -219,6 +219,7 @@ public final class Reporter {
     String spans = Recorder.spans().drain();
     if (spans != null) write(Frames.SPANS, spans);
     InFlight.sweep();
+    BodyWait.sweep();
   }
 
   private void bye(String reason) {

@@ -30,6 +30,7 @@ public final class DubboChildApp {
     protocol.setHost("127.0.0.1");
     ServiceConfig<Echo> service = new ServiceConfig<>();
     service.setInterface(Echo.class);
+    service.setFilter("demarcTestFaults");
     service.setRef(message -> {
       if (message.equals("fail")) throw new IllegalStateException("asked to fail");
       return message;

@@ -1,0 +1,113 @@
+package io.demarc.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * HTTP client calls last until the application has the body, not just the head: the JDK server
+ * sends the head at once and the body 50 ms later, and every library's recorded latency must
+ * include those 50 ms (and match the application's own mean). A call whose body is never read
+ * nor closed is still recorded, after the (here shortened) body timeout.
+ */
+class BodyLatencyTest {
+  static final String CONFIG = "{\"reportPeriodMs\":200,\"metrics\":true,\"bytes\":true,\"trace\":false,"
+      + "\"cardinalityCap\":500,\"latencyBoundsNs\":[1000000,10000000,50000000,100000000,1000000000]}";
+  static final long DELAY_NS = 50_000_000L;
+
+  static Stream<Path> jdks() {
+    return Support.jdks().stream();
+  }
+
+  @ParameterizedTest(name = "latency includes the body on {0}")
+  @MethodSource("jdks")
+  void latencyIncludesTheBody(Path java) throws Exception {
+    try (FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG);
+         Child app = new Child(ChildApp.class.getName(), java, Support.keystore(),
+             Support.log("body-latency"), "-Ddemarc.child.light=true")) {
+      app.run("urlconn", 3, "/echo");
+      app.run("okhttp", 3, "/echo");
+      app.run("apache", 3, "/echo");
+      Support.attach(app.pid(), runner.args());
+      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()), "first METRICS after CONFIG");
+      // Calls right after the retransformation run cold code: warm up, then time.
+      for (String lib : new String[] {"urlconn", "urlconn-https", "okhttp", "okhttp-async", "apache"}) {
+        app.run(lib, 5, "/echo");
+      }
+      Child.Result urlconn = app.run("urlconn", 10, "/slow/50");
+      Child.Result urlconnTls = app.run("urlconn-https", 10, "/slow/50");
+      Child.Result ok = app.run("okhttp", 10, "/slow/50");
+      Child.Result okAsync = app.run("okhttp-async", 10, "/slow/51");
+      Child.Result apache = app.run("apache", 10, "/slow/50");
+      assertEquals(20, urlconn.ok() + urlconnTls.ok());
+      assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", slow("apache-httpclient5", "/slow/50")) >= 10),
+          runner.rows().toString());
+      Thread.sleep(500);
+
+      assertBody(urlconn, runner, r -> slow("httpurlconnection", "/slow/50").test(r) && !Boolean.TRUE.equals(r.get("ssl")));
+      assertBody(urlconnTls, runner, r -> slow("httpurlconnection", "/slow/50").test(r) && Boolean.TRUE.equals(r.get("ssl")));
+      assertBody(ok, runner, slow("okhttp", "/slow/50"));
+      assertBody(okAsync, runner, slow("okhttp", "/slow/51"));
+      assertBody(apache, runner, slow("apache-httpclient5", "/slow/50"));
+      // Request body bytes of HttpURLConnection (fixed-length streaming).
+      assertEquals(8, app.run("urlconn-post", 8, "/echo").ok());
+      Predicate<Map<String, Object>> post = r -> AgentAttachTest.is(r, "httpurlconnection", "client")
+          && "POST /echo".equals(r.get("method"));
+      assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", post) >= 8), runner.rows().toString());
+      assertEquals(24, runner.sum("bytesSent", post), runner.rows().toString());
+      assertEquals(40, runner.sum("bytesReceived", post), runner.rows().toString());
+      // A POST's call starts when the connection does (getOutputStream), not at getInputStream.
+      Child.Result posts = app.run("urlconn-post", 20, "/wait/3");
+      Predicate<Map<String, Object>> waited = r -> AgentAttachTest.is(r, "httpurlconnection", "client")
+          && "POST /wait/3".equals(r.get("method"));
+      assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", waited) >= 20), runner.rows().toString());
+      AgentAttachTest.assertMean(posts, runner, waited, 20);
+      assertEquals(0, runner.total("internalErrors"), "no internal errors");
+    }
+  }
+
+  @Test
+  void bodiesNeverReadAreRecordedAfterTheTimeout() throws Exception {
+    try (FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG);
+         Child app = new Child(ChildApp.class.getName(), Support.defaultJdk(), null,
+             Support.log("body-timeout"), "-Ddemarc.child.light=true", "-Ddemarc.agent.bodyTimeoutMs=600")) {
+      Support.attach(app.pid(), runner.args());
+      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()), "first METRICS after CONFIG");
+      assertEquals(3, app.run("urlconn-noread", 3, "/slow/20").ok());
+      assertEquals(3, app.run("okhttp-noclose", 3, "/slow/20").ok());
+      assertEquals(2, app.run("apache-noclose", 2, "/slow/20").ok()); // each holds a pooled connection
+      Predicate<Map<String, Object>> any = r -> "GET /slow/20".equals(r.get("method"));
+      assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", any) >= 8), runner.rows().toString());
+      Thread.sleep(500);
+      assertEquals(3, runner.sum("requests", slow("httpurlconnection", "/slow/20")));
+      assertEquals(3, runner.sum("requests", slow("okhttp", "/slow/20")));
+      assertEquals(2, runner.sum("requests", slow("apache-httpclient5", "/slow/20")));
+      // Recorded up to the response head: far less than the time they waited.
+      assertTrue(runner.sum("latencySumNs", any) / 8 < 500_000_000L, runner.rows().toString());
+      assertEquals(0, runner.total("internalErrors"), "no internal errors");
+    }
+  }
+
+  static Predicate<Map<String, Object>> slow(String library, String path) {
+    return r -> AgentAttachTest.is(r, library, "client") && ("GET " + path).equals(r.get("method"));
+  }
+
+  static void assertBody(Child.Result app, FakeRunner runner, Predicate<Map<String, Object>> rows) {
+    assertBody(app, runner, rows, 10);
+  }
+
+  static void assertBody(Child.Result app, FakeRunner runner, Predicate<Map<String, Object>> rows, int n) {
+    long count = runner.sum("requests", rows);
+    assertEquals(n, count, "rows " + runner.rows());
+    long mean = runner.sum("latencySumNs", rows) / count;
+    assertTrue(mean >= DELAY_NS, "agent mean " + mean + " ns must include the body's " + DELAY_NS + " ns delay");
+    AgentAttachTest.assertMean(app, runner, rows, n);
+  }
+}

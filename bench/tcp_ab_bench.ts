@@ -62,8 +62,10 @@ function u32(n: number): Uint8Array<ArrayBuffer> {
 function setCfg(s: Side, fields: number): void {
   const m = s.obj.map("cfg");
   const v = new Uint8Array(m.valueSize);
-  // new: { emit_untracked, fields }; HEAD: { emit_untracked, lazy_owner } (server_owner=sendmsg)
-  new DataView(v.buffer).setUint32(4, s.name === "new" ? fields : 1, true);
+  // Builds with socket storage for the lazy owner have { emit_untracked, lazy_owner }
+  // (server_owner=sendmsg: 1); later ones { emit_untracked, fields }.
+  const lazyLayout = s.obj.maps().some((m) => m.name === "owner_pending");
+  new DataView(v.buffer).setUint32(4, lazyLayout ? 1 : fields, true);
   m.update(u32(0), v);
 }
 

@@ -130,12 +130,17 @@ static __always_inline __u64 sk_ino(const struct sock *sk)
 }
 
 /* Identity of a socket: what a flow key is made of. All on struct sock_common's first lines. */
-static __always_inline void fill_ident(struct tcp_snap *s, const struct sock *sk, struct tcp_sock *tp)
+static __always_inline void fill_ident(struct tcp_snap *s, const struct sock *sk, struct tcp_sock *tp,
+				      bool closing)
 {
 	s->sk = (__u64)sk;
 	s->family = sk->__sk_common.skc_family;
-	/* skc_num is already 0 at close: inet_sport survives. */
-	s->sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
+	/* skc_num is already 0 at close: inet_sport survives. Otherwise skc_num, on the line the
+	 * addresses are on, spares the periodic read a miss on inet_sock's line. */
+	if (closing)
+		s->sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
+	else
+		s->sport = sk->__sk_common.skc_num;
 	s->dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (s->family == AF_INET6) {
 		__builtin_memcpy(s->saddr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
@@ -238,7 +243,7 @@ static __always_inline void emit_closed(const struct sock *sk, struct tcp_sock *
 		return;
 	}
 	__builtin_memset(s, 0, sizeof(*s)); /* ring memory is not zeroed: unread groups must read 0 */
-	fill_ident(s, sk, tp);
+	fill_ident(s, sk, tp, true);
 	fill_conn(s, ci);
 	if (kind == SNAP_CLOSED) /* a late reset is counted only: no values needed */
 		fill_counters(s, sk, tp, cfg_fields());
@@ -522,7 +527,7 @@ int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
 		return 0;
 	struct tcp_snap s;
 	__builtin_memset(&s, 0, sizeof(s));
-	fill_ident(&s, sk, tp);
+	fill_ident(&s, sk, tp, false);
 	s.kind = SNAP_LIVE;
 	fill_conn(&s, ci);
 	__u32 fields = c->fields;
@@ -553,7 +558,7 @@ int dump_tcp(struct bpf_iter__tcp *ctx)
 	const struct sock *sk = (const struct sock *)tp;
 	struct tcp_snap s;
 	__builtin_memset(&s, 0, sizeof(s));
-	fill_ident(&s, sk, tp);
+	fill_ident(&s, sk, tp, false);
 	s.kind = sk->__sk_common.skc_state == TCP_LISTEN ? SNAP_LISTENER : SNAP_UNTRACKED;
 	s.netns = sk_netns(sk);
 	s.ino = sk_ino(sk);

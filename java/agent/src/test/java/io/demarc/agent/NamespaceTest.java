@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,8 +27,8 @@ class NamespaceTest {
   void anAgentInAPrivateTmpReachesTheRunnersSocket() throws Exception {
     assumeTrue(ProcessHandle.current().info().user().map("root"::equals).orElse(false), "needs root for unshare");
     assumeTrue(Files.isExecutable(Path.of("/usr/bin/unshare")), "needs util-linux unshare");
-    List<String> java = Child.command(ChildApp.class.getName(), TestJars.childClassPath(), Support.defaultJdk(), null,
-        "-Ddemarc.child.light=true");
+    List<String> java = Child.command(ChildApp.class.getName(), outsideTmp(TestJars.childClassPath()),
+        Support.defaultJdk(), null, "-Ddemarc.child.light=true");
     List<String> cmd = new ArrayList<>(List.of("unshare", "-m", "--propagation", "private", "sh", "-c",
         "mount -t tmpfs tmpfs /tmp && exec " + String.join(" ", java)));
     try (Child app = new Child(cmd, Support.log("namespace"))) {
@@ -42,5 +46,34 @@ class NamespaceTest {
         Support.detach(app.pid());
       }
     }
+  }
+
+  /**
+   * The child's class path with every entry under /tmp copied to /var/tmp: the private tmpfs the
+   * child mounts on /tmp would hide a checkout that lives under /tmp.
+   */
+  private static String outsideTmp(String classPath) throws IOException {
+    Path copies = Files.createTempDirectory(Path.of("/var/tmp"), "demarc-ns-test-");
+    List<String> out = new ArrayList<>();
+    int i = 0;
+    for (String entry : classPath.split(File.pathSeparator)) {
+      Path src = Path.of(entry);
+      if (!src.toAbsolutePath().startsWith("/tmp") || !Files.exists(src)) {
+        out.add(entry);
+        continue;
+      }
+      Path dst = copies.resolve(i++ + "-" + src.getFileName());
+      try (var walk = Files.walk(src)) {
+        walk.forEach(p -> {
+          try {
+            Files.copy(p, dst.resolve(src.relativize(p).toString()), StandardCopyOption.REPLACE_EXISTING);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        });
+      }
+      out.add(dst.toString());
+    }
+    return String.join(File.pathSeparator, out);
   }
 }

@@ -71,7 +71,9 @@ async function buildJava(): Promise<void> {
     return;
   }
   await Deno.mkdir(`${build}/java`, { recursive: true });
-  const testFlags = args.has("--with-java-tests") ? ["-Dmaven.test.failure.ignore=true"] : ["-DskipTests"];
+  const testFlags = args.has("--with-java-tests")
+    ? ["-Dmaven.test.failure.ignore=true"]
+    : ["-DskipTests"];
   await run("mvn", ["-q", "-B", "-f", pom, ...testFlags, "package"], {
     hint: "Maven must reach Maven Central; see the output above",
     inherit: true,

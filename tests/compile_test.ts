@@ -9,14 +9,20 @@ Deno.test({
     const out = await Deno.makeTempDir({ prefix: "demarc-compile-" });
     const env = { ...Deno.env.toObject() };
     const denort = env.DENORT_BIN;
-    const o = await new Deno.Command(`${root}/compile.sh`, { args: [`${out}/demarc`], env, stdout: "piped", stderr: "piped" }).output();
+    const o = await new Deno.Command(`${root}/compile.sh`, {
+      args: [`${out}/demarc`],
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
     const err = new TextDecoder().decode(o.stderr);
     for (const f of ["build/bpf", "build/java/demarc-agent.jar", "build/java/demarc-attach.jar"]) {
       await Deno.stat(`${root}/${f}`); // built by the script
     }
     if (denort) {
       assertEquals(o.code, 0, err);
-      const v = await new Deno.Command(`${out}/demarc`, { args: ["version"], stdout: "piped" }).output();
+      const v = await new Deno.Command(`${out}/demarc`, { args: ["version"], stdout: "piped" })
+        .output();
       assertEquals(new TextDecoder().decode(v.stdout).trim(), "demarc 0.1.0");
     } else {
       assertEquals(o.code, 3, err);

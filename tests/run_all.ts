@@ -18,7 +18,8 @@ interface Counts {
 
 async function step(cmd: string, args: string[]): Promise<number> {
   console.log(`\n$ ${cmd} ${args.join(" ")}`);
-  const st = await new Deno.Command(cmd, { args, cwd: root, stdout: "inherit", stderr: "inherit" }).spawn().status;
+  const st = await new Deno.Command(cmd, { args, cwd: root, stdout: "inherit", stderr: "inherit" })
+    .spawn().status;
   return st.code;
 }
 
@@ -43,7 +44,9 @@ async function surefireReports(): Promise<string[]> {
     if (!mod.isDirectory) continue;
     const dir = `${root}/java/${mod.name}/target/surefire-reports`;
     try {
-      for await (const f of Deno.readDir(dir)) if (/^TEST-.*\.xml$/.test(f.name)) out.push(`${dir}/${f.name}`);
+      for await (const f of Deno.readDir(dir)) {
+        if (/^TEST-.*\.xml$/.test(f.name)) out.push(`${dir}/${f.name}`);
+      }
     } catch {
       // module without tests
     }
@@ -60,7 +63,12 @@ const add = (c: Counts) => {
 
 // Old reports would be counted again: clear them first.
 for (const f of await surefireReports()) await Deno.remove(f);
-const buildCode = await step(Deno.execPath(), ["run", "-A", "scripts/build.ts", "--with-java-tests"]);
+const buildCode = await step(Deno.execPath(), [
+  "run",
+  "-A",
+  "scripts/build.ts",
+  "--with-java-tests",
+]);
 if (buildCode !== 0) {
   console.error("build failed: see above");
   total.failed++;
@@ -73,7 +81,13 @@ await Deno.mkdir(`${root}/build`, { recursive: true });
 const junit = `${root}/build/deno-junit.xml`;
 await Deno.remove(junit).catch(() => {});
 const paths = Deno.args.length ? Deno.args : ["tests/"];
-const denoCode = await step(Deno.execPath(), ["test", "-A", "--unstable-kv", `--junit-path=${junit}`, ...paths]);
+const denoCode = await step(Deno.execPath(), [
+  "test",
+  "-A",
+  "--unstable-kv",
+  `--junit-path=${junit}`,
+  ...paths,
+]);
 let denoCounts: Counts = { passed: 0, failed: 0, skipped: 0 };
 try {
   denoCounts = await countJunit([junit]);
@@ -81,7 +95,9 @@ try {
   // deno test died before writing the report
 }
 if (denoCode !== 0 && denoCounts.failed === 0) denoCounts.failed = 1; // crashed or failed to type-check
-console.log(`deno: ${denoCounts.passed} passed, ${denoCounts.failed} failed, ${denoCounts.skipped} skipped`);
+console.log(
+  `deno: ${denoCounts.passed} passed, ${denoCounts.failed} failed, ${denoCounts.skipped} skipped`,
+);
 add(denoCounts);
 
 if (total.skipped) console.log(`${total.skipped} skipped`);

@@ -238,8 +238,24 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Pr
 
 /** Threads of a process (`/proc/<pid>/status`). */
 export function threadCount(pid: number): number {
-  const s = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/^Threads:\s*(\d+)/m.exec(s)![1]);
+  // Pools that grow and shrink with load whatever the agent does are left out: HotSpot's JIT
+  // compiler and G1 worker threads (dynamic by default) and the JDK HttpClient's executor. The
+  // agent's own threads (demarc-agent-*) are counted.
+  const pooled = /^(C[12] CompilerThre|GC Thread#|G1 Refine#|G1 Conc#|HttpClient-)/;
+  return threadNames(pid).filter((n) => !pooled.test(n)).length;
+}
+
+/** The names (comm, 15 characters at most) of a process's threads. */
+export function threadNames(pid: number): string[] {
+  const out: string[] = [];
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      out.push(Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/comm`).trim());
+    } catch {
+      // the thread ended while we listed
+    }
+  }
+  return out;
 }
 
 /** Loaded classes of a JVM (`jcmd <pid> VM.classloader_stats` total). */

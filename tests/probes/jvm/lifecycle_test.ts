@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { type Demarc, startDemarc } from "../../helpers/demarc.ts";
-import { BUILD, jarsBuilt, loadedClasses, startApp, threadCount } from "./apps.ts";
+import { BUILD, jarsBuilt, loadedClasses, startApp, threadCount, threadNames } from "./apps.ts";
 import { jvmStatuses, metricSum, waitConnected, waitMetric, watch } from "./probe_client.ts";
 
 const ignore = !jarsBuilt();
@@ -129,6 +129,8 @@ Deno.test({
           `cycle ${cycle}: series still exported after detach`,
         );
         await client.run(50); // not counted by anyone
+        const agentThreads = threadNames(client.pid).filter((n) => n.startsWith("demarc-agent"));
+        assert.deepEqual(agentThreads, [], `cycle ${cycle}: agent threads left after detach`);
         samples.push({
           classes: await loadedClasses(client.pid),
           threads: threadCount(client.pid),
@@ -142,7 +144,7 @@ Deno.test({
       );
       assert.ok(
         last.threads <= first.threads + 1,
-        `threads grew from ${first.threads} to ${last.threads}`,
+        `threads (JIT compiler threads aside) grew from ${first.threads} to ${last.threads}`,
       );
       // Classes: the JIT and lambda forms add a few per run whatever the agent does; the agent's
       // own classes are loaded once (first cycle) and must not pile up per attach.

@@ -165,7 +165,10 @@ class JvmDriver implements ProbeDriver {
       attachTimeoutMs: Number(this.#config!.params.attach_timeout ?? 20) * 1000,
       config: () => ({
         agent: this.#agent!,
-        extraAgentArgs: this.#config!.params.fault_injection === true ? ";debug=throw" : "",
+        // The disabled instrumentations at attach too, so the agent installs only the enabled ones
+        // from the start and its HELLO says so (CONFIG's `disabled` changes them later).
+        extraAgentArgs: (this.#config!.params.fault_injection === true ? ";debug=throw" : "") +
+          (this.#agent!.disabled.length ? `;disabled=${this.#agent!.disabled.join(",")}` : ""),
         latencyThrMs: Number(this.#config!.params.latency_thr ?? 0),
         spanLimit: SPAN_LIMIT,
       }),

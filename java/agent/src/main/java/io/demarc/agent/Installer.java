@@ -4,6 +4,7 @@ import static net.bytebuddy.matcher.ElementMatchers.isSynthetic;
 import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 
 import io.demarc.agent.core.BodyWait;
+import io.demarc.agent.core.Config;
 import io.demarc.agent.core.InFlight;
 import io.demarc.agent.core.Json;
 import io.demarc.agent.core.Recorder;
@@ -11,8 +12,11 @@ import io.demarc.agent.core.Reporter;
 import java.io.File;
 import java.lang.instrument.Instrumentation;
 import java.security.ProtectionDomain;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.jar.JarFile;
 import net.bytebuddy.agent.builder.AgentBuilder;
@@ -28,11 +32,27 @@ import net.bytebuddy.utility.JavaModule;
 public final class Installer {
   public static final String PROP_LOADED = "demarc.agent.version";
   public static final String PROP_CLASSES = "demarc.agent.classes";
+  /**
+   * The instrumentation names whose hooks are not installed, comma-separated ("" when all are),
+   * set once the hooks in place match them (for diagnostics: {@code jcmd <pid> VM.system_properties}).
+   */
+  public static final String PROP_DISABLED = "demarc.agent.disabled";
 
+  /**
+   * Guards {@link #transformer}, {@link #instrumentation} and {@link #disabled}. Taken by the
+   * reader thread (CONFIG) without the class lock: {@link #uninstall} holds the class lock while it
+   * joins the agent's threads, so the reader must never wait for that one.
+   */
+  private static final Object HOOKS = new Object();
   private static ResettableClassFileTransformer transformer;
   private static Reporter reporter;
   private static Instrumentation instrumentation;
-  /** Instrumentation name → how many types it transformed (for HELLO). */
+  /**
+   * Instrumentation names (probe.yaml) whose hooks are not installed: the {@code disabled} agent
+   * argument at attach, then each CONFIG's {@code disabled}.
+   */
+  private static volatile Set<String> disabled = Set.of();
+  /** Hook name → how many types it transformed since the last install (for HELLO). */
   private static final Map<String, Integer> APPLIED = new ConcurrentHashMap<>();
 
   private Installer() {}
@@ -60,9 +80,13 @@ public final class Installer {
     }
     Recorder.reset();
     Recorder.throwForTest("throw".equals(args.get("debug")));
-    instrumentation = inst;
-    APPLIED.clear();
-    transformer = build(inst).installOn(inst);
+    synchronized (HOOKS) {
+      disabled = parseNames(args.getOrDefault("disabled", ""));
+      instrumentation = inst;
+      APPLIED.clear();
+      transformer = build(inst, disabled).installOn(inst);
+      System.setProperty(PROP_DISABLED, String.join(",", new java.util.TreeSet<>(disabled)));
+    }
     reporter = newReporter(socket, secret, version);
     reporter.start();
     System.setProperty(PROP_CLASSES, version);
@@ -72,13 +96,17 @@ public final class Installer {
   /** Stops measuring, restores the original classes, closes the channel. Safe to call twice. */
   public static synchronized void uninstall(String reason) {
     Recorder.activate(false);
-    if (transformer != null) {
-      try {
-        transformer.reset(instrumentation, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
-      } catch (RuntimeException e) {
-        Recorder.internalError();
+    synchronized (HOOKS) {
+      if (transformer != null) {
+        try {
+          transformer.reset(instrumentation, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
+        } catch (RuntimeException e) {
+          Recorder.internalError();
+        }
+        transformer = null;
       }
-      transformer = null;
+      instrumentation = null;
+      System.clearProperty(PROP_DISABLED);
     }
     if (reporter != null) {
       reporter.stop(reason);
@@ -87,15 +115,83 @@ public final class Installer {
     InFlight.clear();
     BodyWait.clear();
     Recorder.throwForTest(false);
-    instrumentation = null;
     System.clearProperty(PROP_LOADED);
   }
 
   private static Reporter newReporter(String socket, String secret, String version) {
-    return new Reporter(socket, secret, version, Installer::instrumentationsJson, () -> uninstall("detach frame"));
+    return new Reporter(socket, secret, version, Installer::instrumentationsJson, () -> uninstall("detach frame"),
+        Installer::onConfig);
   }
 
-  private static AgentBuilder build(Instrumentation inst) {
+  /**
+   * Runs on the agent's reader thread with each CONFIG, before it takes effect. When the disabled
+   * set changed, the hooks are installed again with only the enabled ones, in one pass and without
+   * blocking application threads: the old transformer is deregistered (classes keep their current
+   * code meanwhile, so no call goes unmeasured or is measured twice), the new one is installed
+   * (retransforming the loaded classes of the enabled hooks), then the loaded classes of the
+   * disabled hooks are retransformed with no transformer of ours left: back to their original code.
+   */
+  static void onConfig(Config c) {
+    applyDisabled(c.disabled());
+  }
+
+  static void applyDisabled(Set<String> want) {
+    synchronized (HOOKS) {
+      Set<String> before = disabled;
+      if (want.equals(before)) return;
+      disabled = want;
+      Instrumentation inst = instrumentation;
+      if (transformer == null || inst == null) return;
+      try {
+        transformer.reset(inst, AgentBuilder.RedefinitionStrategy.DISABLED);
+      } catch (RuntimeException e) {
+        Recorder.internalError();
+      }
+      transformer = null;
+      APPLIED.clear();
+      try {
+        transformer = build(inst, want).installOn(inst);
+      } catch (RuntimeException e) {
+        Recorder.internalError();
+      }
+      // Only the newly disabled hooks' classes carry our code (the others were off already).
+      java.util.HashSet<String> newlyOff = new java.util.HashSet<>(want);
+      newlyOff.removeAll(before);
+      restore(inst, newlyOff);
+      System.setProperty(PROP_DISABLED, String.join(",", new java.util.TreeSet<>(want)));
+    }
+  }
+
+  /** Retransforms the loaded classes of disabled hooks (none of ours applies to them any more). */
+  private static void restore(Instrumentation inst, Set<String> off) {
+    List<LibraryHook> hooks = new ArrayList<>();
+    for (LibraryHook h : LibraryHook.ALL) if (off.contains(h.instrumentation())) hooks.add(h);
+    if (hooks.isEmpty()) return;
+    List<Class<?>> classes = new ArrayList<>();
+    for (Class<?> c : inst.getAllLoadedClasses()) {
+      if (c.isArray() || c.isPrimitive() || c.isHidden() || !inst.isModifiableClass(c)) continue;
+      try {
+        TypeDescription t = TypeDescription.ForLoadedType.of(c);
+        for (LibraryHook h : hooks) {
+          if (h.types().matches(t)) {
+            classes.add(c);
+            break;
+          }
+        }
+      } catch (RuntimeException | LinkageError e) {
+        // a class whose hierarchy cannot be resolved is none of ours
+      }
+    }
+    for (Class<?> c : classes) {
+      try {
+        inst.retransformClasses(c);
+      } catch (Exception | LinkageError e) {
+        Recorder.internalError();
+      }
+    }
+  }
+
+  private static AgentBuilder build(Instrumentation inst, Set<String> off) {
     // ByteBuddy's sun.misc.Unsafe class injection is not needed (the core goes to the boot class
     // path through Instrumentation) and makes JDK 24+ print warnings into the application's log.
     // Shading rewrites this name to the relocated copy's, so the application's own ByteBuddy is
@@ -110,6 +206,7 @@ public final class Installer {
         // Advice inlined into named modules (java.base...) must be able to read the core's module.
         .assureReadEdgeTo(inst, Recorder.class);
     for (LibraryHook h : LibraryHook.ALL) {
+      if (off.contains(h.instrumentation())) continue;
       AgentBuilder.Transformer.ForAdvice advice = new AgentBuilder.Transformer.ForAdvice()
           .include(Installer.class.getClassLoader());
       for (LibraryHook.Method m : h.methods()) advice = advice.advice(m.matcher(), m.advice());
@@ -139,24 +236,51 @@ public final class Installer {
     }
   }
 
+  /**
+   * HELLO's entries: one per instrumentation name (probe.yaml), in table order; {@code hooks} and
+   * {@code covers} detail its hooks. Active when one of its hooks changed a class.
+   */
   static String instrumentationsJson() {
+    Map<String, List<LibraryHook>> byName = new LinkedHashMap<>();
+    for (LibraryHook h : LibraryHook.ALL) byName.computeIfAbsent(h.instrumentation(), k -> new ArrayList<>()).add(h);
+    Set<String> off = disabled;
     StringBuilder sb = new StringBuilder("[");
-    for (LibraryHook h : LibraryHook.ALL) {
+    for (Map.Entry<String, List<LibraryHook>> e : byName.entrySet()) {
       if (sb.length() > 1) sb.append(',');
-      int n = APPLIED.getOrDefault(h.name(), 0);
+      boolean isOff = off.contains(e.getKey());
+      int n = 0;
+      for (LibraryHook h : e.getValue()) n += APPLIED.getOrDefault(h.name(), 0);
       sb.append('{');
       Json.key(sb, "name");
-      Json.string(sb, h.name());
-      Json.key(sb, "active").append(n > 0);
-      if (n == 0) {
+      Json.string(sb, e.getKey());
+      Json.key(sb, "active").append(!isOff && n > 0);
+      if (isOff || n == 0) {
         Json.key(sb, "reason");
-        Json.string(sb, "no class of the library loaded (yet)");
+        Json.string(sb, isOff ? "disabled by config" : "no class of the library loaded (yet)");
       }
+      Json.key(sb, "hooks").append('[');
+      StringBuilder covers = new StringBuilder();
+      for (LibraryHook h : e.getValue()) {
+        if (covers.length() > 0) {
+          sb.append(',');
+          covers.append("; ");
+        }
+        Json.string(sb, h.name());
+        covers.append(h.covers());
+      }
+      sb.append(']');
       Json.key(sb, "covers");
-      Json.string(sb, h.covers());
+      Json.string(sb, covers.toString());
       sb.append('}');
     }
     return sb.append(']').toString();
+  }
+
+  /** "a,b" → {a, b} (blanks dropped). */
+  static Set<String> parseNames(String s) {
+    java.util.TreeSet<String> out = new java.util.TreeSet<>();
+    for (String n : s.split(",")) if (!n.isBlank()) out.add(n.trim());
+    return Set.copyOf(out);
   }
 
   static Map<String, String> parseArgs(String s) {

@@ -17,10 +17,12 @@ import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.matcher.ElementMatcher;
 
 /**
- * One instrumentation as data: which types, which methods, which advice (by class name, so the
- * advice is read as bytes and never loaded here), and the library versions it covers.
+ * One hook as data: which types, which methods, which advice (by class name, so the advice is read
+ * as bytes and never loaded here), and the library versions it covers. {@code instrumentation} is
+ * the name the runner knows it by (probes/jvm/probe.yaml's {@code attach} list; CONFIG's
+ * {@code disabled}, HELLO's {@code name}); several hooks may share one.
  */
-record LibraryHook(String name, String covers, ElementMatcher<? super TypeDescription> types, List<Method> methods) {
+record LibraryHook(String name, String instrumentation, String covers, ElementMatcher<? super TypeDescription> types, List<Method> methods) {
 
   record Method(ElementMatcher<? super MethodDescription> matcher, String advice) {}
 
@@ -34,13 +36,13 @@ record LibraryHook(String name, String covers, ElementMatcher<? super TypeDescri
 
   /** Every instrumentation the agent has; README.md's table lists the same. */
   static final List<LibraryHook> ALL = List.of(
-      new LibraryHook("jdk-httpserver", "JDK 11-25 com.sun.net.httpserver (HTTP and HTTPS)",
+      new LibraryHook("jdk-httpserver", "jdk_httpserver", "JDK 11-25 com.sun.net.httpserver (HTTP and HTTPS)",
           named("sun.net.httpserver.ServerImpl$Exchange$LinkHandler"),
           List.of(m(named("handle").and(takesArguments(1)), "JdkHttpServerAdvice"))),
-      new LibraryHook("jdk-httpclient", "JDK 11-25 java.net.http.HttpClient send/sendAsync",
+      new LibraryHook("jdk-httpclient", "jdk_httpclient", "JDK 11-25 java.net.http.HttpClient send/sendAsync",
           named("jdk.internal.net.http.HttpClientImpl"),
           List.of(m(named("sendAsync").and(takesArguments(4)), "JdkHttpClientAdvice"))),
-      new LibraryHook("httpurlconnection", "JDK 11-25 HttpURLConnection / HttpsURLConnection",
+      new LibraryHook("httpurlconnection", "urlconnection", "JDK 11-25 HttpURLConnection / HttpsURLConnection",
           named(URLCONN).or(named(URLCONN + "$HttpInputStream")),
           List.of(m(named("getInputStream").and(takesArguments(0)).and(isDeclaredBy(named(URLCONN))),
                   "HttpUrlConnectionAdvice"),
@@ -52,14 +54,14 @@ record LibraryHook(String name, String covers, ElementMatcher<? super TypeDescri
                   .and(isDeclaredBy(named(URLCONN + "$HttpInputStream"))), "HttpUrlConnectionBodyAdvice"),
               m(named("close").and(takesArguments(0)).and(isDeclaredBy(named(URLCONN + "$HttpInputStream"))),
                   "HttpUrlConnectionCloseAdvice"))),
-      new LibraryHook("okhttp", "OkHttp 4.x, 5.x (tested 4.12.0 and 5.3.2)",
+      new LibraryHook("okhttp", "okhttp", "OkHttp 4.x, 5.x (tested 4.12.0 and 5.3.2)",
           named("okhttp3.internal.connection.RealCall"),
           List.of(m(nameStartsWith("getResponseWithInterceptorChain").and(takesArguments(0)), "OkHttpAdvice"),
               m(named("messageDone$okhttp").and(not(isStatic())), "OkHttpBodyDoneAdvice"))),
-      new LibraryHook("okhttp3", "OkHttp 3.x (untested; calls end with the response head)",
+      new LibraryHook("okhttp3", "okhttp", "OkHttp 3.x (untested; calls end with the response head)",
           named("okhttp3.RealCall"),
           List.of(m(named("getResponseWithInterceptorChain").and(takesArguments(0)), "OkHttp3Advice"))),
-      new LibraryHook("apache-httpclient5", "Apache HttpClient 5.x classic (tested 5.6)",
+      new LibraryHook("apache-httpclient5", "apache_httpclient5", "Apache HttpClient 5.x classic (tested 5.6)",
           nameStartsWith("org.apache.hc.client5.http.impl.classic.").and(not(isAbstract()))
               .and(hasSuperType(named("org.apache.hc.client5.http.impl.classic.CloseableHttpClient"))
                   .or(named(APACHE_RUNTIME))),
@@ -67,25 +69,25 @@ record LibraryHook(String name, String covers, ElementMatcher<? super TypeDescri
               m(isConstructor().and(isDeclaredBy(named(APACHE_RUNTIME))), "ApacheExecRuntimeAdvice"),
               m(named("releaseEndpoint").or(named("discardEndpoint")).and(takesArguments(0))
                   .and(isDeclaredBy(named(APACHE_RUNTIME))), "ApacheReleaseAdvice"))),
-      new LibraryHook("servlet", "Jakarta Servlet 5-6.1: Tomcat 10/11 (tested 11.0.27), Jetty 12 (tested 12.1.14 ee11), Spring Boot 3",
+      new LibraryHook("servlet", "servlet", "Jakarta Servlet 5-6.1: Tomcat 10/11 (tested 11.0.27), Jetty 12 (tested 12.1.14 ee11), Spring Boot 3",
           named("jakarta.servlet.http.HttpServlet"),
           List.of(m(named("service").and(takesArguments(2))
               .and(takesArgument(0, named("jakarta.servlet.ServletRequest"))), "ServletAdvice"))),
-      new LibraryHook("grpc-client", "gRPC-java 1.x unary and streaming (tested 1.85.1)",
+      new LibraryHook("grpc-client", "grpc", "gRPC-java 1.x unary and streaming (tested 1.85.1)",
           named("io.grpc.internal.ClientCallImpl"),
           List.of(m(named("start").and(takesArguments(2)), "GrpcClientStartAdvice"),
               m(named("closeObserver").and(takesArguments(3)), "GrpcClientCloseAdvice"))),
-      new LibraryHook("grpc-server", "gRPC-java 1.x unary and streaming (tested 1.85.1)",
+      new LibraryHook("grpc-server", "grpc", "gRPC-java 1.x unary and streaming (tested 1.85.1)",
           named("io.grpc.internal.ServerCallImpl"),
           List.of(m(isConstructor(), "GrpcServerStartAdvice"),
               m(named("close").and(takesArguments(2)), "GrpcServerCloseAdvice"))),
-      new LibraryHook("dubbo-consumer", "Apache Dubbo 3.x (tested 3.3.6)",
+      new LibraryHook("dubbo-consumer", "dubbo", "Apache Dubbo 3.x (tested 3.3.6)",
           named("org.apache.dubbo.rpc.protocol.AbstractInvoker"),
           List.of(m(named("invoke").and(takesArguments(1)), "DubboConsumerAdvice"))),
-      new LibraryHook("dubbo-consumer-connection", "Apache Dubbo 3.3.x dubbo protocol (tested 3.3.6)",
+      new LibraryHook("dubbo-consumer-connection", "dubbo", "Apache Dubbo 3.3.x dubbo protocol (tested 3.3.6)",
           named("org.apache.dubbo.rpc.protocol.dubbo.DubboInvoker"),
           List.of(m(named("doInvoke").and(takesArguments(1)), "DubboInvokerAdvice"))),
-      new LibraryHook("dubbo-provider", "Apache Dubbo 3.x dubbo protocol (tested 3.3.6)",
+      new LibraryHook("dubbo-provider", "dubbo", "Apache Dubbo 3.x dubbo protocol (tested 3.3.6)",
           nameStartsWith("org.apache.dubbo.rpc.protocol.dubbo.DubboProtocol$")
               .and(hasSuperType(named("org.apache.dubbo.remoting.exchange.support.ExchangeHandlerAdapter"))),
           List.of(m(named("reply").and(takesArguments(2)), "DubboProviderAdvice"))));

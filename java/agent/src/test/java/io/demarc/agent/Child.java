@@ -80,6 +80,11 @@ final class Child implements AutoCloseable {
     return new long[] {Long.parseLong(w[1]), Long.parseLong(w[2])};
   }
 
+  /** The child's system property, or "-" when unset. */
+  String prop(String name) throws IOException {
+    return command("prop " + name).substring(5);
+  }
+
   String demarcThreads() throws IOException {
     return command("stats").split(" ")[3];
   }

@@ -116,6 +116,8 @@ public final class ChildApp {
           case "run" -> System.out.println(run(w[1], Integer.parseInt(w[2]), w.length > 3 ? w[3] : "/echo"));
           case "stats" -> System.out.println("stats " + gc() + Thread.activeCount() + " "
               + ManagementFactory.getClassLoadingMXBean().getLoadedClassCount() + " " + threadNames());
+          // A system property, "-" when unset (e.g. the agent's demarc.agent.disabled).
+          case "prop" -> System.out.println("prop " + System.getProperty(w[1], "-"));
           case "quit" -> System.exit(0);
           default -> System.out.println("error unknown command " + w[0]);
         }

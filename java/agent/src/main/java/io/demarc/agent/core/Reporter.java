@@ -5,6 +5,7 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -23,6 +24,7 @@ public final class Reporter {
   private final String agentVersion;
   private final Supplier<String> instrumentations;
   private final Runnable onDetachFrame;
+  private final Consumer<Config> onConfig;
   private final Object lock = new Object();
   private final Thread sender;
 
@@ -40,6 +42,16 @@ public final class Reporter {
 
   public Reporter(String socketPath, String secret, String agentVersion, Supplier<String> instrumentations,
       Runnable onDetachFrame) {
+    this(socketPath, secret, agentVersion, instrumentations, onDetachFrame, c -> {});
+  }
+
+  /**
+   * {@code onConfig} runs on the reader thread with each valid CONFIG before it takes effect
+   * (the installer re-installs its hooks there when the disabled set changed).
+   */
+  public Reporter(String socketPath, String secret, String agentVersion, Supplier<String> instrumentations,
+      Runnable onDetachFrame, Consumer<Config> onConfig) {
+    this.onConfig = onConfig;
     this.socketPath = socketPath;
     this.secret = secret;
     this.agentVersion = agentVersion;
@@ -176,7 +188,9 @@ public final class Reporter {
         for (Frames.Frame f = dec.next(); f != null; f = dec.next()) {
           if (f.type() == Frames.CONFIG) {
             try {
-              Recorder.configure(Config.parse(f.json()));
+              Config c = Config.parse(f.json());
+              onConfig.accept(c);
+              Recorder.configure(c);
               // Measuring starts with the first CONFIG: its histogram bounds are the runner's.
               Recorder.activate(true);
               configured = true;

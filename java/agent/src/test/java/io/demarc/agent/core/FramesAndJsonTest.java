@@ -74,6 +74,14 @@ class FramesAndJsonTest {
   }
 
   @Test
+  void configDisabledListsInstrumentationNames() {
+    assertEquals(java.util.Set.of(), Config.parse("{}").disabled());
+    assertEquals(java.util.Set.of("okhttp", "grpc"),
+        Config.parse("{\"disabled\":[\"okhttp\",\"grpc\",\"okhttp\"]}").disabled());
+    assertThrows(IllegalArgumentException.class, () -> Config.parse("{\"disabled\":[1]}"));
+  }
+
+  @Test
   void statusClassesFollowHttpAndGrpcSemantics() {
     assertEquals(StatusClass.OK, StatusClass.http(204));
     assertEquals(StatusClass.CLIENT_ERROR, StatusClass.http(404));

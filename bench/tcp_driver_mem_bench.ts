@@ -7,19 +7,17 @@
  * Run: deno run -A --unstable-kv bench/tcp_driver_mem_bench.ts [seconds]
  */
 
-import { configFor, NetPair, sh, startProbe, Traffic } from "../tests/probes/tcp/harness.ts";
+import {
+  allSubprobes,
+  configFor,
+  NetPair,
+  sh,
+  startProbe,
+  Traffic,
+} from "../tests/probes/tcp/harness.ts";
 
 const windowSecs = Number(Deno.args[0] ?? 30);
-const ALL = [
-  "tcp_stats",
-  "tcp_rtt",
-  "tcp_windows",
-  "tcp_rate",
-  "tcp_srtt",
-  "tcp_sockbuf",
-  "tcp_abnormal",
-  "tcp_delay",
-];
+const ALL = await allSubprobes("tcp");
 
 const mb = (b: number) => (b / 2 ** 20).toFixed(1);
 function usage(): string {

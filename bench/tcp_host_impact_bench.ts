@@ -6,19 +6,10 @@
  * Run: deno run -A --unstable-kv bench/tcp_host_impact_bench.ts [rounds]
  */
 
-import { configFor, type Harness, startProbe } from "../tests/probes/tcp/harness.ts";
+import { allSubprobes, configFor, type Harness, startProbe } from "../tests/probes/tcp/harness.ts";
 import { median, Workload } from "./tcp_workload.ts";
 
-const ALL = [
-  "tcp_stats",
-  "tcp_rtt",
-  "tcp_windows",
-  "tcp_rate",
-  "tcp_srtt",
-  "tcp_sockbuf",
-  "tcp_abnormal",
-  "tcp_delay",
-];
+const ALL = await allSubprobes("tcp");
 const rounds = Number(Deno.args[0] ?? 3);
 const w = await Workload.start();
 type Mode = "off" | "on" | "on_no_windows";

@@ -8,19 +8,10 @@
  */
 
 import { enableRunStats } from "../ffi/libbpf.ts";
-import { configFor, startProbe, Traffic } from "../tests/probes/tcp/harness.ts";
+import { allSubprobes, configFor, startProbe, Traffic } from "../tests/probes/tcp/harness.ts";
 import { Workload } from "./tcp_workload.ts";
 
-const ALL = [
-  "tcp_stats",
-  "tcp_rtt",
-  "tcp_windows",
-  "tcp_rate",
-  "tcp_srtt",
-  "tcp_sockbuf",
-  "tcp_abnormal",
-  "tcp_delay",
-];
+const ALL = await allSubprobes("tcp");
 
 async function measure(owner: string): Promise<Record<string, { runs: number; nsPerRun: number }>> {
   const w = await Workload.start();

@@ -8,19 +8,10 @@
  */
 
 import { startDemarc, waitFor } from "../tests/helpers/demarc.ts";
-import { buildDirFor, NetPair, sh, Traffic } from "../tests/probes/tcp/harness.ts";
+import { allSubprobes, buildDirFor, NetPair, sh, Traffic } from "../tests/probes/tcp/harness.ts";
 
 const windowSecs = Number(Deno.args[0] ?? 30);
-const ALL = [
-  "tcp_stats",
-  "tcp_rtt",
-  "tcp_windows",
-  "tcp_rate",
-  "tcp_srtt",
-  "tcp_sockbuf",
-  "tcp_abnormal",
-  "tcp_delay",
-];
+const ALL = await allSubprobes("tcp");
 
 function cpuTicks(pid: number): number {
   const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");

@@ -125,6 +125,12 @@ export async function startProbe(
 }
 
 /** A probe config with the manifest's defaults, `probes` on and `params` overriding. */
+/** Every supported sub-probe of a probe, in manifest order (so no test or bench repeats the list). */
+export async function allSubprobes(probe: string): Promise<string[]> {
+  const manifest = await parseYamlFile(`${ROOT}/probes/${probe}/probe.yaml`, manifestSchema);
+  return manifest.subprobes.filter((s) => s.supported).map((s) => s.name);
+}
+
 export async function configFor(
   probe: string,
   probes: string[],

@@ -1,17 +1,16 @@
 import { assert, assertEquals } from "../../ffi/assert.ts";
-import { configFor, NetPair, rowsWith, sleep, startProbe, Traffic } from "./harness.ts";
+import {
+  allSubprobes,
+  configFor,
+  NetPair,
+  rowsWith,
+  sleep,
+  startProbe,
+  Traffic,
+} from "./harness.ts";
 import type { Row } from "../../../runner/probe_api.ts";
 
-const ALL = [
-  "tcp_stats",
-  "tcp_rtt",
-  "tcp_windows",
-  "tcp_rate",
-  "tcp_srtt",
-  "tcp_sockbuf",
-  "tcp_abnormal",
-  "tcp_delay",
-];
+const ALL = await allSubprobes("tcp");
 
 /** The fields of `ss -tinme` for the one established socket matching `port`. */
 async function ssFields(net: NetPair, ns: string, port: number): Promise<Record<string, number>> {

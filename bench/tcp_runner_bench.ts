@@ -4,13 +4,61 @@
  * process, and how fast GET /metrics renders. Targets: <= 2% of a core, <= 80 MB RSS,
  * >= 500,000 series per second.
  *
- * Run: deno run -A --unstable-kv bench/tcp_runner_bench.ts [seconds]
+ * Variants of `deno run` flags run side by side against the same connections, interleaved over
+ * rounds (A B A B ...): by default `plain` (no flags, as before) and `shipped` (the flags of the
+ * `start` task in deno.json, which compile.sh and deploy/demarc.service use too). Each run prints
+ * where the RSS goes (smaps by mapping kind) and V8's heap as the process itself sees it.
+ *
+ * Run: deno run -A --unstable-kv bench/tcp_runner_bench.ts [seconds] [rounds]
+ *        [--variant name='NAME=value --flag --main=/other/tree/main.ts' ...]
+ * e.g. the previous commit against this tree, both ways of running:
+ *   mkdir /tmp/old && git archive HEAD~1 | tar -x -C /tmp/old
+ *   deno run -A --unstable-kv bench/tcp_runner_bench.ts 20 2 --variant old=--main=/tmp/old/main.ts \
+ *     --variant plain= --variant shipped="MALLOC_ARENA_MAX=2 --v8-flags=..."
  */
 
-import { startDemarc, waitFor } from "../tests/helpers/demarc.ts";
+import { startDemarc, startTask, waitFor } from "../tests/helpers/demarc.ts";
 import { allSubprobes, buildDirFor, NetPair, sh, Traffic } from "../tests/probes/tcp/harness.ts";
+import { compileBpf } from "../tests/ffi/build_fixture.ts";
+import { formatBreakdown, formatV8, memoryBreakdown } from "./runner_memory.ts";
+import type { MemoryBreakdown } from "./runner_memory.ts";
 
-const windowSecs = Number(Deno.args[0] ?? 30);
+const positional = Deno.args.filter((a, i) =>
+  !a.startsWith("--") && Deno.args[i - 1] !== "--variant"
+);
+const windowSecs = Number(positional[0] ?? 20);
+const rounds = Number(positional[1] ?? 2);
+/** A way to run demarc: `deno run` flags and environment variables (words like `NAME=value`). */
+interface Variant {
+  name: string;
+  flags: string[];
+  env: Record<string, string>;
+  /** `--main=<path>`: another tree's main.ts, e.g. the previous commit unpacked with git archive. */
+  mainPath?: string;
+}
+function variant(name: string, words: string[]): Variant {
+  const isEnv = (w: string) => /^[A-Z_][A-Z0-9_]*=/.test(w);
+  const env = Object.fromEntries(words.filter(isEnv).map((w) => w.split(/=(.*)/s).slice(0, 2)));
+  const main = words.find((w) => w.startsWith("--main="))?.slice("--main=".length);
+  const flags = words.filter((w) => !isEnv(w) && !w.startsWith("--main="));
+  return { name, flags, env, mainPath: main };
+}
+const describe = (v: Variant) =>
+  [
+    ...(v.mainPath ? [`main=${v.mainPath}`] : []),
+    ...Object.entries(v.env).map(([k, x]) => `${k}=${x}`),
+    ...v.flags,
+  ].join(" ") || "no flags";
+const variants: Variant[] = [];
+for (let i = 0; i < Deno.args.length; i++) {
+  if (Deno.args[i] !== "--variant") continue;
+  const [name, ...rest] = Deno.args[++i].split("=");
+  variants.push(variant(name, rest.join("=").split(/\s+/).filter(Boolean)));
+}
+if (!variants.length) {
+  const shipped = startTask();
+  variants.push({ name: "plain", flags: [], env: {} }, { name: "shipped", ...shipped });
+}
 const ALL = await allSubprobes("tcp");
 
 function cpuTicks(pid: number): number {
@@ -18,13 +66,22 @@ function cpuTicks(pid: number): number {
   return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (100 Hz)
 }
 
-function rssBytes(pid: number): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]) * 1024;
+interface RunFigures {
+  idle: MemoryBreakdown;
+  loaded: MemoryBreakdown;
+  cpu: number;
+  seriesPerSec: number;
+  series: number;
 }
 
 const buildDir = await Deno.makeTempDir({ prefix: "demarc-bench-build-" });
 await Deno.mkdir(`${buildDir}/bpf`);
 await Deno.copyFile(`${await buildDirFor("tcp")}/bpf/tcp.bpf.o`, `${buildDir}/bpf/tcp.bpf.o`);
+// The runner's exec watch (loaded with the first probe that has snoopers), from the working tree.
+await Deno.copyFile(
+  await compileBpf(new URL("../runner/exec_watch.bpf.c", import.meta.url).pathname, []),
+  `${buildDir}/bpf/exec_watch.bpf.o`,
+);
 const net = await NetPair.create();
 // 20 client addresses x 25 server ports, connection i on address i % 20 and port i % 25: 100
 // (address, port) pairs, so 100 client and 100 server flows.
@@ -45,76 +102,105 @@ const cli = await Traffic.spawn(net.a, [
   "--src",
   srcs.join(","),
 ], "dm-rb-cli");
-const demarc = await startDemarc({ buildDir, logLevel: "warn" });
+
+async function run(v: Variant): Promise<RunFigures> {
+  const demarc = await startDemarc({
+    buildDir,
+    logLevel: "warn",
+    denoFlags: v.flags,
+    env: v.env,
+    mainPath: v.mainPath,
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 3000));
+    const idle = memoryBreakdown(demarc.pid);
+    const put = await demarc.put("/tcp", {
+      cmd: { probe: ALL },
+      snoopers: { proc_id: [srv.pid, cli.pid] },
+      params: { report_period: 5 },
+      state: "running",
+    });
+    if (put.status !== 200) throw new Error(JSON.stringify(put));
+    await waitFor(
+      async () => {
+        const d = (await demarc.get<
+          { status: { driver?: { details?: { liveConnections?: number; reports?: number } } } }
+        >("/tcp")).status.driver?.details;
+        return (d?.liveConnections ?? 0) >= 10000 && (d?.reports ?? 0) >= 2;
+      },
+      60_000,
+      "10,000 connections reported twice",
+    );
+    const t0 = cpuTicks(demarc.pid), w0 = performance.now();
+    await new Promise((r) => setTimeout(r, windowSecs * 1000));
+    const cpu = (cpuTicks(demarc.pid) - t0) / 100 / ((performance.now() - w0) / 1000);
+    const times: number[] = [];
+    let series = 0;
+    for (let i = 0; i < 5; i++) {
+      const s = performance.now();
+      const text = await demarc.scrape();
+      times.push(performance.now() - s);
+      series = text.split("\n").filter((l) => l && !l.startsWith("#")).length;
+    }
+    // RSS after the scrapes too: rendering /metrics is part of the steady state.
+    await new Promise((r) => setTimeout(r, 1000));
+    const loaded = memoryBreakdown(demarc.pid);
+    const v8 = (await demarc.get<{ memory: Deno.MemoryUsage }>("/api/v1/runner")).memory;
+    const best = Math.min(...times) / 1000;
+    console.log(`    idle:   ${formatBreakdown(idle)}`);
+    console.log(`    loaded: ${formatBreakdown(loaded)}; ${formatV8(v8)}`);
+    console.log(
+      `    CPU ${(cpu * 100).toFixed(2)}% of a core; /metrics ${series} series in ${
+        (best * 1000).toFixed(1)
+      } ms (best of 5)`,
+    );
+    return { idle, loaded, cpu, seriesPerSec: series / best, series };
+  } finally {
+    await demarc.stop();
+  }
+}
+
+const figures = new Map<string, RunFigures[]>(variants.map((v) => [v.name, []]));
 try {
   await cli.send();
   await cli.next();
-  // The same process before the probe runs, for comparison.
-  const i0 = cpuTicks(demarc.pid), iw = performance.now();
-  await new Promise((r) => setTimeout(r, Math.min(windowSecs, 10) * 1000));
-  const idleCpu = (cpuTicks(demarc.pid) - i0) / 100 / ((performance.now() - iw) / 1000);
-  const idleRss = rssBytes(demarc.pid);
-  const put = await demarc.put("/tcp", {
-    cmd: { probe: ALL },
-    snoopers: { proc_id: [srv.pid, cli.pid] },
-    params: { report_period: 5 },
-    state: "running",
-  });
-  if (put.status !== 200) throw new Error(JSON.stringify(put));
-  await waitFor(
-    async () => {
-      const d = (await demarc.get<
-        { status: { driver?: { details?: { liveConnections?: number; reports?: number } } } }
-      >("/tcp"))
-        .status.driver?.details;
-      return (d?.liveConnections ?? 0) >= 10000 && (d?.reports ?? 0) >= 2;
-    },
-    60_000,
-    "10,000 connections reported twice",
-  );
-  const t0 = cpuTicks(demarc.pid), w0 = performance.now();
-  await new Promise((r) => setTimeout(r, windowSecs * 1000));
-  const cpu = (cpuTicks(demarc.pid) - t0) / 100 / ((performance.now() - w0) / 1000);
-  const rss = rssBytes(demarc.pid);
-  const times: number[] = [];
-  let series = 0;
-  for (let i = 0; i < 5; i++) {
-    const s = performance.now();
-    const text = await demarc.scrape();
-    times.push(performance.now() - s);
-    series = text.split("\n").filter((l) => l && !l.startsWith("#")).length;
+  for (let r = 0; r < rounds; r++) {
+    for (let j = 0; j < variants.length; j++) {
+      const v = variants[(r + j) % variants.length];
+      console.log(`round ${r + 1}, ${v.name} (${describe(v)}):`);
+      figures.get(v.name)!.push(await run(v));
+    }
   }
-  const best = Math.min(...times) / 1000;
-  const read = Number(
-    /^demarc_tcp_probe_health_read_duration_seconds\{[^}]*\} (\S+)$/m.exec(await demarc.scrape())
-      ?.[1] ?? NaN,
-  );
-  console.log(
-    `demarc with 10,000 tracked connections (200 flows), report_period 5, over ${windowSecs}s:`,
-  );
-  console.log(
-    `  before the probe: CPU ${(idleCpu * 100).toFixed(2)}% of a core, RSS ${
-      (idleRss / 2 ** 20).toFixed(1)
-    } MB; ` +
-      `one full socket read (all namespaces) takes ${(read * 1000).toFixed(1)} ms`,
-  );
-  console.log(
-    `  CPU  ${(cpu * 100).toFixed(2)}% of one core (target <= 2%): ${cpu <= 0.02 ? "ok" : "OVER"}`,
-  );
-  console.log(
-    `  RSS  ${(rss / 2 ** 20).toFixed(1)} MB (target <= 80 MB): ${
-      rss <= 80 * 2 ** 20 ? "ok" : "OVER"
-    }`,
-  );
-  console.log(
-    `  /metrics ${series} series in ${(best * 1000).toFixed(1)} ms (best of 5) = ${
-      (series / best).toFixed(0)
-    } series/s ` +
-      `(target >= 500,000): ${series / best >= 500_000 ? "ok" : "BELOW"}`,
-  );
 } finally {
   await cli.kill();
   await srv.kill();
-  await demarc.stop();
   await net.close();
+}
+
+const range = (xs: number[], f: (x: number) => string) =>
+  xs.length > 1 ? `${f(Math.min(...xs))}–${f(Math.max(...xs))}` : f(xs[0]);
+console.log(
+  `demarc with 10,000 tracked connections (200 flows), report_period 5, ${rounds} interleaved ` +
+    `rounds, ${windowSecs}s CPU window each (ranges over rounds):`,
+);
+for (const v of variants) {
+  const fs = figures.get(v.name)!;
+  const rss = fs.map((f) => f.loaded.rssKb / 1024);
+  const own = fs.map((f) => f.loaded.privateAnonKb / 1024);
+  const cpu = fs.map((f) => f.cpu * 100);
+  const sps = fs.map((f) => f.seriesPerSec);
+  console.log(`  ${v.name} (${describe(v)}):`);
+  console.log(
+    `    idle RSS ${range(fs.map((f) => f.idle.rssKb / 1024), (x) => x.toFixed(1))} MB; ` +
+      `loaded RSS ${range(rss, (x) => x.toFixed(1))} MB (target <= 80: ${
+        Math.max(...rss) <= 80 ? "ok" : "OVER"
+      }), of it anonymous ${range(own, (x) => x.toFixed(1))} MB`,
+  );
+  console.log(
+    `    CPU ${range(cpu, (x) => x.toFixed(2))}% of a core (target <= 2%: ${
+      Math.max(...cpu) <= 2 ? "ok" : "OVER"
+    }); /metrics ${range(sps, (x) => x.toFixed(0))} series/s (target >= 500,000: ${
+      Math.min(...sps) >= 500_000 ? "ok" : "BELOW"
+    })`,
+  );
 }

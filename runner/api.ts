@@ -1,6 +1,6 @@
 /**
  * The config API (Hono), compatible with gala-gopher's: `PUT /<probe>` and `GET /<probe>`,
- * plus `GET /probes`, `GET /openapi.json` and `GET /api/v1/samples`.
+ * plus `GET /probes`, `GET /openapi.json`, `GET /api/v1/samples` and `GET /api/v1/runner`.
  *
  * @module
  */
@@ -89,6 +89,15 @@ export function createApiApp(o: ApiOptions): Hono {
       labels: t.labels,
       metrics: t.metrics.map((f) => ({ ...f, prometheus: promName(t, f) })),
     }))));
+
+  // The runner's own memory as V8 sees it (RSS alone does not say heap from native): benches
+  // and an operator chasing memory read it.
+  app.get("/api/v1/runner", (c) =>
+    c.json({
+      version: o.version,
+      memory: Deno.memoryUsage(),
+      store: o.store.stats,
+    }));
 
   app.get("/api/v1/samples", async (c) => {
     const table = c.req.query("table");

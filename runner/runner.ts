@@ -11,7 +11,7 @@ import { createApiApp } from "./api.ts";
 import {
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
-  render,
+  renderBytes,
   wantsOpenMetrics,
 } from "./exporter.ts";
 import { createLogger } from "./log.ts";
@@ -39,6 +39,8 @@ export interface RunnerOptions {
   probesDir: string;
   metaDir: string;
   buildDir: string;
+  /** How often /proc is rescanned for snooped processes (exec events are matched at once). */
+  scanIntervalMs?: number;
 }
 
 export interface Runner {
@@ -73,6 +75,7 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
     log,
     buildDir: await materializeBuild(o.buildDir, o.stateDir),
     stateDir: o.stateDir,
+    scanIntervalMs: o.scanIntervalMs,
   });
 
   let unsupportedPaths: string[] = [];
@@ -95,7 +98,7 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
   const metricsApp = new Hono();
   metricsApp.get("/metrics", (c) => {
     const om = wantsOpenMetrics(c.req.header("accept"));
-    return c.body(render(tables.values(), registry, om), 200, {
+    return c.body(renderBytes(tables.values(), registry, om), 200, {
       "content-type": om ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
     });
   });

@@ -13,7 +13,6 @@ export interface Series {
   probe: string;
   /** Prometheus label pairs, escaped, without braces: `a="1",b="x"`. */
   labelText: string;
-  labels: Record<string, string | number>;
   values: Record<string, MetricValue>;
   lastSeen: number;
   staleAfterMs: number;
@@ -52,8 +51,9 @@ export class SeriesRegistry {
       if (this.#constLabels) parts.push(this.#constLabels);
       series.set(id, {
         probe,
+        // The row's label object is not kept: labelText says it all, and 10,000 series would
+        // hold 10,000 more objects.
         labelText: parts.join(","),
-        labels: row.labels,
         values: row.values,
         lastSeen: now,
         staleAfterMs,

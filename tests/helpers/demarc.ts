@@ -13,6 +13,12 @@ export interface DemarcOptions {
   metaDir?: string;
   buildDir?: string;
   extraArgs?: string[];
+  /** Flags for `deno run` itself (e.g. V8 flags), placed before main.ts; the start task's by default. */
+  denoFlags?: string[];
+  /** Another tree's main.ts (benches compare against the previous version); this tree's by default. */
+  mainPath?: string;
+  /** Environment variables for the process (e.g. MALLOC_ARENA_MAX); the start task's by default. */
+  env?: Record<string, string>;
   logLevel?: "debug" | "info" | "warn" | "error";
 }
 
@@ -38,6 +44,25 @@ export interface Demarc {
   scrape(): Promise<string>;
 }
 
+/** How deno.json's `start` task runs demarc: its `deno run` flags and environment variables. */
+export interface StartTask {
+  /** Flags between `run` and `main.ts`, without the permission and unstable flags. */
+  flags: string[];
+  /** `NAME=value` words before `deno`. */
+  env: Record<string, string>;
+}
+
+/** Read the shipped way of running demarc from deno.json, so tests and benches run it that way. */
+export function startTask(): StartTask {
+  const cfg = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`));
+  const words = (cfg.tasks.start as string).split(/\s+/);
+  const deno = words.indexOf("deno");
+  const env = Object.fromEntries(words.slice(0, deno).map((w) => w.split(/=(.*)/s).slice(0, 2)));
+  const flags = words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"))
+    .filter((w) => !["--allow-all", "-A", "--unstable-kv"].includes(w));
+  return { flags, env };
+}
+
 /** A free TCP port on 127.0.0.1 (bound then released). */
 export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -58,11 +83,13 @@ export async function startDemarc(
   const stateDir = o.stateDir ?? await Deno.makeTempDir({ prefix: "demarc-test-" });
   const apiPort = ports?.api ?? freePort();
   const metricsPort = ports?.metrics ?? freePort();
+  const shipped = startTask();
   const args = [
     "run",
     "--allow-all",
     "--unstable-kv",
-    `${ROOT}/main.ts`,
+    ...(o.denoFlags ?? shipped.flags),
+    o.mainPath ?? `${ROOT}/main.ts`,
     "run",
     "--api-port",
     String(apiPort),
@@ -81,6 +108,7 @@ export async function startDemarc(
   ];
   const child = new Deno.Command(Deno.execPath(), {
     args,
+    env: o.env ?? shipped.env,
     stdout: "null",
     stderr: "piped",
     stdin: "null",

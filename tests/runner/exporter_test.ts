@@ -107,5 +107,5 @@ Deno.test("a series not re-published for two report periods disappears", () => {
   reg.update("p", table, [{ labels: { k: "gone" }, values: { v: 1 } }], 10_000, 1_000);
   reg.update("p", table, [{ labels: { k: "kept" }, values: { v: 2 } }], 10_000, 10_000);
   assertEquals(reg.prune(11_500), 1);
-  assertEquals([...reg.table("t")].map((s) => s.labels.k), ["kept"]);
+  assertEquals([...reg.table("t")].map((s) => s.labelText), ['k="kept"']);
 });

@@ -53,6 +53,12 @@ program.command("run")
   .option("--probes-dir <dir>", "probe manifests", `${root}/probes`)
   .option("--meta-dir <dir>", "meta tables", `${root}/meta`)
   .option("--build-dir <dir>", "BPF objects and jars", `${root}/build`)
+  .option(
+    "--scan-interval <ms>",
+    "how often /proc is rescanned for snooped processes (new ones are also matched as they exec)",
+    positive,
+    1000,
+  )
   .action(async (o) => {
     const runner = await startRunner({
       apiHost: o.apiHost,
@@ -65,6 +71,7 @@ program.command("run")
       probesDir: o.probesDir,
       metaDir: o.metaDir,
       buildDir: o.buildDir,
+      scanIntervalMs: o.scanInterval,
     });
     const stop = async () => {
       await runner.close();

@@ -18,7 +18,9 @@ import type {
   ProbeDriver,
   Row,
 } from "./probe_api.ts";
-import { listProcesses, sameSet, selectPids } from "./processes.ts";
+import { listProcesses, readProcesses, sameSet, selectPids } from "./processes.ts";
+import { openExecWatch } from "./exec_watch.ts";
+import type { ExecWatch } from "./exec_watch.ts";
 import type { ProcessInfo } from "./processes.ts";
 import type { SeriesRegistry } from "./series.ts";
 import type { Store } from "./store.ts";
@@ -32,6 +34,8 @@ export interface ProbeRuntimeStatus {
   lastError?: string;
   nextRestartAt?: string;
   watchedPids: number;
+  /** How new processes are found (probes with snoopers): exec events and the scan, or the scan. */
+  processDiscovery?: string;
   driver?: DriverStatus;
 }
 
@@ -59,8 +63,10 @@ export interface ManagerOptions {
   log: Logger & { child(s: Record<string, string>): Logger };
   buildDir: string;
   stateDir: string;
-  /** How often /proc is scanned to keep watched pids current. */
+  /** How often /proc is scanned to keep watched pids current (exits, forks, missed execs). */
   scanIntervalMs?: number;
+  /** Also match processes as they exec (BPF on sched_process_exec), when it can be loaded. */
+  execWatch?: boolean;
   /** First restart delay; doubles up to `maxBackoffMs`. */
   backoffMs?: number;
   maxBackoffMs?: number;
@@ -77,9 +83,19 @@ export class ProbeManager {
   readonly #regexCache = new Map<string, RegExp>();
   #scanTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  #execWatch: ExecWatch | undefined;
+  #execWatchOpening: Promise<void> | undefined;
+  #discovery: string;
 
   constructor(opts: ManagerOptions) {
-    this.#o = { scanIntervalMs: 1000, backoffMs: 1000, maxBackoffMs: 60_000, ...opts };
+    this.#o = {
+      scanIntervalMs: 1000,
+      execWatch: true,
+      backoffMs: 1000,
+      maxBackoffMs: 60_000,
+      ...opts,
+    };
+    this.#discovery = this.#scanText(this.#o.execWatch ? "exec watch not started yet" : "off");
     for (const loaded of opts.manifests) {
       const m = loaded.manifest;
       const tables = new Map<string, MetaTable>();
@@ -157,6 +173,7 @@ export class ProbeManager {
       lastError: e.lastError,
       nextRestartAt: e.nextRestartAt ? new Date(e.nextRestartAt).toISOString() : undefined,
       watchedPids: e.pids.size,
+      processDiscovery: e.loaded.manifest.snoopers ? this.#discovery : undefined,
       driver,
     };
   }
@@ -246,6 +263,7 @@ export class ProbeManager {
       if (!e.pids.size && m.snoopers) e.pids = this.#pidsFor(e, listProcesses());
       await driver.start(e.config, e.pids);
       e.phase = "running";
+      if (m.snoopers) await this.#startExecWatch();
       // lastError stays until the next config change, so an operator sees why it restarted.
       e.nextRestartAt = undefined;
       log.info("probe running", { subprobes: e.config.probes.join(","), pids: e.pids.size });
@@ -329,6 +347,51 @@ export class ProbeManager {
     };
   }
 
+  #scanText(execWatch: string): string {
+    return `/proc scan every ${this.#o.scanIntervalMs} ms; exec watch: ${execWatch}`;
+  }
+
+  /** Open the exec watch once, on the first probe with snoopers; failing leaves the scan alone. */
+  #startExecWatch(): Promise<void> {
+    if (!this.#o.execWatch) return Promise.resolve();
+    this.#execWatchOpening ??= (async () => {
+      try {
+        this.#execWatch = await openExecWatch({
+          objectPath: `${this.#o.buildDir}/bpf/exec_watch.bpf.o`,
+          onExec: (tgids) => void this.#matchNew(tgids),
+          log: this.#o.log,
+        });
+        if (this.#closed) this.#execWatch.close();
+        this.#discovery = this.#scanText("on (new processes matched as they exec)");
+      } catch (err) {
+        this.#discovery = this.#scanText(`unavailable, ${(err as Error).message}`);
+        this.#o.log.warn("exec watch unavailable; new processes are found by the /proc scan", {
+          error: err,
+        });
+      }
+    })();
+    return this.#execWatchOpening;
+  }
+
+  /** Processes that just exec'd: add those a running probe's snoopers select. */
+  async #matchNew(tgids: number[]): Promise<void> {
+    const running = [...this.#entries.values()].filter((e) =>
+      e.phase === "running" && e.loaded.manifest.snoopers
+    );
+    if (!running.length || !tgids.length) return;
+    const procs = readProcesses(tgids);
+    for (const e of running) {
+      const added = [...this.#pidsFor(e, procs)].filter((p) => !e.pids.has(p));
+      if (!added.length) continue;
+      e.pids = new Set([...e.pids, ...added]);
+      try {
+        await e.driver?.updatePids(e.pids);
+      } catch (err) {
+        this.#log(e).warn("updatePids failed", { error: err });
+      }
+    }
+  }
+
   async #refreshPids(): Promise<void> {
     const running = [...this.#entries.values()].filter((e) =>
       e.phase === "running" && e.loaded.manifest.snoopers
@@ -353,6 +416,7 @@ export class ProbeManager {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#scanTimer);
+    this.#execWatch?.close();
     for (const e of this.#entries.values()) {
       await this.#serial(e, () => this.#stopDriver(e, "shutdown"));
     }

@@ -19,10 +19,17 @@ export interface ProcessInfo {
 
 /** Read the processes of the host (pid namespace of the runner); kernel threads skipped. */
 export function listProcesses(procRoot = "/proc"): ProcessInfo[] {
-  const out: ProcessInfo[] = [];
+  const pids: number[] = [];
   for (const e of Deno.readDirSync(procRoot)) {
-    if (!/^\d+$/.test(e.name)) continue;
-    const pid = Number(e.name);
+    if (/^\d+$/.test(e.name)) pids.push(Number(e.name));
+  }
+  return readProcesses(pids, procRoot);
+}
+
+/** Read the given processes; those gone (or kernel threads) are left out. */
+export function readProcesses(pids: Iterable<number>, procRoot = "/proc"): ProcessInfo[] {
+  const out: ProcessInfo[] = [];
+  for (const pid of pids) {
     const base = `${procRoot}/${pid}`;
     try {
       const cmdline = Deno.readTextFileSync(`${base}/cmdline`).replaceAll("\0", " ").trim();

@@ -2,7 +2,8 @@
  * `deno task build`: compiles every probe's BPF objects and the Java modules into `build/`.
  *
  * - `build/vmlinux.h` from the running kernel's BTF (bpftool), for CO-RE C.
- * - `build/bpf/<stem>.bpf.o` for every `probes/<name>/<stem>.bpf.c` (clang -target bpf).
+ * - `build/bpf/<stem>.bpf.o` for every `probes/<name>/<stem>.bpf.c` and `runner/<stem>.bpf.c`
+ *   (clang -target bpf).
  * - `build/java/*.jar` from `java/` (Maven), when `java/pom.xml` exists.
  *
  * Flags: `--bpf-only`, `--java-only`, `--with-java-tests` (run the JUnit tests while packaging;
@@ -33,9 +34,11 @@ async function buildBpf(): Promise<void> {
   });
   await Deno.writeTextFile(vmlinux, btf);
   const arch = Deno.build.arch === "aarch64" ? "arm64" : "x86";
+  const dirs = [`${root}/runner`];
   for await (const probe of Deno.readDir(`${root}/probes`)) {
-    if (!probe.isDirectory) continue;
-    const dir = `${root}/probes/${probe.name}`;
+    if (probe.isDirectory) dirs.push(`${root}/probes/${probe.name}`);
+  }
+  for (const dir of dirs) {
     for await (const f of Deno.readDir(dir)) {
       if (!f.name.endsWith(".bpf.c")) continue;
       const out = `${build}/bpf/${f.name.replace(/\.c$/, ".o")}`;

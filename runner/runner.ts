@@ -11,7 +11,7 @@ import { createApiApp } from "./api.ts";
 import {
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
-  renderBytes,
+  render,
   wantsOpenMetrics,
 } from "./exporter.ts";
 import { createLogger } from "./log.ts";
@@ -98,7 +98,7 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
   const metricsApp = new Hono();
   metricsApp.get("/metrics", (c) => {
     const om = wantsOpenMetrics(c.req.header("accept"));
-    return c.body(renderBytes(tables.values(), registry, om), 200, {
+    return c.body(render(tables.values(), registry, om), 200, {
       "content-type": om ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
     });
   });

@@ -22,8 +22,8 @@ if [ -z "${DENORT_BIN:-}" ]; then
     exit 3
   fi
 fi
-# The V8 flags of deno.json's start task (small young generation, optimise for size: about a third
-# less RSS, bench/tcp_runner_bench.ts) are baked into the executable so it runs the shipped way.
+# The V8 flags of deno.json's start task (a young generation of 1 MB semi-spaces: less RSS, figures in
+# README.md from bench/tcp_runner_bench.ts) are baked into the executable so it runs the shipped way.
 v8flags=$(grep -o -- '--v8-flags=[^ "]*' deno.json | head -1)
 [ -n "$v8flags" ] || { echo "compile.sh: no --v8-flags in deno.json's start task" >&2; exit 1; }
 deno compile --allow-all --unstable-kv "$v8flags" "${includes[@]}" --output "$out" main.ts

@@ -66,7 +66,8 @@ export function formatBreakdown(b: MemoryBreakdown): string {
 }
 
 /** V8's own view, as `GET /api/v1/runner` or `Deno.memoryUsage()` give it. */
-export function formatV8(m: Deno.MemoryUsage): string {
+export function formatV8(m: Deno.MemoryUsage | undefined): string {
+  if (!m) return "V8 heap not reported (a version without GET /api/v1/runner)";
   const f = (n: number) => (n / 2 ** 20).toFixed(1);
   return `V8 heap used ${f(m.heapUsed)} of ${f(m.heapTotal)} MB, external ${f(m.external)} MB`;
 }

@@ -21,7 +21,7 @@ export interface ExecWatchOptions {
   /** Called with the tgids that exec'd since the last call (deduplicated). */
   onExec: (tgids: number[]) => void;
   log: Logger;
-  /** How often the ring buffer is read. */
+  /** How often the ring buffer is read (100 ms, as the TCP probe reads its own). */
   pollMs?: number;
   /** How long to gather tgids before handing them over. */
   debounceMs?: number;
@@ -93,7 +93,7 @@ export async function openExecWatch(o: ExecWatchOptions): Promise<ExecWatch> {
       o.log.warn("exec watch read failed", { error: e });
     }
     if (pending.size && !flushTimer) flushTimer = setTimeout(flush, o.debounceMs ?? 20);
-  }, o.pollMs ?? 50);
+  }, o.pollMs ?? 100);
   let closed = false;
   return {
     get execs() {

@@ -15,18 +15,13 @@ import {
   startProbe,
   Traffic,
 } from "../tests/probes/tcp/harness.ts";
+import { formatBreakdown, formatV8, memoryBreakdown } from "./runner_memory.ts";
 
 const windowSecs = Number(Deno.args[0] ?? 30);
 const ALL = await allSubprobes("tcp");
 
-const mb = (b: number) => (b / 2 ** 20).toFixed(1);
 function usage(): string {
-  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"))![1]) *
-    1024;
-  const m = Deno.memoryUsage();
-  return `RSS ${mb(rss)} MB (V8 heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${
-    mb(m.external)
-  })`;
+  return `${formatBreakdown(memoryBreakdown("self"))}; ${formatV8(Deno.memoryUsage())}`;
 }
 function cpuTicks(): number {
   const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");

@@ -1,7 +1,8 @@
 /**
  * New processes are matched as they exec, not only at the runner's /proc scan: with the scan
  * slowed to once in 10 minutes, a snooped process started after the probe is watched within
- * seconds, so the exec watch alone found it.
+ * seconds, so the exec watch alone found it; a connection such a process opens at once is tracked;
+ * and where the watch cannot load, the scan alone finds processes and the status says why.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { startDemarc, waitFor } from "../helpers/demarc.ts";
@@ -100,5 +101,43 @@ time.sleep(60)`,
     await accepting.catch(() => {});
     for (const c of accepted) c.close();
     await d.stop();
+  }
+});
+
+Deno.test("without the exec watch object the /proc scan alone finds processes and the status says why", async () => {
+  const buildDir = await Deno.makeTempDir({ prefix: "demarc-build-noexec-" });
+  await Deno.mkdir(`${buildDir}/bpf`);
+  const d = await startDemarc({ buildDir });
+  const dir = await Deno.makeTempDir({ prefix: "demarc-exec-" });
+  const comm = `dmy${Math.random().toString(36).slice(2, 10)}`;
+  await Deno.copyFile("/usr/bin/sleep", `${dir}/${comm}`);
+  await Deno.chmod(`${dir}/${comm}`, 0o755);
+  let child: Deno.ChildProcess | undefined;
+  try {
+    const put = await d.put("/baseinfo", {
+      cmd: { probe: ["proc"] },
+      snoopers: { proc_name: [{ comm: `^${comm}$` }] },
+      params: { report_period: 5 },
+      state: "running",
+    });
+    assertEquals(put.status, 200, JSON.stringify(put.body));
+    const discovery = (await d.get<Status>("/baseinfo")).status.processDiscovery ?? "";
+    assert(
+      discovery.includes("/proc scan every 1000 ms") && discovery.includes("unavailable") &&
+        discovery.includes("exec_watch.bpf.o"),
+      `status should name the missing object: ${discovery}`,
+    );
+    child = new Deno.Command(`${dir}/${comm}`, { args: ["30"] }).spawn();
+    await waitFor(
+      async () => (await d.get<Status>("/baseinfo")).status.watchedPids === 1,
+      20_000,
+      `${comm} (pid ${child.pid}) watched by the scan`,
+    );
+  } finally {
+    child?.kill("SIGKILL");
+    await child?.status;
+    await d.stop();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(buildDir, { recursive: true });
   }
 });

@@ -61,6 +61,9 @@ async function buildBpf(): Promise<void> {
         "-o",
         out,
       ], { hint: "install clang and libbpf-dev (apt-get install clang libbpf-dev)" });
+      // DWARF is for humans; libbpf needs only .BTF/.BTF.ext, which -g keeps. The runner keeps each
+      // object in memory while it is open, so this is resident memory (792 KB -> 139 KB for tcp).
+      await run("llvm-strip", ["-g", out], { hint: "install llvm (apt-get install llvm)" });
       console.log(`built ${out}`);
     }
   }

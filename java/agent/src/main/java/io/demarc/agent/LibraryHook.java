@@ -1,5 +1,6 @@
 package io.demarc.agent;
 
+import static net.bytebuddy.matcher.ElementMatchers.declaresField;
 import static net.bytebuddy.matcher.ElementMatchers.hasSuperType;
 import static net.bytebuddy.matcher.ElementMatchers.isAbstract;
 import static net.bytebuddy.matcher.ElementMatchers.isConstructor;
@@ -28,6 +29,7 @@ record LibraryHook(String name, String instrumentation, String covers, ElementMa
 
   private static final String ADVICE = "io.demarc.agent.advice.";
   private static final String URLCONN = "sun.net.www.protocol.http.HttpURLConnection";
+  private static final String OKHTTP3_TRANSMITTER = "okhttp3.internal.connection.Transmitter";
   private static final String APACHE_RUNTIME = "org.apache.hc.client5.http.impl.classic.InternalExecRuntime";
 
   private static Method m(ElementMatcher<? super MethodDescription> matcher, String advice) {
@@ -58,9 +60,12 @@ record LibraryHook(String name, String instrumentation, String covers, ElementMa
           named("okhttp3.internal.connection.RealCall"),
           List.of(m(nameStartsWith("getResponseWithInterceptorChain").and(takesArguments(0)), "OkHttpAdvice"),
               m(named("messageDone$okhttp").and(not(isStatic())), "OkHttpBodyDoneAdvice"))),
-      new LibraryHook("okhttp3", "okhttp", "OkHttp 3.x (untested; calls end with the response head)",
-          named("okhttp3.RealCall"),
-          List.of(m(named("getResponseWithInterceptorChain").and(takesArguments(0)), "OkHttp3Advice"))),
+      new LibraryHook("okhttp3", "okhttp", "OkHttp 3.14.x (tested 3.14.9)",
+          named("okhttp3.RealCall").and(declaresField(named("transmitter"))).or(named(OKHTTP3_TRANSMITTER)),
+          List.of(m(named("getResponseWithInterceptorChain").and(takesArguments(0))
+                  .and(isDeclaredBy(named("okhttp3.RealCall"))), "OkHttp3Advice"),
+              m(named("exchangeMessageDone").and(takesArguments(4)).and(isDeclaredBy(named(OKHTTP3_TRANSMITTER))),
+                  "OkHttp3BodyDoneAdvice"))),
       new LibraryHook("apache-httpclient5", "apache_httpclient5", "Apache HttpClient 5.x classic (tested 5.6)",
           nameStartsWith("org.apache.hc.client5.http.impl.classic.").and(not(isAbstract()))
               .and(hasSuperType(named("org.apache.hc.client5.http.impl.classic.CloseableHttpClient"))
@@ -73,6 +78,10 @@ record LibraryHook(String name, String instrumentation, String covers, ElementMa
           named("jakarta.servlet.http.HttpServlet"),
           List.of(m(named("service").and(takesArguments(2))
               .and(takesArgument(0, named("jakarta.servlet.ServletRequest"))), "ServletAdvice"))),
+      new LibraryHook("servlet-javax", "servlet", "javax.servlet 4.0: Tomcat 9 (tested 9.0.83), Spring Boot 2 (tested 2.7.18)",
+          named("javax.servlet.http.HttpServlet"),
+          List.of(m(named("service").and(takesArguments(2))
+              .and(takesArgument(0, named("javax.servlet.ServletRequest"))), "JavaxServletAdvice"))),
       new LibraryHook("grpc-client", "grpc", "gRPC-java 1.x unary and streaming (tested 1.85.1)",
           named("io.grpc.internal.ClientCallImpl"),
           List.of(m(named("start").and(takesArguments(2)), "GrpcClientStartAdvice"),

@@ -96,6 +96,12 @@ record LibraryHook(String name, String instrumentation, String covers, ElementMa
       new LibraryHook("dubbo-consumer-connection", "dubbo", "Apache Dubbo 3.3.x dubbo protocol (tested 3.3.6)",
           named("org.apache.dubbo.rpc.protocol.dubbo.DubboInvoker"),
           List.of(m(named("doInvoke").and(takesArguments(1)), "DubboInvokerAdvice"))),
+      new LibraryHook("dubbo-provider-triple", "dubbo", "Apache Dubbo 3.x triple protocol (tested 3.3.6)",
+          named("org.apache.dubbo.rpc.cluster.filter.FilterChainBuilder$CallbackRegistrationInvoker"),
+          List.of(m(named("invoke").and(takesArguments(1)), "DubboTripleProviderAdvice"))),
+      new LibraryHook("dubbo-provider-triple-connection", "dubbo", "Apache Dubbo 3.3.x triple protocol (tested 3.3.6)",
+          named("org.apache.dubbo.rpc.protocol.tri.h12.AbstractServerCallListener"),
+          List.of(m(named("invoke").and(takesArguments(0)), "DubboTripleListenerAdvice"))),
       new LibraryHook("dubbo-provider", "dubbo", "Apache Dubbo 3.x dubbo protocol (tested 3.3.6)",
           nameStartsWith("org.apache.dubbo.rpc.protocol.dubbo.DubboProtocol$")
               .and(hasSuperType(named("org.apache.dubbo.remoting.exchange.support.ExchangeHandlerAdapter"))),

@@ -26,7 +26,9 @@ public final class DubboChildApp {
     }
     ApplicationConfig papp = new ApplicationConfig("demarc-test-provider");
     papp.setQosEnable(false);
-    ProtocolConfig protocol = new ProtocolConfig("dubbo", port);
+    // -Ddemarc.dubbo.protocol=tri: the triple protocol (HTTP/2) instead of dubbo.
+    String name = System.getProperty("demarc.dubbo.protocol", "dubbo");
+    ProtocolConfig protocol = new ProtocolConfig(name, port);
     protocol.setHost("127.0.0.1");
     ServiceConfig<Echo> service = new ServiceConfig<>();
     service.setInterface(Echo.class);
@@ -42,7 +44,7 @@ public final class DubboChildApp {
     capp.setQosEnable(false);
     ReferenceConfig<Echo> ref = new ReferenceConfig<>();
     ref.setInterface(Echo.class);
-    ref.setUrl("dubbo://127.0.0.1:" + port);
+    ref.setUrl(name + "://127.0.0.1:" + port);
     ref.setRetries(0);
     ref.setTimeout(10_000);
     DubboBootstrap.newInstance(new FrameworkModel()).application(capp)

@@ -30,6 +30,7 @@ record LibraryHook(String name, String instrumentation, String covers, ElementMa
   private static final String ADVICE = "io.demarc.agent.advice.";
   private static final String URLCONN = "sun.net.www.protocol.http.HttpURLConnection";
   private static final String OKHTTP3_TRANSMITTER = "okhttp3.internal.connection.Transmitter";
+  private static final String DUBBO_INVOKER = "org.apache.dubbo.rpc.protocol.dubbo.DubboInvoker";
   private static final String APACHE_RUNTIME = "org.apache.hc.client5.http.impl.classic.InternalExecRuntime";
 
   private static Method m(ElementMatcher<? super MethodDescription> matcher, String advice) {
@@ -90,19 +91,22 @@ record LibraryHook(String name, String instrumentation, String covers, ElementMa
           named("io.grpc.internal.ServerCallImpl"),
           List.of(m(isConstructor(), "GrpcServerStartAdvice"),
               m(named("close").and(takesArguments(2)), "GrpcServerCloseAdvice"))),
-      new LibraryHook("dubbo-consumer", "dubbo", "Apache Dubbo 3.x (tested 3.3.6)",
+      new LibraryHook("dubbo-consumer", "dubbo", "Apache Dubbo 2.7 and 3.x, dubbo and triple protocols (tested 2.7.23, 3.3.6)",
           named("org.apache.dubbo.rpc.protocol.AbstractInvoker"),
           List.of(m(named("invoke").and(takesArguments(1)), "DubboConsumerAdvice"))),
       new LibraryHook("dubbo-consumer-connection", "dubbo", "Apache Dubbo 3.3.x dubbo protocol (tested 3.3.6)",
-          named("org.apache.dubbo.rpc.protocol.dubbo.DubboInvoker"),
+          named(DUBBO_INVOKER).and(declaresField(named("clientsProvider"))),
           List.of(m(named("doInvoke").and(takesArguments(1)), "DubboInvokerAdvice"))),
+      new LibraryHook("dubbo27-consumer-connection", "dubbo", "Apache Dubbo 2.7.x dubbo protocol (tested 2.7.23)",
+          named(DUBBO_INVOKER).and(declaresField(named("clients"))),
+          List.of(m(named("doInvoke").and(takesArguments(1)), "DubboInvoker27Advice"))),
       new LibraryHook("dubbo-provider-triple", "dubbo", "Apache Dubbo 3.x triple protocol (tested 3.3.6)",
           named("org.apache.dubbo.rpc.cluster.filter.FilterChainBuilder$CallbackRegistrationInvoker"),
           List.of(m(named("invoke").and(takesArguments(1)), "DubboTripleProviderAdvice"))),
       new LibraryHook("dubbo-provider-triple-connection", "dubbo", "Apache Dubbo 3.3.x triple protocol (tested 3.3.6)",
           named("org.apache.dubbo.rpc.protocol.tri.h12.AbstractServerCallListener"),
           List.of(m(named("invoke").and(takesArguments(0)), "DubboTripleListenerAdvice"))),
-      new LibraryHook("dubbo-provider", "dubbo", "Apache Dubbo 3.x dubbo protocol (tested 3.3.6)",
+      new LibraryHook("dubbo-provider", "dubbo", "Apache Dubbo 2.7 and 3.x dubbo protocol (tested 2.7.23, 3.3.6)",
           nameStartsWith("org.apache.dubbo.rpc.protocol.dubbo.DubboProtocol$")
               .and(hasSuperType(named("org.apache.dubbo.remoting.exchange.support.ExchangeHandlerAdapter"))),
           List.of(m(named("reply").and(takesArguments(2)), "DubboProviderAdvice"))));

@@ -3,20 +3,38 @@ package io.demarc.agent;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.demarc.agent.dubbo.Dubbo27ChildApp;
 import io.demarc.agent.dubbo.DubboChildApp;
 import io.demarc.agent.dubbo.Echo;
 import java.util.Map;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
-/** Dubbo 3 consumer and provider over the dubbo protocol in a child JVM, attached at run time. */
+/** Dubbo consumer and provider (3.3 over dubbo and triple, 2.7 over dubbo) in a child JVM, attached at run time. */
 class DubboTest {
   static final String CONFIG = "{\"reportPeriodMs\":300}";
 
   @Test
   void consumerAndProviderCountsMatchTheApplication() throws Exception {
-    try (Child app = new Child(DubboChildApp.class.getName(), Support.defaultJdk(), null, Support.log("dubbo"));
-         FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
+    try (Child app = new Child(DubboChildApp.class.getName(), Support.defaultJdk(), null, Support.log("dubbo"))) {
+      assertDubboProtocol(app);
+    }
+  }
+
+  /**
+   * Dubbo 2.7.23 on its own class path: the same advice (AbstractInvoker.invoke, the dubbo
+   * protocol's reply handler; 2.7's DubboInvoker has its own connection hook) and the same checks.
+   */
+  @Test
+  void dubbo27ConsumerAndProviderCountsMatchTheApplication() throws Exception {
+    try (Child app = new Child(Dubbo27ChildApp.class.getName(), TestJars.ownClassPath("dubbo27"), Support.defaultJdk(),
+        null, Support.log("dubbo27"), "--add-opens=java.base/java.lang=ALL-UNNAMED")) {
+      assertDubboProtocol(app);
+    }
+  }
+
+  private static void assertDubboProtocol(Child app) throws Exception {
+    try (FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
       int port = Integer.parseInt(app.command("ports").split(" ")[1]);
       app.run(5, "before-attach");
       Support.attach(app.pid(), runner.args());

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.demarc.agent.servlet.TomcatJavaxApp;
 import io.demarc.agent.spring.SpringBootApp;
+import io.demarc.agent.spring3.SpringBoot3App;
 import java.util.Map;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
@@ -12,8 +13,9 @@ import org.junit.jupiter.api.Test;
 /**
  * javax.servlet containers, each child JVM on its own class path: embedded Tomcat 9 with a plain
  * servlet (route = the servlet mapping), and a Spring Boot 2.7 app on its embedded Tomcat 9 with
- * a {@code @RestController} (route = the path template). Counts equal the client's, errors are
- * classified, latency matches the client's, and the jakarta hook stays off.
+ * a {@code @RestController} (route = the path template); and the same app on Spring Boot 3
+ * (jakarta). Counts equal the client's, errors are classified, latency matches the server's and
+ * the client's own, and the other package's hook stays off.
  */
 class JavaxServletTest {
   static final Predicate<Map<String, Object>> SERVER = r -> AgentAttachTest.is(r, "servlet-javax", "server");
@@ -95,6 +97,38 @@ class JavaxServletTest {
       assertEquals(25, runner.sum("requests", users), "route = the template: " + runner.rows());
       assertEquals(3, runner.sum("clientErrors", users));
       assertEquals(2, runner.sum("serverErrors", users));
+      app.run(10, "/users/7?waitMs=5"); // warm up the retransformed code before timing
+      assertTimed(app, runner, "/users/42?waitMs=30", users);
+      assertEquals(0, runner.total("internalErrors"));
+    }
+  }
+
+  /**
+   * Spring Boot 3.5 (jakarta.servlet, embedded Tomcat 10.1): the jakarta hook gives the same
+   * route template, counts and errors; the javax hook stays off.
+   */
+  @Test
+  void springBoot3RestController() throws Exception {
+    Predicate<Map<String, Object>> jakarta = r -> AgentAttachTest.is(r, "servlet", "server");
+    try (FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), BodyLatencyTest.CONFIG);
+         Child app = new Child(SpringBoot3App.class.getName(), TestJars.ownClassPath("springboot3"),
+             Support.defaultJdk(), null, Support.log("springboot3"))) {
+      int port = Integer.parseInt(app.command("ports").split(" ")[1]);
+      app.run(5, "/users/1");
+      Support.attach(app.pid(), runner.args());
+      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+      for (int i = 0; i < 20; i++) assertEquals(1, app.run(1, "/users/" + i).ok());
+      app.run(3, "/users/missing");
+      app.run(2, "/users/boom");
+      assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", jakarta) >= 25), runner.rows().toString());
+      Thread.sleep(500);
+      Predicate<Map<String, Object>> users = r -> jakarta.test(r) && "GET /users/{id}".equals(r.get("method"))
+          && AgentAttachTest.port(r, "localPort") == port;
+      assertEquals(25, runner.sum("requests", jakarta), runner.rows().toString());
+      assertEquals(25, runner.sum("requests", users), "route = the template: " + runner.rows());
+      assertEquals(3, runner.sum("clientErrors", users));
+      assertEquals(2, runner.sum("serverErrors", users));
+      assertEquals(0, runner.sum("requests", SERVER), "javax hook off");
       app.run(10, "/users/7?waitMs=5"); // warm up the retransformed code before timing
       assertTimed(app, runner, "/users/42?waitMs=30", users);
       assertEquals(0, runner.total("internalErrors"));

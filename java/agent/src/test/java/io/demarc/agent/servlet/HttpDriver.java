@@ -13,15 +13,18 @@ import java.nio.charset.StandardCharsets;
  * The stdin line protocol of the test's child JVMs (see Child) for an app with one HTTP server:
  * "ports" prints its port, "run N path" makes N JDK HttpClient GETs to it and prints "result ok
  * failed meanNs" (failed = no response; an error status is a response), "server" prints the
- * server's own count and mean since the last "server" ({@link ServerClock}), "quit" ends the JVM.
+ * server's own count and mean since the last "server" (ServerClock), "quit" ends the JVM.
  * Frameworks may print to System.out: the protocol keeps the original stream and points
  * System.out at System.err before the server starts.
  */
 public final class HttpDriver {
   private final PrintStream out = System.out;
   private final HttpClient client = HttpClient.newHttpClient();
+  private final java.util.function.Supplier<String> serverReport;
 
-  public HttpDriver() {
+  /** {@code serverReport}: the server's own "server calls meanNs" (javax or jakarta filter). */
+  public HttpDriver(java.util.function.Supplier<String> serverReport) {
+    this.serverReport = serverReport;
     System.setOut(System.err);
   }
 
@@ -34,7 +37,7 @@ public final class HttpDriver {
       switch (w[0]) {
         case "quit" -> System.exit(0);
         case "ports" -> out.println("ports " + port);
-        case "server" -> out.println(ServerClock.takeReport());
+        case "server" -> out.println(serverReport.get());
         case "run" -> out.println(run(port, Integer.parseInt(w[1]), w[2]));
         default -> out.println("error unknown command " + w[0]);
       }

@@ -30,7 +30,7 @@ public final class ServerClock implements Filter {
   }
 
   /** "server calls meanNs" since the last call, then starts over. */
-  static String takeReport() {
+  public static String takeReport() {
     long n = CALLS.sumThenReset();
     long ns = NANOS.sumThenReset();
     return "server " + n + " " + (n == 0 ? 0 : ns / n);

@@ -16,7 +16,7 @@ public final class TomcatJavaxApp {
   private TomcatJavaxApp() {}
 
   public static void main(String[] args) throws Exception {
-    HttpDriver driver = new HttpDriver();
+    HttpDriver driver = new HttpDriver(ServerClock::takeReport);
     Tomcat tomcat = new Tomcat();
     tomcat.setBaseDir(Files.createTempDirectory("tomcat9").toString());
     tomcat.setPort(0);

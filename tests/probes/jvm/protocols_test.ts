@@ -53,6 +53,15 @@ const CASES: Case[] = [
     serverErrorCode: "",
   },
   {
+    name: "Dubbo triple",
+    protocol: "dubbo",
+    server: ["dubbo-provider", ["--protocol", "tri"]],
+    client: ["dubbo-consumer", ["--url", "tri://127.0.0.1:{plain}"]],
+    ssl: false,
+    clientErrorCode: "",
+    serverErrorCode: "",
+  },
+  {
     name: "JDK HttpClient to Tomcat (servlet)",
     protocol: "http",
     server: ["http-server", []],

@@ -1,5 +1,6 @@
 package io.demarc.agent;
 
+import static net.bytebuddy.matcher.ElementMatchers.declaresField;
 import static net.bytebuddy.matcher.ElementMatchers.hasSuperType;
 import static net.bytebuddy.matcher.ElementMatchers.isAbstract;
 import static net.bytebuddy.matcher.ElementMatchers.isConstructor;
@@ -28,6 +29,8 @@ record LibraryHook(String name, String instrumentation, String covers, ElementMa
 
   private static final String ADVICE = "io.demarc.agent.advice.";
   private static final String URLCONN = "sun.net.www.protocol.http.HttpURLConnection";
+  private static final String OKHTTP3_TRANSMITTER = "okhttp3.internal.connection.Transmitter";
+  private static final String DUBBO_INVOKER = "org.apache.dubbo.rpc.protocol.dubbo.DubboInvoker";
   private static final String APACHE_RUNTIME = "org.apache.hc.client5.http.impl.classic.InternalExecRuntime";
 
   private static Method m(ElementMatcher<? super MethodDescription> matcher, String advice) {
@@ -58,9 +61,12 @@ record LibraryHook(String name, String instrumentation, String covers, ElementMa
           named("okhttp3.internal.connection.RealCall"),
           List.of(m(nameStartsWith("getResponseWithInterceptorChain").and(takesArguments(0)), "OkHttpAdvice"),
               m(named("messageDone$okhttp").and(not(isStatic())), "OkHttpBodyDoneAdvice"))),
-      new LibraryHook("okhttp3", "okhttp", "OkHttp 3.x (untested; calls end with the response head)",
-          named("okhttp3.RealCall"),
-          List.of(m(named("getResponseWithInterceptorChain").and(takesArguments(0)), "OkHttp3Advice"))),
+      new LibraryHook("okhttp3", "okhttp", "OkHttp 3.14.x (tested 3.14.9)",
+          named("okhttp3.RealCall").and(declaresField(named("transmitter"))).or(named(OKHTTP3_TRANSMITTER)),
+          List.of(m(named("getResponseWithInterceptorChain").and(takesArguments(0))
+                  .and(isDeclaredBy(named("okhttp3.RealCall"))), "OkHttp3Advice"),
+              m(named("exchangeMessageDone").and(takesArguments(4)).and(isDeclaredBy(named(OKHTTP3_TRANSMITTER))),
+                  "OkHttp3BodyDoneAdvice"))),
       new LibraryHook("apache-httpclient5", "apache_httpclient5", "Apache HttpClient 5.x classic (tested 5.6)",
           nameStartsWith("org.apache.hc.client5.http.impl.classic.").and(not(isAbstract()))
               .and(hasSuperType(named("org.apache.hc.client5.http.impl.classic.CloseableHttpClient"))
@@ -69,10 +75,14 @@ record LibraryHook(String name, String instrumentation, String covers, ElementMa
               m(isConstructor().and(isDeclaredBy(named(APACHE_RUNTIME))), "ApacheExecRuntimeAdvice"),
               m(named("releaseEndpoint").or(named("discardEndpoint")).and(takesArguments(0))
                   .and(isDeclaredBy(named(APACHE_RUNTIME))), "ApacheReleaseAdvice"))),
-      new LibraryHook("servlet", "servlet", "Jakarta Servlet 5-6.1: Tomcat 10/11 (tested 11.0.27), Jetty 12 (tested 12.1.14 ee11), Spring Boot 3",
+      new LibraryHook("servlet", "servlet", "Jakarta Servlet 5-6.1: Tomcat 10/11 (tested 10.1.48, 11.0.27), Jetty 12 (tested 12.1.14 ee11), Spring Boot 3 (tested 3.5.7)",
           named("jakarta.servlet.http.HttpServlet"),
           List.of(m(named("service").and(takesArguments(2))
               .and(takesArgument(0, named("jakarta.servlet.ServletRequest"))), "ServletAdvice"))),
+      new LibraryHook("servlet-javax", "servlet", "javax.servlet 4.0: Tomcat 9 (tested 9.0.83), Spring Boot 2 (tested 2.7.18); 3.1 untested",
+          named("javax.servlet.http.HttpServlet"),
+          List.of(m(named("service").and(takesArguments(2))
+              .and(takesArgument(0, named("javax.servlet.ServletRequest"))), "JavaxServletAdvice"))),
       new LibraryHook("grpc-client", "grpc", "gRPC-java 1.x unary and streaming (tested 1.85.1)",
           named("io.grpc.internal.ClientCallImpl"),
           List.of(m(named("start").and(takesArguments(2)), "GrpcClientStartAdvice"),
@@ -81,13 +91,22 @@ record LibraryHook(String name, String instrumentation, String covers, ElementMa
           named("io.grpc.internal.ServerCallImpl"),
           List.of(m(isConstructor(), "GrpcServerStartAdvice"),
               m(named("close").and(takesArguments(2)), "GrpcServerCloseAdvice"))),
-      new LibraryHook("dubbo-consumer", "dubbo", "Apache Dubbo 3.x (tested 3.3.6)",
+      new LibraryHook("dubbo-consumer", "dubbo", "Apache Dubbo 2.7 and 3.x, dubbo and triple protocols (tested 2.7.23, 3.3.6)",
           named("org.apache.dubbo.rpc.protocol.AbstractInvoker"),
           List.of(m(named("invoke").and(takesArguments(1)), "DubboConsumerAdvice"))),
       new LibraryHook("dubbo-consumer-connection", "dubbo", "Apache Dubbo 3.3.x dubbo protocol (tested 3.3.6)",
-          named("org.apache.dubbo.rpc.protocol.dubbo.DubboInvoker"),
+          named(DUBBO_INVOKER).and(declaresField(named("clientsProvider"))),
           List.of(m(named("doInvoke").and(takesArguments(1)), "DubboInvokerAdvice"))),
-      new LibraryHook("dubbo-provider", "dubbo", "Apache Dubbo 3.x dubbo protocol (tested 3.3.6)",
+      new LibraryHook("dubbo27-consumer-connection", "dubbo", "Apache Dubbo 2.7.x dubbo protocol (tested 2.7.23)",
+          named(DUBBO_INVOKER).and(declaresField(named("clients"))),
+          List.of(m(named("doInvoke").and(takesArguments(1)), "DubboInvoker27Advice"))),
+      new LibraryHook("dubbo-provider-triple", "dubbo", "Apache Dubbo 3.x triple protocol (tested 3.3.6)",
+          named("org.apache.dubbo.rpc.cluster.filter.FilterChainBuilder$CallbackRegistrationInvoker"),
+          List.of(m(named("invoke").and(takesArguments(1)), "DubboTripleProviderAdvice"))),
+      new LibraryHook("dubbo-provider-triple-connection", "dubbo", "Apache Dubbo 3.3.x triple protocol (tested 3.3.6)",
+          named("org.apache.dubbo.rpc.protocol.tri.h12.AbstractServerCallListener"),
+          List.of(m(named("invoke").and(takesArguments(0)), "DubboTripleListenerAdvice"))),
+      new LibraryHook("dubbo-provider", "dubbo", "Apache Dubbo 2.7 and 3.x dubbo protocol (tested 2.7.23, 3.3.6)",
           nameStartsWith("org.apache.dubbo.rpc.protocol.dubbo.DubboProtocol$")
               .and(hasSuperType(named("org.apache.dubbo.remoting.exchange.support.ExchangeHandlerAdapter"))),
           List.of(m(named("reply").and(takesArguments(2)), "DubboProviderAdvice"))));

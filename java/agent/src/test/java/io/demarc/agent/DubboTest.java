@@ -3,20 +3,38 @@ package io.demarc.agent;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.demarc.agent.dubbo.Dubbo27ChildApp;
 import io.demarc.agent.dubbo.DubboChildApp;
 import io.demarc.agent.dubbo.Echo;
 import java.util.Map;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
-/** Dubbo 3 consumer and provider over the dubbo protocol in a child JVM, attached at run time. */
+/** Dubbo consumer and provider (3.3 over dubbo and triple, 2.7 over dubbo) in a child JVM, attached at run time. */
 class DubboTest {
   static final String CONFIG = "{\"reportPeriodMs\":300}";
 
   @Test
   void consumerAndProviderCountsMatchTheApplication() throws Exception {
-    try (Child app = new Child(DubboChildApp.class.getName(), Support.defaultJdk(), null, Support.log("dubbo"));
-         FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
+    try (Child app = new Child(DubboChildApp.class.getName(), Support.defaultJdk(), null, Support.log("dubbo"))) {
+      assertDubboProtocol(app);
+    }
+  }
+
+  /**
+   * Dubbo 2.7.23 on its own class path: the same advice (AbstractInvoker.invoke, the dubbo
+   * protocol's reply handler; 2.7's DubboInvoker has its own connection hook) and the same checks.
+   */
+  @Test
+  void dubbo27ConsumerAndProviderCountsMatchTheApplication() throws Exception {
+    try (Child app = new Child(Dubbo27ChildApp.class.getName(), TestJars.ownClassPath("dubbo27"), Support.defaultJdk(),
+        null, Support.log("dubbo27"), "--add-opens=java.base/java.lang=ALL-UNNAMED")) {
+      assertDubboProtocol(app);
+    }
+  }
+
+  private static void assertDubboProtocol(Child app) throws Exception {
+    try (FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
       int port = Integer.parseInt(app.command("ports").split(" ")[1]);
       app.run(5, "before-attach");
       Support.attach(app.pid(), runner.args());
@@ -73,6 +91,55 @@ class DubboTest {
         assertEquals(11, runner.sum("serverErrors", side) + runner.sum("clientErrors", side), runner.rows().toString());
       }
       assertEquals(11, runner.sum("serverErrors", server), runner.rows().toString());
+    }
+  }
+
+  /**
+   * The triple protocol (HTTP/2): consumer (AbstractInvoker, as for dubbo) and provider (the head
+   * of the provider's filter chain) counted, errors classified, latency; calls a provider filter
+   * answers itself are counted on both sides.
+   */
+  @Test
+  void tripleConsumerAndProviderCountsMatchTheApplication() throws Exception {
+    try (Child app = new Child(DubboChildApp.class.getName(), Support.defaultJdk(), null, Support.log("dubbo-tri"),
+             "-Ddemarc.dubbo.protocol=tri");
+         FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
+      int port = Integer.parseInt(app.command("ports").split(" ")[1]);
+      app.run(5, "before-attach");
+      Support.attach(app.pid(), runner.args());
+      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+      assertEquals(30, app.run(30, "hello").ok());
+      assertEquals(4, app.run(4, "fail").failed(), "the service's exception reaches the consumer");
+      assertEquals(3, app.run(3, "filtered").failed());
+      String service = Echo.class.getName();
+      Predicate<Map<String, Object>> client = r -> "dubbo".equals(r.get("protocol")) && "client".equals(r.get("role"))
+          && "dubbo-tri".equals(r.get("library"));
+      Predicate<Map<String, Object>> server = r -> "dubbo".equals(r.get("protocol")) && "server".equals(r.get("role"))
+          && "dubbo-tri".equals(r.get("library"));
+      assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", client) >= 37
+          && runner.sum("requests", server) >= 37), runner.rows().toString());
+      Thread.sleep(700);
+      for (Predicate<Map<String, Object>> side : java.util.List.of(client, server)) {
+        assertEquals(37, runner.sum("requests", side), runner.rows().toString());
+        assertEquals(37, runner.sum("requests", r -> side.test(r) && service.equals(r.get("service"))
+            && "echo".equals(r.get("method"))), runner.rows().toString());
+        assertEquals(7, runner.sum("serverErrors", side), runner.rows().toString());
+        assertEquals(0, runner.sum("clientErrors", side));
+      }
+      assertEquals(74, runner.sum("requests", r -> true), "no dubbo-protocol row, nothing counted twice: " + runner.rows());
+      assertEquals(37, runner.sum("requests", r -> client.test(r) && port == ((Number) r.get("peerPort")).intValue()));
+      assertEquals(37, runner.sum("requests", r -> server.test(r) && port == ((Number) r.get("localPort")).intValue()
+          && !"".equals(r.get("peerIp")) && ((Number) r.get("peerPort")).intValue() > 0), runner.rows().toString());
+      Predicate<Map<String, Object>> okClient = r -> client.test(r) && "ok".equals(r.get("statusClass"));
+      long sumBefore = runner.sum("latencySumNs", okClient);
+      Child.Result timed = app.run(30, "timed");
+      assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", okClient) >= 60));
+      Thread.sleep(400);
+      assertEquals(60, runner.sum("requests", okClient));
+      long agentMean = (runner.sum("latencySumNs", okClient) - sumBefore) / 30;
+      assertTrue(Math.abs(agentMean - timed.meanNs()) <= Math.max(1_000_000, timed.meanNs() / 20),
+          "agent mean " + agentMean + " ns vs application mean " + timed.meanNs() + " ns");
+      assertEquals(0, runner.total("internalErrors"));
     }
   }
 }

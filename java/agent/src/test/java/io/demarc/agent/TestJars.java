@@ -82,6 +82,8 @@ final class TestJars {
     for (String e : cp.split(File.pathSeparator)) {
       if (e.isEmpty() || e.equals(agentClasses) || e.equals(agentClasses + "/") || e.equals(bb)) continue;
       if (e.contains("junit") || e.contains("opentest4j") || e.contains("apiguardian")) continue;
+      // Spring is on the test class path only to compile the Spring Boot child app.
+      if (Path.of(e).getFileName().toString().startsWith("spring-")) continue;
       keep.add(e);
     }
     return String.join(File.pathSeparator, keep);
@@ -89,16 +91,41 @@ final class TestJars {
 
   /** The child's class path with OkHttp 5 (and its okio and Kotlin) instead of OkHttp 4. */
   static String childClassPathWithOkHttp5() throws IOException {
+    return childClassPathWithOkHttp("okhttp5");
+  }
+
+  /** The child's class path with OkHttp 3.14 (and its okio 1.x) instead of OkHttp 4. */
+  static String childClassPathWithOkHttp3() throws IOException {
+    return childClassPathWithOkHttp("okhttp3");
+  }
+
+  private static String childClassPathWithOkHttp(String dir) throws IOException {
     List<String> keep = new ArrayList<>();
     for (String e : childClassPath().split(File.pathSeparator)) {
       String name = Path.of(e).getFileName().toString();
       if (name.startsWith("okhttp-") || name.startsWith("okio") || name.startsWith("kotlin-stdlib")) continue;
       keep.add(e);
     }
-    try (Stream<Path> jars = Files.list(Path.of("target", "okhttp5"))) {
-      for (Path j : jars.toList()) keep.add(j.toAbsolutePath().toString());
-    }
+    keep.addAll(jarsIn(dir));
     return String.join(File.pathSeparator, keep);
+  }
+
+  /**
+   * The test classes and the jars the build copied to target/{@code dir} (pom.xml), nothing else:
+   * for child apps that run on other major versions of libraries the module compiles against
+   * (Tomcat 9 instead of 11, Spring Boot 2).
+   */
+  static String ownClassPath(String dir) throws IOException {
+    List<String> cp = new ArrayList<>();
+    cp.add(location(TestJars.class).toString());
+    cp.addAll(jarsIn(dir));
+    return String.join(File.pathSeparator, cp);
+  }
+
+  private static List<String> jarsIn(String dir) throws IOException {
+    try (Stream<Path> jars = Files.list(Path.of("target", dir))) {
+      return jars.map(j -> j.toAbsolutePath().toString()).sorted().toList();
+    }
   }
 
   static Path location(Class<?> c) {

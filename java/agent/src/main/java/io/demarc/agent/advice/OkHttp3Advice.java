@@ -1,5 +1,6 @@
 package io.demarc.agent.advice;
 
+import io.demarc.agent.core.BodyWait;
 import io.demarc.agent.core.Recorder;
 import io.demarc.agent.core.StatusClass;
 import net.bytebuddy.asm.Advice;
@@ -7,11 +8,19 @@ import okhttp3.Call;
 import okhttp3.HttpUrl;
 import okhttp3.Request;
 import okhttp3.Response;
+import okhttp3.ResponseBody;
 
 /**
- * OkHttp 3.x ({@code okhttp3.RealCall.getResponseWithInterceptorChain}, untested): the call ends
- * when the response head is in. OkHttp 4 and 5 are measured to the end of the body by
- * {@link OkHttpAdvice}.
+ * OkHttp 3.x, on {@code okhttp3.RealCall.getResponseWithInterceptorChain} (run by execute() and
+ * enqueue() alike). As for OkHttp 4/5, the call lasts until the response body is read to its end
+ * or closed: it waits in {@link BodyWait}, keyed by the call's {@code Transmitter}, which
+ * {@link OkHttp3BodyDoneAdvice} ends. When the Transmitter holds no exchange any more at exit, the
+ * body was consumed inside the chain (or there was none) and the call is recorded at once. The
+ * advice is compiled against OkHttp 4, whose public API has the same descriptors; the Transmitter
+ * (an OkHttp 3.14 internal class) is only reached by name, through reflection: code inlined into
+ * the library may only name its own types, the JDK's and the agent's core (boot class path), not
+ * the advice class, which the application's class loader may not see. {@code hasExchange()}
+ * (public, of a public class) tells whether the exchange's body is still open.
  */
 public final class OkHttp3Advice {
   private OkHttp3Advice() {}
@@ -23,14 +32,31 @@ public final class OkHttp3Advice {
 
   @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
   public static void exit(@Advice.Enter long start, @Advice.This Call call, @Advice.Return Response response,
-      @Advice.Thrown Throwable thrown) throws java.io.IOException {
+      @Advice.FieldValue("transmitter") Object transmitter, @Advice.Thrown Throwable thrown)
+      throws java.io.IOException {
     if (start == 0) return;
     Request req = call.request();
     HttpUrl url = req.url();
     int status = response == null ? -1 : response.code();
-    Recorder.record("http", "client", url.isHttps(), "", 0, Recorder.literalIp(url.host()), url.port(), url.host(),
-        Recorder.httpMethod(req.method(), url.encodedPath()), status, StatusClass.http(status), response != null,
-        start, req.body() == null ? 0 : req.body().contentLength(),
-        response == null || response.body() == null ? -1 : response.body().contentLength(), "okhttp", thrown);
+    ResponseBody body = response == null ? null : response.body();
+    long received = body == null ? -1 : body.contentLength();
+    String ip = Recorder.literalIp(url.host());
+    String method = Recorder.httpMethod(req.method(), url.encodedPath());
+    long sent = req.body() == null ? 0 : req.body().contentLength();
+    boolean bodyOpen = false;
+    if (response != null && thrown == null && received != 0) {
+      try {
+        bodyOpen = Boolean.TRUE.equals(transmitter.getClass().getMethod("hasExchange").invoke(transmitter));
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        bodyOpen = false; // recorded at its head rather than lost
+      }
+    }
+    if (!bodyOpen) {
+      Recorder.record("http", "client", url.isHttps(), "", 0, ip, url.port(), url.host(), method, status,
+          StatusClass.http(status), response != null, start, sent, received, "okhttp3", thrown);
+      return;
+    }
+    BodyWait.await(transmitter, url.isHttps(), ip, url.port(), url.host(), method, status, start, sent, received,
+        "okhttp3");
   }
 }

@@ -1,10 +1,7 @@
 package io.demarc.agent.dubbo;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import org.apache.dubbo.config.ApplicationConfig;
 import org.apache.dubbo.config.ProtocolConfig;
 import org.apache.dubbo.config.ReferenceConfig;
@@ -26,7 +23,9 @@ public final class DubboChildApp {
     }
     ApplicationConfig papp = new ApplicationConfig("demarc-test-provider");
     papp.setQosEnable(false);
-    ProtocolConfig protocol = new ProtocolConfig("dubbo", port);
+    // -Ddemarc.dubbo.protocol=tri: the triple protocol (HTTP/2) instead of dubbo.
+    String name = System.getProperty("demarc.dubbo.protocol", "dubbo");
+    ProtocolConfig protocol = new ProtocolConfig(name, port);
     protocol.setHost("127.0.0.1");
     ServiceConfig<Echo> service = new ServiceConfig<>();
     service.setInterface(Echo.class);
@@ -42,42 +41,13 @@ public final class DubboChildApp {
     capp.setQosEnable(false);
     ReferenceConfig<Echo> ref = new ReferenceConfig<>();
     ref.setInterface(Echo.class);
-    ref.setUrl("dubbo://127.0.0.1:" + port);
+    ref.setUrl(name + "://127.0.0.1:" + port);
     ref.setRetries(0);
     ref.setTimeout(10_000);
     DubboBootstrap.newInstance(new FrameworkModel()).application(capp)
         .registry(new RegistryConfig(RegistryConfig.NO_AVAILABLE)).reference(ref).start();
     Echo echo = ref.get();
     echo.echo("warm-up");
-    System.out.println("ready");
-    System.out.flush();
-    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-    for (String line = in.readLine(); line != null; line = in.readLine()) {
-      String[] w = line.trim().split("\\s+");
-      if (w[0].equals("quit")) break;
-      if (w[0].equals("ports")) {
-        System.out.println("ports " + port);
-      } else if (w[0].equals("run")) {
-        int n = Integer.parseInt(w[1]);
-        int ok = 0;
-        int failed = 0;
-        long total = 0;
-        for (int i = 0; i < n; i++) {
-          long t0 = System.nanoTime();
-          try {
-            echo.echo(w[2]);
-            ok++;
-          } catch (RuntimeException e) {
-            failed++;
-          }
-          total += System.nanoTime() - t0;
-        }
-        System.out.println("result " + ok + " " + failed + " " + total / Math.max(n, 1));
-      } else {
-        System.out.println("error unknown command");
-      }
-      System.out.flush();
-    }
-    System.exit(0);
+    EchoLoop.serve(echo, port);
   }
 }

@@ -15,8 +15,8 @@ import org.apache.dubbo.config.bootstrap.DubboBootstrap;
 import org.apache.dubbo.rpc.model.FrameworkModel;
 
 /**
- * {@code dubbo-provider}: {@link EchoService} over the dubbo protocol, no registry (consumers
- * dial {@code dubbo://host:port} directly). Each provider has its own Dubbo framework model, so
+ * {@code dubbo-provider [--protocol dubbo|tri]}: {@link EchoService} over the dubbo (or triple)
+ * protocol, no registry (consumers dial {@code dubbo://host:port} or {@code tri://host:port}). Each provider has its own Dubbo framework model, so
  * several can live in one JVM (tests).
  */
 public final class DubboProvider extends ServerApp {
@@ -34,7 +34,8 @@ public final class DubboProvider extends ServerApp {
     port = wanted != 0 ? wanted : freePort(host);
     ApplicationConfig app = new ApplicationConfig(flags.get("name", "demarc-dubbo-provider"));
     app.setQosEnable(false);
-    ProtocolConfig protocol = new ProtocolConfig("dubbo", port);
+    // --protocol tri: the triple protocol (HTTP/2) instead of dubbo; consumers dial tri://host:port.
+    ProtocolConfig protocol = new ProtocolConfig(flags.get("protocol", "dubbo"), port);
     protocol.setHost(host);
     service.setInterface(EchoService.class);
     service.setRef(new Impl(faults));

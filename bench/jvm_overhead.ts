@@ -329,16 +329,27 @@ for (const r of results) {
     ].join(" "),
   );
 }
-console.log("\nTargets (demarc): throughput ≥ 0.97; +mean ≤ 2 µs and ≤ half of OpenTelemetry's");
+console.log(
+  "\nTargets (demarc): throughput ≥ 0.97; +mean ≤ 2 µs and ≤ half of OpenTelemetry's. A latency " +
+    "verdict needs pairs that agree: when their spread exceeds 20 µs the host's noise is larger " +
+    "than the target and the verdict is 'unresolved'; CPU and allocation per call are the " +
+    "noise-robust costs.",
+);
+const spread = (xs: number[]) => Math.max(...xs) - Math.min(...xs);
 for (const r of results.filter((x) => x.agent === "demarc")) {
   const o = results.find((x) => x.agent === "otel" && x.service === r.service)!;
   const verdict = (ok: boolean) => ok ? "met" : "NOT met";
+  const latency = (ok: boolean, xs: number[]) =>
+    spread(xs) > 20 ? `unresolved (pairs spread ${spread(xs).toFixed(0)} µs)` : verdict(ok);
   console.log(
     `${r.service.padEnd(7)} throughput ${verdict(r.throughputRatio >= 0.97)}; +mean ≤ 2 µs ${
-      verdict(r.addedMeanUs <= 2)
-    }; ≤ half of OTel's +mean (${o.addedMeanUs.toFixed(1)} µs) ${
-      verdict(r.addedMeanUs <= o.addedMeanUs / 2)
-    }; CPU ${r.addedCpuUsPerCall.toFixed(1)} vs OTel ${o.addedCpuUsPerCall.toFixed(1)} µs/call`,
+      latency(r.addedMeanUs <= 2, r.perPair.meanUs)
+    }; ≤ half of OTel's +mean ${
+      latency(r.addedMeanUs <= o.addedMeanUs / 2, [...r.perPair.meanUs, ...o.perPair.meanUs])
+    }; CPU ${r.addedCpuUsPerCall.toFixed(1)} vs OTel ${o.addedCpuUsPerCall.toFixed(1)} µs/call ` +
+      `(≤ half: ${verdict(r.addedCpuUsPerCall <= o.addedCpuUsPerCall / 2)}); allocation ${
+        r.addedAllocBytesPerCall.toFixed(0)
+      } vs OTel ${o.addedAllocBytesPerCall.toFixed(0)} B/call`,
   );
 }
 await Deno.mkdir(`${BUILD}/bench`, { recursive: true });

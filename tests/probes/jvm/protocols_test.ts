@@ -208,7 +208,10 @@ async function checkCase(d: Demarc, c: Case): Promise<void> {
     assert.ok(
       clientSpans.some((sp) =>
         sp.labels.peer_port === String(serverPort) && sp.labels.peer_ip !== "" &&
-        sp.labels.local_ip !== "" && (!loopback || sp.labels.peer_ip === "127.0.0.1")
+        sp.labels.local_ip !== "" && (!loopback || sp.labels.peer_ip === "127.0.0.1") &&
+        // gRPC and Dubbo expose the connection: their spans carry its local port too (HTTP
+        // client libraries do not: 0).
+        (c.protocol === "http" ? sp.labels.local_port === "0" : ports.has(sp.labels.local_port))
       ),
       `no client span to the server's port ${serverPort}: ${
         JSON.stringify(clientSpans[0]?.labels)

@@ -1,6 +1,7 @@
 /**
  * Shared parts of the JVM benchmarks: fetching the OpenTelemetry Java agent from Maven Central,
- * the services under test, and allocation measured from eden growth inside the real JVMs.
+ * the services under test, allocation measured from eden growth inside the real JVMs, and CPU
+ * time from /proc.
  *
  * @module
  */
@@ -120,4 +121,15 @@ export async function allocatedDuring<T>(
     bytes += after[i].usedBytes - before[i].usedBytes;
   }
   return { bytes, result };
+}
+
+let clockTicks: number | undefined;
+
+/** CPU time (user + system, all threads, exited ones included) a process used so far, in µs. */
+export async function cpuMicros(pid: number): Promise<number> {
+  clockTicks ??= Number((await run("getconf", ["CLK_TCK"])).trim());
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  // Fields after the command name (which may hold spaces) start at field 3; utime is 14, stime 15.
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 1e6 / clockTicks;
 }

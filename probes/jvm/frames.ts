@@ -13,6 +13,7 @@ export const FrameType = {
   SPANS: 4,
   DETACH: 5,
   BYE: 6,
+  INSTRUMENTATIONS: 7,
 } as const;
 
 export type FrameTypeCode = typeof FrameType[keyof typeof FrameType];

@@ -24,6 +24,11 @@ export const helloSchema = z.object({
 
 export type Hello = z.infer<typeof helloSchema>;
 
+/** INSTRUMENTATIONS (agent → runner): HELLO's list again, sent whenever it changed since. */
+export const instrumentationsSchema = z.object({
+  instrumentations: z.array(instrumentation),
+}).passthrough();
+
 const count = z.number().default(0);
 
 /** One aggregate of one report period, as the agent sends it. */

@@ -10,7 +10,7 @@ import { type HelperOptions, runHelper } from "./attach_helper.ts";
 import { type AttachRecord, type AttachStore, newNonce, newSecret } from "./attach_state.ts";
 import { Channel } from "./channel.ts";
 import { type Frame, FrameType } from "./frames.ts";
-import type { AgentConfig, Hello } from "./messages.ts";
+import { type AgentConfig, type Hello, instrumentationsSchema } from "./messages.ts";
 import { AgentReports } from "./reports.ts";
 import { inspectTarget, sameProcess, type TargetInfo } from "./target.ts";
 
@@ -223,6 +223,17 @@ export class JvmSession {
   }
 
   #onFrame(f: Frame): void {
+    if (f.type === FrameType.INSTRUMENTATIONS) {
+      // An instrumentation became active (its library's classes loaded) or was disabled/enabled.
+      const m = instrumentationsSchema.safeParse(f.payload);
+      if (m.success && this.hello) {
+        this.hello = { ...this.hello, instrumentations: m.data.instrumentations };
+        this.#d.publish(this);
+      } else if (!m.success) {
+        this.#d.log.warn("INSTRUMENTATIONS frame of a wrong shape ignored", { pid: this.pid });
+      }
+      return;
+    }
     if (!this.reports) return;
     const c = this.#d.config();
     const type = this.reports.handle(f, c);

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Demarc, startDemarc } from "../../helpers/demarc.ts";
+import { type Demarc, startDemarc, waitFor } from "../../helpers/demarc.ts";
 import { BUILD, jarsBuilt, loadedClasses, startApp, threadCount, threadNames } from "./apps.ts";
 import { jvmStatuses, metricSum, waitConnected, waitMetric, watch } from "./probe_client.ts";
 
@@ -192,6 +192,61 @@ Deno.test({
       assert.equal(await waitMetric(d, REQ, { tgid: client.pid, role: "client" }, 100), 100);
       assert.equal(await waitMetric(d, REQ, { tgid: server.pid, role: "server" }, 100), 100);
       assert.equal((await jvmStatuses(d))[String(client.pid)].state, "connected");
+    } finally {
+      await client.stop();
+      await server.stop();
+      await d.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "GET /sermant's instrumentations follow disabled_instrumentations while the agent stays connected",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const d = await startDemarc({ logLevel: "info", buildDir: BUILD });
+    const server = await startApp("jdk-http-server", ["--tls-port", "-1"]);
+    const client = await startApp("http-client", [
+      "--lib",
+      "jdk",
+      "--url",
+      `http://127.0.0.1:${server.ports.plain}/echo`,
+    ]);
+    const entry = async (name: string) => {
+      const s = (await jvmStatuses(d))[String(server.pid)];
+      return { status: s, inst: s?.instrumentations?.find((i) => i.name === name) };
+    };
+    /** Waits until jdk_httpserver's `active` is `want`; the agent must not have reconnected. */
+    const expectActive = (want: boolean, why: string) =>
+      waitFor(
+        async () => {
+          const { status, inst } = await entry("jdk_httpserver");
+          assert.equal(status?.state, "connected", `${why}: ${JSON.stringify(status)}`);
+          assert.ok(!status?.reconnected, `${why}: the agent reconnected`);
+          return inst?.active === want ? inst : undefined;
+        },
+        15_000,
+        `jdk_httpserver active=${want} (${why})`,
+      );
+    try {
+      await client.run(20);
+      await watch(d, [server.pid]);
+      await waitConnected(d, [server.pid]);
+      await expectActive(true, "attached");
+      await watch(d, [server.pid], { params: { disabled_instrumentations: ["jdk_httpserver"] } });
+      const off = await expectActive(false, "disabled");
+      assert.equal(off.reason, "disabled by config");
+      await watch(d, [server.pid], { params: { disabled_instrumentations: [] } });
+      await expectActive(true, "enabled again");
+      await client.run(30);
+      assert.equal(
+        await waitMetric(d, REQ, { tgid: server.pid, role: "server" }, 30),
+        30,
+        "calls after enabling again are counted",
+      );
     } finally {
       await client.stop();
       await server.stop();

@@ -19,9 +19,15 @@ public final class Aggregator {
   private final Cell overflow;
   private final AtomicLong overflowCalls = new AtomicLong();
 
+  private final PeerAddresses addresses;
   private long overflowReported;
 
   public Aggregator(long[] boundsNs, int cap) {
+    this(boundsNs, cap, PeerAddresses.SHARED);
+  }
+
+  Aggregator(long[] boundsNs, int cap, PeerAddresses addresses) {
+    this.addresses = addresses;
     this.bounds = boundsNs.clone();
     this.cap = cap;
     this.overflow = new Cell(bounds);
@@ -96,7 +102,18 @@ public final class Aggregator {
     return cells.size();
   }
 
+  /**
+   * One row. Addresses advice left empty are filled here, on the reporter thread: a client's peer
+   * IP from its host name (HTTP clients only know the URL), and a client's local IP from the
+   * route to that peer, so the row names the L4 flow (client ip, server ip, server port).
+   */
   private void row(StringBuilder sb, RowKey k, long[] d, boolean withBytes) {
+    String peerIp = k.peerIp();
+    String localIp = k.localIp();
+    if ("client".equals(k.role()) && k != RowKey.OVERFLOW) {
+      if (peerIp.isEmpty() && "http".equals(k.protocol())) peerIp = addresses.ipOf(k.service()); // the host
+      if (localIp.isEmpty()) localIp = addresses.localIpFor(peerIp);
+    }
     if (sb.length() > 1) sb.append(',');
     sb.append('{');
     Json.key(sb, "protocol");
@@ -105,10 +122,10 @@ public final class Aggregator {
     Json.string(sb, k.role());
     Json.key(sb, "ssl").append(k.ssl());
     Json.key(sb, "localIp");
-    Json.string(sb, k.localIp());
+    Json.string(sb, localIp);
     Json.key(sb, "localPort").append(k.localPort());
     Json.key(sb, "peerIp");
-    Json.string(sb, k.peerIp());
+    Json.string(sb, peerIp);
     Json.key(sb, "peerPort").append(k.peerPort());
     Json.key(sb, "service");
     Json.string(sb, k.service());

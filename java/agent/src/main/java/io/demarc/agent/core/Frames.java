@@ -15,6 +15,7 @@ public final class Frames {
   public static final int SPANS = 4;
   public static final int DETACH = 5;
   public static final int BYE = 6;
+  public static final int INSTRUMENTATIONS = 7;
   public static final int MAX_FRAME = 4 << 20;
 
   private Frames() {}

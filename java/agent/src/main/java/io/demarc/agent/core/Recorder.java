@@ -20,6 +20,8 @@ public final class Recorder {
   /** Debug switch (agent argument {@code debug=throw}): every record throws after counting. */
   private static volatile boolean throwForTest;
 
+  private static final String CLIENT = "client";
+
   private Recorder() {}
 
   /** Start of a measured call: 0 when not active (advice then records nothing). */
@@ -46,11 +48,16 @@ public final class Recorder {
       long now = System.nanoTime();
       long duration = Math.max(0, (endNs == 0 ? now : endNs) - startNs);
       Config c = config;
-      RowKey key = new RowKey(protocol, role, ssl, nz(localIp), localPort, nz(peerIp), peerPort, nz(service),
-          nz(method), statusClass, library);
+      // Rows are keyed like the L4 flow they join (client ip, server ip, server port): the
+      // ephemeral port of the client's side is left out, or every connection would be a row.
+      boolean client = CLIENT.equals(role);
+      RowKey key = new RowKey(protocol, role, ssl, nz(localIp), client ? 0 : localPort, nz(peerIp),
+          client ? peerPort : 0, nz(service), nz(method), statusClass, library);
       if (c.metrics()) aggregator.add(key, duration, responded, bytesSent, bytesReceived);
       if (c.trace() && Spans.sampled(c.traceSampleRatio())) {
-        SPANS.offer(key, status, System.currentTimeMillis() * 1_000_000L - (now - startNs), duration, error);
+        // A span is one call on one connection: it keeps both ports.
+        SPANS.offer(key, localPort, peerPort, status, System.currentTimeMillis() * 1_000_000L - (now - startNs),
+            duration, error);
       }
     } catch (Throwable t) {
       INTERNAL_ERRORS.incrementAndGet();
@@ -117,16 +124,17 @@ public final class Recorder {
   public static String ip(SocketAddress a) {
     if (a instanceof InetSocketAddress i) {
       InetAddress ia = i.getAddress();
-      return ia == null ? "" : text(ia);
+      return ia == null ? "" : ipText(ia);
     }
     return "";
   }
 
-  /** getHostAddress() builds a new string each time; a process talks to few addresses. */
+  /** getHostAddress() builds a new string each time. */
   private static final java.util.concurrent.ConcurrentHashMap<InetAddress, String> IP_TEXT =
       new java.util.concurrent.ConcurrentHashMap<>();
 
-  private static String text(InetAddress ia) {
+  /** The address as text (cached: a process talks to few addresses). */
+  public static String ipText(InetAddress ia) {
     String s = IP_TEXT.get(ia);
     if (s == null) {
       s = ia.getHostAddress();

@@ -39,6 +39,8 @@ public final class Reporter {
   private long framesSent;
   private long internalErrorsReported;
   private long periodStartMs = System.currentTimeMillis();
+  /** The instrumentations list the runner last got (HELLO or INSTRUMENTATIONS); sender thread only. */
+  private String instrumentationsSent;
 
   public Reporter(String socketPath, String secret, String agentVersion, Supplier<String> instrumentations,
       Runnable onDetachFrame) {
@@ -121,6 +123,9 @@ public final class Reporter {
           disconnect();
           continue;
         }
+        // After a CONFIG (which may have disabled or enabled some) and at each report: classes of
+        // a library loaded since make its instrumentation active.
+        if (!stopping && configured) sendInstrumentationsIfChanged();
         if (!stopping && configured && System.currentTimeMillis() >= due) flush();
       }
       bye(stopReason);
@@ -173,8 +178,25 @@ public final class Reporter {
     Json.key(sb, "version");
     Json.string(sb, System.getProperty("java.version", ""));
     sb.append('}');
-    Json.key(sb, "instrumentations").append(instrumentations.get());
+    String list = instrumentations.get();
+    instrumentationsSent = list;
+    Json.key(sb, "instrumentations").append(list);
     return sb.append('}').toString();
+  }
+
+  /** INSTRUMENTATIONS when the list differs from what the runner has (PROTOCOL.md). */
+  private void sendInstrumentationsIfChanged() {
+    String list;
+    try {
+      list = instrumentations.get();
+    } catch (RuntimeException e) {
+      Recorder.internalError();
+      return;
+    }
+    if (list.equals(instrumentationsSent)) return;
+    StringBuilder sb = new StringBuilder(list.length() + 24).append('{');
+    Json.key(sb, "instrumentations").append(list);
+    if (write(Frames.INSTRUMENTATIONS, sb.append('}').toString())) instrumentationsSent = list;
   }
 
   private void read(SocketChannel ch) {

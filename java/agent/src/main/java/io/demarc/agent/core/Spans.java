@@ -6,51 +6,81 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** Sampled spans for l7_rpc_trace: a bounded queue; what does not fit is dropped and counted. */
+/**
+ * Sampled spans for l7_rpc_trace: a bounded queue; what does not fit is dropped and counted. The
+ * application thread only queues the call's facts; ids, missing addresses (see
+ * {@link PeerAddresses}) and the JSON are made on the reporter thread when it drains.
+ */
 public final class Spans {
-  private final ArrayBlockingQueue<String> queue;
+  private record Span(RowKey key, int localPort, int peerPort, int status, long startEpochNs, long durationNs,
+      String error) {}
+
+  private final ArrayBlockingQueue<Span> queue;
   private final AtomicLong dropped = new AtomicLong();
+  private final PeerAddresses addresses;
   private long droppedReported;
 
   public Spans(int capacity) {
+    this(capacity, PeerAddresses.SHARED);
+  }
+
+  Spans(int capacity, PeerAddresses addresses) {
     queue = new ArrayBlockingQueue<>(capacity);
+    this.addresses = addresses;
   }
 
   public static boolean sampled(double ratio) {
     return ratio >= 1.0 || (ratio > 0 && ThreadLocalRandom.current().nextDouble() < ratio);
   }
 
-  public void offer(RowKey k, int status, long startEpochNs, long durationNs, Throwable error) {
+  /**
+   * Queues one call. {@code key} is its row's key (whose ephemeral port is 0); the ports here are
+   * the connection's own.
+   */
+  public void offer(RowKey key, int localPort, int peerPort, int status, long startEpochNs, long durationNs,
+      Throwable error) {
+    Span s = new Span(key, localPort, peerPort, status, startEpochNs, durationNs,
+        error == null ? null : error.getClass().getName());
+    if (!queue.offer(s)) dropped.incrementAndGet();
+  }
+
+  private String json(Span s) {
+    RowKey k = s.key();
+    String peerIp = k.peerIp();
+    String localIp = k.localIp();
+    if ("client".equals(k.role())) {
+      if (peerIp.isEmpty() && "http".equals(k.protocol())) peerIp = addresses.ipOf(k.service()); // the host
+      if (localIp.isEmpty()) localIp = addresses.localIpFor(peerIp);
+    }
     ThreadLocalRandom r = ThreadLocalRandom.current();
     StringBuilder sb = new StringBuilder(320).append('{');
     Json.key(sb, "traceId");
     Json.string(sb, hex(r.nextLong()) + hex(r.nextLong()));
     Json.key(sb, "spanId");
     Json.string(sb, hex(r.nextLong()));
-    Json.key(sb, "startEpochNs").append(startEpochNs);
-    Json.key(sb, "durationNs").append(durationNs);
+    Json.key(sb, "startEpochNs").append(s.startEpochNs());
+    Json.key(sb, "durationNs").append(s.durationNs());
     Json.key(sb, "protocol");
     Json.string(sb, k.protocol());
     Json.key(sb, "role");
     Json.string(sb, k.role());
     Json.key(sb, "ssl").append(k.ssl());
     Json.key(sb, "localIp");
-    Json.string(sb, k.localIp());
-    Json.key(sb, "localPort").append(k.localPort());
+    Json.string(sb, localIp);
+    Json.key(sb, "localPort").append(s.localPort());
     Json.key(sb, "peerIp");
-    Json.string(sb, k.peerIp());
-    Json.key(sb, "peerPort").append(k.peerPort());
+    Json.string(sb, peerIp);
+    Json.key(sb, "peerPort").append(s.peerPort());
     Json.key(sb, "service");
     Json.string(sb, k.service());
     Json.key(sb, "method");
     Json.string(sb, k.method());
-    Json.key(sb, "status").append(status);
-    if (error != null) {
+    Json.key(sb, "status").append(s.status());
+    if (s.error() != null) {
       Json.key(sb, "error");
-      Json.string(sb, error.getClass().getName());
+      Json.string(sb, s.error());
     }
-    sb.append('}');
-    if (!queue.offer(sb.toString())) dropped.incrementAndGet();
+    return sb.append('}').toString();
   }
 
   private static String hex(long v) {
@@ -60,7 +90,7 @@ public final class Spans {
 
   /** The SPANS payload for what was queued, or null when there is nothing to say. */
   public String drain() {
-    List<String> out = new ArrayList<>();
+    List<Span> out = new ArrayList<>();
     queue.drainTo(out);
     long d = dropped.get();
     long newDrops = d - droppedReported;
@@ -69,7 +99,7 @@ public final class Spans {
     StringBuilder sb = new StringBuilder("{\"spans\":[");
     for (int i = 0; i < out.size(); i++) {
       if (i > 0) sb.append(',');
-      sb.append(out.get(i));
+      sb.append(json(out.get(i)));
     }
     return sb.append("],\"droppedSpans\":").append(newDrops).append('}').toString();
   }

@@ -119,7 +119,7 @@ class AggregatorTest {
   @Test
   void theSpanBufferIsBoundedAndCountsDrops() {
     Spans s = new Spans(5);
-    for (int i = 0; i < 8; i++) s.offer(key("GET /", "ok"), 200, 1, 2, null);
+    for (int i = 0; i < 8; i++) s.offer(key("GET /", "ok"), 0, 80, 200, 1, 2, null);
     @SuppressWarnings("unchecked")
     Map<String, Object> m = (Map<String, Object>) Json.parse(s.drain());
     assertEquals(5, ((List<?>) m.get("spans")).size());

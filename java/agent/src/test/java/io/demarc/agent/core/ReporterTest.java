@@ -101,4 +101,32 @@ class ReporterTest {
       r.stop("test over");
     }
   }
+
+  @Test
+  void aChangedInstrumentationListIsSentOnceAsInstrumentations() throws Exception {
+    sock = Files.createTempDirectory("demarc").resolve("r.sock");
+    java.util.concurrent.atomic.AtomicReference<String> list =
+        new java.util.concurrent.atomic.AtomicReference<>("[{\"name\":\"okhttp\",\"active\":false}]");
+    try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      server.bind(UnixDomainSocketAddress.of(sock));
+      Reporter r = new Reporter(sock.toString(), "s", "1", list::get, () -> {});
+      r.start();
+      try (SocketChannel c = server.accept()) {
+        Frames.Decoder d = new Frames.Decoder();
+        assertEquals(Frames.HELLO, read(c, d).type());
+        c.write(Frames.encode(Frames.CONFIG, "{\"reportPeriodMs\":100}"));
+        // Unchanged: a few periods of METRICS and nothing else.
+        for (int i = 0; i < 3; i++) assertEquals(Frames.METRICS, read(c, d).type());
+        list.set("[{\"name\":\"okhttp\",\"active\":true}]"); // e.g. OkHttp's classes loaded now
+        Frames.Frame f;
+        do {
+          f = read(c, d);
+        } while (f.type() == Frames.METRICS);
+        assertEquals(Frames.INSTRUMENTATIONS, f.type());
+        assertEquals("{\"instrumentations\":[{\"name\":\"okhttp\",\"active\":true}]}", f.json());
+        for (int i = 0; i < 3; i++) assertEquals(Frames.METRICS, read(c, d).type(), "sent once per change");
+      }
+      r.stop("test over");
+    }
+  }
 }

@@ -13,7 +13,14 @@
 import type { Row } from "../../runner/probe_api.ts";
 import { formatAddr } from "./addr.ts";
 import { Histogram } from "./histogram.ts";
-import { KIND, type Snap, TcpSnap } from "./layout.ts";
+import {
+  IDLE_RECORD_BIT,
+  IDLE_RECORD_SIZE,
+  isIdleRecord,
+  KIND,
+  type Snap,
+  TcpSnap,
+} from "./layout.ts";
 
 const COUNTERS = [
   "bytes_sent",
@@ -135,6 +142,7 @@ export class FlowTable {
   readonly #buckets: FlowBuckets;
   readonly #hz: number;
   #period = 0;
+  #idleInLastRead = 0;
   /** Sockets whose close record arrived since the current read began. */
   #closedDuringRead = new Set<number>();
   /** Raw socket identity → flow key and labels (formatting addresses is the costly part). */
@@ -148,6 +156,11 @@ export class FlowTable {
   /** Flows held now. */
   get size(): number {
     return this.#flows.size;
+  }
+
+  /** Sockets the last read listed as unchanged (idle records). */
+  get idleInLastRead(): number {
+    return this.#idleInLastRead;
   }
 
   /** Connections seen live in the last read. */
@@ -241,21 +254,38 @@ export class FlowTable {
   }
 
   /**
-   * The records of one complete read (all namespaces, `struct tcp_snap` back to back).
+   * The records of one complete read (all namespaces): a `struct tcp_snap` per socket read, or
+   * an 8-byte idle record (address | 1) for a socket unchanged since it was last read.
    * Sequence: consume the ring buffer, {@link beginRead}, read, consume again, then this: a
    * socket that closed while the read ran is listed by it but already folded.
    */
   onRead(buffers: readonly Uint8Array[]): void {
     const period = ++this.#period;
+    let idle = 0;
     for (const bytes of buffers) {
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      for (let off = 0; off + TcpSnap.size <= bytes.byteLength; off += TcpSnap.size) {
-        if (R.kind(dv, off) !== KIND.LIVE) continue;
+      for (let off = 0; off < bytes.byteLength;) {
+        if (isIdleRecord(dv, off)) {
+          // Unchanged since the last read: keep the values read then.
+          const l = this.#live.get(skAt(dv, off) - IDLE_RECORD_BIT);
+          if (l) {
+            l.seen = period;
+            l.flow.lastSeen = period;
+          }
+          off += IDLE_RECORD_SIZE;
+          idle++;
+          continue;
+        }
+        if (off + TcpSnap.size > bytes.byteLength) break;
         const sk = skAt(dv, off);
-        if (this.#closedDuringRead.size && this.#closedDuringRead.has(sk)) continue;
-        this.#onLive(dv, off, sk, period);
+        if (
+          R.kind(dv, off) === KIND.LIVE &&
+          !(this.#closedDuringRead.size && this.#closedDuringRead.has(sk))
+        ) this.#onLive(dv, off, sk, period);
+        off += TcpSnap.size;
       }
     }
+    this.#idleInLastRead = idle;
     for (const [sk, l] of this.#live) {
       if (l.seen === period) continue;
       l.flow.live.delete(l);

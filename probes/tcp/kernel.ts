@@ -14,7 +14,15 @@ import {
   type NetnsSet,
   RingBuffer,
 } from "../../ffi/libbpf.ts";
-import { ConnInfo, ListenerKey, ListenerOwner, STAT_MAX, STATS, TcpCfg } from "./layout.ts";
+import {
+  CFG_FLAGS,
+  ConnInfo,
+  ListenerKey,
+  ListenerOwner,
+  STAT_MAX,
+  STATS,
+  TcpCfg,
+} from "./layout.ts";
 
 /** Attach point (manifest name) → program in tcp.bpf.c. */
 export const PROGRAMS: Readonly<Record<string, string>> = {
@@ -26,6 +34,7 @@ export const PROGRAMS: Readonly<Record<string, string>> = {
   "tp_btf/tcp_receive_reset": "on_receive_reset",
   "tp_btf/tcp_probe": "on_tcp_probe",
   "tp_btf/tcp_sendmsg_locked": "on_sendmsg",
+  "tp_btf/tcp_rcv_space_adjust": "on_recv",
   "tp/syscalls/sys_exit_accept4": "on_accept4",
   "tp/syscalls/sys_exit_accept": "on_accept",
 };
@@ -61,6 +70,10 @@ export class TcpKernel {
   #readBufs: Uint8Array<ArrayBuffer>[] = [];
   /** Optional attach points whose programs the kernel refused to load. */
   #unloaded = new Set<string>();
+  /** What `cfg` holds (see `struct tcp_cfg`). */
+  #cfgValue = { emitUntracked: false, fields: 0, gen: 2, flags: 0 };
+  /** The next periodic read lists every socket in full (values the reader lacks). */
+  #fullRead = true;
 
   private constructor(obj: BpfObject, onClosed: (record: DataView) => void) {
     this.#obj = obj;
@@ -172,10 +185,38 @@ export class TcpKernel {
 
   /** Runtime switches (see `struct tcp_cfg`); `fields` is a mask of layout.ts' `FIELDS`. */
   setCfg(emitUntracked: boolean, fields: number): void {
+    if (fields !== this.#cfgValue.fields) this.#fullRead = true; // a group's values are missing
+    this.#cfgValue.emitUntracked = emitUntracked;
+    this.#cfgValue.fields = fields;
+    this.#writeCfg();
+  }
+
+  /**
+   * `skipIdle`: the periodic read lists sockets with no activity in this or the previous period
+   * as idle records (only when every program that marks activity is attached: see
+   * {@link MARKERS}); `sendmsgOwner`: server_owner=sendmsg.
+   */
+  setFlags(skipIdle: boolean, sendmsgOwner: boolean): void {
+    const flags = (skipIdle ? CFG_FLAGS.SKIP_IDLE : 0) |
+      (sendmsgOwner ? CFG_FLAGS.SENDMSG_OWNER : 0);
+    if (flags !== this.#cfgValue.flags) this.#fullRead = true;
+    this.#cfgValue.flags = flags;
+    this.#writeCfg();
+  }
+
+  /** The next periodic read lists every socket in full (e.g. a new reader of the records). */
+  requestFullRead(): void {
+    this.#fullRead = true;
+  }
+
+  #writeCfg(noSkip = false): void {
+    const c = this.#cfgValue;
     const v = new Uint8Array(TcpCfg.size);
     const dv = new DataView(v.buffer);
-    dv.setUint32(TcpCfg.offsets.emit_untracked, emitUntracked ? 1 : 0, true);
-    dv.setUint32(TcpCfg.offsets.fields, fields, true);
+    dv.setUint32(TcpCfg.offsets.emit_untracked, c.emitUntracked ? 1 : 0, true);
+    dv.setUint32(TcpCfg.offsets.fields, c.fields, true);
+    dv.setUint32(TcpCfg.offsets.gen, c.gen, true);
+    dv.setUint32(TcpCfg.offsets.flags, noSkip ? c.flags & ~CFG_FLAGS.SKIP_IDLE : c.flags, true);
     this.#cfg.update(u32(0), v);
   }
 
@@ -185,12 +226,25 @@ export class TcpKernel {
   }
 
   /**
-   * Every tracked connection (all namespaces): `struct tcp_snap` records back to back, from a
-   * walk of the `conns` map. The view is over a buffer kept for the next read (10,000 sockets
-   * are 2.4 MB: allocating that every period costs the GC and RSS): valid until the next call.
+   * Every tracked connection (all namespaces), from a walk of the `conns` map: a
+   * `struct tcp_snap` per socket read, or an 8-byte idle record (layout.ts `isIdleRecord`) for
+   * one unchanged since it was last read. `endOfPeriod`: this is the report period's read, after
+   * which activity counts as the previous period's (reads between, e.g. at adoption, do not
+   * advance it: the one-period grace for delayed ACKs and timers stays a report period long).
+   * The view is over a buffer kept for the next read (10,000 sockets are 2.4 MB: allocating
+   * that every period costs the GC and RSS): valid until the next call.
    */
-  readTracked(): Uint8Array {
-    const v = this.#connsIter.readIterInto(this.#readBufs[0] ?? new Uint8Array(1 << 16));
+  readTracked(endOfPeriod = true): Uint8Array {
+    const full = this.#fullRead;
+    if (full) this.#writeCfg(true);
+    let v;
+    try {
+      v = this.#connsIter.readIterInto(this.#readBufs[0] ?? new Uint8Array(1 << 16));
+    } finally {
+      if (endOfPeriod) this.#cfgValue.gen = (this.#cfgValue.gen + 1) >>> 0;
+      if (full || endOfPeriod) this.#writeCfg();
+    }
+    this.#fullRead = false;
     this.#readBufs[0] = new Uint8Array(v.buffer);
     return v;
   }
@@ -270,6 +324,19 @@ export class TcpKernel {
     this.#obj.close();
   }
 }
+
+/**
+ * Programs that mark socket activity (tcp.bpf.c `mark_active`): the periodic read may skip
+ * unchanged sockets only while all of them are attached.
+ */
+export const MARKERS: readonly string[] = [
+  "tp_btf/tcp_probe",
+  "tp_btf/tcp_sendmsg_locked",
+  "tp_btf/tcp_rcv_space_adjust",
+  "tp_btf/tcp_retransmit_skb",
+  "tp_btf/tcp_send_reset",
+  "tp_btf/tcp_receive_reset",
+];
 
 /** Attach points the probe cannot run without. */
 const REQUIRED = new Set(["tp_btf/inet_sock_set_state", "iter/tcp", "iter/bpf_map_elem"]);

@@ -63,13 +63,24 @@ export const TcpSnap = defineStruct(
 /** A decoded `struct tcp_snap`. */
 export type Snap = ReturnType<typeof TcpSnap.decode>;
 
-/** Decode every `struct tcp_snap` in some iterator outputs. */
+/** Is the record at `off` of a periodic read an idle one (an address only)? */
+export function isIdleRecord(dv: DataView, off: number): boolean {
+  return (dv.getUint8(off) & 1) === 1; // little-endian: the address' low byte comes first
+}
+
+/** Decode every full `struct tcp_snap` in some iterator outputs (idle records skipped). */
 export function decodeSnaps(buffers: readonly Uint8Array[]): Snap[] {
   const out: Snap[] = [];
   for (const bytes of buffers) {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let off = 0; off + TcpSnap.size <= bytes.byteLength; off += TcpSnap.size) {
+    for (let off = 0; off < bytes.byteLength;) {
+      if (isIdleRecord(dv, off)) {
+        off += 8;
+        continue;
+      }
+      if (off + TcpSnap.size > bytes.byteLength) break;
       out.push(TcpSnap.decode(dv, off));
+      off += TcpSnap.size;
     }
   }
   return out;
@@ -84,7 +95,7 @@ export const ConnInfo = defineStruct(
     ["syn_srtt_us", "u32"],
     ["role", "u8"],
     ["owner_src", "u8"],
-    ["pad1", "u8"],
+    ["seen", "u8"],
     ["pad2", "u8"],
     ["retrans_skbs", "u32"],
     ["retrans_failed", "u32"],
@@ -98,7 +109,19 @@ export const ConnInfo = defineStruct(
 );
 
 /** `struct tcp_cfg`: value 0 of the `cfg` map. */
-export const TcpCfg = defineStruct([["emit_untracked", "u32"], ["fields", "u32"]] as const);
+export const TcpCfg = defineStruct(
+  [["emit_untracked", "u32"], ["fields", "u32"], ["gen", "u32"], ["flags", "u32"]] as const,
+);
+
+/** `enum demarc_cfg_flags`. */
+export const CFG_FLAGS = { SKIP_IDLE: 1 << 0, SENDMSG_OWNER: 1 << 1 } as const;
+
+/**
+ * The periodic read lists an unchanged socket as its 8-byte address with this bit set
+ * (`IDLE_RECORD_BIT`) instead of a `struct tcp_snap`.
+ */
+export const IDLE_RECORD_BIT = 1;
+export const IDLE_RECORD_SIZE = 8;
 
 /** `enum demarc_fields`: the value groups a snapshot reads, by the sub-probe that needs them. */
 export const FIELDS: Readonly<Record<string, number>> = {

@@ -80,6 +80,30 @@ struct {
 	__type(value, struct tcp_cfg);
 } cfg SEC(".maps");
 
+/* Activity marks for the periodic read (design: README "Reading only what changed"). Every
+ * event that changes a published value of an ESTABLISHED socket either writes the current read
+ * period into this socket's slot (received segments, sends, receives, retransmissions, resets,
+ * ->ESTABLISHED: all run with the socket hot, and a store into a 64 KB array costs far less than
+ * a `conns` lookup) or follows such an event within one period (delayed ACKs, TLP, pacing). The
+ * read re-reads a socket only if its slot holds this or the previous period; sockets sharing a
+ * slot only cause extra reads. Sockets in the closing states (segments arrive there without
+ * tcp_probe) are counted per slot in `unsettled` and always re-read. The handshake states need
+ * no count: a new entry is read in full until a read has listed it, and in SYN_SENT/SYN_RECV
+ * only retransmissions (marked) and the move to ESTABLISHED (marked) change anything. */
+#define ACT_BITS 16
+#define UNSETTLED_BITS 14
+__u8 activity[1 << ACT_BITS];
+__u32 unsettled[1 << UNSETTLED_BITS];
+
+/* Fibonacci hashing of the socket address (slab objects: the low 6 bits carry little). The
+ * verifier refuses shifts of a pointer, but the difference of two pointers is a plain number
+ * (for root, as everything here): hash the socket's distance from `activity`. */
+static __always_inline __u32 slot_of(const void *sk, int bits)
+{
+	__u64 d = (__u64)sk - (__u64)activity;
+	return ((d >> 6) * 0x9E3779B97F4A7C15ULL) >> (64 - bits);
+}
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -96,6 +120,35 @@ static __always_inline struct tcp_cfg *get_cfg(void)
 {
 	__u32 zero = 0;
 	return bpf_map_lookup_elem(&cfg, &zero);
+}
+
+/* `sk` changed in this read period. The store is skipped when the slot already says so: no
+ * cache line bouncing between CPUs for a busy socket. */
+static __always_inline void mark_active(const void *sk)
+{
+	struct tcp_cfg *c = get_cfg();
+	if (!c)
+		return;
+	__u32 h = slot_of(sk, ACT_BITS);
+	__u8 g = c->gen;
+	if (activity[h] != g)
+		activity[h] = g;
+}
+
+/* The closing states: segments received there pass no tcp_probe (it runs only in
+ * tcp_rcv_established). */
+#define CLOSING_STATES ((1 << TCP_FIN_WAIT1) | (1 << TCP_FIN_WAIT2) | (1 << TCP_TIME_WAIT) | \
+			(1 << TCP_CLOSE_WAIT) | (1 << TCP_LAST_ACK) | (1 << TCP_CLOSING))
+
+static __always_inline int is_unsettled(int state)
+{
+	return ((1 << state) & CLOSING_STATES) != 0;
+}
+
+static __always_inline bool recently_active(const struct tcp_cfg *c, const void *sk)
+{
+	__u8 a = activity[slot_of(sk, ACT_BITS)], g = c->gen;
+	return a == g || a == (__u8)(g - 1) || unsettled[slot_of(sk, UNSETTLED_BITS)] != 0;
 }
 
 /* sk and tp are trusted BTF pointers (tp_btf arguments, iter/tcp's socket): plain loads, CO-RE
@@ -266,7 +319,12 @@ static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, 
 		stat_inc(STAT_INSERT_FAIL);
 }
 
-static __always_inline void on_close(const struct sock *sk, __u64 key)
+/* tcp_need_reset(): the states from which tcp_disconnect/tcp_close send a reset right after
+ * setting CLOSE. Other closes (LAST_ACK, failed connects, ...) need no "recently closed" slot. */
+#define NEED_RESET_STATES ((1 << TCP_ESTABLISHED) | (1 << TCP_CLOSE_WAIT) | (1 << TCP_FIN_WAIT1) | \
+			   (1 << TCP_FIN_WAIT2) | (1 << TCP_SYN_RECV))
+
+static __always_inline void on_close(const struct sock *sk, __u64 key, int oldstate)
 {
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
 	if (!ci) {
@@ -276,7 +334,9 @@ static __always_inline void on_close(const struct sock *sk, __u64 key)
 	/* on_state checked sk_protocol, and inet_sock_set_state only sees full sockets: a cast. */
 	emit_closed(sk, as_tcp_sock(sk), ci, SNAP_CLOSED);
 	__u32 idx = CLOSING_SLOTS;
-	struct last_closed *next = bpf_map_lookup_elem(&closing, &idx);
+	struct last_closed *next = NULL;
+	if ((1 << oldstate) & NEED_RESET_STATES)
+		next = bpf_map_lookup_elem(&closing, &idx);
 	if (next) {
 		__u64 seq = ++next->seq;
 		idx = seq % CLOSING_SLOTS;
@@ -301,6 +361,11 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	__u64 key = (__u64)sk;
+	int d = is_unsettled(newstate) - is_unsettled(oldstate);
+	if (d) /* sockets sharing a slot may change state on two CPUs at once: atomic */
+		__sync_fetch_and_add(&unsettled[slot_of(sk, UNSETTLED_BITS)], d);
+	if (is_unsettled(newstate))
+		return 0; /* FIN_WAIT*, CLOSE_WAIT, LAST_ACK, CLOSING: nothing else to record */
 	if (newstate == TCP_LISTEN) {
 		/* listen() runs in the owner's context. */
 		struct listener_key lk = { .netns = sk_netns(sk), .port = sk->__sk_common.skc_num };
@@ -343,6 +408,7 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 		return 0;
 	}
 	if (newstate == TCP_ESTABLISHED) {
+		mark_active(sk);
 		struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
 		if (!ci)
 			return 0;
@@ -353,20 +419,22 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 		return 0;
 	}
 	if (newstate == TCP_CLOSE)
-		on_close(sk, key);
+		on_close(sk, key, oldstate);
 	return 0;
 }
 
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(on_retransmit, const struct sock *sk, const struct sk_buff *skb, int err)
 {
+	mark_active(sk);
 	__u64 key = (__u64)sk;
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
 	if (!ci)
 		return 0;
-	__sync_fetch_and_add(&ci->retrans_skbs, 1);
+	/* Every writer of these counters holds the socket lock: no atomic needed. */
+	ci->retrans_skbs++;
 	if (err)
-		__sync_fetch_and_add(&ci->retrans_failed, 1);
+		ci->retrans_failed++;
 	return 0;
 }
 
@@ -378,7 +446,8 @@ int BPF_PROG(on_send_reset, const struct sock *sk)
 	__u64 key = (__u64)sk;
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
 	if (ci) {
-		__sync_fetch_and_add(&ci->rst_sent, 1);
+		mark_active(sk);
+		ci->rst_sent++;
 		return 0;
 	}
 	struct last_closed *lc = NULL;
@@ -392,10 +461,8 @@ int BPF_PROG(on_send_reset, const struct sock *sk)
 	if (!lc)
 		return 0;
 	ci = &lc->ci;
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
-	if (!tp)
-		return 0;
-	emit_closed(sk, tp, ci, SNAP_LATE_RST);
+	/* It was in `conns`, so it is a full TCP socket: a cast, not bpf_skc_to_tcp_sock. */
+	emit_closed(sk, as_tcp_sock(sk), ci, SNAP_LATE_RST);
 	lc->sk = 0;
 	return 0;
 }
@@ -405,8 +472,10 @@ int BPF_PROG(on_receive_reset, struct sock *sk)
 {
 	__u64 key = (__u64)sk;
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
-	if (ci)
-		__sync_fetch_and_add(&ci->rst_recv, 1);
+	if (ci) {
+		mark_active(sk);
+		ci->rst_recv++;
+	}
 	return 0;
 }
 
@@ -421,6 +490,7 @@ int BPF_PROG(on_tcp_probe, struct sock *sk)
 	/* Runs for every received segment: look at the windows first (two loads) and touch the
 	 * map only while one of them is zero. tcp_probe fires only for full TCP sockets, so a cast
 	 * (free) replaces bpf_skc_to_tcp_sock's checks (a helper call). */
+	mark_active(sk);
 	struct tcp_sock *tp = as_tcp_sock(sk);
 	__u32 rx0 = tp->snd_wnd == 0, tx0 = tp->rcv_wnd == 0;
 	if (!rx0 && !tx0)
@@ -430,9 +500,9 @@ int BPF_PROG(on_tcp_probe, struct sock *sk)
 	if (!ci)
 		return 0;
 	if (rx0)
-		__sync_fetch_and_add(&ci->zero_wnd_rx, 1);
+		ci->zero_wnd_rx++;
 	if (tx0)
-		__sync_fetch_and_add(&ci->zero_wnd_tx, 1);
+		ci->zero_wnd_tx++;
 	return 0;
 }
 
@@ -443,8 +513,12 @@ int BPF_PROG(on_sendmsg, struct sock *sk)
 	 * connection whose owner is unsettled, so every later send leaves after one load of a line
 	 * the send itself is using. This replaced a socket-local-storage mark created at SYN_RECV:
 	 * creating and deleting that storage cost more per connection than this costs per send. */
+	mark_active(sk); /* write_seq, notsent, wmem_queued change */
 	struct tcp_sock *tp = as_tcp_sock(sk); /* tcp_sendmsg_locked: always a full TCP socket */
 	if (tp->data_segs_out)
+		return 0;
+	struct tcp_cfg *c = get_cfg();
+	if (!c || !(c->flags & CFG_SENDMSG_OWNER))
 		return 0;
 	__u64 key = (__u64)sk;
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
@@ -457,6 +531,15 @@ int BPF_PROG(on_sendmsg, struct sock *sk)
 		ci->tgid = tgid;
 		bpf_get_current_comm(ci->comm, sizeof(ci->comm));
 	}
+	return 0;
+}
+
+/* recvmsg that copied data: rmem_alloc, the receive buffer (autotuning) and a window update
+ * change with no segment received. */
+SEC("tp_btf/tcp_rcv_space_adjust")
+int BPF_PROG(on_recv, struct sock *sk)
+{
+	mark_active(sk);
 	return 0;
 }
 
@@ -520,6 +603,12 @@ int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
 	if (!c)
 		return 0;
 	struct tcp_sock *tp = as_tcp_sock(*key);
+	if ((c->flags & CFG_SKIP_IDLE) && ci->seen && !recently_active(c, tp)) {
+		/* Unchanged since it was last read: its address only (8 bytes, one write). */
+		__u64 rec = *key | IDLE_RECORD_BIT;
+		bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+		return 0;
+	}
 	const struct sock *sk = (const struct sock *)tp;
 	/* Cheap guard against an entry whose socket is gone (it would need a missed CLOSE). */
 	__u8 state = sk->__sk_common.skc_state;
@@ -534,6 +623,7 @@ int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
 	fill_counters(&s, sk, tp, fields);
 	fill_gauges(&s, sk, tp, fields);
 	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
+	ci->seen = 1;
 	return 0;
 }
 

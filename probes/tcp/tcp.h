@@ -41,7 +41,7 @@ struct conn_info {
 	__u32 syn_srtt_us;     /* srtt when the handshake completed (client SYN RTT, server SYN-ACK RTT) */
 	__u8 role;
 	__u8 owner_src;
-	__u8 pad1;
+	__u8 seen;             /* the periodic read has emitted this entry in full once */
 	__u8 pad2;
 	__u32 retrans_skbs;    /* tcp_retransmit_skb calls (one per skb, a GSO skb holds many segments) */
 	__u32 retrans_failed;  /* ... that failed to leave this host (err != 0) */
@@ -134,10 +134,23 @@ struct tcp_snap {
 	char comm[DEMARC_COMM_LEN];
 };
 
+/* The periodic read lists a tracked socket that has not changed since the previous read as
+ * its address with the low bit set (8 bytes: socket addresses are aligned) instead of a
+ * struct tcp_snap; user space keeps the values it last read for it. */
+#define IDLE_RECORD_BIT 1
+
+/* Bits of tcp_cfg.flags. */
+enum demarc_cfg_flags {
+	CFG_SKIP_IDLE = 1 << 0,     /* the periodic read skips sockets with no recent activity */
+	CFG_SENDMSG_OWNER = 1 << 1, /* server_owner=sendmsg: the first send settles a server's owner */
+};
+
 /* Runtime switches (value 0 of the `cfg` array). */
 struct tcp_cfg {
 	__u32 emit_untracked;  /* iter also writes listeners and untracked sockets (for /proc attribution) */
 	__u32 fields;          /* enum demarc_fields: value groups snapshots read */
+	__u32 gen;             /* the read period, advanced by user space after each periodic read */
+	__u32 flags;           /* enum demarc_cfg_flags */
 };
 
 #endif

@@ -19,7 +19,7 @@ import { ensureTracefs, NetnsSet, releaseFreeMemory } from "../../ffi/libbpf.ts"
 import { adoptSockets } from "./adopt.ts";
 import { FlowTable } from "./flows.ts";
 import { kernelHz } from "./hz.ts";
-import { type Degraded, type KernelSizes, PROGRAMS, TcpKernel } from "./kernel.ts";
+import { type Degraded, type KernelSizes, MARKERS, PROGRAMS, TcpKernel } from "./kernel.ts";
 import { HealthCounters } from "./health.ts";
 import { FIELDS, KIND, TcpSnap } from "./layout.ts";
 
@@ -140,7 +140,7 @@ class TcpDriver implements ProbeDriver {
     if (!this.#kernel) return;
     this.#kernel.setPids(this.#pids);
     this.#netns.update(this.#pids);
-    if (this.#scanPids.size) this.#read(); // adopt the existing sockets of new processes now
+    if (this.#scanPids.size) this.#read(false); // adopt the existing sockets of new processes now
   }
 
   /** Classic tracepoints (server_owner=accept) need tracefs: mount it, or say how. */
@@ -169,15 +169,32 @@ class TcpDriver implements ProbeDriver {
       wanted.add("tp/syscalls/sys_exit_accept4");
       wanted.add("tp/syscalls/sys_exit_accept");
     }
+    // Activity markers: attached for read_changed_only whatever the sub-probes; a marker that
+    // fails degrades read_changed_only (and is named itself only if a sub-probe wants it).
+    const skipIdle = config.params.read_changed_only !== false;
+    const all = new Set(wanted);
+    if (skipIdle) { for (const m of MARKERS) all.add(m); }
     this.#fields = fieldsOf(config);
-    this.#degraded = k.setOptional(wanted).map((d) =>
+    const failed = k.setOptional(all).map((d) =>
       this.#loadDegraded.find((l) => l.part === d.part) ?? d
     );
+    this.#degraded = failed.filter((d) => wanted.has(d.part));
+    const unmarked = skipIdle ? MARKERS.filter((m) => !k.attached().includes(m)) : [];
+    if (unmarked.length) {
+      this.#degraded.push({
+        part: "read_changed_only",
+        reason: `activity marker ${unmarked.join(", ")} not attached (${
+          failed.find((d) => unmarked.includes(d.part))?.reason ?? "unknown"
+        }): every socket is read in full each period`,
+      });
+    }
     if (this.#hz.source.startsWith("assumed")) {
       this.#degraded.push({ part: "rto/ato units", reason: this.#hz.source });
     }
     for (const d of this.#degraded) this.#ctx.log.warn("tcp probe part degraded", { ...d });
     k.setCfg(false, this.#fields);
+    // Skipping unchanged sockets is exact only while every activity marker runs.
+    k.setFlags(skipIdle && !unmarked.length, owner === "sendmsg");
     if (!this.#reportTimer || prevPeriod !== config.params.report_period) {
       clearInterval(this.#reportTimer);
       const ms = Number(config.params.report_period ?? 60) * 1000;
@@ -194,7 +211,7 @@ class TcpDriver implements ProbeDriver {
   }
 
   /** One full read of the tracked connections (adopting unknown sockets first when a scan is due). */
-  #read(): void {
+  #read(endOfPeriod = true): void {
     const k = this.#kernel, flows = this.#flows;
     if (!k || !flows) return;
     const t0 = performance.now();
@@ -214,7 +231,7 @@ class TcpDriver implements ProbeDriver {
       this.#health.adopted += a.connections;
       scanned = true;
     }
-    const snaps = [k.readTracked()];
+    const snaps = [k.readTracked(endOfPeriod)];
     k.consume();
     flows.onRead(snaps);
     // An adoption scan (at start, and when processes join) reads every socket of each namespace
@@ -294,6 +311,7 @@ class TcpDriver implements ProbeDriver {
         watchedNetns: this.#netns.size,
         flows: this.#flows?.size ?? 0,
         liveConnections: this.#flows?.liveConnections ?? 0,
+        idleInLastRead: this.#flows?.idleInLastRead ?? 0,
         reports: this.#reports,
         hz: `${this.#hz.hz} (${this.#hz.source})`,
         ...this.#health.snapshot(),

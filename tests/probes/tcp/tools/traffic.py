@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Traffic for the TCP probe tests: a server and a client, each its own process.
 
-server PORT [--source]        accept forever; sink what arrives (or stream data with --source)
+server PORT [--source]        accept forever; sink what arrives (or stream data with --source);
+                              --stall: never read, except on a stdin line: drain what is queued
 client HOST PORT [options]    wait for a line on stdin ("go"), then connect and send; report JSON
 
 Every line printed is JSON; the first is {"ready": pid}. A client holding connections keeps
@@ -60,9 +61,26 @@ def serve(port, source, host, cc, backlog, accept, workers, nports, echo=False, 
     for l in listeners:
         l.setblocking(False)  # pre-forked workers race for each connection
         sel.register(l, selectors.EVENT_READ)
+    if stall:
+        sel.register(sys.stdin, selectors.EVENT_READ)
     while True:
         for key, _ in sel.select():
-            if key.fileobj in listeners:
+            if key.fileobj is sys.stdin:
+                if not sys.stdin.readline():
+                    sel.unregister(sys.stdin)
+                    continue
+                n = 0  # drain: the application reads once, no segment arrives
+                for c in held:
+                    while True:
+                        try:
+                            d = c.recv(1 << 16)
+                        except OSError:
+                            break
+                        if not d:
+                            break
+                        n += len(d)
+                say(drained=n)
+            elif key.fileobj in listeners:
                 try:
                     c, _ = key.fileobj.accept()
                 except OSError:

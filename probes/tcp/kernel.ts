@@ -65,6 +65,7 @@ export class TcpKernel {
   readonly #listeners: BpfMap;
   readonly #stats: BpfMap;
   readonly #cfg: BpfMap;
+  readonly #activity: BpfMap;
   #pidSet = new Set<number>();
   /** The periodic read's buffer, reused. */
   #readBufs: Uint8Array<ArrayBuffer>[] = [];
@@ -82,6 +83,7 @@ export class TcpKernel {
     this.#listeners = obj.map("listeners");
     this.#stats = obj.map("stats");
     this.#cfg = obj.map("cfg");
+    this.#activity = obj.map("activity");
     this.#links.set(
       "tp_btf/inet_sock_set_state",
       obj.program(PROGRAMS["tp_btf/inet_sock_set_state"]).attach(),
@@ -241,7 +243,12 @@ export class TcpKernel {
     try {
       v = this.#connsIter.readIterInto(this.#readBufs[0] ?? new Uint8Array(1 << 16));
     } finally {
-      if (endOfPeriod) this.#cfgValue.gen = (this.#cfgValue.gen + 1) >>> 0;
+      if (endOfPeriod) {
+        // The next period's bitmap (two periods old) starts empty before gen selects it.
+        const next = (this.#cfgValue.gen + 1) >>> 0;
+        this.#activity.update(u32(next & 1), new Uint8Array(this.#activity.valueSize));
+        this.#cfgValue.gen = next;
+      }
       if (full || endOfPeriod) this.#writeCfg();
     }
     this.#fullRead = false;

@@ -89,14 +89,14 @@ export function decodeSnaps(buffers: readonly Uint8Array[]): Snap[] {
 /** `struct conn_info`: value of the `conns` map. */
 export const ConnInfo = defineStruct(
   [
-    ["start_ns", "u64"],
-    ["connect_ns", "u64"],
-    ["tgid", "u32"],
-    ["syn_srtt_us", "u32"],
+    ["seen", "u8"],
     ["role", "u8"],
     ["owner_src", "u8"],
-    ["seen", "u8"],
-    ["pad2", "u8"],
+    ["pad", "u8"],
+    ["tgid", "u32"],
+    ["start_ns", "u64"],
+    ["connect_ns", "u64"],
+    ["syn_srtt_us", "u32"],
     ["retrans_skbs", "u32"],
     ["retrans_failed", "u32"],
     ["rst_sent", "u32"],

@@ -81,26 +81,41 @@ struct {
 } cfg SEC(".maps");
 
 /* Activity marks for the periodic read (design: README "Reading only what changed"). Every
- * event that changes a published value of an ESTABLISHED socket either writes the current read
- * period into this socket's slot (received segments, sends, receives, retransmissions, resets,
- * ->ESTABLISHED: all run with the socket hot, and a store into a 64 KB array costs far less than
- * a `conns` lookup) or follows such an event within one period (delayed ACKs, TLP, pacing). The
- * read re-reads a socket only if its slot holds this or the previous period; sockets sharing a
- * slot only cause extra reads. Sockets in the closing states (segments arrive there without
- * tcp_probe) are counted per slot in `unsettled` and always re-read. The handshake states need
- * no count: a new entry is read in full until a read has listed it, and in SYN_SENT/SYN_RECV
- * only retransmissions (marked) and the move to ESTABLISHED (marked) change anything. */
+ * event that changes a published value of an ESTABLISHED socket either sets this socket's bit
+ * in the bitmap of the current read period (received segments, sends, receives,
+ * retransmissions, resets, ->ESTABLISHED: all run with the socket hot, and a bit in an 8 KB
+ * bitmap costs far less than a `conns` lookup) or follows such an event within one period
+ * (delayed ACKs, TLP, pacing). Two bitmaps, by the parity of tcp_cfg.gen: the read re-reads a
+ * socket only if its bit is set in either (this or the previous period); user space clears the
+ * next period's bitmap before it advances gen. Sockets sharing a bit only cause extra reads.
+ * Sockets in the closing states (segments arrive there without tcp_probe) are counted per slot
+ * in `unsettled` and always re-read. The handshake states need no count: a new entry is read in
+ * full until a read has listed it, and in SYN_SENT/SYN_RECV only retransmissions (marked) and
+ * the move to ESTABLISHED (marked) change anything. Both arrays are small enough (8 + 8 + 16 KB)
+ * to stay in the cache between reads, unlike a byte per socket. */
 #define ACT_BITS 16
-#define UNSETTLED_BITS 14
-__u8 activity[1 << ACT_BITS];
+#define ACT_WORDS ((1 << ACT_BITS) / 64)
+#define UNSETTLED_BITS 12
+
+struct activity_bits {
+	__u64 w[ACT_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2); /* by tcp_cfg.gen & 1 */
+	__type(key, __u32);
+	__type(value, struct activity_bits);
+} activity SEC(".maps");
+
 __u32 unsettled[1 << UNSETTLED_BITS];
 
 /* Fibonacci hashing of the socket address (slab objects: the low 6 bits carry little). The
  * verifier refuses shifts of a pointer, but the difference of two pointers is a plain number
- * (for root, as everything here): hash the socket's distance from `activity`. */
+ * (for root, as everything here): hash the socket's distance from `unsettled`. */
 static __always_inline __u32 slot_of(const void *sk, int bits)
 {
-	__u64 d = (__u64)sk - (__u64)activity;
+	__u64 d = (__u64)sk - (__u64)unsettled;
 	return ((d >> 6) * 0x9E3779B97F4A7C15ULL) >> (64 - bits);
 }
 
@@ -122,17 +137,21 @@ static __always_inline struct tcp_cfg *get_cfg(void)
 	return bpf_map_lookup_elem(&cfg, &zero);
 }
 
-/* `sk` changed in this read period. The store is skipped when the slot already says so: no
- * cache line bouncing between CPUs for a busy socket. */
+/* `sk` changed in this read period. The atomic OR (bits of one word are set from several CPUs)
+ * is skipped when the bit is already set: a busy socket costs one load of a shared line. */
 static __always_inline void mark_active(const void *sk)
 {
 	struct tcp_cfg *c = get_cfg();
 	if (!c)
 		return;
+	__u32 parity = c->gen & 1;
+	struct activity_bits *a = bpf_map_lookup_elem(&activity, &parity);
+	if (!a)
+		return;
 	__u32 h = slot_of(sk, ACT_BITS);
-	__u8 g = c->gen;
-	if (activity[h] != g)
-		activity[h] = g;
+	__u64 *w = &a->w[h / 64], bit = 1ULL << (h % 64);
+	if (!(*w & bit))
+		__sync_fetch_and_or(w, bit);
 }
 
 /* The closing states: segments received there pass no tcp_probe (it runs only in
@@ -145,10 +164,16 @@ static __always_inline int is_unsettled(int state)
 	return ((1 << state) & CLOSING_STATES) != 0;
 }
 
-static __always_inline bool recently_active(const struct tcp_cfg *c, const void *sk)
+static __always_inline bool recently_active(const void *sk)
 {
-	__u8 a = activity[slot_of(sk, ACT_BITS)], g = c->gen;
-	return a == g || a == (__u8)(g - 1) || unsettled[slot_of(sk, UNSETTLED_BITS)] != 0;
+	__u32 zero = 0, one = 1;
+	struct activity_bits *a0 = bpf_map_lookup_elem(&activity, &zero);
+	struct activity_bits *a1 = bpf_map_lookup_elem(&activity, &one);
+	if (!a0 || !a1)
+		return true;
+	__u32 h = slot_of(sk, ACT_BITS);
+	__u64 bit = 1ULL << (h % 64);
+	return ((a0->w[h / 64] | a1->w[h / 64]) & bit) || unsettled[slot_of(sk, UNSETTLED_BITS)];
 }
 
 /* sk and tp are trusted BTF pointers (tp_btf arguments, iter/tcp's socket): plain loads, CO-RE
@@ -603,7 +628,7 @@ int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
 	if (!c)
 		return 0;
 	struct tcp_sock *tp = as_tcp_sock(*key);
-	if ((c->flags & CFG_SKIP_IDLE) && ci->seen && !recently_active(c, tp)) {
+	if ((c->flags & CFG_SKIP_IDLE) && ci->seen && !recently_active(tp)) {
 		/* Unchanged since it was last read: its address only (8 bytes, one write). */
 		__u64 rec = *key | IDLE_RECORD_BIT;
 		bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));

@@ -33,16 +33,19 @@ enum demarc_stat {
 	STAT_MAX = 8,
 };
 
-/* Per tracked socket (value of `conns`, keyed by the struct sock address). */
+/* Per tracked socket (value of `conns`, keyed by the struct sock address). A map element is
+ * 48 bytes of header, the 8-byte key and this 72-byte value: 128 bytes, two cache lines, and the
+ * first holds the header (which the map walk reads anyway), the key and this struct's first 8
+ * bytes. `seen` is there: the periodic read of an unchanged socket touches no other line. */
 struct conn_info {
-	__u64 start_ns;        /* SYN_SENT (client) or SYN_RECV (server) time */
-	__u64 connect_ns;      /* client: SYN sent -> ESTABLISHED; server: 0 */
-	__u32 tgid;
-	__u32 syn_srtt_us;     /* srtt when the handshake completed (client SYN RTT, server SYN-ACK RTT) */
+	__u8 seen;             /* the periodic read has emitted this entry in full once */
 	__u8 role;
 	__u8 owner_src;
-	__u8 seen;             /* the periodic read has emitted this entry in full once */
-	__u8 pad2;
+	__u8 pad;
+	__u32 tgid;
+	__u64 start_ns;        /* SYN_SENT (client) or SYN_RECV (server) time */
+	__u64 connect_ns;      /* client: SYN sent -> ESTABLISHED; server: 0 */
+	__u32 syn_srtt_us;     /* srtt when the handshake completed (client SYN RTT, server SYN-ACK RTT) */
 	__u32 retrans_skbs;    /* tcp_retransmit_skb calls (one per skb, a GSO skb holds many segments) */
 	__u32 retrans_failed;  /* ... that failed to leave this host (err != 0) */
 	__u32 rst_sent;
@@ -149,7 +152,8 @@ enum demarc_cfg_flags {
 struct tcp_cfg {
 	__u32 emit_untracked;  /* iter also writes listeners and untracked sockets (for /proc attribution) */
 	__u32 fields;          /* enum demarc_fields: value groups snapshots read */
-	__u32 gen;             /* the read period, advanced by user space after each periodic read */
+	__u32 gen;             /* the read period (its parity picks the activity bitmap), advanced by
+	                        * user space after each periodic read */
 	__u32 flags;           /* enum demarc_cfg_flags */
 };
 

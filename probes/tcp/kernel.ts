@@ -39,6 +39,13 @@ export const PROGRAMS: Readonly<Record<string, string>> = {
   "tp/syscalls/sys_exit_accept": "on_accept",
 };
 
+/** One periodic read (see {@link TcpKernel.readTracked}). */
+export interface TrackedRead {
+  records: Uint8Array;
+  walk: number;
+  idle: number | undefined;
+}
+
 /** Map sizes (params). */
 export interface KernelSizes {
   maxConnections: number;
@@ -72,7 +79,7 @@ export class TcpKernel {
   /** Optional attach points whose programs the kernel refused to load. */
   #unloaded = new Set<string>();
   /** What `cfg` holds (see `struct tcp_cfg`). */
-  #cfgValue = { emitUntracked: false, fields: 0, gen: 2, flags: 0 };
+  #cfgValue = { emitUntracked: false, fields: 0, gen: 2, flags: 0, walk: 0 };
   /** The next periodic read lists every socket in full (values the reader lacks). */
   #fullRead = true;
 
@@ -116,6 +123,8 @@ export class TcpKernel {
       const obj = BpfObject.openMem(bytes, "tcp.bpf.o");
       try {
         obj.map("conns").setMaxEntries(sizes.maxConnections);
+        // One slot per element of conns, indexed modulo a power of two (tcp.bpf.c elem_slot).
+        obj.map("elems").setMaxEntries(pow2(sizes.maxConnections));
         obj.map("listeners").setMaxEntries(sizes.maxListeners);
         obj.map("pids").setMaxEntries(sizes.maxPids);
         obj.map("events").setMaxEntries(pow2(sizes.ringbufSize));
@@ -219,6 +228,7 @@ export class TcpKernel {
     dv.setUint32(TcpCfg.offsets.fields, c.fields, true);
     dv.setUint32(TcpCfg.offsets.gen, c.gen, true);
     dv.setUint32(TcpCfg.offsets.flags, noSkip ? c.flags & ~CFG_FLAGS.SKIP_IDLE : c.flags, true);
+    dv.setUint32(TcpCfg.offsets.walk, c.walk, true); // `idle` starts at 0
     this.#cfg.update(u32(0), v);
   }
 
@@ -228,32 +238,40 @@ export class TcpKernel {
   }
 
   /**
-   * Every tracked connection (all namespaces), from a walk of the `conns` map: a
-   * `struct tcp_snap` per socket read, or an 8-byte idle record (layout.ts `isIdleRecord`) for
-   * one unchanged since it was last read. `endOfPeriod`: this is the report period's read, after
-   * which activity counts as the previous period's (reads between, e.g. at adoption, do not
-   * advance it: the one-period grace for delayed ACKs and timers stays a report period long).
-   * The view is over a buffer kept for the next read (10,000 sockets are 2.4 MB: allocating
-   * that every period costs the GC and RSS): valid until the next call.
+   * The tracked connections (all namespaces), from a walk of the `conns` map: `records`, a
+   * `struct tcp_snap` per socket listed; with read_changed_only, sockets unchanged since they
+   * were last listed are only counted (`idle`; undefined when every socket was listed) under the
+   * read's number `walk` (close records of counted sockets carry it). `endOfPeriod`: this is
+   * the report period's read, after which activity counts as the previous period's (reads
+   * between, e.g. at adoption, do not advance it: the one-period grace for delayed ACKs and
+   * timers stays a report period long). `records` is a view over a buffer kept for the next
+   * read (10,000 sockets are 2.4 MB: allocating that every period costs the GC and RSS): valid
+   * until the next call.
    */
-  readTracked(endOfPeriod = true): Uint8Array {
-    const full = this.#fullRead;
-    if (full) this.#writeCfg(true);
-    let v;
+  readTracked(endOfPeriod = true): TrackedRead {
+    const c = this.#cfgValue;
+    const skip = !this.#fullRead && (c.flags & CFG_FLAGS.SKIP_IDLE) !== 0;
+    c.walk = skip ? (c.walk % 32767) + 1 : 0;
+    this.#writeCfg(!skip);
+    let v, idle;
     try {
       v = this.#connsIter.readIterInto(this.#readBufs[0] ?? new Uint8Array(1 << 16));
+      if (skip) {
+        const cfg = this.#cfg.lookup(u32(0))!;
+        idle = new DataView(cfg.buffer).getUint32(TcpCfg.offsets.idle, true);
+      }
     } finally {
       if (endOfPeriod) {
         // The next period's bitmap (two periods old) starts empty before gen selects it.
-        const next = (this.#cfgValue.gen + 1) >>> 0;
+        const next = (c.gen + 1) >>> 0;
         this.#activity.update(u32(next & 1), new Uint8Array(this.#activity.valueSize));
-        this.#cfgValue.gen = next;
+        c.gen = next;
       }
-      if (full || endOfPeriod) this.#writeCfg();
+      this.#writeCfg();
     }
     this.#fullRead = false;
     this.#readBufs[0] = new Uint8Array(v.buffer);
-    return v;
+    return { records: v, walk: c.walk, idle };
   }
 
   /**
@@ -305,6 +323,8 @@ export class TcpKernel {
     v.set(new TextEncoder().encode(comm).subarray(0, 15), ConnInfo.offsets.comm);
     try {
       this.#conns.update(u64(sk), v, 1 /* BPF_NOEXIST */);
+      // The element may be an evicted one the periodic read still knows as another socket.
+      this.#fullRead = true;
       return true;
     } catch (e) {
       if (!(e instanceof BpfError && e.code === "EEXIST")) throw e;

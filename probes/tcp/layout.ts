@@ -63,24 +63,13 @@ export const TcpSnap = defineStruct(
 /** A decoded `struct tcp_snap`. */
 export type Snap = ReturnType<typeof TcpSnap.decode>;
 
-/** Is the record at `off` of a periodic read an idle one (an address only)? */
-export function isIdleRecord(dv: DataView, off: number): boolean {
-  return (dv.getUint8(off) & 1) === 1; // little-endian: the address' low byte comes first
-}
-
-/** Decode every full `struct tcp_snap` in some iterator outputs (idle records skipped). */
+/** Decode every `struct tcp_snap` in some iterator outputs. */
 export function decodeSnaps(buffers: readonly Uint8Array[]): Snap[] {
   const out: Snap[] = [];
   for (const bytes of buffers) {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let off = 0; off < bytes.byteLength;) {
-      if (isIdleRecord(dv, off)) {
-        off += 8;
-        continue;
-      }
-      if (off + TcpSnap.size > bytes.byteLength) break;
+    for (let off = 0; off + TcpSnap.size <= bytes.byteLength; off += TcpSnap.size) {
       out.push(TcpSnap.decode(dv, off));
-      off += TcpSnap.size;
     }
   }
   return out;
@@ -89,7 +78,7 @@ export function decodeSnaps(buffers: readonly Uint8Array[]): Snap[] {
 /** `struct conn_info`: value of the `conns` map. */
 export const ConnInfo = defineStruct(
   [
-    ["seen", "u8"],
+    ["pad0", "u8"],
     ["role", "u8"],
     ["owner_src", "u8"],
     ["pad", "u8"],
@@ -110,18 +99,18 @@ export const ConnInfo = defineStruct(
 
 /** `struct tcp_cfg`: value 0 of the `cfg` map. */
 export const TcpCfg = defineStruct(
-  [["emit_untracked", "u32"], ["fields", "u32"], ["gen", "u32"], ["flags", "u32"]] as const,
+  [
+    ["emit_untracked", "u32"],
+    ["fields", "u32"],
+    ["gen", "u32"],
+    ["flags", "u32"],
+    ["walk", "u32"],
+    ["idle", "u32"],
+  ] as const,
 );
 
 /** `enum demarc_cfg_flags`. */
 export const CFG_FLAGS = { SKIP_IDLE: 1 << 0, SENDMSG_OWNER: 1 << 1 } as const;
-
-/**
- * The periodic read lists an unchanged socket as its 8-byte address with this bit set
- * (`IDLE_RECORD_BIT`) instead of a `struct tcp_snap`.
- */
-export const IDLE_RECORD_BIT = 1;
-export const IDLE_RECORD_SIZE = 8;
 
 /** `enum demarc_fields`: the value groups a snapshot reads, by the sub-probe that needs them. */
 export const FIELDS: Readonly<Record<string, number>> = {

@@ -110,13 +110,46 @@ struct {
 
 __u32 unsettled[1 << UNSETTLED_BITS];
 
-/* Fibonacci hashing of the socket address (slab objects: the low 6 bits carry little). The
- * verifier refuses shifts of a pointer, but the difference of two pointers is a plain number
- * (for root, as everything here): hash the socket's distance from `unsettled`. */
-static __always_inline __u32 slot_of(const void *sk, int bits)
+/* What the periodic read knows of each `conns` element without touching it: the map's elements
+ * are one preallocated array, so a value's address gives its index, and this array holds per
+ * index the socket's hash (for the activity checks) and the walk that last counted it as
+ * unchanged. Reading the element itself would cost a cache miss per entry (~150 ns here): an
+ * unchanged socket costs only this 4-byte slot. 0 = unknown: read the entry in full. */
+#define ELEM_KNOWN (1U << 31)
+#define ELEM_HASH_SHIFT 15 /* bits 15..30: the socket's 16-bit hash */
+#define ELEM_WALK_MASK 0x7fffU /* bits 0..14: the walk that counted it unchanged */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536); /* >= conns' max_entries, a power of two (set at load) */
+	__type(key, __u32);
+	__type(value, __u32);
+} elems SEC(".maps");
+
+/* A 16-bit Fibonacci hash of the socket address (slab objects: the low 6 bits carry little);
+ * the activity slot is all of it, the unsettled slot its top bits. The verifier refuses shifts
+ * of a pointer, but the difference of two pointers is a plain number (for root, as everything
+ * here): hash the socket's distance from `unsettled`. */
+static __always_inline __u32 sk_hash(const void *sk)
 {
 	__u64 d = (__u64)sk - (__u64)unsettled;
-	return ((d >> 6) * 0x9E3779B97F4A7C15ULL) >> (64 - bits);
+	return ((d >> 6) * 0x9E3779B97F4A7C15ULL) >> (64 - ACT_BITS);
+}
+
+#define unsettled_slot(h) ((h) >> (ACT_BITS - UNSETTLED_BITS))
+
+/* The `elems` slot of the `conns` element whose value is at `ci`. Elements are the map's
+ * preallocated array, one stride apart (the kernel's struct htab_elem, the key, the value): the
+ * distance from any fixed address outside it, divided by the stride, differs by one between
+ * neighbours, so modulo a power of two >= max_entries no two elements share a slot. */
+static __always_inline __u32 *elem_slot(const void *ci)
+{
+	__u64 stride = (bpf_core_type_size(struct htab_elem) + sizeof(__u64) +
+			sizeof(struct conn_info) + 7) & ~7ULL;
+	__u32 mask = ((struct bpf_map *)&elems)->max_entries - 1;
+	__u32 idx = ((__u64)ci - (__u64)unsettled) / stride;
+	idx &= mask;
+	return bpf_map_lookup_elem(&elems, &idx);
 }
 
 static __always_inline void stat_inc(__u32 idx)
@@ -148,7 +181,7 @@ static __always_inline void mark_active(const void *sk)
 	struct activity_bits *a = bpf_map_lookup_elem(&activity, &parity);
 	if (!a)
 		return;
-	__u32 h = slot_of(sk, ACT_BITS);
+	__u32 h = sk_hash(sk);
 	__u64 *w = &a->w[h / 64], bit = 1ULL << (h % 64);
 	if (!(*w & bit))
 		__sync_fetch_and_or(w, bit);
@@ -164,16 +197,17 @@ static __always_inline int is_unsettled(int state)
 	return ((1 << state) & CLOSING_STATES) != 0;
 }
 
-static __always_inline bool recently_active(const void *sk)
+/* Was the socket of hash `h` active in this or the previous period, or is it closing? */
+static __always_inline bool recently_active(__u32 h)
 {
 	__u32 zero = 0, one = 1;
 	struct activity_bits *a0 = bpf_map_lookup_elem(&activity, &zero);
 	struct activity_bits *a1 = bpf_map_lookup_elem(&activity, &one);
 	if (!a0 || !a1)
 		return true;
-	__u32 h = slot_of(sk, ACT_BITS);
+	h &= (1 << ACT_BITS) - 1;
 	__u64 bit = 1ULL << (h % 64);
-	return ((a0->w[h / 64] | a1->w[h / 64]) & bit) || unsettled[slot_of(sk, UNSETTLED_BITS)];
+	return ((a0->w[h / 64] | a1->w[h / 64]) & bit) || unsettled[unsettled_slot(h)];
 }
 
 /* sk and tp are trusted BTF pointers (tp_btf arguments, iter/tcp's socket): plain loads, CO-RE
@@ -313,7 +347,7 @@ static __always_inline __u32 cfg_fields(void)
 
 /* A close-time record (SNAP_CLOSED, SNAP_LATE_RST) into the ring buffer. */
 static __always_inline void emit_closed(const struct sock *sk, struct tcp_sock *tp,
-					const struct conn_info *ci, __u8 kind)
+					const struct conn_info *ci, __u8 kind, __u32 counted_walk)
 {
 	struct tcp_snap *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 	if (!s) {
@@ -326,6 +360,7 @@ static __always_inline void emit_closed(const struct sock *sk, struct tcp_sock *
 	if (kind == SNAP_CLOSED) /* a late reset is counted only: no values needed */
 		fill_counters(s, sk, tp, cfg_fields());
 	s->kind = kind;
+	s->ino = counted_walk; /* close records carry no inode: the walk that counted it unchanged */
 	/* Consumed on a timer: no wakeup per record. */
 	bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
 }
@@ -338,10 +373,17 @@ static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, 
 	ci.role = role;
 	ci.owner_src = owner;
 	__builtin_memcpy(ci.comm, comm, DEMARC_COMM_LEN);
-	if (bpf_map_update_elem(&conns, &key, &ci, BPF_ANY) == 0)
-		stat_inc(STAT_INSERTS);
-	else
+	if (bpf_map_update_elem(&conns, &key, &ci, BPF_ANY) != 0) {
 		stat_inc(STAT_INSERT_FAIL);
+		return;
+	}
+	stat_inc(STAT_INSERTS);
+	/* The element may be one just evicted from the LRU, still known to the periodic read as
+	 * another socket's: forget it (read in full next time). */
+	struct conn_info *v = bpf_map_lookup_elem(&conns, &key);
+	__u32 *e = v ? elem_slot(v) : NULL;
+	if (e)
+		*e = 0;
 }
 
 /* tcp_need_reset(): the states from which tcp_disconnect/tcp_close send a reset right after
@@ -356,8 +398,17 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 		stat_inc(STAT_CLOSE_UNTRACKED);
 		return;
 	}
+	/* The periodic read forgets the element; if a read counted it as unchanged, the record
+	 * says which (user space checks its count against the sockets it holds). */
+	__u32 *e = elem_slot(ci), counted = 0;
+	if (e) {
+		__u32 info = *e;
+		if (info & ELEM_KNOWN)
+			counted = info & ELEM_WALK_MASK;
+		*e = 0;
+	}
 	/* on_state checked sk_protocol, and inet_sock_set_state only sees full sockets: a cast. */
-	emit_closed(sk, as_tcp_sock(sk), ci, SNAP_CLOSED);
+	emit_closed(sk, as_tcp_sock(sk), ci, SNAP_CLOSED, counted);
 	__u32 idx = CLOSING_SLOTS;
 	struct last_closed *next = NULL;
 	if ((1 << oldstate) & NEED_RESET_STATES)
@@ -388,7 +439,7 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 	__u64 key = (__u64)sk;
 	int d = is_unsettled(newstate) - is_unsettled(oldstate);
 	if (d) /* sockets sharing a slot may change state on two CPUs at once: atomic */
-		__sync_fetch_and_add(&unsettled[slot_of(sk, UNSETTLED_BITS)], d);
+		__sync_fetch_and_add(&unsettled[unsettled_slot(sk_hash(sk))], d);
 	if (is_unsettled(newstate))
 		return 0; /* FIN_WAIT*, CLOSE_WAIT, LAST_ACK, CLOSING: nothing else to record */
 	if (newstate == TCP_LISTEN) {
@@ -487,7 +538,7 @@ int BPF_PROG(on_send_reset, const struct sock *sk)
 		return 0;
 	ci = &lc->ci;
 	/* It was in `conns`, so it is a full TCP socket: a cast, not bpf_skc_to_tcp_sock. */
-	emit_closed(sk, as_tcp_sock(sk), ci, SNAP_LATE_RST);
+	emit_closed(sk, as_tcp_sock(sk), ci, SNAP_LATE_RST, 0);
 	lc->sk = 0;
 	return 0;
 }
@@ -625,15 +676,19 @@ int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
 	if (!key || !ci)
 		return 0;
 	struct tcp_cfg *c = get_cfg();
-	if (!c)
+	__u32 *e = elem_slot(ci);
+	if (!c || !e)
 		return 0;
-	struct tcp_sock *tp = as_tcp_sock(*key);
-	if ((c->flags & CFG_SKIP_IDLE) && ci->seen && !recently_active(tp)) {
-		/* Unchanged since it was last read: its address only (8 bytes, one write). */
-		__u64 rec = *key | IDLE_RECORD_BIT;
-		bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	__u32 info = *e;
+	if ((c->flags & CFG_SKIP_IDLE) && (info & ELEM_KNOWN) &&
+	    !recently_active(info >> ELEM_HASH_SHIFT)) {
+		/* Unchanged since it was last read: counted, not listed, and the element (a cache
+		 * miss) not touched. One reader at a time: plain stores. */
+		*e = (info & ~ELEM_WALK_MASK) | (c->walk & ELEM_WALK_MASK);
+		c->idle++;
 		return 0;
 	}
+	struct tcp_sock *tp = as_tcp_sock(*key);
 	const struct sock *sk = (const struct sock *)tp;
 	/* Cheap guard against an entry whose socket is gone (it would need a missed CLOSE). */
 	__u8 state = sk->__sk_common.skc_state;
@@ -648,7 +703,7 @@ int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
 	fill_counters(&s, sk, tp, fields);
 	fill_gauges(&s, sk, tp, fields);
 	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
-	ci->seen = 1;
+	*e = ELEM_KNOWN | (sk_hash(tp) << ELEM_HASH_SHIFT);
 	return 0;
 }
 

@@ -33,12 +33,9 @@ enum demarc_stat {
 	STAT_MAX = 8,
 };
 
-/* Per tracked socket (value of `conns`, keyed by the struct sock address). A map element is
- * 48 bytes of header, the 8-byte key and this 72-byte value: 128 bytes, two cache lines, and the
- * first holds the header (which the map walk reads anyway), the key and this struct's first 8
- * bytes. `seen` is there: the periodic read of an unchanged socket touches no other line. */
+/* Per tracked socket (value of `conns`, keyed by the struct sock address). */
 struct conn_info {
-	__u8 seen;             /* the periodic read has emitted this entry in full once */
+	__u8 pad0;
 	__u8 role;
 	__u8 owner_src;
 	__u8 pad;
@@ -88,7 +85,8 @@ enum demarc_fields {
  * jiffies. Only fields some consumer reads are here: every byte is copied per socket per read. */
 struct tcp_snap {
 	__u64 sk;
-	__u64 ino;             /* SNAP_LISTENER and SNAP_UNTRACKED only (socket inode, for /proc) */
+	__u64 ino;             /* SNAP_LISTENER and SNAP_UNTRACKED: socket inode (for /proc);
+	                        * SNAP_CLOSED: the walk that counted it unchanged, or 0 */
 	__u64 bytes_sent;
 	__u64 bytes_acked;
 	__u64 bytes_received;
@@ -137,11 +135,6 @@ struct tcp_snap {
 	char comm[DEMARC_COMM_LEN];
 };
 
-/* The periodic read lists a tracked socket that has not changed since the previous read as
- * its address with the low bit set (8 bytes: socket addresses are aligned) instead of a
- * struct tcp_snap; user space keeps the values it last read for it. */
-#define IDLE_RECORD_BIT 1
-
 /* Bits of tcp_cfg.flags. */
 enum demarc_cfg_flags {
 	CFG_SKIP_IDLE = 1 << 0,     /* the periodic read skips sockets with no recent activity */
@@ -155,6 +148,8 @@ struct tcp_cfg {
 	__u32 gen;             /* the read period (its parity picks the activity bitmap), advanced by
 	                        * user space after each periodic read */
 	__u32 flags;           /* enum demarc_cfg_flags */
+	__u32 walk;            /* the periodic read under way (1..32767), set by user space before it */
+	__u32 idle;            /* entries it counted as unchanged and did not list (user space zeroes) */
 };
 
 #endif

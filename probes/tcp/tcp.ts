@@ -216,7 +216,6 @@ class TcpDriver implements ProbeDriver {
     if (!k || !flows) return;
     const t0 = performance.now();
     k.consume();
-    flows.beginRead();
     let scanned = false;
     if (this.#scanPids.size) {
       k.setCfg(true, this.#fields);
@@ -231,9 +230,18 @@ class TcpDriver implements ProbeDriver {
       this.#health.adopted += a.connections;
       scanned = true;
     }
-    const snaps = [k.readTracked(endOfPeriod)];
+    const r = k.readTracked(endOfPeriod);
+    flows.beginRead(r.walk); // no close record is handled between the read and here
     k.consume();
-    flows.onRead(snaps);
+    if (!flows.onRead([r.records], r.idle)) {
+      // An entry left the map without a close record (evicted, record lost): list all.
+      this.#health.fullRereads++;
+      k.requestFullRead();
+      const again = k.readTracked(false);
+      flows.beginRead(0);
+      k.consume();
+      flows.onRead([again.records], undefined, true);
+    }
     // An adoption scan (at start, and when processes join) reads every socket of each namespace
     // and /proc fd tables once: a burst of native memory that would otherwise stay in the RSS.
     if (scanned) releaseFreeMemory();

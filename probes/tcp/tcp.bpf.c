@@ -147,7 +147,16 @@ static __always_inline __u32 *elem_slot(const void *ci)
 	__u64 stride = (bpf_core_type_size(struct htab_elem) + sizeof(__u64) +
 			sizeof(struct conn_info) + 7) & ~7ULL;
 	__u32 mask = ((struct bpf_map *)&elems)->max_entries - 1;
-	__u32 idx = ((__u64)ci - (__u64)unsettled) / stride;
+	__u64 d = (__u64)ci - (__u64)unsettled;
+	__u32 idx;
+	/* The stride is a constant once CO-RE has relocated it, so the verifier drops the branches
+	 * not taken: a shift where it is a power of two (128 here), a division otherwise. */
+	if (stride == 128)
+		idx = d >> 7;
+	else if (stride == 256)
+		idx = d >> 8;
+	else
+		idx = d / stride;
 	idx &= mask;
 	return bpf_map_lookup_elem(&elems, &idx);
 }
@@ -484,10 +493,10 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 		return 0;
 	}
 	if (newstate == TCP_ESTABLISHED) {
-		mark_active(sk);
 		struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
 		if (!ci)
 			return 0;
+		mark_active(sk);
 		ci->syn_srtt_us = as_tcp_sock(sk)->srtt_us >> 3; /* a full TCP socket (see on_close) */
 		ci->established = 1;
 		if (ci->role == ROLE_CLIENT)

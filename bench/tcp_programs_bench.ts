@@ -37,6 +37,15 @@ async function measure(
     await w.shortRate(3000, watch);
     await w.bulk(3, watch);
     await w.rrRate(20000, watch);
+    // Forks of a watched process (tp_btf/sched_process_fork adds each child to `pids`).
+    const forker = new Deno.Command("python3", {
+      args: [
+        "-c",
+        "import os,time\ntime.sleep(0.3)\nfor _ in range(2000): os.waitpid(os.fork() or os._exit(0), 0)",
+      ],
+    }).spawn();
+    await watch(forker.pid);
+    await forker.status;
     const held = await Traffic.spawn(w.net.a, [
       "client",
       w.net.ipB,

@@ -35,6 +35,7 @@ export const PROGRAMS: Readonly<Record<string, string>> = {
   "tp_btf/tcp_probe": "on_tcp_probe",
   "tp_btf/tcp_sendmsg_locked": "on_sendmsg",
   "tp_btf/tcp_rcv_space_adjust": "on_recv",
+  "tp_btf/sched_process_fork": "on_fork",
   "tp/syscalls/sys_exit_accept4": "on_accept4",
   "tp/syscalls/sys_exit_accept": "on_accept",
 };
@@ -74,6 +75,8 @@ export class TcpKernel {
   readonly #cfg: BpfMap;
   readonly #activity: BpfMap;
   #pidSet = new Set<number>();
+  /** Children added at fork (PID_FORKED) that the runner has not watched: when first seen. */
+  #forkedSeen = new Map<number, number>();
   /** The periodic read's buffer, reused. */
   #readBufs: Uint8Array<ArrayBuffer>[] = [];
   /** Optional attach points whose programs the kernel refused to load. */
@@ -186,12 +189,40 @@ export class TcpKernel {
     return [...this.#links.keys(), "iter/tcp", "iter/bpf_map_elem"];
   }
 
-  /** Make the kernel's watched-pid map equal `pids`. */
+  /**
+   * Make the kernel's watched-pid map equal `pids` (the runner's snoopers), plus the children
+   * the kernel added at fork while the runner may not have scanned them yet (see
+   * {@link pruneForked}). A pid the runner watches is PID_WATCHED, even if first added at fork.
+   */
   setPids(pids: ReadonlySet<number>): void {
-    const one = new Uint8Array([1]);
+    const watched = new Uint8Array([PID_WATCHED]);
     for (const p of this.#pidSet) if (!pids.has(p)) this.#pids.delete(u32(p));
-    for (const p of pids) if (!this.#pidSet.has(p)) this.#pids.update(u32(p), one);
+    for (const p of pids) if (!this.#pidSet.has(p)) this.#pids.update(u32(p), watched);
     this.#pidSet = new Set(pids);
+    this.pruneForked();
+  }
+
+  /**
+   * Remove children added at fork that the runner has not come to watch within
+   * `FORK_GRACE_MS` of being seen here (its /proc scan runs every second): the runner's snooper
+   * resolution decides, the fork only bridges the gap until its next scans. Called by setPids
+   * and on every report.
+   */
+  pruneForked(now = performance.now()): void {
+    const forked = new Set<number>();
+    for (const k of this.#pids.keys()) {
+      const pid = new DataView(k.buffer, k.byteOffset).getUint32(0, true);
+      if (!this.#pidSet.has(pid)) forked.add(pid);
+    }
+    for (const pid of forked) {
+      const first = this.#forkedSeen.get(pid);
+      if (first === undefined) this.#forkedSeen.set(pid, now);
+      else if (now - first >= FORK_GRACE_MS) {
+        this.#pids.delete(u32(pid));
+        this.#forkedSeen.delete(pid);
+      }
+    }
+    for (const pid of this.#forkedSeen.keys()) if (!forked.has(pid)) this.#forkedSeen.delete(pid);
   }
 
   /** Runtime switches (see `struct tcp_cfg`); `fields` is a mask of layout.ts' `FIELDS`. */
@@ -298,6 +329,11 @@ export class TcpKernel {
     return out;
   }
 
+  /** Children added at fork that the runner does not watch (yet). */
+  get forkedPids(): number {
+    return this.#forkedSeen.size;
+  }
+
   /** Entries in the per-connection map now. */
   trackedCount(): number {
     return this.#conns.count();
@@ -364,6 +400,12 @@ export const MARKERS: readonly string[] = [
   "tp_btf/tcp_send_reset",
   "tp_btf/tcp_receive_reset",
 ];
+
+/** How long a child added at fork stays watched without the runner watching it. */
+export const FORK_GRACE_MS = 3000;
+
+/** `enum demarc_pid_source`. */
+const PID_WATCHED = 1;
 
 /** Attach points the probe cannot run without. */
 const REQUIRED = new Set(["tp_btf/inet_sock_set_state", "iter/tcp", "iter/bpf_map_elem"]);

@@ -145,6 +145,7 @@ export const STATS = [
   "filtered",
   "no_owner",
   "close_untracked",
+  "forked",
 ] as const;
 /** `STAT_MAX`: length of the stats array. */
 export const STAT_MAX = 8;

@@ -32,7 +32,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32); /* tgid */
-	__type(value, __u8);
+	__type(value, __u8); /* enum demarc_pid_source */
 } pids SEC(".maps");
 
 struct {
@@ -625,6 +625,23 @@ SEC("tp_btf/tcp_rcv_space_adjust")
 int BPF_PROG(on_recv, struct sock *sk)
 {
 	mark_active(sk);
+	return 0;
+}
+
+/* A watched process forks: the child is watched from its first instruction, so a pre-forked
+ * server's workers (and any child that connects at once) are tracked before the runner's next
+ * /proc scan. PID_FORKED marks it as the kernel's guess: the driver removes it unless the
+ * runner's snoopers match it within a few scans (TcpKernel.pruneForked). Threads are no new
+ * tgid: skipped before the lookup. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	if (ptgid == ctgid || !watched(ptgid))
+		return 0;
+	__u8 v = PID_FORKED;
+	if (bpf_map_update_elem(&pids, &ctgid, &v, BPF_NOEXIST) == 0)
+		stat_inc(STAT_FORKED);
 	return 0;
 }
 

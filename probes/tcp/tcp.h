@@ -30,7 +30,14 @@ enum demarc_stat {
 	STAT_FILTERED = 4,     /* connections of processes not watched */
 	STAT_NO_OWNER = 5,     /* server connections whose listener owner is unknown */
 	STAT_CLOSE_UNTRACKED = 6, /* closes of sockets with no entry (evicted or pre-existing) */
+	STAT_FORKED = 7,       /* children of watched processes added to `pids` at fork */
 	STAT_MAX = 8,
+};
+
+/* Values of `pids` (watched tgids). */
+enum demarc_pid_source {
+	PID_WATCHED = 1, /* the runner's snoopers matched it (TcpKernel.setPids) */
+	PID_FORKED = 2,  /* forked by a watched process; kept until the runner's scans decide */
 };
 
 /* Per tracked socket (value of `conns`, keyed by the struct sock address). */

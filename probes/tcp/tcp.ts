@@ -163,6 +163,7 @@ class TcpDriver implements ProbeDriver {
         if (PROGRAMS[e]) wanted.add(e);
       }
     }
+    wanted.add("tp_btf/sched_process_fork"); // children of watched processes, from their start
     const owner = config.params.server_owner ?? "sendmsg";
     if (owner === "sendmsg") wanted.add("tp_btf/tcp_sendmsg_locked");
     if (owner === "accept") {
@@ -252,6 +253,7 @@ class TcpDriver implements ProbeDriver {
     const k = this.#kernel, flows = this.#flows;
     if (!k || !flows || !this.#config) return;
     try {
+      k.pruneForked();
       this.#read();
       flows.prune();
       const rows = flows.rows();
@@ -316,6 +318,7 @@ class TcpDriver implements ProbeDriver {
       details: {
         attached: k?.attached() ?? [],
         watchedPids: this.#pids.size,
+        forkedPids: k?.forkedPids ?? 0,
         watchedNetns: this.#netns.size,
         flows: this.#flows?.size ?? 0,
         liveConnections: this.#flows?.liveConnections ?? 0,

@@ -116,9 +116,16 @@ def set_cc(s, cc):
     if cc:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())
 
-def client(host, port, conns, nbytes, hold, rst, timeout, rate_bps, cc, srcs=(), nports=1, rr=0, send_timeout=0):
+def client(host, port, conns, nbytes, hold, rst, timeout, rate_bps, cc, srcs=(), nports=1, rr=0, send_timeout=0,
+           fork=False):
     say(ready=os.getpid())
     sys.stdin.readline()
+    if fork:  # --fork: a child does the work at once; the parent waits for it
+        child = os.fork()
+        if child:
+            say(forked=child)
+            os.waitpid(child, 0)
+            return
     socks, errors, ports = [], {}, []
     for i in range(conns):
         s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -181,6 +188,6 @@ def main():
         client(a[1], int(a[2]), int(opt("--conns", "1")), int(opt("--bytes", "0")), "--hold" in a,
                "--rst" in a, float(opt("--timeout", "0")), float(opt("--rate", "0")), opt("--cc"),
                [x for x in opt("--src", "").split(",") if x], int(opt("--ports", "1")), int(opt("--rr", "0")),
-               float(opt("--send-timeout", "0")))
+               float(opt("--send-timeout", "0")), "--fork" in a)
 
 main()

@@ -197,8 +197,20 @@ export class TcpKernel {
   setPids(pids: ReadonlySet<number>): void {
     const watched = new Uint8Array([PID_WATCHED]);
     for (const p of this.#pidSet) if (!pids.has(p)) this.#pids.delete(u32(p));
-    for (const p of pids) if (!this.#pidSet.has(p)) this.#pids.update(u32(p), watched);
+    const before = this.#pidSet;
     this.#pidSet = new Set(pids);
+    for (const p of pids) {
+      if (before.has(p)) continue;
+      try {
+        this.#pids.update(u32(p), watched);
+      } catch (e) {
+        if (!(e instanceof BpfError && e.code === "E2BIG")) throw e;
+        // Full of children added at fork (a process forking thousands within the grace):
+        // the runner's pids come first.
+        this.pruneForked(performance.now(), true);
+        this.#pids.update(u32(p), watched);
+      }
+    }
     this.pruneForked();
   }
 
@@ -208,7 +220,7 @@ export class TcpKernel {
    * resolution decides, the fork only bridges the gap until its next scans. Called by setPids
    * and on every report.
    */
-  pruneForked(now = performance.now()): void {
+  pruneForked(now = performance.now(), all = false): void {
     const forked = new Set<number>();
     for (const k of this.#pids.keys()) {
       const pid = new DataView(k.buffer, k.byteOffset).getUint32(0, true);
@@ -216,8 +228,8 @@ export class TcpKernel {
     }
     for (const pid of forked) {
       const first = this.#forkedSeen.get(pid);
-      if (first === undefined) this.#forkedSeen.set(pid, now);
-      else if (now - first >= FORK_GRACE_MS) {
+      if (first === undefined && !all) this.#forkedSeen.set(pid, now);
+      else if (all || now - first! >= FORK_GRACE_MS) {
         this.#pids.delete(u32(pid));
         this.#forkedSeen.delete(pid);
       }

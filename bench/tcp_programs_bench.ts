@@ -1,8 +1,11 @@
 /**
  * Cost per run of each TCP probe program under the standard load (kernel.bpf_stats_enabled):
- * short connections + bulk + request/response, and the periodic read per socket with 2,000 open
- * connections. Targets: every program <= 250 ns mean, the periodic read <= 70 ns per socket
- * (iter/bpf_map_elem: per tracked connection; iter/tcp runs only while adopting).
+ * short connections + bulk + request/response, 2,000 forks of a watched process, and the periodic
+ * read per socket with 2,000 open connections (six reads: two list them, the others count them
+ * as unchanged with read_changed_only). Targets: every program <= 250 ns mean, the periodic read
+ * <= 70 ns per socket (iter/bpf_map_elem: per tracked connection; iter/tcp runs only while
+ * adopting). The tracepoints are host-wide: other processes' traffic runs them too, so absolute
+ * means move between runs on a shared host (bench/tcp_ab_bench.ts compares builds side by side).
  *
  * Run: deno run -A --unstable-kv bench/tcp_programs_bench.ts
  */

@@ -363,7 +363,12 @@ static __always_inline void emit_closed(const struct sock *sk, struct tcp_sock *
 		stat_inc(STAT_RB_LOST);
 		return;
 	}
-	__builtin_memset(s, 0, sizeof(*s)); /* ring memory is not zeroed: unread groups must read 0 */
+	/* Ring memory is not zeroed: a close record's unread groups must read 0. A late reset is
+	 * counted only: its reader uses identity and kind alone (addresses: all 16 bytes). */
+	if (kind == SNAP_CLOSED)
+		__builtin_memset(s, 0, sizeof(*s));
+	else
+		__builtin_memset(s->saddr, 0, sizeof(s->saddr) + sizeof(s->daddr));
 	fill_ident(s, sk, tp, true);
 	fill_conn(s, ci);
 	if (kind == SNAP_CLOSED) /* a late reset is counted only: no values needed */
@@ -529,10 +534,17 @@ int BPF_PROG(on_send_reset, const struct sock *sk)
 	if (!sk) /* a reset for a segment that matched no socket */
 		return 0;
 	__u64 key = (__u64)sk;
-	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
-	if (ci) {
-		mark_active(sk);
-		ci->rst_sent++;
+	/* The state is on the line the reset is being built from. A tracked socket is never in
+	 * CLOSE (its entry goes at CLOSE); a socket in CLOSE can only be one that just closed. */
+	__u8 state = sk->__sk_common.skc_state;
+	if (state != TCP_CLOSE) {
+		if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV || state == TCP_LISTEN)
+			return 0; /* not full sockets, or never tracked */
+		struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+		if (ci) {
+			mark_active(sk);
+			ci->rst_sent++;
+		}
 		return 0;
 	}
 	struct last_closed *lc = NULL;
@@ -545,9 +557,8 @@ int BPF_PROG(on_send_reset, const struct sock *sk)
 	}
 	if (!lc)
 		return 0;
-	ci = &lc->ci;
 	/* It was in `conns`, so it is a full TCP socket: a cast, not bpf_skc_to_tcp_sock. */
-	emit_closed(sk, as_tcp_sock(sk), ci, SNAP_LATE_RST, 0);
+	emit_closed(sk, as_tcp_sock(sk), &lc->ci, SNAP_LATE_RST, 0);
 	lc->sk = 0;
 	return 0;
 }

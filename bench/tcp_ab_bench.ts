@@ -6,10 +6,14 @@
  * Both objects are loaded and attached at once (each with its own maps), so both see every
  * event. Tracepoint programs run in attach order and the second finds warmer caches: the order
  * is swapped half way and both halves are summed. iter/tcp reads alternate between the objects.
- * Also: the cost of iter/tcp per value group of the new object (`struct tcp_cfg.fields`).
+ * Also: the cost of the periodic read per value group of the new object (`struct
+ * tcp_cfg.fields`), and with `read_changed_only` (CFG_SKIP_IDLE) against full reads of the same
+ * object, interleaved: idle-heavy (the held sockets idle, one request/response connection busy)
+ * and all-active (every socket's activity slot current: the worst case of the check).
  *
- * Run: deno run -A --unstable-kv bench/tcp_ab_bench.ts [old.bpf.c-or-.o] [rounds]
- *   default old: probes/tcp/tcp.bpf.c of git HEAD
+ * Run: deno run -A --unstable-kv bench/tcp_ab_bench.ts [old.bpf.c-or-.o] [rounds] [held]
+ *   default old: probes/tcp/tcp.bpf.c of git HEAD; held: client connections held open (2,000;
+ *   each is two tracked sockets)
  */
 
 import { BpfObject, enableRunStats, NetnsSet } from "../ffi/libbpf.ts";
@@ -18,6 +22,7 @@ import { compileBpf } from "../tests/ffi/build_fixture.ts";
 import { NetPair, ROOT, sh, Traffic } from "../tests/probes/tcp/harness.ts";
 
 const rounds = Number(Deno.args[1] ?? 4);
+const heldConns = Number(Deno.args[2] ?? 2000);
 
 async function oldObject(): Promise<string> {
   const arg = Deno.args[0];
@@ -40,6 +45,7 @@ const POINTS: Record<string, string> = {
   "tp_btf/tcp_receive_reset": "on_receive_reset",
   "tp_btf/tcp_probe": "on_tcp_probe",
   "tp_btf/tcp_sendmsg_locked": "on_sendmsg",
+  "tp_btf/tcp_rcv_space_adjust": "on_recv", // new builds only (activity marks)
 };
 const ALL_FIELDS = 0x3f;
 
@@ -59,14 +65,26 @@ function u32(n: number): Uint8Array<ArrayBuffer> {
   return b;
 }
 
-function setCfg(s: Side, fields: number): void {
+/** CFG_SKIP_IDLE | CFG_SENDMSG_OWNER (builds whose cfg has { ..., gen, flags }). */
+const SKIP_IDLE = 1, SENDMSG_OWNER = 2;
+
+function setCfg(s: Side, fields: number, gen = 0, skipIdle = false): void {
   const m = s.obj.map("cfg");
   const v = new Uint8Array(m.valueSize);
+  const dv = new DataView(v.buffer);
   // Builds with socket storage for the lazy owner have { emit_untracked, lazy_owner }
-  // (server_owner=sendmsg: 1); later ones { emit_untracked, fields }.
+  // (server_owner=sendmsg: 1); later ones { emit_untracked, fields }, then + { gen, flags }.
   const lazyLayout = s.obj.maps().some((m) => m.name === "owner_pending");
-  new DataView(v.buffer).setUint32(4, lazyLayout ? 1 : fields, true);
+  dv.setUint32(4, lazyLayout ? 1 : fields, true);
+  if (m.valueSize >= 16) {
+    dv.setUint32(8, gen, true);
+    dv.setUint32(12, SENDMSG_OWNER | (skipIdle ? SKIP_IDLE : 0), true);
+  }
   m.update(u32(0), v);
+}
+
+function has(s: Side, prog: string): boolean {
+  return s.obj.programs().some((p) => p.name === prog);
 }
 
 function load(name: string, bytes: Uint8Array, pids: number[]): Side {
@@ -89,7 +107,7 @@ function load(name: string, bytes: Uint8Array, pids: number[]): Side {
 
 function attachAll(s: Side): void {
   for (const [point, prog] of Object.entries(POINTS)) {
-    s.links.set(point, s.obj.program(prog).attach());
+    if (has(s, prog)) s.links.set(point, s.obj.program(prog).attach());
   }
 }
 
@@ -99,6 +117,7 @@ function detachAll(s: Side): void {
 }
 
 function totals(s: Side, prog: string): [number, number] {
+  if (!has(s, prog)) return [0, 0];
   const i = s.obj.program(prog).info();
   return [i.runTimeNs, i.runCount];
 }
@@ -230,6 +249,14 @@ try {
   for (const prog of Object.values(POINTS)) {
     const [ot, oc] = o.acc.get(prog)!, [nt, nc] = n.acc.get(prog)!;
     if (!oc && !nc) continue;
+    if (!oc) {
+      console.log(
+        `  ${prog.padEnd(18)} (new only)${" ".repeat(12)}new ${
+          (nt / nc).toFixed(0).padStart(5)
+        } ns x${String(nc).padStart(7)}`,
+      );
+      continue;
+    }
     const on = ot / Math.max(1, oc), nn = nt / Math.max(1, nc);
     console.log(
       `  ${prog.padEnd(18)} old ${on.toFixed(0).padStart(5)} ns x${String(oc).padStart(7)}` +
@@ -240,7 +267,14 @@ try {
   }
 
   // Sockets held open for the iterator: 2,000 client + 2,000 server sockets.
-  const held = await Traffic.spawn(net.a, ["client", net.ipB, "6001", "--conns", "2000", "--hold"]);
+  const held = await Traffic.spawn(net.a, [
+    "client",
+    net.ipB,
+    "6001",
+    "--conns",
+    String(heldConns),
+    "--hold",
+  ]);
   watch(held.pid);
   await held.send();
   await held.next();
@@ -286,6 +320,58 @@ try {
   setCfg(n, ALL_FIELDS);
   console.log(`new: program ns per run by value group enabled (median of ${rounds}):`);
   console.log("  " + Object.entries(g).map(([k, v]) => `${k} ${med(v).toFixed(0)}`).join(", "));
+
+  if (n.obj.map("cfg").valueSize >= 16) {
+    // read_changed_only against full reads, same object, interleaved. One busy connection
+    // (request/response) runs throughout; the held sockets are idle after their setup.
+    const busy = await Traffic.spawn(net.a, ["client", net.ipB, "6001", "--rr", "100000000"]);
+    watch(busy.pid);
+    await busy.send();
+    let gen = 100;
+    setCfg(n, ALL_FIELDS, gen); // a full read marks every entry as read once
+    rd.new.read();
+    const modes: Record<string, ReadCost[]> = { full: [], idle_heavy: [], all_active: [] };
+    for (let r = 0; r < rounds * 2; r++) {
+      const order = r % 2
+        ? ["all_active", "idle_heavy", "full"]
+        : ["full", "idle_heavy", "all_active"];
+      for (const mode of order) {
+        const act = n.obj.map("activity");
+        if (mode === "full") setCfg(n, ALL_FIELDS, gen, false);
+        if (mode === "idle_heavy") {
+          // A new period, as the driver starts one: the next bitmap cleared, gen advanced; only
+          // sockets active in this or the previous round are re-read.
+          act.update(u32((gen + 1) & 1), new Uint8Array(act.valueSize));
+          setCfg(n, ALL_FIELDS, ++gen, true);
+        }
+        if (mode === "all_active") {
+          // Every bit of both periods set: each socket passes the check and is read in full.
+          const ones = new Uint8Array(act.valueSize).fill(0xff);
+          for (const p of [0, 1]) act.update(u32(p), ones);
+          setCfg(n, ALL_FIELDS, gen, true);
+        }
+        modes[mode].push(readCost(n, rd.new, 1, tracked));
+        if (mode === "all_active") {
+          for (const p of [0, 1]) act.update(u32(p), new Uint8Array(act.valueSize));
+        }
+      }
+    }
+    await busy.kill();
+    console.log(
+      `new: periodic read of ${tracked} tracked sockets, read_changed_only vs full ` +
+        `(median of ${rounds * 2} interleaved reads; one busy connection):`,
+    );
+    for (const k of ["perTracked", "wallPerTracked"] as const) {
+      const f = med(modes.full.map((c) => c[k]));
+      console.log(
+        `  ${k.padEnd(15)} full ${f.toFixed(0).padStart(5)} ns   idle-heavy ${
+          med(modes.idle_heavy.map((c) => c[k])).toFixed(0).padStart(5)
+        } ns (${(med(modes.idle_heavy.map((c) => c[k])) / f).toFixed(2)})   all-active ${
+          med(modes.all_active.map((c) => c[k])).toFixed(0).padStart(5)
+        } ns (${(med(modes.all_active.map((c) => c[k])) / f).toFixed(2)})`,
+      );
+    }
+  }
   await held.kill();
 } finally {
   stats.close();

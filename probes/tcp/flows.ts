@@ -135,6 +135,11 @@ export class FlowTable {
   readonly #buckets: FlowBuckets;
   readonly #hz: number;
   #period = 0;
+  #idleInLastRead = 0;
+  /** The kernel's number of the read under way (`struct tcp_cfg.walk`). */
+  #walk = 0;
+  /** Close records since {@link beginRead} of sockets that read counted as unchanged. */
+  #closedCountedIdle = 0;
   /** Sockets whose close record arrived since the current read began. */
   #closedDuringRead = new Set<number>();
   /** Raw socket identity → flow key and labels (formatting addresses is the costly part). */
@@ -148,6 +153,11 @@ export class FlowTable {
   /** Flows held now. */
   get size(): number {
     return this.#flows.size;
+  }
+
+  /** Sockets the last read listed as unchanged (idle records). */
+  get idleInLastRead(): number {
+    return this.#idleInLastRead;
   }
 
   /** Connections seen live in the last read. */
@@ -205,6 +215,7 @@ export class FlowTable {
 
   /** A close record from the ring buffer (a view valid only during the call). */
   onClosed(dv: DataView): void {
+    if (this.#walk && Number(R.ino(dv, 0)) === this.#walk) this.#closedCountedIdle++;
     const hit = this.#labelsAt(dv, 0);
     if (!hit) return;
     const [key, labels] = hit;
@@ -235,18 +246,29 @@ export class FlowTable {
     f.lastSeen = this.#period;
   }
 
-  /** A read starts: close records handled from now on may concern sockets it will list. */
-  beginRead(): void {
+  /**
+   * A read starts: close records handled from now on may concern sockets it will list. `walk`:
+   * its number in the kernel (`struct tcp_cfg.walk`), 0 for a read that lists every socket.
+   */
+  beginRead(walk = 0): void {
     this.#closedDuringRead.clear();
+    this.#walk = walk;
+    this.#closedCountedIdle = 0;
   }
 
   /**
    * The records of one complete read (all namespaces, `struct tcp_snap` back to back).
    * Sequence: consume the ring buffer, {@link beginRead}, read, consume again, then this: a
    * socket that closed while the read ran is listed by it but already folded.
+   *
+   * `idle`: how many entries the kernel counted as unchanged instead of listing them (a read
+   * with read_changed_only). Those keep their last values, provided the count adds up: the
+   * open connections not listed plus those closed since that the read had counted. If it does
+   * not (an entry left the map without a close record: LRU eviction, a lost record), nothing is
+   * folded and false is returned: read again in full, then call this with `retry`.
    */
-  onRead(buffers: readonly Uint8Array[]): void {
-    const period = ++this.#period;
+  onRead(buffers: readonly Uint8Array[], idle?: number, retry = false): boolean {
+    const period = retry ? this.#period : ++this.#period;
     for (const bytes of buffers) {
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let off = 0; off + TcpSnap.size <= bytes.byteLength; off += TcpSnap.size) {
@@ -256,12 +278,26 @@ export class FlowTable {
         this.#onLive(dv, off, sk, period);
       }
     }
+    if (idle !== undefined) {
+      let unlisted = 0;
+      for (const l of this.#live.values()) if (l.seen !== period) unlisted++;
+      if (unlisted + this.#closedCountedIdle !== idle) return false;
+      for (const l of this.#live.values()) {
+        if (l.seen === period) continue;
+        l.seen = period; // unchanged: its last values stand
+        l.flow.lastSeen = period;
+      }
+      this.#idleInLastRead = unlisted;
+      return true;
+    }
+    this.#idleInLastRead = 0;
     for (const [sk, l] of this.#live) {
       if (l.seen === period) continue;
       l.flow.live.delete(l);
       this.#fold(l.flow, l.vals);
       this.#live.delete(sk);
     }
+    return true;
   }
 
   #onLive(dv: DataView, off: number, sk: number, period: number): void {

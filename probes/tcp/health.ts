@@ -30,6 +30,8 @@ export class HealthCounters {
   closedRecords = 0;
   /** Duration of the last full read. */
   readSeconds = 0;
+  /** Reads with read_changed_only whose count did not add up, so repeated in full. */
+  fullRereads = 0;
   #last: Health = {
     tracked: 0,
     inserts: 0,
@@ -62,7 +64,7 @@ export class HealthCounters {
   }
 
   /** The last values computed, plus the close records received. */
-  snapshot(): Health & { closedRecords: number } {
-    return { ...this.#last, closedRecords: this.closedRecords };
+  snapshot(): Health & { closedRecords: number; fullRereads: number } {
+    return { ...this.#last, closedRecords: this.closedRecords, fullRereads: this.fullRereads };
   }
 }

@@ -14,7 +14,15 @@ import {
   type NetnsSet,
   RingBuffer,
 } from "../../ffi/libbpf.ts";
-import { ConnInfo, ListenerKey, ListenerOwner, STAT_MAX, STATS, TcpCfg } from "./layout.ts";
+import {
+  CFG_FLAGS,
+  ConnInfo,
+  ListenerKey,
+  ListenerOwner,
+  STAT_MAX,
+  STATS,
+  TcpCfg,
+} from "./layout.ts";
 
 /** Attach point (manifest name) → program in tcp.bpf.c. */
 export const PROGRAMS: Readonly<Record<string, string>> = {
@@ -26,9 +34,18 @@ export const PROGRAMS: Readonly<Record<string, string>> = {
   "tp_btf/tcp_receive_reset": "on_receive_reset",
   "tp_btf/tcp_probe": "on_tcp_probe",
   "tp_btf/tcp_sendmsg_locked": "on_sendmsg",
+  "tp_btf/tcp_rcv_space_adjust": "on_recv",
+  "tp_btf/sched_process_fork": "on_fork",
   "tp/syscalls/sys_exit_accept4": "on_accept4",
   "tp/syscalls/sys_exit_accept": "on_accept",
 };
+
+/** One periodic read (see {@link TcpKernel.readTracked}). */
+export interface TrackedRead {
+  records: Uint8Array;
+  walk: number;
+  idle: number | undefined;
+}
 
 /** Map sizes (params). */
 export interface KernelSizes {
@@ -56,11 +73,18 @@ export class TcpKernel {
   readonly #listeners: BpfMap;
   readonly #stats: BpfMap;
   readonly #cfg: BpfMap;
+  readonly #activity: BpfMap;
   #pidSet = new Set<number>();
+  /** Children added at fork (PID_FORKED) that the runner has not watched: when first seen. */
+  #forkedSeen = new Map<number, number>();
   /** The periodic read's buffer, reused. */
   #readBufs: Uint8Array<ArrayBuffer>[] = [];
   /** Optional attach points whose programs the kernel refused to load. */
   #unloaded = new Set<string>();
+  /** What `cfg` holds (see `struct tcp_cfg`). */
+  #cfgValue = { emitUntracked: false, fields: 0, gen: 2, flags: 0, walk: 0 };
+  /** The next periodic read lists every socket in full (values the reader lacks). */
+  #fullRead = true;
 
   private constructor(obj: BpfObject, onClosed: (record: DataView) => void) {
     this.#obj = obj;
@@ -69,6 +93,7 @@ export class TcpKernel {
     this.#listeners = obj.map("listeners");
     this.#stats = obj.map("stats");
     this.#cfg = obj.map("cfg");
+    this.#activity = obj.map("activity");
     this.#links.set(
       "tp_btf/inet_sock_set_state",
       obj.program(PROGRAMS["tp_btf/inet_sock_set_state"]).attach(),
@@ -101,6 +126,8 @@ export class TcpKernel {
       const obj = BpfObject.openMem(bytes, "tcp.bpf.o");
       try {
         obj.map("conns").setMaxEntries(sizes.maxConnections);
+        // One slot per element of conns, indexed modulo a power of two (tcp.bpf.c elem_slot).
+        obj.map("elems").setMaxEntries(pow2(sizes.maxConnections));
         obj.map("listeners").setMaxEntries(sizes.maxListeners);
         obj.map("pids").setMaxEntries(sizes.maxPids);
         obj.map("events").setMaxEntries(pow2(sizes.ringbufSize));
@@ -162,20 +189,89 @@ export class TcpKernel {
     return [...this.#links.keys(), "iter/tcp", "iter/bpf_map_elem"];
   }
 
-  /** Make the kernel's watched-pid map equal `pids`. */
+  /**
+   * Make the kernel's watched-pid map equal `pids` (the runner's snoopers), plus the children
+   * the kernel added at fork while the runner may not have scanned them yet (see
+   * {@link pruneForked}). A pid the runner watches is PID_WATCHED, even if first added at fork.
+   */
   setPids(pids: ReadonlySet<number>): void {
-    const one = new Uint8Array([1]);
+    const watched = new Uint8Array([PID_WATCHED]);
     for (const p of this.#pidSet) if (!pids.has(p)) this.#pids.delete(u32(p));
-    for (const p of pids) if (!this.#pidSet.has(p)) this.#pids.update(u32(p), one);
+    const before = this.#pidSet;
     this.#pidSet = new Set(pids);
+    for (const p of pids) {
+      if (before.has(p)) continue;
+      try {
+        this.#pids.update(u32(p), watched);
+      } catch (e) {
+        if (!(e instanceof BpfError && e.code === "E2BIG")) throw e;
+        // Full of children added at fork (a process forking thousands within the grace):
+        // the runner's pids come first.
+        this.pruneForked(performance.now(), true);
+        this.#pids.update(u32(p), watched);
+      }
+    }
+    this.pruneForked();
+  }
+
+  /**
+   * Remove children added at fork that the runner has not come to watch within
+   * `FORK_GRACE_MS` of being seen here (its /proc scan runs every second): the runner's snooper
+   * resolution decides, the fork only bridges the gap until its next scans. Called by setPids
+   * and on every report.
+   */
+  pruneForked(now = performance.now(), all = false): void {
+    const forked = new Set<number>();
+    for (const k of this.#pids.keys()) {
+      const pid = new DataView(k.buffer, k.byteOffset).getUint32(0, true);
+      if (!this.#pidSet.has(pid)) forked.add(pid);
+    }
+    for (const pid of forked) {
+      const first = this.#forkedSeen.get(pid);
+      if (first === undefined && !all) this.#forkedSeen.set(pid, now);
+      else if (all || now - first! >= FORK_GRACE_MS) {
+        this.#pids.delete(u32(pid));
+        this.#forkedSeen.delete(pid);
+      }
+    }
+    for (const pid of this.#forkedSeen.keys()) if (!forked.has(pid)) this.#forkedSeen.delete(pid);
   }
 
   /** Runtime switches (see `struct tcp_cfg`); `fields` is a mask of layout.ts' `FIELDS`. */
   setCfg(emitUntracked: boolean, fields: number): void {
+    if (fields !== this.#cfgValue.fields) this.#fullRead = true; // a group's values are missing
+    this.#cfgValue.emitUntracked = emitUntracked;
+    this.#cfgValue.fields = fields;
+    this.#writeCfg();
+  }
+
+  /**
+   * `skipIdle`: the periodic read lists sockets with no activity in this or the previous period
+   * as idle records (only when every program that marks activity is attached: see
+   * {@link MARKERS}); `sendmsgOwner`: server_owner=sendmsg.
+   */
+  setFlags(skipIdle: boolean, sendmsgOwner: boolean): void {
+    const flags = (skipIdle ? CFG_FLAGS.SKIP_IDLE : 0) |
+      (sendmsgOwner ? CFG_FLAGS.SENDMSG_OWNER : 0);
+    if (flags !== this.#cfgValue.flags) this.#fullRead = true;
+    this.#cfgValue.flags = flags;
+    this.#writeCfg();
+  }
+
+  /** The next periodic read lists every socket in full (e.g. a new reader of the records). */
+  requestFullRead(): void {
+    this.#fullRead = true;
+  }
+
+  #writeCfg(noSkip = false): void {
+    const c = this.#cfgValue;
     const v = new Uint8Array(TcpCfg.size);
     const dv = new DataView(v.buffer);
-    dv.setUint32(TcpCfg.offsets.emit_untracked, emitUntracked ? 1 : 0, true);
-    dv.setUint32(TcpCfg.offsets.fields, fields, true);
+    dv.setUint32(TcpCfg.offsets.emit_untracked, c.emitUntracked ? 1 : 0, true);
+    dv.setUint32(TcpCfg.offsets.fields, c.fields, true);
+    dv.setUint32(TcpCfg.offsets.gen, c.gen, true);
+    dv.setUint32(TcpCfg.offsets.flags, noSkip ? c.flags & ~CFG_FLAGS.SKIP_IDLE : c.flags, true);
+    dv.setUint32(TcpCfg.offsets.walk, c.walk, true); // `idle` starts at 0
     this.#cfg.update(u32(0), v);
   }
 
@@ -185,14 +281,40 @@ export class TcpKernel {
   }
 
   /**
-   * Every tracked connection (all namespaces): `struct tcp_snap` records back to back, from a
-   * walk of the `conns` map. The view is over a buffer kept for the next read (10,000 sockets
-   * are 2.4 MB: allocating that every period costs the GC and RSS): valid until the next call.
+   * The tracked connections (all namespaces), from a walk of the `conns` map: `records`, a
+   * `struct tcp_snap` per socket listed; with read_changed_only, sockets unchanged since they
+   * were last listed are only counted (`idle`; undefined when every socket was listed) under the
+   * read's number `walk` (close records of counted sockets carry it). `endOfPeriod`: this is
+   * the report period's read, after which activity counts as the previous period's (reads
+   * between, e.g. at adoption, do not advance it: the one-period grace for delayed ACKs and
+   * timers stays a report period long). `records` is a view over a buffer kept for the next
+   * read (10,000 sockets are 2.4 MB: allocating that every period costs the GC and RSS): valid
+   * until the next call.
    */
-  readTracked(): Uint8Array {
-    const v = this.#connsIter.readIterInto(this.#readBufs[0] ?? new Uint8Array(1 << 16));
+  readTracked(endOfPeriod = true): TrackedRead {
+    const c = this.#cfgValue;
+    const skip = !this.#fullRead && (c.flags & CFG_FLAGS.SKIP_IDLE) !== 0;
+    c.walk = skip ? (c.walk % 32767) + 1 : 0;
+    this.#writeCfg(!skip);
+    let v, idle;
+    try {
+      v = this.#connsIter.readIterInto(this.#readBufs[0] ?? new Uint8Array(1 << 16));
+      if (skip) {
+        const cfg = this.#cfg.lookup(u32(0))!;
+        idle = new DataView(cfg.buffer).getUint32(TcpCfg.offsets.idle, true);
+      }
+    } finally {
+      if (endOfPeriod) {
+        // The next period's bitmap (two periods old) starts empty before gen selects it.
+        const next = (c.gen + 1) >>> 0;
+        this.#activity.update(u32(next & 1), new Uint8Array(this.#activity.valueSize));
+        c.gen = next;
+      }
+      this.#writeCfg();
+    }
+    this.#fullRead = false;
     this.#readBufs[0] = new Uint8Array(v.buffer);
-    return v;
+    return { records: v, walk: c.walk, idle };
   }
 
   /**
@@ -217,6 +339,11 @@ export class TcpKernel {
       out[STATS[i]] = sum;
     }
     return out;
+  }
+
+  /** Children added at fork that the runner does not watch (yet). */
+  get forkedPids(): number {
+    return this.#forkedSeen.size;
   }
 
   /** Entries in the per-connection map now. */
@@ -244,6 +371,8 @@ export class TcpKernel {
     v.set(new TextEncoder().encode(comm).subarray(0, 15), ConnInfo.offsets.comm);
     try {
       this.#conns.update(u64(sk), v, 1 /* BPF_NOEXIST */);
+      // The element may be an evicted one the periodic read still knows as another socket.
+      this.#fullRead = true;
       return true;
     } catch (e) {
       if (!(e instanceof BpfError && e.code === "EEXIST")) throw e;
@@ -270,6 +399,25 @@ export class TcpKernel {
     this.#obj.close();
   }
 }
+
+/**
+ * Programs that mark socket activity (tcp.bpf.c `mark_active`): the periodic read may skip
+ * unchanged sockets only while all of them are attached.
+ */
+export const MARKERS: readonly string[] = [
+  "tp_btf/tcp_probe",
+  "tp_btf/tcp_sendmsg_locked",
+  "tp_btf/tcp_rcv_space_adjust",
+  "tp_btf/tcp_retransmit_skb",
+  "tp_btf/tcp_send_reset",
+  "tp_btf/tcp_receive_reset",
+];
+
+/** How long a child added at fork stays watched without the runner watching it. */
+export const FORK_GRACE_MS = 3000;
+
+/** `enum demarc_pid_source`. */
+const PID_WATCHED = 1;
 
 /** Attach points the probe cannot run without. */
 const REQUIRED = new Set(["tp_btf/inet_sock_set_state", "iter/tcp", "iter/bpf_map_elem"]);

@@ -78,14 +78,14 @@ export function decodeSnaps(buffers: readonly Uint8Array[]): Snap[] {
 /** `struct conn_info`: value of the `conns` map. */
 export const ConnInfo = defineStruct(
   [
-    ["start_ns", "u64"],
-    ["connect_ns", "u64"],
-    ["tgid", "u32"],
-    ["syn_srtt_us", "u32"],
+    ["pad0", "u8"],
     ["role", "u8"],
     ["owner_src", "u8"],
-    ["pad1", "u8"],
-    ["pad2", "u8"],
+    ["pad", "u8"],
+    ["tgid", "u32"],
+    ["start_ns", "u64"],
+    ["connect_ns", "u64"],
+    ["syn_srtt_us", "u32"],
     ["retrans_skbs", "u32"],
     ["retrans_failed", "u32"],
     ["rst_sent", "u32"],
@@ -98,7 +98,19 @@ export const ConnInfo = defineStruct(
 );
 
 /** `struct tcp_cfg`: value 0 of the `cfg` map. */
-export const TcpCfg = defineStruct([["emit_untracked", "u32"], ["fields", "u32"]] as const);
+export const TcpCfg = defineStruct(
+  [
+    ["emit_untracked", "u32"],
+    ["fields", "u32"],
+    ["gen", "u32"],
+    ["flags", "u32"],
+    ["walk", "u32"],
+    ["idle", "u32"],
+  ] as const,
+);
+
+/** `enum demarc_cfg_flags`. */
+export const CFG_FLAGS = { SKIP_IDLE: 1 << 0, SENDMSG_OWNER: 1 << 1 } as const;
 
 /** `enum demarc_fields`: the value groups a snapshot reads, by the sub-probe that needs them. */
 export const FIELDS: Readonly<Record<string, number>> = {
@@ -133,6 +145,7 @@ export const STATS = [
   "filtered",
   "no_owner",
   "close_untracked",
+  "forked",
 ] as const;
 /** `STAT_MAX`: length of the stats array. */
 export const STAT_MAX = 8;

@@ -32,7 +32,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32); /* tgid */
-	__type(value, __u8);
+	__type(value, __u8); /* enum demarc_pid_source */
 } pids SEC(".maps");
 
 struct {
@@ -80,6 +80,87 @@ struct {
 	__type(value, struct tcp_cfg);
 } cfg SEC(".maps");
 
+/* Activity marks for the periodic read (design: README "Reading only what changed"). Every
+ * event that changes a published value of an ESTABLISHED socket either sets this socket's bit
+ * in the bitmap of the current read period (received segments, sends, receives,
+ * retransmissions, resets, ->ESTABLISHED: all run with the socket hot, and a bit in an 8 KB
+ * bitmap costs far less than a `conns` lookup) or follows such an event within one period
+ * (delayed ACKs, TLP, pacing). Two bitmaps, by the parity of tcp_cfg.gen: the read re-reads a
+ * socket only if its bit is set in either (this or the previous period); user space clears the
+ * next period's bitmap before it advances gen. Sockets sharing a bit only cause extra reads.
+ * Sockets in the closing states (segments arrive there without tcp_probe) are counted per slot
+ * in `unsettled` and always re-read. The handshake states need no count: a new entry is read in
+ * full until a read has listed it, and in SYN_SENT/SYN_RECV only retransmissions (marked) and
+ * the move to ESTABLISHED (marked) change anything. Both arrays are small enough (8 + 8 + 16 KB)
+ * to stay in the cache between reads, unlike a byte per socket. */
+#define ACT_BITS 16
+#define ACT_WORDS ((1 << ACT_BITS) / 64)
+#define UNSETTLED_BITS 12
+
+struct activity_bits {
+	__u64 w[ACT_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2); /* by tcp_cfg.gen & 1 */
+	__type(key, __u32);
+	__type(value, struct activity_bits);
+} activity SEC(".maps");
+
+__u32 unsettled[1 << UNSETTLED_BITS];
+
+/* What the periodic read knows of each `conns` element without touching it: the map's elements
+ * are one preallocated array, so a value's address gives its index, and this array holds per
+ * index the socket's hash (for the activity checks) and the walk that last counted it as
+ * unchanged. Reading the element itself would cost a cache miss per entry (~150 ns here): an
+ * unchanged socket costs only this 4-byte slot. 0 = unknown: read the entry in full. */
+#define ELEM_KNOWN (1U << 31)
+#define ELEM_HASH_SHIFT 15 /* bits 15..30: the socket's 16-bit hash */
+#define ELEM_WALK_MASK 0x7fffU /* bits 0..14: the walk that counted it unchanged */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536); /* >= conns' max_entries, a power of two (set at load) */
+	__type(key, __u32);
+	__type(value, __u32);
+} elems SEC(".maps");
+
+/* A 16-bit Fibonacci hash of the socket address (slab objects: the low 6 bits carry little);
+ * the activity slot is all of it, the unsettled slot its top bits. The verifier refuses shifts
+ * of a pointer, but the difference of two pointers is a plain number (for root, as everything
+ * here): hash the socket's distance from `unsettled`. */
+static __always_inline __u32 sk_hash(const void *sk)
+{
+	__u64 d = (__u64)sk - (__u64)unsettled;
+	return ((d >> 6) * 0x9E3779B97F4A7C15ULL) >> (64 - ACT_BITS);
+}
+
+#define unsettled_slot(h) ((h) >> (ACT_BITS - UNSETTLED_BITS))
+
+/* The `elems` slot of the `conns` element whose value is at `ci`. Elements are the map's
+ * preallocated array, one stride apart (the kernel's struct htab_elem, the key, the value): the
+ * distance from any fixed address outside it, divided by the stride, differs by one between
+ * neighbours, so modulo a power of two >= max_entries no two elements share a slot. */
+static __always_inline __u32 *elem_slot(const void *ci)
+{
+	__u64 stride = (bpf_core_type_size(struct htab_elem) + sizeof(__u64) +
+			sizeof(struct conn_info) + 7) & ~7ULL;
+	__u32 mask = ((struct bpf_map *)&elems)->max_entries - 1;
+	__u64 d = (__u64)ci - (__u64)unsettled;
+	__u32 idx;
+	/* The stride is a constant once CO-RE has relocated it, so the verifier drops the branches
+	 * not taken: a shift where it is a power of two (128 here), a division otherwise. */
+	if (stride == 128)
+		idx = d >> 7;
+	else if (stride == 256)
+		idx = d >> 8;
+	else
+		idx = d / stride;
+	idx &= mask;
+	return bpf_map_lookup_elem(&elems, &idx);
+}
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -96,6 +177,46 @@ static __always_inline struct tcp_cfg *get_cfg(void)
 {
 	__u32 zero = 0;
 	return bpf_map_lookup_elem(&cfg, &zero);
+}
+
+/* `sk` changed in this read period. The atomic OR (bits of one word are set from several CPUs)
+ * is skipped when the bit is already set: a busy socket costs one load of a shared line. */
+static __always_inline void mark_active(const void *sk)
+{
+	struct tcp_cfg *c = get_cfg();
+	if (!c)
+		return;
+	__u32 parity = c->gen & 1;
+	struct activity_bits *a = bpf_map_lookup_elem(&activity, &parity);
+	if (!a)
+		return;
+	__u32 h = sk_hash(sk);
+	__u64 *w = &a->w[h / 64], bit = 1ULL << (h % 64);
+	if (!(*w & bit))
+		__sync_fetch_and_or(w, bit);
+}
+
+/* The closing states: segments received there pass no tcp_probe (it runs only in
+ * tcp_rcv_established). */
+#define CLOSING_STATES ((1 << TCP_FIN_WAIT1) | (1 << TCP_FIN_WAIT2) | (1 << TCP_TIME_WAIT) | \
+			(1 << TCP_CLOSE_WAIT) | (1 << TCP_LAST_ACK) | (1 << TCP_CLOSING))
+
+static __always_inline int is_unsettled(int state)
+{
+	return ((1 << state) & CLOSING_STATES) != 0;
+}
+
+/* Was the socket of hash `h` active in this or the previous period, or is it closing? */
+static __always_inline bool recently_active(__u32 h)
+{
+	__u32 zero = 0, one = 1;
+	struct activity_bits *a0 = bpf_map_lookup_elem(&activity, &zero);
+	struct activity_bits *a1 = bpf_map_lookup_elem(&activity, &one);
+	if (!a0 || !a1)
+		return true;
+	h &= (1 << ACT_BITS) - 1;
+	__u64 bit = 1ULL << (h % 64);
+	return ((a0->w[h / 64] | a1->w[h / 64]) & bit) || unsettled[unsettled_slot(h)];
 }
 
 /* sk and tp are trusted BTF pointers (tp_btf arguments, iter/tcp's socket): plain loads, CO-RE
@@ -235,19 +356,25 @@ static __always_inline __u32 cfg_fields(void)
 
 /* A close-time record (SNAP_CLOSED, SNAP_LATE_RST) into the ring buffer. */
 static __always_inline void emit_closed(const struct sock *sk, struct tcp_sock *tp,
-					const struct conn_info *ci, __u8 kind)
+					const struct conn_info *ci, __u8 kind, __u32 counted_walk)
 {
 	struct tcp_snap *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 	if (!s) {
 		stat_inc(STAT_RB_LOST);
 		return;
 	}
-	__builtin_memset(s, 0, sizeof(*s)); /* ring memory is not zeroed: unread groups must read 0 */
+	/* Ring memory is not zeroed: a close record's unread groups must read 0. A late reset is
+	 * counted only: its reader uses identity and kind alone (addresses: all 16 bytes). */
+	if (kind == SNAP_CLOSED)
+		__builtin_memset(s, 0, sizeof(*s));
+	else
+		__builtin_memset(s->saddr, 0, sizeof(s->saddr) + sizeof(s->daddr));
 	fill_ident(s, sk, tp, true);
 	fill_conn(s, ci);
 	if (kind == SNAP_CLOSED) /* a late reset is counted only: no values needed */
 		fill_counters(s, sk, tp, cfg_fields());
 	s->kind = kind;
+	s->ino = counted_walk; /* close records carry no inode: the walk that counted it unchanged */
 	/* Consumed on a timer: no wakeup per record. */
 	bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
 }
@@ -260,23 +387,46 @@ static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, 
 	ci.role = role;
 	ci.owner_src = owner;
 	__builtin_memcpy(ci.comm, comm, DEMARC_COMM_LEN);
-	if (bpf_map_update_elem(&conns, &key, &ci, BPF_ANY) == 0)
-		stat_inc(STAT_INSERTS);
-	else
+	if (bpf_map_update_elem(&conns, &key, &ci, BPF_ANY) != 0) {
 		stat_inc(STAT_INSERT_FAIL);
+		return;
+	}
+	stat_inc(STAT_INSERTS);
+	/* The element may be one just evicted from the LRU, still known to the periodic read as
+	 * another socket's: forget it (read in full next time). */
+	struct conn_info *v = bpf_map_lookup_elem(&conns, &key);
+	__u32 *e = v ? elem_slot(v) : NULL;
+	if (e)
+		*e = 0;
 }
 
-static __always_inline void on_close(const struct sock *sk, __u64 key)
+/* tcp_need_reset(): the states from which tcp_disconnect/tcp_close send a reset right after
+ * setting CLOSE. Other closes (LAST_ACK, failed connects, ...) need no "recently closed" slot. */
+#define NEED_RESET_STATES ((1 << TCP_ESTABLISHED) | (1 << TCP_CLOSE_WAIT) | (1 << TCP_FIN_WAIT1) | \
+			   (1 << TCP_FIN_WAIT2) | (1 << TCP_SYN_RECV))
+
+static __always_inline void on_close(const struct sock *sk, __u64 key, int oldstate)
 {
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
 	if (!ci) {
 		stat_inc(STAT_CLOSE_UNTRACKED);
 		return;
 	}
+	/* The periodic read forgets the element; if a read counted it as unchanged, the record
+	 * says which (user space checks its count against the sockets it holds). */
+	__u32 *e = elem_slot(ci), counted = 0;
+	if (e) {
+		__u32 info = *e;
+		if (info & ELEM_KNOWN)
+			counted = info & ELEM_WALK_MASK;
+		*e = 0;
+	}
 	/* on_state checked sk_protocol, and inet_sock_set_state only sees full sockets: a cast. */
-	emit_closed(sk, as_tcp_sock(sk), ci, SNAP_CLOSED);
+	emit_closed(sk, as_tcp_sock(sk), ci, SNAP_CLOSED, counted);
 	__u32 idx = CLOSING_SLOTS;
-	struct last_closed *next = bpf_map_lookup_elem(&closing, &idx);
+	struct last_closed *next = NULL;
+	if ((1 << oldstate) & NEED_RESET_STATES)
+		next = bpf_map_lookup_elem(&closing, &idx);
 	if (next) {
 		__u64 seq = ++next->seq;
 		idx = seq % CLOSING_SLOTS;
@@ -301,6 +451,11 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	__u64 key = (__u64)sk;
+	int d = is_unsettled(newstate) - is_unsettled(oldstate);
+	if (d) /* sockets sharing a slot may change state on two CPUs at once: atomic */
+		__sync_fetch_and_add(&unsettled[unsettled_slot(sk_hash(sk))], d);
+	if (is_unsettled(newstate))
+		return 0; /* FIN_WAIT*, CLOSE_WAIT, LAST_ACK, CLOSING: nothing else to record */
 	if (newstate == TCP_LISTEN) {
 		/* listen() runs in the owner's context. */
 		struct listener_key lk = { .netns = sk_netns(sk), .port = sk->__sk_common.skc_num };
@@ -346,6 +501,7 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 		struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
 		if (!ci)
 			return 0;
+		mark_active(sk);
 		ci->syn_srtt_us = as_tcp_sock(sk)->srtt_us >> 3; /* a full TCP socket (see on_close) */
 		ci->established = 1;
 		if (ci->role == ROLE_CLIENT)
@@ -353,20 +509,22 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 		return 0;
 	}
 	if (newstate == TCP_CLOSE)
-		on_close(sk, key);
+		on_close(sk, key, oldstate);
 	return 0;
 }
 
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(on_retransmit, const struct sock *sk, const struct sk_buff *skb, int err)
 {
+	mark_active(sk);
 	__u64 key = (__u64)sk;
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
 	if (!ci)
 		return 0;
-	__sync_fetch_and_add(&ci->retrans_skbs, 1);
+	/* Every writer of these counters holds the socket lock: no atomic needed. */
+	ci->retrans_skbs++;
 	if (err)
-		__sync_fetch_and_add(&ci->retrans_failed, 1);
+		ci->retrans_failed++;
 	return 0;
 }
 
@@ -376,9 +534,17 @@ int BPF_PROG(on_send_reset, const struct sock *sk)
 	if (!sk) /* a reset for a segment that matched no socket */
 		return 0;
 	__u64 key = (__u64)sk;
-	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
-	if (ci) {
-		__sync_fetch_and_add(&ci->rst_sent, 1);
+	/* The state is on the line the reset is being built from. A tracked socket is never in
+	 * CLOSE (its entry goes at CLOSE); a socket in CLOSE can only be one that just closed. */
+	__u8 state = sk->__sk_common.skc_state;
+	if (state != TCP_CLOSE) {
+		if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV || state == TCP_LISTEN)
+			return 0; /* not full sockets, or never tracked */
+		struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+		if (ci) {
+			mark_active(sk);
+			ci->rst_sent++;
+		}
 		return 0;
 	}
 	struct last_closed *lc = NULL;
@@ -391,11 +557,8 @@ int BPF_PROG(on_send_reset, const struct sock *sk)
 	}
 	if (!lc)
 		return 0;
-	ci = &lc->ci;
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
-	if (!tp)
-		return 0;
-	emit_closed(sk, tp, ci, SNAP_LATE_RST);
+	/* It was in `conns`, so it is a full TCP socket: a cast, not bpf_skc_to_tcp_sock. */
+	emit_closed(sk, as_tcp_sock(sk), &lc->ci, SNAP_LATE_RST, 0);
 	lc->sk = 0;
 	return 0;
 }
@@ -405,8 +568,10 @@ int BPF_PROG(on_receive_reset, struct sock *sk)
 {
 	__u64 key = (__u64)sk;
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
-	if (ci)
-		__sync_fetch_and_add(&ci->rst_recv, 1);
+	if (ci) {
+		mark_active(sk);
+		ci->rst_recv++;
+	}
 	return 0;
 }
 
@@ -421,6 +586,7 @@ int BPF_PROG(on_tcp_probe, struct sock *sk)
 	/* Runs for every received segment: look at the windows first (two loads) and touch the
 	 * map only while one of them is zero. tcp_probe fires only for full TCP sockets, so a cast
 	 * (free) replaces bpf_skc_to_tcp_sock's checks (a helper call). */
+	mark_active(sk);
 	struct tcp_sock *tp = as_tcp_sock(sk);
 	__u32 rx0 = tp->snd_wnd == 0, tx0 = tp->rcv_wnd == 0;
 	if (!rx0 && !tx0)
@@ -430,9 +596,9 @@ int BPF_PROG(on_tcp_probe, struct sock *sk)
 	if (!ci)
 		return 0;
 	if (rx0)
-		__sync_fetch_and_add(&ci->zero_wnd_rx, 1);
+		ci->zero_wnd_rx++;
 	if (tx0)
-		__sync_fetch_and_add(&ci->zero_wnd_tx, 1);
+		ci->zero_wnd_tx++;
 	return 0;
 }
 
@@ -443,8 +609,12 @@ int BPF_PROG(on_sendmsg, struct sock *sk)
 	 * connection whose owner is unsettled, so every later send leaves after one load of a line
 	 * the send itself is using. This replaced a socket-local-storage mark created at SYN_RECV:
 	 * creating and deleting that storage cost more per connection than this costs per send. */
+	mark_active(sk); /* write_seq, notsent, wmem_queued change */
 	struct tcp_sock *tp = as_tcp_sock(sk); /* tcp_sendmsg_locked: always a full TCP socket */
 	if (tp->data_segs_out)
+		return 0;
+	struct tcp_cfg *c = get_cfg();
+	if (!c || !(c->flags & CFG_SENDMSG_OWNER))
 		return 0;
 	__u64 key = (__u64)sk;
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
@@ -457,6 +627,32 @@ int BPF_PROG(on_sendmsg, struct sock *sk)
 		ci->tgid = tgid;
 		bpf_get_current_comm(ci->comm, sizeof(ci->comm));
 	}
+	return 0;
+}
+
+/* recvmsg that copied data: rmem_alloc, the receive buffer (autotuning) and a window update
+ * change with no segment received. */
+SEC("tp_btf/tcp_rcv_space_adjust")
+int BPF_PROG(on_recv, struct sock *sk)
+{
+	mark_active(sk);
+	return 0;
+}
+
+/* A watched process forks: the child is watched from its first instruction, so a pre-forked
+ * server's workers (and any child that connects at once) are tracked before the runner's next
+ * /proc scan. PID_FORKED marks it as the kernel's guess: the driver removes it unless the
+ * runner's snoopers match it within a few scans (TcpKernel.pruneForked). Threads are no new
+ * tgid: skipped before the lookup. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	if (ptgid == ctgid || !watched(ptgid))
+		return 0;
+	__u8 v = PID_FORKED;
+	if (bpf_map_update_elem(&pids, &ctgid, &v, BPF_NOEXIST) == 0)
+		stat_inc(STAT_FORKED);
 	return 0;
 }
 
@@ -517,8 +713,18 @@ int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
 	if (!key || !ci)
 		return 0;
 	struct tcp_cfg *c = get_cfg();
-	if (!c)
+	__u32 *e = elem_slot(ci);
+	if (!c || !e)
 		return 0;
+	__u32 info = *e;
+	if ((c->flags & CFG_SKIP_IDLE) && (info & ELEM_KNOWN) &&
+	    !recently_active(info >> ELEM_HASH_SHIFT)) {
+		/* Unchanged since it was last read: counted, not listed, and the element (a cache
+		 * miss) not touched. One reader at a time: plain stores. */
+		*e = (info & ~ELEM_WALK_MASK) | (c->walk & ELEM_WALK_MASK);
+		c->idle++;
+		return 0;
+	}
 	struct tcp_sock *tp = as_tcp_sock(*key);
 	const struct sock *sk = (const struct sock *)tp;
 	/* Cheap guard against an entry whose socket is gone (it would need a missed CLOSE). */
@@ -534,6 +740,7 @@ int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
 	fill_counters(&s, sk, tp, fields);
 	fill_gauges(&s, sk, tp, fields);
 	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
+	*e = ELEM_KNOWN | (sk_hash(tp) << ELEM_HASH_SHIFT);
 	return 0;
 }
 

@@ -30,19 +30,26 @@ enum demarc_stat {
 	STAT_FILTERED = 4,     /* connections of processes not watched */
 	STAT_NO_OWNER = 5,     /* server connections whose listener owner is unknown */
 	STAT_CLOSE_UNTRACKED = 6, /* closes of sockets with no entry (evicted or pre-existing) */
+	STAT_FORKED = 7,       /* children of watched processes added to `pids` at fork */
 	STAT_MAX = 8,
+};
+
+/* Values of `pids` (watched tgids). */
+enum demarc_pid_source {
+	PID_WATCHED = 1, /* the runner's snoopers matched it (TcpKernel.setPids) */
+	PID_FORKED = 2,  /* forked by a watched process; kept until the runner's scans decide */
 };
 
 /* Per tracked socket (value of `conns`, keyed by the struct sock address). */
 struct conn_info {
-	__u64 start_ns;        /* SYN_SENT (client) or SYN_RECV (server) time */
-	__u64 connect_ns;      /* client: SYN sent -> ESTABLISHED; server: 0 */
-	__u32 tgid;
-	__u32 syn_srtt_us;     /* srtt when the handshake completed (client SYN RTT, server SYN-ACK RTT) */
+	__u8 pad0;
 	__u8 role;
 	__u8 owner_src;
-	__u8 pad1;
-	__u8 pad2;
+	__u8 pad;
+	__u32 tgid;
+	__u64 start_ns;        /* SYN_SENT (client) or SYN_RECV (server) time */
+	__u64 connect_ns;      /* client: SYN sent -> ESTABLISHED; server: 0 */
+	__u32 syn_srtt_us;     /* srtt when the handshake completed (client SYN RTT, server SYN-ACK RTT) */
 	__u32 retrans_skbs;    /* tcp_retransmit_skb calls (one per skb, a GSO skb holds many segments) */
 	__u32 retrans_failed;  /* ... that failed to leave this host (err != 0) */
 	__u32 rst_sent;
@@ -85,7 +92,8 @@ enum demarc_fields {
  * jiffies. Only fields some consumer reads are here: every byte is copied per socket per read. */
 struct tcp_snap {
 	__u64 sk;
-	__u64 ino;             /* SNAP_LISTENER and SNAP_UNTRACKED only (socket inode, for /proc) */
+	__u64 ino;             /* SNAP_LISTENER and SNAP_UNTRACKED: socket inode (for /proc);
+	                        * SNAP_CLOSED: the walk that counted it unchanged, or 0 */
 	__u64 bytes_sent;
 	__u64 bytes_acked;
 	__u64 bytes_received;
@@ -134,10 +142,21 @@ struct tcp_snap {
 	char comm[DEMARC_COMM_LEN];
 };
 
+/* Bits of tcp_cfg.flags. */
+enum demarc_cfg_flags {
+	CFG_SKIP_IDLE = 1 << 0,     /* the periodic read skips sockets with no recent activity */
+	CFG_SENDMSG_OWNER = 1 << 1, /* server_owner=sendmsg: the first send settles a server's owner */
+};
+
 /* Runtime switches (value 0 of the `cfg` array). */
 struct tcp_cfg {
 	__u32 emit_untracked;  /* iter also writes listeners and untracked sockets (for /proc attribution) */
 	__u32 fields;          /* enum demarc_fields: value groups snapshots read */
+	__u32 gen;             /* the read period (its parity picks the activity bitmap), advanced by
+	                        * user space after each periodic read */
+	__u32 flags;           /* enum demarc_cfg_flags */
+	__u32 walk;            /* the periodic read under way (1..32767), set by user space before it */
+	__u32 idle;            /* entries it counted as unchanged and did not list (user space zeroes) */
 };
 
 #endif

@@ -19,7 +19,7 @@ import { ensureTracefs, NetnsSet, releaseFreeMemory } from "../../ffi/libbpf.ts"
 import { adoptSockets } from "./adopt.ts";
 import { FlowTable } from "./flows.ts";
 import { kernelHz } from "./hz.ts";
-import { type Degraded, type KernelSizes, PROGRAMS, TcpKernel } from "./kernel.ts";
+import { type Degraded, type KernelSizes, MARKERS, PROGRAMS, TcpKernel } from "./kernel.ts";
 import { HealthCounters } from "./health.ts";
 import { FIELDS, KIND, TcpSnap } from "./layout.ts";
 
@@ -140,7 +140,7 @@ class TcpDriver implements ProbeDriver {
     if (!this.#kernel) return;
     this.#kernel.setPids(this.#pids);
     this.#netns.update(this.#pids);
-    if (this.#scanPids.size) this.#read(); // adopt the existing sockets of new processes now
+    if (this.#scanPids.size) this.#read(false); // adopt the existing sockets of new processes now
   }
 
   /** Classic tracepoints (server_owner=accept) need tracefs: mount it, or say how. */
@@ -163,21 +163,39 @@ class TcpDriver implements ProbeDriver {
         if (PROGRAMS[e]) wanted.add(e);
       }
     }
+    wanted.add("tp_btf/sched_process_fork"); // children of watched processes, from their start
     const owner = config.params.server_owner ?? "sendmsg";
     if (owner === "sendmsg") wanted.add("tp_btf/tcp_sendmsg_locked");
     if (owner === "accept") {
       wanted.add("tp/syscalls/sys_exit_accept4");
       wanted.add("tp/syscalls/sys_exit_accept");
     }
+    // Activity markers: attached for read_changed_only whatever the sub-probes; a marker that
+    // fails degrades read_changed_only (and is named itself only if a sub-probe wants it).
+    const skipIdle = config.params.read_changed_only !== false;
+    const all = new Set(wanted);
+    if (skipIdle) { for (const m of MARKERS) all.add(m); }
     this.#fields = fieldsOf(config);
-    this.#degraded = k.setOptional(wanted).map((d) =>
+    const failed = k.setOptional(all).map((d) =>
       this.#loadDegraded.find((l) => l.part === d.part) ?? d
     );
+    this.#degraded = failed.filter((d) => wanted.has(d.part));
+    const unmarked = skipIdle ? MARKERS.filter((m) => !k.attached().includes(m)) : [];
+    if (unmarked.length) {
+      this.#degraded.push({
+        part: "read_changed_only",
+        reason: `activity marker ${unmarked.join(", ")} not attached (${
+          failed.find((d) => unmarked.includes(d.part))?.reason ?? "unknown"
+        }): every socket is read in full each period`,
+      });
+    }
     if (this.#hz.source.startsWith("assumed")) {
       this.#degraded.push({ part: "rto/ato units", reason: this.#hz.source });
     }
     for (const d of this.#degraded) this.#ctx.log.warn("tcp probe part degraded", { ...d });
     k.setCfg(false, this.#fields);
+    // Skipping unchanged sockets is exact only while every activity marker runs.
+    k.setFlags(skipIdle && !unmarked.length, owner === "sendmsg");
     if (!this.#reportTimer || prevPeriod !== config.params.report_period) {
       clearInterval(this.#reportTimer);
       const ms = Number(config.params.report_period ?? 60) * 1000;
@@ -194,12 +212,11 @@ class TcpDriver implements ProbeDriver {
   }
 
   /** One full read of the tracked connections (adopting unknown sockets first when a scan is due). */
-  #read(): void {
+  #read(endOfPeriod = true): void {
     const k = this.#kernel, flows = this.#flows;
     if (!k || !flows) return;
     const t0 = performance.now();
     k.consume();
-    flows.beginRead();
     let scanned = false;
     if (this.#scanPids.size) {
       k.setCfg(true, this.#fields);
@@ -214,9 +231,18 @@ class TcpDriver implements ProbeDriver {
       this.#health.adopted += a.connections;
       scanned = true;
     }
-    const snaps = [k.readTracked()];
+    const r = k.readTracked(endOfPeriod);
+    flows.beginRead(r.walk); // no close record is handled between the read and here
     k.consume();
-    flows.onRead(snaps);
+    if (!flows.onRead([r.records], r.idle)) {
+      // An entry left the map without a close record (evicted, record lost): list all.
+      this.#health.fullRereads++;
+      k.requestFullRead();
+      const again = k.readTracked(false);
+      flows.beginRead(0);
+      k.consume();
+      flows.onRead([again.records], undefined, true);
+    }
     // An adoption scan (at start, and when processes join) reads every socket of each namespace
     // and /proc fd tables once: a burst of native memory that would otherwise stay in the RSS.
     if (scanned) releaseFreeMemory();
@@ -227,6 +253,7 @@ class TcpDriver implements ProbeDriver {
     const k = this.#kernel, flows = this.#flows;
     if (!k || !flows || !this.#config) return;
     try {
+      k.pruneForked();
       this.#read();
       flows.prune();
       const rows = flows.rows();
@@ -291,9 +318,11 @@ class TcpDriver implements ProbeDriver {
       details: {
         attached: k?.attached() ?? [],
         watchedPids: this.#pids.size,
+        forkedPids: k?.forkedPids ?? 0,
         watchedNetns: this.#netns.size,
         flows: this.#flows?.size ?? 0,
         liveConnections: this.#flows?.liveConnections ?? 0,
+        idleInLastRead: this.#flows?.idleInLastRead ?? 0,
         reports: this.#reports,
         hz: `${this.#hz.hz} (${this.#hz.source})`,
         ...this.#health.snapshot(),

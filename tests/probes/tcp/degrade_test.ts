@@ -27,18 +27,25 @@ Deno.test("an optional attach point this kernel lacks degrades with its reason w
   );
   try {
     const st = h.driver.status!();
-    assertEquals(st.degraded!.map((d) => d.part), ["tp_btf/tcp_probe"]);
+    // tcp_probe is also an activity marker: without it every socket is read in full.
+    assertEquals(st.degraded!.map((d) => d.part), ["tp_btf/tcp_probe", "read_changed_only"]);
     assertMatch(st.degraded![0].reason, /not loadable on this kernel/);
+    assertMatch(st.degraded![1].reason, /tp_btf\/tcp_probe not attached.*read in full/);
     assert(!(st.details!.attached as string[]).includes("tp_btf/tcp_probe"));
     assert(h.logs.some((l) => l.includes("tcp probe part degraded")), "the degradation is logged");
     await cli.send();
     await cli.next();
     const rows = await h.waitFor("tcp_link", (r) => rowsWith(r, { tgid: cli.pid }).length === 1);
     assertEquals(rowsWith(rows, { tgid: cli.pid })[0].values.bytes_sent, 1000);
-    assertEquals(h.latest.get("tcp_probe_health")![0].values.degraded_parts, 1);
-    // Turning the sub-probe off clears the degradation.
+    assertEquals(h.latest.get("tcp_probe_health")![0].values.degraded_parts, 2);
+    // Turning the sub-probe off leaves only the full reads; read_changed_only off clears it.
     await h.driver.reconfigure(
       await configFor("tcp", ["tcp_stats"], { report_period: 1 }),
+      new Set([srv.pid, cli.pid]),
+    );
+    assertEquals(h.driver.status!().degraded!.map((d) => d.part), ["read_changed_only"]);
+    await h.driver.reconfigure(
+      await configFor("tcp", ["tcp_stats"], { report_period: 1, read_changed_only: false }),
       new Set([srv.pid, cli.pid]),
     );
     assertEquals(h.driver.status!().degraded, []);

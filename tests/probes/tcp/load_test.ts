@@ -79,6 +79,21 @@ Deno.test("20,000 short and 5,000 concurrent connections: the map stays bounded 
       (during.tracked_connections as number) <= capacity,
       `tracked ${during.tracked_connections} <= ${capacity}`,
     );
+    // Held and idle: reads count them instead of listing them (read_changed_only). Entries the
+    // LRU evicted must not stay live on the driver's side: the count does not add up when one
+    // vanished, and the driver reads again in full.
+    const details = () => h.driver.status!().details as Record<string, number>;
+    let d = details();
+    for (let i = 0; i < 10 && !(d.idleInLastRead > 0 && d.liveConnections === d.tracked); i++) {
+      const last = h.latest.get("tcp_probe_health");
+      await h.waitFor("tcp_probe_health", (r) => r !== last);
+      d = details();
+    }
+    assert(d.idleInLastRead > 0, `reads skip the idle held sockets: ${JSON.stringify(d)}`);
+    assertEquals(d.liveConnections, d.tracked, "live on the driver's side = entries in the map");
+    console.log(
+      `held: ${d.tracked} tracked, ${d.idleInLastRead} counted unchanged, ${d.fullRereads} full re-reads`,
+    );
     await many.send(); // close the 5,000
     await many.next();
     hv = await truth();

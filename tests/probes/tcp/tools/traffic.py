@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Traffic for the TCP probe tests: a server and a client, each its own process.
 
-server PORT [--source]        accept forever; sink what arrives (or stream data with --source)
+server PORT [--source]        accept forever; sink what arrives (or stream data with --source);
+                              --stall: never read, except on a stdin line: drain what is queued
 client HOST PORT [options]    wait for a line on stdin ("go"), then connect and send; report JSON
 
 Every line printed is JSON; the first is {"ready": pid}. A client holding connections keeps
@@ -60,9 +61,26 @@ def serve(port, source, host, cc, backlog, accept, workers, nports, echo=False, 
     for l in listeners:
         l.setblocking(False)  # pre-forked workers race for each connection
         sel.register(l, selectors.EVENT_READ)
+    if stall:
+        sel.register(sys.stdin, selectors.EVENT_READ)
     while True:
         for key, _ in sel.select():
-            if key.fileobj in listeners:
+            if key.fileobj is sys.stdin:
+                if not sys.stdin.readline():
+                    sel.unregister(sys.stdin)
+                    continue
+                n = 0  # drain: the application reads once, no segment arrives
+                for c in held:
+                    while True:
+                        try:
+                            d = c.recv(1 << 16)
+                        except OSError:
+                            break
+                        if not d:
+                            break
+                        n += len(d)
+                say(drained=n)
+            elif key.fileobj in listeners:
                 try:
                     c, _ = key.fileobj.accept()
                 except OSError:
@@ -98,9 +116,16 @@ def set_cc(s, cc):
     if cc:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())
 
-def client(host, port, conns, nbytes, hold, rst, timeout, rate_bps, cc, srcs=(), nports=1, rr=0, send_timeout=0):
+def client(host, port, conns, nbytes, hold, rst, timeout, rate_bps, cc, srcs=(), nports=1, rr=0, send_timeout=0,
+           fork=False):
     say(ready=os.getpid())
     sys.stdin.readline()
+    if fork:  # --fork: a child does the work at once; the parent waits for it
+        child = os.fork()
+        if child:
+            say(forked=child)
+            os.waitpid(child, 0)
+            return
     socks, errors, ports = [], {}, []
     for i in range(conns):
         s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -163,6 +188,6 @@ def main():
         client(a[1], int(a[2]), int(opt("--conns", "1")), int(opt("--bytes", "0")), "--hold" in a,
                "--rst" in a, float(opt("--timeout", "0")), float(opt("--rate", "0")), opt("--cc"),
                [x for x in opt("--src", "").split(",") if x], int(opt("--ports", "1")), int(opt("--rr", "0")),
-               float(opt("--send-timeout", "0")))
+               float(opt("--send-timeout", "0")), "--fork" in a)
 
 main()

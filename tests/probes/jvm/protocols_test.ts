@@ -22,6 +22,11 @@ interface Case {
   /** Error codes for a client-side and a server-side injected failure. */
   clientErrorCode: string;
   serverErrorCode: string;
+  /**
+   * Whether the client library exposes its connection, so client spans carry the local port.
+   * HTTP client libraries and Dubbo's triple consumer (HTTP/2 through its own client) do not: 0.
+   */
+  clientSeesConnection: boolean;
 }
 
 const CASES: Case[] = [
@@ -33,6 +38,7 @@ const CASES: Case[] = [
     ssl: false,
     clientErrorCode: "INVALID_ARGUMENT",
     serverErrorCode: "UNAVAILABLE",
+    clientSeesConnection: true,
   },
   {
     name: "gRPC over TLS",
@@ -42,6 +48,7 @@ const CASES: Case[] = [
     ssl: true,
     clientErrorCode: "NOT_FOUND",
     serverErrorCode: "INTERNAL",
+    clientSeesConnection: true,
   },
   {
     name: "Dubbo",
@@ -51,6 +58,7 @@ const CASES: Case[] = [
     ssl: false,
     clientErrorCode: "",
     serverErrorCode: "",
+    clientSeesConnection: true,
   },
   {
     name: "Dubbo triple",
@@ -60,6 +68,7 @@ const CASES: Case[] = [
     ssl: false,
     clientErrorCode: "",
     serverErrorCode: "",
+    clientSeesConnection: false,
   },
   {
     name: "JDK HttpClient to Tomcat (servlet)",
@@ -69,6 +78,7 @@ const CASES: Case[] = [
     ssl: false,
     clientErrorCode: "404",
     serverErrorCode: "503",
+    clientSeesConnection: false,
   },
   {
     name: "Apache HttpClient 5 to Tomcat over HTTPS",
@@ -78,6 +88,7 @@ const CASES: Case[] = [
     ssl: true,
     clientErrorCode: "400",
     serverErrorCode: "500",
+    clientSeesConnection: false,
   },
   {
     name: "OkHttp to Jetty (servlet)",
@@ -87,6 +98,7 @@ const CASES: Case[] = [
     ssl: false,
     clientErrorCode: "429",
     serverErrorCode: "502",
+    clientSeesConnection: false,
   },
   {
     name: "HttpURLConnection to the JDK HttpServer",
@@ -96,6 +108,7 @@ const CASES: Case[] = [
     ssl: false,
     clientErrorCode: "404",
     serverErrorCode: "500",
+    clientSeesConnection: false,
   },
   {
     name: "HttpsURLConnection to the JDK HttpsServer",
@@ -105,6 +118,7 @@ const CASES: Case[] = [
     ssl: true,
     clientErrorCode: "403",
     serverErrorCode: "500",
+    clientSeesConnection: false,
   },
 ];
 
@@ -218,9 +232,7 @@ async function checkCase(d: Demarc, c: Case): Promise<void> {
       clientSpans.some((sp) =>
         sp.labels.peer_port === String(serverPort) && sp.labels.peer_ip !== "" &&
         sp.labels.local_ip !== "" && (!loopback || sp.labels.peer_ip === "127.0.0.1") &&
-        // gRPC and Dubbo expose the connection: their spans carry its local port too (HTTP
-        // client libraries do not: 0).
-        (c.protocol === "http" ? sp.labels.local_port === "0" : ports.has(sp.labels.local_port))
+        (c.clientSeesConnection ? ports.has(sp.labels.local_port) : sp.labels.local_port === "0")
       ),
       `no client span to the server's port ${serverPort}: ${
         JSON.stringify(clientSpans[0]?.labels)

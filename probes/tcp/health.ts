@@ -15,7 +15,10 @@ export interface Health {
   tracked: number;
   inserts: number;
   evictions: number;
+  /** Ring-buffer records dropped: close records and late-reset records. */
   lost: number;
+  /** Of those, close records: each is an entry deleted at close whose values never arrived. */
+  lostCloses: number;
   insertFailures: number;
   filtered: number;
   noOwner: number;
@@ -37,6 +40,7 @@ export class HealthCounters {
     inserts: 0,
     evictions: 0,
     lost: 0,
+    lostCloses: 0,
     insertFailures: 0,
     filtered: 0,
     noOwner: 0,
@@ -54,7 +58,8 @@ export class HealthCounters {
       tracked,
       inserts: s.inserts + this.adopted,
       evictions: Math.max(this.#last.evictions, evicted),
-      lost: after.ringbuf_lost,
+      lost: after.ringbuf_lost + after.ringbuf_lost_resets,
+      lostCloses: after.ringbuf_lost,
       insertFailures: after.insert_failures,
       filtered: after.filtered,
       noOwner: after.no_owner,

@@ -146,9 +146,10 @@ export const STATS = [
   "no_owner",
   "close_untracked",
   "forked",
+  "ringbuf_lost_resets",
 ] as const;
 /** `STAT_MAX`: length of the stats array. */
-export const STAT_MAX = 8;
+export const STAT_MAX = 9;
 
 /** Field names of each struct in C, for the layout test. */
 export const LAYOUTS = {

@@ -360,7 +360,8 @@ static __always_inline void emit_closed(const struct sock *sk, struct tcp_sock *
 {
 	struct tcp_snap *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 	if (!s) {
-		stat_inc(STAT_RB_LOST);
+		/* Apart, so user space can check that every entry closed, was evicted or is live. */
+		stat_inc(kind == SNAP_CLOSED ? STAT_RB_LOST : STAT_RB_LOST_RST);
 		return;
 	}
 	/* Ring memory is not zeroed: a close record's unread groups must read 0. A late reset is

@@ -31,7 +31,8 @@ enum demarc_stat {
 	STAT_NO_OWNER = 5,     /* server connections whose listener owner is unknown */
 	STAT_CLOSE_UNTRACKED = 6, /* closes of sockets with no entry (evicted or pre-existing) */
 	STAT_FORKED = 7,       /* children of watched processes added to `pids` at fork */
-	STAT_MAX = 8,
+	STAT_RB_LOST_RST = 8,  /* late-reset records dropped: ring buffer full */
+	STAT_MAX = 9,
 };
 
 /* Values of `pids` (watched tgids). */

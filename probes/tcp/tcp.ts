@@ -24,6 +24,8 @@ import { HealthCounters } from "./health.ts";
 import { FIELDS, KIND, TcpSnap } from "./layout.ts";
 
 const CONSUME_MS = 100;
+/** After a drain that found the ring this full (a share of its records), drain again this soon. */
+const BURST_SHARE = 1 / 8, BURST_MS = 10;
 
 /** Raised when the probe cannot run at all on this host. */
 export class TcpProbeError extends Error {
@@ -62,6 +64,9 @@ class TcpDriver implements ProbeDriver {
   #config: ProbeConfig | undefined;
   #pids: ReadonlySet<number> = new Set();
   #consumeTimer: ReturnType<typeof setInterval> | undefined;
+  #burstTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Records that fill BURST_SHARE of the ring buffer. */
+  #burstRecords = Infinity;
   #reportTimer: ReturnType<typeof setInterval> | undefined;
   #degraded: Degraded[] = [];
   /** Optional programs left out at load (reported when their sub-probe is on). */
@@ -113,6 +118,7 @@ class TcpDriver implements ProbeDriver {
       await this.stop(); // one cleanup path: nothing stays attached after a failed start
       throw e;
     }
+    this.#burstRecords = (sizesOf(config).ringbufSize / TcpSnap.size) * BURST_SHARE;
     this.#consumeTimer = setInterval(() => this.#consume(), CONSUME_MS);
     this.#ctx.log.info("tcp probe running", {
       attached: this.#kernel.attached().join(","),
@@ -205,7 +211,15 @@ class TcpDriver implements ProbeDriver {
 
   #consume(): void {
     try {
-      this.#kernel?.consume();
+      const n = this.#kernel?.consume() ?? 0;
+      // A burst of closes (thousands of short connections a second) fills 2 MB in about a
+      // second; draining again sooner while it lasts keeps records from being dropped.
+      if (n >= this.#burstRecords && this.#burstTimer === undefined && this.#consumeTimer) {
+        this.#burstTimer = setTimeout(() => {
+          this.#burstTimer = undefined;
+          this.#consume();
+        }, BURST_MS);
+      }
     } catch (e) {
       this.#lastError = String(e);
     }
@@ -302,7 +316,8 @@ class TcpDriver implements ProbeDriver {
   stop(): Promise<void> {
     clearInterval(this.#consumeTimer);
     clearInterval(this.#reportTimer);
-    this.#consumeTimer = this.#reportTimer = undefined;
+    clearTimeout(this.#burstTimer);
+    this.#consumeTimer = this.#reportTimer = this.#burstTimer = undefined;
     this.#kernel?.close();
     this.#kernel = undefined;
     this.#netns.close();

@@ -5,28 +5,36 @@
  * and where the watch cannot load, the scan alone finds processes and the status says why.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { startDemarc, waitFor } from "../helpers/demarc.ts";
+import { type Demarc, startDemarc, waitFor } from "../helpers/demarc.ts";
 
 interface Status {
   status: { phase: string; watchedPids: number; processDiscovery?: string };
 }
 
-Deno.test("a snooped process is matched at its exec while the /proc scan is 10 minutes away", async () => {
-  const d = await startDemarc({ extraArgs: ["--scan-interval", "600000"] });
+/**
+ * A copy of sleep under a name no other process has (comm = file name, so `prefix` + random),
+ * and the proc probe configured to watch that comm. The caller removes `dir`.
+ */
+async function watchFreshComm(d: Demarc, prefix: string): Promise<{ dir: string; comm: string }> {
   const dir = await Deno.makeTempDir({ prefix: "demarc-exec-" });
-  // A comm no other process has: a copy of sleep under a unique name (comm = file name).
-  const comm = `dmx${Math.random().toString(36).slice(2, 10)}`;
+  const comm = `${prefix}${Math.random().toString(36).slice(2, 10)}`;
   await Deno.copyFile("/usr/bin/sleep", `${dir}/${comm}`);
   await Deno.chmod(`${dir}/${comm}`, 0o755);
+  const put = await d.put("/baseinfo", {
+    cmd: { probe: ["proc"] },
+    snoopers: { proc_name: [{ comm: `^${comm}$` }] },
+    params: { report_period: 5 },
+    state: "running",
+  });
+  assertEquals(put.status, 200, JSON.stringify(put.body));
+  return { dir, comm };
+}
+
+Deno.test("a snooped process is matched at its exec while the /proc scan is 10 minutes away", async () => {
+  const d = await startDemarc({ extraArgs: ["--scan-interval", "600000"] });
+  const { dir, comm } = await watchFreshComm(d, "dmx");
   let child: Deno.ChildProcess | undefined;
   try {
-    const put = await d.put("/baseinfo", {
-      cmd: { probe: ["proc"] },
-      snoopers: { proc_name: [{ comm: `^${comm}$` }] },
-      params: { report_period: 5 },
-      state: "running",
-    });
-    assertEquals(put.status, 200, JSON.stringify(put.body));
     const before = await d.get<Status>("/baseinfo");
     assertEquals(before.status.watchedPids, 0);
     assert(
@@ -108,19 +116,9 @@ Deno.test("without the exec watch object the /proc scan alone finds processes an
   const buildDir = await Deno.makeTempDir({ prefix: "demarc-build-noexec-" });
   await Deno.mkdir(`${buildDir}/bpf`);
   const d = await startDemarc({ buildDir });
-  const dir = await Deno.makeTempDir({ prefix: "demarc-exec-" });
-  const comm = `dmy${Math.random().toString(36).slice(2, 10)}`;
-  await Deno.copyFile("/usr/bin/sleep", `${dir}/${comm}`);
-  await Deno.chmod(`${dir}/${comm}`, 0o755);
+  const { dir, comm } = await watchFreshComm(d, "dmy");
   let child: Deno.ChildProcess | undefined;
   try {
-    const put = await d.put("/baseinfo", {
-      cmd: { probe: ["proc"] },
-      snoopers: { proc_name: [{ comm: `^${comm}$` }] },
-      params: { report_period: 5 },
-      state: "running",
-    });
-    assertEquals(put.status, 200, JSON.stringify(put.body));
     const discovery = (await d.get<Status>("/baseinfo")).status.processDiscovery ?? "";
     assert(
       discovery.includes("/proc scan every 1000 ms") && discovery.includes("unavailable") &&

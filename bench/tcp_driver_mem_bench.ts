@@ -7,14 +7,8 @@
  * Run: deno run -A --unstable-kv bench/tcp_driver_mem_bench.ts [seconds]
  */
 
-import {
-  allSubprobes,
-  configFor,
-  NetPair,
-  sh,
-  startProbe,
-  Traffic,
-} from "../tests/probes/tcp/harness.ts";
+import { allSubprobes, configFor, startProbe } from "../tests/probes/tcp/harness.ts";
+import { heldConnections } from "./tcp_workload.ts";
 import { formatBreakdown, formatV8, memoryBreakdown } from "./runner_memory.ts";
 
 const windowSecs = Number(Deno.args[0] ?? 30);
@@ -42,24 +36,7 @@ function topMappings(n: number): string[] {
   );
 }
 
-const net = await NetPair.create();
-const base = net.ipA.split(".").slice(0, 3).join(".");
-const srcs = Array.from({ length: 20 }, (_, i) => `${base}.${100 + i}`);
-for (const ip of srcs) await sh("ip", "-n", net.a, "addr", "add", `${ip}/32`, "dev", net.vethA);
-await sh("ip", "-n", net.b, "route", "add", `${base}.0/24`, "dev", net.vethB);
-const srv = await Traffic.spawn(net.b, ["server", "7001", "--ports", "25"], "dm-dm-srv");
-const cli = await Traffic.spawn(net.a, [
-  "client",
-  net.ipB,
-  "7001",
-  "--conns",
-  "5000",
-  "--hold",
-  "--ports",
-  "25",
-  "--src",
-  srcs.join(","),
-], "dm-dm-cli");
+const { net, srv, cli } = await heldConnections("dm-dm");
 await cli.send();
 await cli.next();
 console.log(`before the probe: ${usage()}`);

@@ -18,7 +18,8 @@
  */
 
 import { startDemarc, startTask, waitFor } from "../tests/helpers/demarc.ts";
-import { allSubprobes, buildDirFor, NetPair, sh, Traffic } from "../tests/probes/tcp/harness.ts";
+import { allSubprobes, buildDirFor } from "../tests/probes/tcp/harness.ts";
+import { heldConnections } from "./tcp_workload.ts";
 import { compileBpf } from "../tests/ffi/build_fixture.ts";
 import { formatBreakdown, formatV8, memoryBreakdown } from "./runner_memory.ts";
 import type { MemoryBreakdown } from "./runner_memory.ts";
@@ -82,26 +83,7 @@ await Deno.copyFile(
   await compileBpf(new URL("../runner/exec_watch.bpf.c", import.meta.url).pathname, []),
   `${buildDir}/bpf/exec_watch.bpf.o`,
 );
-const net = await NetPair.create();
-// 20 client addresses x 25 server ports, connection i on address i % 20 and port i % 25: 100
-// (address, port) pairs, so 100 client and 100 server flows.
-const base = net.ipA.split(".").slice(0, 3).join(".");
-const srcs = Array.from({ length: 20 }, (_, i) => `${base}.${100 + i}`);
-for (const ip of srcs) await sh("ip", "-n", net.a, "addr", "add", `${ip}/32`, "dev", net.vethA);
-await sh("ip", "-n", net.b, "route", "add", `${base}.0/24`, "dev", net.vethB);
-const srv = await Traffic.spawn(net.b, ["server", "7001", "--ports", "25"], "dm-rb-srv");
-const cli = await Traffic.spawn(net.a, [
-  "client",
-  net.ipB,
-  "7001",
-  "--conns",
-  "5000",
-  "--hold",
-  "--ports",
-  "25",
-  "--src",
-  srcs.join(","),
-], "dm-rb-cli");
+const { net, srv, cli } = await heldConnections("dm-rb");
 
 async function run(v: Variant): Promise<RunFigures> {
   const demarc = await startDemarc({

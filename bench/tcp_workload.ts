@@ -5,7 +5,7 @@
  * @module
  */
 
-import { NetPair, Traffic } from "../tests/probes/tcp/harness.ts";
+import { NetPair, sh, Traffic } from "../tests/probes/tcp/harness.ts";
 
 /** Servers for the load; `pids` are the processes a probe should watch. */
 export class Workload {
@@ -106,4 +106,34 @@ export class Workload {
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/**
+ * 5,000 held connections (10,000 sockets) in a new namespace pair: 20 client addresses x 25 server
+ * ports, connection i on address i % 20 and port i % 25, so 100 client and 100 server flows. The
+ * client connects when told (`cli.send()`, then `cli.next()` once all are up); comms are
+ * `<tag>-srv` and `<tag>-cli`.
+ */
+export async function heldConnections(
+  tag: string,
+): Promise<{ net: NetPair; srv: Traffic; cli: Traffic }> {
+  const net = await NetPair.create();
+  const base = net.ipA.split(".").slice(0, 3).join(".");
+  const srcs = Array.from({ length: 20 }, (_, i) => `${base}.${100 + i}`);
+  for (const ip of srcs) await sh("ip", "-n", net.a, "addr", "add", `${ip}/32`, "dev", net.vethA);
+  await sh("ip", "-n", net.b, "route", "add", `${base}.0/24`, "dev", net.vethB);
+  const srv = await Traffic.spawn(net.b, ["server", "7001", "--ports", "25"], `${tag}-srv`);
+  const cli = await Traffic.spawn(net.a, [
+    "client",
+    net.ipB,
+    "7001",
+    "--conns",
+    "5000",
+    "--hold",
+    "--ports",
+    "25",
+    "--src",
+    srcs.join(","),
+  ], `${tag}-cli`);
+  return { net, srv, cli };
 }

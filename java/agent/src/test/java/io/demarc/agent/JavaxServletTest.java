@@ -80,24 +80,7 @@ class JavaxServletTest {
     try (FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), BodyLatencyTest.CONFIG);
          Child app = new Child(SpringBootApp.class.getName(), TestJars.ownClassPath("springboot2"),
              Support.defaultJdk(), null, Support.log("springboot2"))) {
-      int port = Integer.parseInt(app.command("ports").split(" ")[1]);
-      app.run(5, "/users/1");
-      Support.attach(app.pid(), runner.args());
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
-      for (int i = 0; i < 20; i++) assertEquals(1, app.run(1, "/users/" + i).ok());
-      app.run(3, "/users/missing");
-      app.run(2, "/users/boom");
-      assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", SERVER) >= 25), runner.rows().toString());
-      Thread.sleep(500);
-      Predicate<Map<String, Object>> users = r -> SERVER.test(r) && "GET /users/{id}".equals(r.get("method"))
-          && AgentAttachTest.port(r, "localPort") == port;
-      assertEquals(25, runner.sum("requests", SERVER), runner.rows().toString());
-      assertEquals(25, runner.sum("requests", users), "route = the template: " + runner.rows());
-      assertEquals(3, runner.sum("clientErrors", users));
-      assertEquals(2, runner.sum("serverErrors", users));
-      app.run(10, "/users/7?waitMs=5"); // warm up the retransformed code before timing
-      assertTimed(app, runner, "/users/42?waitMs=30", users);
-      assertEquals(0, runner.total("internalErrors"));
+      assertUsersRoute(app, runner, SERVER);
     }
   }
 
@@ -107,29 +90,37 @@ class JavaxServletTest {
    */
   @Test
   void springBoot3RestController() throws Exception {
-    Predicate<Map<String, Object>> jakarta = r -> AgentAttachTest.is(r, "servlet", "server");
     try (FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), BodyLatencyTest.CONFIG);
          Child app = new Child(SpringBoot3App.class.getName(), TestJars.ownClassPath("springboot3"),
              Support.defaultJdk(), null, Support.log("springboot3"))) {
-      int port = Integer.parseInt(app.command("ports").split(" ")[1]);
-      app.run(5, "/users/1");
-      Support.attach(app.pid(), runner.args());
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
-      for (int i = 0; i < 20; i++) assertEquals(1, app.run(1, "/users/" + i).ok());
-      app.run(3, "/users/missing");
-      app.run(2, "/users/boom");
-      assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", jakarta) >= 25), runner.rows().toString());
-      Thread.sleep(500);
-      Predicate<Map<String, Object>> users = r -> jakarta.test(r) && "GET /users/{id}".equals(r.get("method"))
-          && AgentAttachTest.port(r, "localPort") == port;
-      assertEquals(25, runner.sum("requests", jakarta), runner.rows().toString());
-      assertEquals(25, runner.sum("requests", users), "route = the template: " + runner.rows());
-      assertEquals(3, runner.sum("clientErrors", users));
-      assertEquals(2, runner.sum("serverErrors", users));
+      assertUsersRoute(app, runner, r -> AgentAttachTest.is(r, "servlet", "server"));
       assertEquals(0, runner.sum("requests", SERVER), "javax hook off");
-      app.run(10, "/users/7?waitMs=5"); // warm up the retransformed code before timing
-      assertTimed(app, runner, "/users/42?waitMs=30", users);
-      assertEquals(0, runner.total("internalErrors"));
     }
+  }
+
+  /**
+   * A Spring Boot app's @RestController on /users/{id}, attached after 5 calls: the 25 calls
+   * after attach are counted on {@code side} under the route template, with their errors, and
+   * timed like the server's own clock.
+   */
+  static void assertUsersRoute(Child app, FakeRunner runner, Predicate<Map<String, Object>> side) throws Exception {
+    int port = Integer.parseInt(app.command("ports").split(" ")[1]);
+    app.run(5, "/users/1");
+    Support.attach(app.pid(), runner.args());
+    assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+    for (int i = 0; i < 20; i++) assertEquals(1, app.run(1, "/users/" + i).ok());
+    app.run(3, "/users/missing");
+    app.run(2, "/users/boom");
+    assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", side) >= 25), runner.rows().toString());
+    Thread.sleep(500);
+    Predicate<Map<String, Object>> users = r -> side.test(r) && "GET /users/{id}".equals(r.get("method"))
+        && AgentAttachTest.port(r, "localPort") == port;
+    assertEquals(25, runner.sum("requests", side), runner.rows().toString());
+    assertEquals(25, runner.sum("requests", users), "route = the template: " + runner.rows());
+    assertEquals(3, runner.sum("clientErrors", users));
+    assertEquals(2, runner.sum("serverErrors", users));
+    app.run(10, "/users/7?waitMs=5"); // warm up the retransformed code before timing
+    assertTimed(app, runner, "/users/42?waitMs=30", users);
+    assertEquals(0, runner.total("internalErrors"));
   }
 }

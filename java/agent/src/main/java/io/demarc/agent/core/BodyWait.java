@@ -15,22 +15,9 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class BodyWait {
   static final int MAX = 65_536;
   private static final long DEFAULT_TIMEOUT_MS = 30_000;
-  private static final ConcurrentHashMap<Key, Call> CALLS = new ConcurrentHashMap<>();
+  private static final ConcurrentHashMap<IdentityKey, Call> CALLS = new ConcurrentHashMap<>();
 
   private BodyWait() {}
-
-  /** Identity, not equals(): library objects may define equality we must not call. */
-  private record Key(Object o) {
-    @Override
-    public boolean equals(Object other) {
-      return other instanceof Key k && k.o == o;
-    }
-
-    @Override
-    public int hashCode() {
-      return System.identityHashCode(o);
-    }
-  }
 
   /** One HTTP client call waiting for its body (the row's fields, known at the head). */
   private record Call(boolean ssl, String peerIp, int peerPort, String host, String method, int status, long start,
@@ -58,14 +45,14 @@ public final class BodyWait {
       c.record(0);
       return;
     }
-    Call old = CALLS.put(new Key(key), c);
+    Call old = CALLS.put(new IdentityKey(key), c);
     if (old != null) old.record(c.headAt); // the key was reused before its body ended: close the older call
   }
 
   /** The body of the call keyed by {@code key} is consumed, or the response closed: record it. */
   public static void end(Object key) {
     if (CALLS.isEmpty() || key == null) return;
-    Call c = CALLS.remove(new Key(key));
+    Call c = CALLS.remove(new IdentityKey(key));
     if (c != null) c.record(0);
   }
 
@@ -74,7 +61,7 @@ public final class BodyWait {
     if (CALLS.isEmpty()) return;
     long now = System.nanoTime();
     long timeoutNs = Long.getLong("demarc.agent.bodyTimeoutMs", DEFAULT_TIMEOUT_MS) * 1_000_000L;
-    for (Map.Entry<Key, Call> e : CALLS.entrySet()) {
+    for (Map.Entry<IdentityKey, Call> e : CALLS.entrySet()) {
       Call c = e.getValue();
       if (now - c.headAt > timeoutNs && CALLS.remove(e.getKey(), c)) c.record(c.headAt);
     }

@@ -10,22 +10,9 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class InFlight {
   private static final int MAX = 100_000;
   private static final long STALE_NS = 10L * 60 * 1_000_000_000L;
-  private static final ConcurrentHashMap<Key, Long> STARTS = new ConcurrentHashMap<>();
+  private static final ConcurrentHashMap<IdentityKey, Long> STARTS = new ConcurrentHashMap<>();
 
   private InFlight() {}
-
-  /** Identity, not equals(): library objects may define equality we must not call. */
-  private record Key(Object o) {
-    @Override
-    public boolean equals(Object other) {
-      return other instanceof Key k && k.o == o;
-    }
-
-    @Override
-    public int hashCode() {
-      return System.identityHashCode(o);
-    }
-  }
 
   public static void begin(Object call) {
     long t = Recorder.start();
@@ -34,7 +21,7 @@ public final class InFlight {
       Recorder.internalError();
       return;
     }
-    STARTS.put(new Key(call), t);
+    STARTS.put(new IdentityKey(call), t);
   }
 
   /** As {@link #begin}, unless a start is already recorded for this call (that one stays). */
@@ -45,13 +32,13 @@ public final class InFlight {
       Recorder.internalError();
       return;
     }
-    STARTS.putIfAbsent(new Key(call), t);
+    STARTS.putIfAbsent(new IdentityKey(call), t);
   }
 
   /** The start recorded for this call (and forgets it), or 0. */
   public static long end(Object call) {
     if (STARTS.isEmpty()) return 0;
-    Long t = STARTS.remove(new Key(call));
+    Long t = STARTS.remove(new IdentityKey(call));
     return t == null ? 0 : t;
   }
 

@@ -68,20 +68,15 @@ class AgentAttachTest {
       app.run("grpc-unary", 3, "boom");
       assertEquals(6, app.run("grpc-tls", 6, "secure").ok());
       assertEquals(4, bad.failed(), "the app sees the gRPC errors");
-      // Warmed up now (the first calls after a retransformation run deoptimized code): time these.
-      Child.Result jdk = app.run("jdkclient", 30, "/timed");
-      // OkHttp against Tomcat (head and body in one write); BodyLatencyTest times a body that
-      // comes later than its head.
-      Child.Result ok = app.run("okhttp", 30, "/api/timed");
 
       Predicate<Map<String, Object>> jdkHttp = r -> is(r, "jdk-httpclient", "client") && port(r, "peerPort") == http;
-      // Server rows: 20+20+5+5 (jdk client) + 24 (urlconn) + 40 (okhttp) + 23 (apache) + 30 timed = 167.
+      // Server rows: 20+20+5+5 (jdk client) + 24 (urlconn) + 40 (okhttp) + 23 (apache) = 137.
       Predicate<Map<String, Object>> jdkServer = r -> is(r, "jdk-httpserver", "server") && port(r, "localPort") == http;
-      assertTrue(FakeRunner.await(15_000, () -> runner.sum("requests", jdkServer) >= 167
+      assertTrue(FakeRunner.await(15_000, () -> runner.sum("requests", jdkServer) >= 137
           && runner.sum("requests", r -> is(r, "grpc-java", "server")) >= 43), "all calls reported");
       Thread.sleep(700); // one more period: nothing extra may arrive
 
-      assertEquals(80, runner.sum("requests", jdkHttp));
+      assertEquals(50, runner.sum("requests", jdkHttp));
       assertEquals(5, runner.sum("clientErrors", jdkHttp));
       assertEquals(5, runner.sum("serverErrors", jdkHttp));
       assertEquals(10, runner.sum("requests", r -> is(r, "jdk-httpclient", "client") && port(r, "peerPort") == https
@@ -91,19 +86,18 @@ class AgentAttachTest {
       assertEquals(10, runner.sum("requests", r -> is(r, "httpurlconnection", "client")
           && port(r, "peerPort") == https && Boolean.TRUE.equals(r.get("ssl"))));
       assertEquals(40, runner.sum("requests", r -> is(r, "okhttp", "client") && port(r, "peerPort") == http));
-      assertEquals(30, runner.sum("requests", r -> is(r, "okhttp", "client") && port(r, "peerPort") == tomcat));
       assertEquals(23, runner.sum("requests", r -> is(r, "apache-httpclient5", "client")));
       assertEquals(3, runner.sum("serverErrors", r -> is(r, "apache-httpclient5", "client")));
-      assertEquals(167, runner.sum("requests", jdkServer));
+      assertEquals(137, runner.sum("requests", jdkServer));
       // Body bytes where the library knows them: every answer here is "hello" (5 bytes).
       assertEquals(5 * runner.sum("requests", r -> jdkServer.test(r) && "ok".equals(r.get("statusClass"))),
           runner.sum("bytesSent", r -> jdkServer.test(r) && "ok".equals(r.get("statusClass"))));
-      assertEquals(5 * (70 + 12), runner.sum("bytesReceived", r -> is(r, "okhttp", "client")));
+      assertEquals(5 * (40 + 12), runner.sum("bytesReceived", r -> is(r, "okhttp", "client")));
       assertEquals(0, runner.sum("bytesSent", r -> is(r, "okhttp", "client")), "GETs send no body");
       assertEquals(5 * 23, runner.sum("bytesReceived", r -> is(r, "apache-httpclient5", "client")));
       assertEquals(20, runner.sum("requests", r -> is(r, "jdk-httpserver", "server") && port(r, "localPort") == https
           && Boolean.TRUE.equals(r.get("ssl"))));
-      assertEquals(55, runner.sum("requests", r -> is(r, "servlet", "server") && "GET /api/*".equals(r.get("method"))
+      assertEquals(25, runner.sum("requests", r -> is(r, "servlet", "server") && "GET /api/*".equals(r.get("method"))
           && port(r, "localPort") == tomcat));
       assertEquals(5, runner.sum("serverErrors", r -> is(r, "servlet", "server")));
       assertEquals(12, runner.sum("requests", r -> is(r, "servlet", "server") && "GET /j/*".equals(r.get("method"))
@@ -124,9 +118,13 @@ class AgentAttachTest {
       assertEquals(37, runner.sum("requests", r -> is(r, "grpc-java", "client") && port(r, "peerPort") == grpc
           && "127.0.0.1".equals(r.get("peerIp")) && "127.0.0.1".equals(r.get("localIp")) && port(r, "localPort") == 0));
 
-      // Latency: the agent's mean is within 5% or 1 ms of what the application measured.
-      assertMean(jdk, runner, r -> jdkHttp.test(r) && "GET /timed".equals(r.get("method")), 30);
-      assertMean(ok, runner, r -> is(r, "okhttp", "client") && "GET /api/timed".equals(r.get("method")), 30);
+      // Latency, warmed up now (the first calls after a retransformation run deoptimized code): the
+      // agent's mean is within 5% or 1 ms of what the application measured. OkHttp against Tomcat
+      // (head and body in one write); BodyLatencyTest times a body that comes later than its head.
+      MeanCheck.assertAgrees(runner, r -> jdkHttp.test(r) && "GET /timed".equals(r.get("method")), 30, 0,
+          () -> app.run("jdkclient", 30, "/timed"));
+      MeanCheck.assertAgrees(runner, r -> is(r, "okhttp", "client") && "GET /api/timed".equals(r.get("method")), 30, 0,
+          () -> app.run("okhttp", 30, "/api/timed"));
 
       long histogram = 0;
       for (Map<String, Object> r : runner.rows()) {
@@ -143,17 +141,6 @@ class AgentAttachTest {
       assertEquals(TestJars.VERSION, hello.get("agentVersion"));
       assertEquals(app.pid(), ((Number) hello.get("pid")).longValue());
     }
-  }
-
-  static void assertMean(Child.Result app, FakeRunner runner, Predicate<Map<String, Object>> rows, int n) {
-    long sum = runner.sum("latencySumNs", rows);
-    long count = runner.sum("requests", rows);
-    assertEquals(n, count, "rows found");
-    long agentMean = sum / count;
-    long tolerance = Math.max(1_000_000, app.meanNs() / 20);
-    assertTrue(Math.abs(agentMean - app.meanNs()) <= tolerance,
-        "agent mean " + agentMean + " ns vs application mean " + app.meanNs() + " ns; rows "
-            + runner.rows().stream().filter(rows).toList());
   }
 
   static boolean is(Map<String, Object> r, String library, String role) {

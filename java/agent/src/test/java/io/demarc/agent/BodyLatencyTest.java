@@ -41,21 +41,13 @@ class BodyLatencyTest {
       for (String lib : new String[] {"urlconn", "urlconn-https", "okhttp", "okhttp-async", "apache"}) {
         app.run(lib, 5, "/echo");
       }
-      Child.Result urlconn = app.run("urlconn", 10, "/slow/50");
-      Child.Result urlconnTls = app.run("urlconn-https", 10, "/slow/50");
-      Child.Result ok = app.run("okhttp", 10, "/slow/50");
-      Child.Result okAsync = app.run("okhttp-async", 10, "/slow/51");
-      Child.Result apache = app.run("apache", 10, "/slow/50");
-      assertEquals(20, urlconn.ok() + urlconnTls.ok());
-      assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", slow("apache-httpclient5", "/slow/50")) >= 10),
-          runner.rows().toString());
-      Thread.sleep(500);
-
-      assertBody(urlconn, runner, r -> slow("httpurlconnection", "/slow/50").test(r) && !Boolean.TRUE.equals(r.get("ssl")));
-      assertBody(urlconnTls, runner, r -> slow("httpurlconnection", "/slow/50").test(r) && Boolean.TRUE.equals(r.get("ssl")));
-      assertBody(ok, runner, slow("okhttp", "/slow/50"));
-      assertBody(okAsync, runner, slow("okhttp", "/slow/51"));
-      assertBody(apache, runner, slow("apache-httpclient5", "/slow/50"));
+      assertBody(runner, r -> slow("httpurlconnection", "/slow/50").test(r) && !Boolean.TRUE.equals(r.get("ssl")),
+          () -> app.run("urlconn", 10, "/slow/50"));
+      assertBody(runner, r -> slow("httpurlconnection", "/slow/50").test(r) && Boolean.TRUE.equals(r.get("ssl")),
+          () -> app.run("urlconn-https", 10, "/slow/50"));
+      assertBody(runner, slow("okhttp", "/slow/50"), () -> app.run("okhttp", 10, "/slow/50"));
+      assertBody(runner, slow("okhttp", "/slow/51"), () -> app.run("okhttp-async", 10, "/slow/51"));
+      assertBody(runner, slow("apache-httpclient5", "/slow/50"), () -> app.run("apache", 10, "/slow/50"));
       // Request body bytes of HttpURLConnection (fixed-length streaming).
       assertEquals(8, app.run("urlconn-post", 8, "/echo").ok());
       Predicate<Map<String, Object>> post = r -> AgentAttachTest.is(r, "httpurlconnection", "client")
@@ -64,11 +56,9 @@ class BodyLatencyTest {
       assertEquals(24, runner.sum("bytesSent", post), runner.rows().toString());
       assertEquals(40, runner.sum("bytesReceived", post), runner.rows().toString());
       // A POST's call starts when the connection does (getOutputStream), not at getInputStream.
-      Child.Result posts = app.run("urlconn-post", 20, "/wait/3");
       Predicate<Map<String, Object>> waited = r -> AgentAttachTest.is(r, "httpurlconnection", "client")
           && "POST /wait/3".equals(r.get("method"));
-      assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", waited) >= 20), runner.rows().toString());
-      AgentAttachTest.assertMean(posts, runner, waited, 20);
+      MeanCheck.assertAgrees(runner, waited, 20, 3_000_000L, () -> app.run("urlconn-post", 20, "/wait/3"));
       assertEquals(0, runner.total("internalErrors"), "no internal errors");
     }
   }
@@ -99,15 +89,14 @@ class BodyLatencyTest {
     return r -> AgentAttachTest.is(r, library, "client") && ("GET " + path).equals(r.get("method"));
   }
 
-  static void assertBody(Child.Result app, FakeRunner runner, Predicate<Map<String, Object>> rows) {
-    assertBody(app, runner, rows, 10);
+  /** A batch of 10 calls to a /slow path: exact counts, and a mean that includes the body's delay. */
+  static void assertBody(FakeRunner runner, Predicate<Map<String, Object>> rows, MeanCheck.Batch batch)
+      throws Exception {
+    assertBody(runner, rows, 10, batch);
   }
 
-  static void assertBody(Child.Result app, FakeRunner runner, Predicate<Map<String, Object>> rows, int n) {
-    long count = runner.sum("requests", rows);
-    assertEquals(n, count, "rows " + runner.rows());
-    long mean = runner.sum("latencySumNs", rows) / count;
-    assertTrue(mean >= DELAY_NS, "agent mean " + mean + " ns must include the body's " + DELAY_NS + " ns delay");
-    AgentAttachTest.assertMean(app, runner, rows, n);
+  static void assertBody(FakeRunner runner, Predicate<Map<String, Object>> rows, int n, MeanCheck.Batch batch)
+      throws Exception {
+    MeanCheck.assertAgrees(runner, rows, n, DELAY_NS, batch);
   }
 }

@@ -70,8 +70,6 @@ class DubboTest {
       // 127.0.0.1; the provider reports the connection's real addresses.
       assertEquals(34, runner.sum("requests", r -> server.test(r) && port == ((Number) r.get("localPort")).intValue()
           && !"".equals(r.get("peerIp"))));
-      // Latency, once warmed up (the first calls after a retransformation run deoptimized code):
-      // the difference of the sums over one more batch.
       assertTimedBatch(app, runner, client);
 
       // Calls a provider filter answers or fails itself never reach the service: still measured.
@@ -131,18 +129,11 @@ class DubboTest {
   }
 
   /**
-   * After 30 ok client calls so far, 30 more ("timed"): the agent's mean over that batch (the
-   * difference of the latency sums) is within 5% or 1 ms of the application's own mean.
+   * Latency once warmed up (the first calls after a retransformation run deoptimized code): the
+   * agent's mean over one more batch of 30 ok calls ("timed") against the application's own.
    */
   static void assertTimedBatch(Child app, FakeRunner runner, Predicate<Map<String, Object>> client) throws Exception {
     Predicate<Map<String, Object>> okClient = r -> client.test(r) && "ok".equals(r.get("statusClass"));
-    long sumBefore = runner.sum("latencySumNs", okClient);
-    Child.Result timed = app.run(30, "timed");
-    assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", okClient) >= 60));
-    Thread.sleep(400);
-    assertEquals(60, runner.sum("requests", okClient));
-    long agentMean = (runner.sum("latencySumNs", okClient) - sumBefore) / 30;
-    assertTrue(Math.abs(agentMean - timed.meanNs()) <= Math.max(1_000_000, timed.meanNs() / 20),
-        "agent mean " + agentMean + " ns vs application mean " + timed.meanNs() + " ns");
+    MeanCheck.assertAgrees(runner, okClient, 30, 0, () -> app.run(30, "timed"));
   }
 }

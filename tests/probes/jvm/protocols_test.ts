@@ -203,21 +203,28 @@ async function checkCase(d: Demarc, c: Case): Promise<void> {
     }
 
     // Latency once the retransformed classes are compiled again: the mean of one more run of N
-    // calls with 3 ms of server latency, from the deltas of the cumulative sum and count.
+    // calls with 3 ms of server latency, from the deltas of the cumulative sum and count. The
+    // client's clock brackets the agent's interval, so one call stalled outside it on a loaded
+    // host moves the client's mean: a run that misses is repeated, up to three times; an agent
+    // measuring the wrong interval misses every time.
     await client.run(N);
     await waitMetric(d, `${M}_latency_seconds_count`, cl, 2 * N);
-    const sum0 = await metricSum(d, `${M}_latency_seconds_sum`, cl);
     await server.command("set latency_ms=3");
-    const timed = await client.run(N);
-    assert.equal(await waitMetric(d, `${M}_latency_seconds_count`, cl, 3 * N), 3 * N);
-    const sum = (await metricSum(d, `${M}_latency_seconds_sum`, cl)) - sum0;
-    const meanMs = (sum / N) * 1000;
-    const truthMs = timed.meanNs / 1e6;
-    const tolerance = Math.max(truthMs * 0.05, 1);
-    assert.ok(
-      Math.abs(meanMs - truthMs) <= tolerance,
-      `mean ${meanMs.toFixed(3)} ms vs client's ${truthMs.toFixed(3)} ms`,
-    );
+    const misses: string[] = [];
+    let timed: Awaited<ReturnType<typeof client.run>> | undefined;
+    for (let attempt = 0; attempt < 3 && misses.length === attempt; attempt++) {
+      const calls = (3 + attempt) * N;
+      const sum0 = await metricSum(d, `${M}_latency_seconds_sum`, cl);
+      timed = await client.run(N);
+      assert.equal(await waitMetric(d, `${M}_latency_seconds_count`, cl, calls), calls);
+      const sum = (await metricSum(d, `${M}_latency_seconds_sum`, cl)) - sum0;
+      const meanMs = (sum / N) * 1000;
+      const truthMs = timed.meanNs / 1e6;
+      if (Math.abs(meanMs - truthMs) > Math.max(truthMs * 0.05, 1)) {
+        misses.push(`mean ${meanMs.toFixed(3)} ms vs client's ${truthMs.toFixed(3)} ms`);
+      }
+    }
+    assert.ok(misses.length < 3, `latency missed the client's in every run: ${misses.join("; ")}`);
     const rows = await series(d, `${M}_requests_total`, cl);
     assert.ok(
       rows.every((r) => r.labels.ssl === String(c.ssl)),
@@ -226,7 +233,7 @@ async function checkCase(d: Demarc, c: Case): Promise<void> {
 
     // l7_rpc_trace: sampled spans carry addresses that join them to L4 rows: the client's spans
     // name the server's ip:port (the flow), the server's spans the client's port (the connection).
-    const ports = new Set([...timed.localPorts, ...after.localPorts].map(String));
+    const ports = new Set([...timed!.localPorts, ...after.localPorts].map(String));
     const clientSpans = await series(d, TRACE, { tgid: client.pid, role: "client" });
     assert.ok(
       clientSpans.some((sp) =>

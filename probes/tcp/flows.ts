@@ -4,14 +4,15 @@
  * Counters stay monotonic: a connection's last values are folded into its flow when it closes
  * or disappears (evicted, or its close record was lost).
  *
- * Live connections keep only a small Float64Array of the fields rows need, read straight from
- * the iterator's bytes: with 10,000 sockets a read allocates next to nothing.
+ * Live connections are slots in a few typed arrays (conns.ts), filled straight from the iterator's
+ * bytes: with 10,000 sockets a read allocates next to nothing and they hold no object each.
  *
  * @module
  */
 
 import type { Row } from "../../runner/probe_api.ts";
 import { formatAddr } from "./addr.ts";
+import { type ConnList, ConnSlots, NONE } from "./conns.ts";
 import { Histogram } from "./histogram.ts";
 import { KIND, type Snap, TcpSnap } from "./layout.ts";
 
@@ -73,26 +74,17 @@ export interface FlowBuckets {
   synRtt: readonly number[];
 }
 
-interface Flow {
+/** A flow; `head` and `count` are its list of live connections in {@link ConnSlots}. */
+interface Flow extends ConnList {
   labels: FlowLabels;
   closed: Float64Array; // counters of connections no longer live
   opens: number;
-  live: Set<Live>;
   connect: Histogram;
   syn: Histogram;
   lastSeen: number;
 }
 
-interface Live {
-  sk: number;
-  flow: Flow;
-  tgid: number;
-  role: number;
-  vals: Float64Array;
-  counted: boolean;
-  /** The read that last listed it. */
-  seen: number;
-}
+const NF = FIELDS.length;
 
 /**
  * A socket's address as a number: kernel addresses share their top 16 bits, so the low 48 are
@@ -131,7 +123,7 @@ function keyOf(l: FlowLabels): string {
 /** All flows of one probe instance. */
 export class FlowTable {
   readonly #flows = new Map<string, Flow>();
-  readonly #live = new Map<number, Live>();
+  readonly #live = new ConnSlots<Flow>(NF);
   readonly #buckets: FlowBuckets;
   readonly #hz: number;
   #period = 0;
@@ -172,7 +164,8 @@ export class FlowTable {
         labels,
         closed: new Float64Array(NC),
         opens: 0,
-        live: new Set(),
+        head: NONE,
+        count: 0,
         connect: new Histogram(this.#buckets.connectLatency),
         syn: new Histogram(this.#buckets.synRtt),
         lastSeen: this.#period,
@@ -182,14 +175,16 @@ export class FlowTable {
     return f;
   }
 
-  #count(f: Flow, v: Float64Array): void {
+  /** Count an opened connection whose values are at `v[base...]`. */
+  #count(f: Flow, v: Float64Array, base = 0): void {
     f.opens++;
-    if (v[F.connect_ns] > 0) f.connect.observe(v[F.connect_ns] / 1e9);
-    f.syn.observe(v[F.syn_srtt_us] / 1e6);
+    if (v[base + F.connect_ns] > 0) f.connect.observe(v[base + F.connect_ns] / 1e9);
+    f.syn.observe(v[base + F.syn_srtt_us] / 1e6);
   }
 
-  #fold(f: Flow, v: Float64Array, sign = 1): void {
-    for (let i = 0; i < NC; i++) f.closed[i] += sign * v[i];
+  /** Add (or with sign -1 take back) the counters at `v[base...]` to the flow's closed ones. */
+  #fold(f: Flow, v: Float64Array, base: number, sign = 1): void {
+    for (let i = 0; i < NC; i++) f.closed[i] += sign * v[base + i];
   }
 
   /** Flow key and labels of the socket record at `off`, cached by its raw identity. */
@@ -228,21 +223,20 @@ export class FlowTable {
     this.#closedDuringRead.add(sk);
     const v = closedVals;
     for (let i = 0; i < READ.length; i++) v[i] = READ[i](dv, 0);
-    const prev = this.#live.get(sk);
-    if (prev) {
-      this.#live.delete(sk);
-      const old = prev.flow;
-      old.live.delete(prev);
-      if (!prev.counted && v[F.established]) this.#count(f, v);
+    const live = this.#live, prev = live.find(sk);
+    if (prev !== NONE) {
+      const old = live.flow[prev]!;
+      if (!live.counted[prev] && v[F.established]) this.#count(f, v);
       if (old !== f) {
         // Re-attributed since the last read: the old flow keeps what it had seen.
-        this.#fold(old, prev.vals);
-        this.#fold(f, prev.vals, -1);
+        this.#fold(old, live.vals, prev * NF);
+        this.#fold(f, live.vals, prev * NF, -1);
       }
+      live.remove(prev);
     } else if (v[F.established]) {
       this.#count(f, v);
     }
-    this.#fold(f, v);
+    this.#fold(f, v, 0);
     f.lastSeen = this.#period;
   }
 
@@ -278,67 +272,57 @@ export class FlowTable {
         this.#onLive(dv, off, sk, period);
       }
     }
+    const live = this.#live, seen = live.seen;
     if (idle !== undefined) {
       let unlisted = 0;
-      for (const l of this.#live.values()) if (l.seen !== period) unlisted++;
+      for (const s of live.slots()) if (seen[s] !== period) unlisted++;
       if (unlisted + this.#closedCountedIdle !== idle) return false;
-      for (const l of this.#live.values()) {
-        if (l.seen === period) continue;
-        l.seen = period; // unchanged: its last values stand
-        l.flow.lastSeen = period;
+      for (const s of live.slots()) {
+        if (seen[s] === period) continue;
+        seen[s] = period; // unchanged: its last values stand
+        live.flow[s]!.lastSeen = period;
       }
       this.#idleInLastRead = unlisted;
       return true;
     }
     this.#idleInLastRead = 0;
-    for (const [sk, l] of this.#live) {
-      if (l.seen === period) continue;
-      l.flow.live.delete(l);
-      this.#fold(l.flow, l.vals);
-      this.#live.delete(sk);
+    for (const s of live.slots()) {
+      if (seen[s] === period) continue;
+      this.#fold(live.flow[s]!, live.vals, s * NF);
+      live.remove(s);
     }
     return true;
   }
 
   #onLive(dv: DataView, off: number, sk: number, period: number): void {
-    let l = this.#live.get(sk);
+    const live = this.#live;
+    let s = live.find(sk);
     const tgid = R.tgid(dv, off) as number, role = R.role(dv, off) as number;
-    if (!l || l.tgid !== tgid || l.role !== role) {
+    if (s === NONE || live.tgid[s] !== tgid || live.role[s] !== role) {
       const hit = this.#labelsAt(dv, off);
       if (!hit) return;
       const [key, labels] = hit;
       const f = this.#flow(labels, key);
-      if (l) {
+      if (s !== NONE) {
         // Re-attributed (lazy owner): the old flow keeps what it had seen.
-        const old = l.flow;
-        old.live.delete(l);
-        this.#fold(old, l.vals);
-        this.#fold(f, l.vals, -1);
-        l.flow = f;
-        l.tgid = tgid;
-        l.role = role;
+        const old = live.flow[s]!;
+        this.#fold(old, live.vals, s * NF);
+        this.#fold(f, live.vals, s * NF, -1);
+        live.move(s, f);
+        live.tgid[s] = tgid;
+        live.role[s] = role;
       } else {
-        l = {
-          sk,
-          flow: f,
-          tgid,
-          role,
-          vals: new Float64Array(FIELDS.length),
-          counted: false,
-          seen: 0,
-        };
-        this.#live.set(sk, l);
+        s = live.add(sk, f, tgid, role);
       }
-      f.live.add(l);
     }
-    const v = l.vals;
-    for (let i = 0; i < READ.length; i++) v[i] = READ[i](dv, off);
-    const f = l.flow;
-    if (!l.counted && v[F.established]) {
-      l.counted = true;
-      this.#count(f, v);
+    const v = live.vals, base = s * NF;
+    for (let i = 0; i < READ.length; i++) v[base + i] = READ[i](dv, off);
+    const f = live.flow[s]!;
+    if (!live.counted[s] && v[base + F.established]) {
+      live.counted[s] = 1;
+      this.#count(f, v, base);
     }
-    l.seen = period;
+    live.seen[s] = period;
     f.lastSeen = period;
   }
 
@@ -348,7 +332,7 @@ export class FlowTable {
    */
   prune(idlePeriods = 10): void {
     for (const [k, f] of this.#flows) {
-      if (!f.live.size && this.#period - f.lastSeen >= idlePeriods) this.#flows.delete(k);
+      if (!f.count && this.#period - f.lastSeen >= idlePeriods) this.#flows.delete(k);
     }
   }
 
@@ -381,19 +365,20 @@ export class FlowTable {
       const c = rowCounters;
       c.set(f.closed);
       mx.fill(0);
-      mn.fill(f.live.size ? Infinity : 0);
+      mn.fill(f.count ? Infinity : 0);
       sm.fill(0);
-      for (const l of f.live) {
-        const v = l.vals;
-        for (let i = 0; i < NC; i++) c[i] += v[i];
+      const live = this.#live, v = live.vals, next = live.next;
+      for (let s = f.head; s !== NONE; s = next[s]) {
+        const base = s * NF;
+        for (let i = 0; i < NC; i++) c[i] += v[base + i];
         for (let g = 0; g < gauges; g++) {
-          const x = v[NC + g];
+          const x = v[base + NC + g];
           if (x > mx[g]) mx[g] = x;
           if (x < mn[g]) mn[g] = x;
           sm[g] += x;
         }
       }
-      const nLive = f.live.size;
+      const nLive = f.count;
       const labels = f.labels;
       push("tcp_link", {
         labels,

@@ -1,9 +1,10 @@
 /**
  * The live connections of a {@link FlowTable}, stored column-wise in typed arrays indexed by a
  * slot number instead of one object (plus a Float64Array, its ArrayBuffer and malloc'd backing
- * store) per connection: with 10,000 sockets that was ~6 MB of V8 heap and ~5 MB of malloc heap,
- * now ~3 MB in a few large arrays. A flow's connections are a doubly linked list through the
- * slots, so walking them allocates nothing.
+ * store) per connection: with 10,000 sockets that was ~3 MB of V8 heap and ~5 MB of malloc heap,
+ * now ~2 MB in a few large arrays. Values are stored at the width the kernel gives them: the
+ * 64-bit ones as doubles, the 32-bit ones (most) as Uint32. A flow's connections are a doubly
+ * linked list through the slots, so walking them allocates nothing.
  *
  * @module
  */
@@ -17,12 +18,19 @@ export interface ConnList {
   count: number;
 }
 
-/** Slots for live connections, each with `width` numbers of values. */
+/**
+ * Slots for live connections, each with a row of values: the first `wideWidth` (64-bit in the
+ * kernel) in `wide`, the next `narrowWidth` (32-bit) in `narrow`.
+ */
 export class ConnSlots<F extends ConnList> {
-  readonly #width: number;
+  /** Values per slot in `wide` and in `narrow`. */
+  readonly wideWidth: number;
+  readonly narrowWidth: number;
   #cap = 0;
-  /** The values of slot `s` are `vals[s * width ...]`. */
-  vals = new Float64Array(0);
+  /** Values 0..wideWidth of slot `s`: `wide[s * wideWidth + i]`. */
+  wide = new Float64Array(0);
+  /** Values wideWidth.. of slot `s`: `narrow[s * narrowWidth + i - wideWidth]`. */
+  narrow = new Uint32Array(0);
   /** Socket address (low 48 bits, see flows.ts skAt). */
   sk = new Float64Array(0);
   tgid = new Uint32Array(0);
@@ -40,8 +48,9 @@ export class ConnSlots<F extends ConnList> {
   /** Free slots (a stack). */
   #free: number[] = [];
 
-  constructor(width: number) {
-    this.#width = width;
+  constructor(wideWidth: number, narrowWidth: number) {
+    this.wideWidth = wideWidth;
+    this.narrowWidth = narrowWidth;
   }
 
   get size(): number {
@@ -68,9 +77,17 @@ export class ConnSlots<F extends ConnList> {
     this.role[s] = role;
     this.counted[s] = 0;
     this.seen[s] = 0;
-    this.vals.fill(0, s * this.#width, (s + 1) * this.#width);
+    this.wide.fill(0, s * this.wideWidth, (s + 1) * this.wideWidth);
+    this.narrow.fill(0, s * this.narrowWidth, (s + 1) * this.narrowWidth);
     this.#link(s, f);
     return s;
+  }
+
+  /** Store the row of values `v` (wide ones first) in slot `s`. */
+  store(s: number, v: Float64Array): void {
+    const w = this.wideWidth, n = this.narrowWidth, wide = this.wide, narrow = this.narrow;
+    for (let i = 0, o = s * w; i < w; i++) wide[o + i] = v[i];
+    for (let i = 0, o = s * n; i < n; i++) narrow[o + i] = v[w + i];
   }
 
   /** Move slot `s` to flow `f`'s list. */
@@ -108,12 +125,14 @@ export class ConnSlots<F extends ConnList> {
   /** Double the capacity (the arrays are copied; free slots are the new ones). */
   #grow(): void {
     const cap = Math.max(256, this.#cap * 2);
-    const w = this.#width, n = this.#cap;
-    const vals = new Float64Array(cap * w), sk = new Float64Array(cap);
+    const n = this.#cap;
+    const wide = new Float64Array(cap * this.wideWidth), sk = new Float64Array(cap);
+    const narrow = new Uint32Array(cap * this.narrowWidth);
     const tgid = new Uint32Array(cap), seen = new Uint32Array(cap);
     const role = new Uint8Array(cap), counted = new Uint8Array(cap);
     const next = new Int32Array(cap), prev = new Int32Array(cap);
-    vals.set(this.vals.subarray(0, n * w));
+    wide.set(this.wide.subarray(0, n * this.wideWidth));
+    narrow.set(this.narrow.subarray(0, n * this.narrowWidth));
     sk.set(this.sk.subarray(0, n));
     tgid.set(this.tgid.subarray(0, n));
     seen.set(this.seen.subarray(0, n));
@@ -121,7 +140,8 @@ export class ConnSlots<F extends ConnList> {
     counted.set(this.counted.subarray(0, n));
     next.set(this.next.subarray(0, n));
     prev.set(this.prev.subarray(0, n));
-    this.vals = vals;
+    this.wide = wide;
+    this.narrow = narrow;
     this.sk = sk;
     this.tgid = tgid;
     this.seen = seen;

@@ -52,11 +52,16 @@ const GAUGES = [
   "lost_out",
   "sacked_out",
   "backlog",
-  "connect_ns",
   "syn_srtt_us",
   "established",
 ] as const;
-const FIELDS = [...COUNTERS, ...GAUGES] as const;
+/**
+ * The values read per socket: counters, gauges, then connect_ns, which only counting an open
+ * needs (it is not stored per connection). The first WIDE counters are 64-bit in the kernel,
+ * all other stored values 32-bit (layout.ts).
+ */
+const FIELDS = [...COUNTERS, ...GAUGES, "connect_ns"] as const;
+const WIDE = 3;
 type Field = (typeof FIELDS)[number];
 /** Index of each field in a connection's value array. */
 const F = Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<Field, number>;
@@ -85,6 +90,8 @@ interface Flow extends ConnList {
 }
 
 const NF = FIELDS.length;
+/** Values stored per live connection (all but connect_ns), and of them 32-bit ones. */
+const STORED = NF - 1, NARROW = STORED - WIDE;
 
 /**
  * A socket's address as a number: kernel addresses share their top 16 bits, so the low 48 are
@@ -97,6 +104,8 @@ function skAt(dv: DataView, off: number): number {
 
 /** Values of a close record, folded at once (one array reused). */
 const closedVals = new Float64Array(FIELDS.length);
+/** Values of a live socket's record before they are stored (one array reused). */
+const liveVals = new Float64Array(FIELDS.length);
 /** Counters of a flow while its rows are built (one array reused). */
 const rowCounters = new Float64Array(NC);
 
@@ -123,7 +132,7 @@ function keyOf(l: FlowLabels): string {
 /** All flows of one probe instance. */
 export class FlowTable {
   readonly #flows = new Map<string, Flow>();
-  readonly #live = new ConnSlots<Flow>(NF);
+  readonly #live = new ConnSlots<Flow>(WIDE, NARROW);
   readonly #buckets: FlowBuckets;
   readonly #hz: number;
   #period = 0;
@@ -175,16 +184,23 @@ export class FlowTable {
     return f;
   }
 
-  /** Count an opened connection whose values are at `v[base...]`. */
-  #count(f: Flow, v: Float64Array, base = 0): void {
+  /** Count an opened connection with the values `v` of a record. */
+  #count(f: Flow, v: Float64Array): void {
     f.opens++;
-    if (v[base + F.connect_ns] > 0) f.connect.observe(v[base + F.connect_ns] / 1e9);
-    f.syn.observe(v[base + F.syn_srtt_us] / 1e6);
+    if (v[F.connect_ns] > 0) f.connect.observe(v[F.connect_ns] / 1e9);
+    f.syn.observe(v[F.syn_srtt_us] / 1e6);
   }
 
-  /** Add (or with sign -1 take back) the counters at `v[base...]` to the flow's closed ones. */
-  #fold(f: Flow, v: Float64Array, base: number, sign = 1): void {
-    for (let i = 0; i < NC; i++) f.closed[i] += sign * v[base + i];
+  /** Add the counters of a record's values `v` to the flow's closed ones. */
+  #fold(f: Flow, v: Float64Array): void {
+    for (let i = 0; i < NC; i++) f.closed[i] += v[i];
+  }
+
+  /** Add (or with sign -1 take back) the counters of live slot `s` to the flow's closed ones. */
+  #foldSlot(f: Flow, s: number, sign = 1): void {
+    const live = this.#live, wide = live.wide, narrow = live.narrow, n = s * NARROW;
+    for (let i = 0; i < WIDE; i++) f.closed[i] += sign * wide[s * WIDE + i];
+    for (let i = WIDE; i < NC; i++) f.closed[i] += sign * narrow[n + i - WIDE];
   }
 
   /** Flow key and labels of the socket record at `off`, cached by its raw identity. */
@@ -229,14 +245,14 @@ export class FlowTable {
       if (!live.counted[prev] && v[F.established]) this.#count(f, v);
       if (old !== f) {
         // Re-attributed since the last read: the old flow keeps what it had seen.
-        this.#fold(old, live.vals, prev * NF);
-        this.#fold(f, live.vals, prev * NF, -1);
+        this.#foldSlot(old, prev);
+        this.#foldSlot(f, prev, -1);
       }
       live.remove(prev);
     } else if (v[F.established]) {
       this.#count(f, v);
     }
-    this.#fold(f, v, 0);
+    this.#fold(f, v);
     f.lastSeen = this.#period;
   }
 
@@ -288,7 +304,7 @@ export class FlowTable {
     this.#idleInLastRead = 0;
     for (const s of live.slots()) {
       if (seen[s] === period) continue;
-      this.#fold(live.flow[s]!, live.vals, s * NF);
+      this.#foldSlot(live.flow[s]!, s);
       live.remove(s);
     }
     return true;
@@ -306,8 +322,8 @@ export class FlowTable {
       if (s !== NONE) {
         // Re-attributed (lazy owner): the old flow keeps what it had seen.
         const old = live.flow[s]!;
-        this.#fold(old, live.vals, s * NF);
-        this.#fold(f, live.vals, s * NF, -1);
+        this.#foldSlot(old, s);
+        this.#foldSlot(f, s, -1);
         live.move(s, f);
         live.tgid[s] = tgid;
         live.role[s] = role;
@@ -315,12 +331,13 @@ export class FlowTable {
         s = live.add(sk, f, tgid, role);
       }
     }
-    const v = live.vals, base = s * NF;
-    for (let i = 0; i < READ.length; i++) v[base + i] = READ[i](dv, off);
+    const v = liveVals;
+    for (let i = 0; i < READ.length; i++) v[i] = READ[i](dv, off);
+    live.store(s, v);
     const f = live.flow[s]!;
-    if (!live.counted[s] && v[base + F.established]) {
+    if (!live.counted[s] && v[F.established]) {
       live.counted[s] = 1;
-      this.#count(f, v, base);
+      this.#count(f, v);
     }
     live.seen[s] = period;
     f.lastSeen = period;
@@ -367,12 +384,13 @@ export class FlowTable {
       mx.fill(0);
       mn.fill(f.count ? Infinity : 0);
       sm.fill(0);
-      const live = this.#live, v = live.vals, next = live.next;
+      const live = this.#live, wide = live.wide, narrow = live.narrow, next = live.next;
       for (let s = f.head; s !== NONE; s = next[s]) {
-        const base = s * NF;
-        for (let i = 0; i < NC; i++) c[i] += v[base + i];
+        const n = s * NARROW - WIDE; // narrow[n + i] is value i (i >= WIDE)
+        for (let i = 0; i < WIDE; i++) c[i] += wide[s * WIDE + i];
+        for (let i = WIDE; i < NC; i++) c[i] += narrow[n + i];
         for (let g = 0; g < gauges; g++) {
-          const x = v[base + NC + g];
+          const x = narrow[n + NC + g];
           if (x > mx[g]) mx[g] = x;
           if (x < mn[g]) mn[g] = x;
           sm[g] += x;

@@ -23,8 +23,13 @@ if [ -z "${DENORT_BIN:-}" ]; then
   fi
 fi
 # The V8 flags of deno.json's start task (a young generation of 1 MB semi-spaces: less RSS, figures in
-# README.md from bench/tcp_runner_bench.ts) are baked into the executable so it runs the shipped way.
-v8flags=$(grep -o -- '--v8-flags=[^ "]*' deno.json | head -1)
+# README.md from bench/tcp_runner_bench.ts) are baked into the executable so it runs the shipped way,
+# and so is --no-code-cache (the code cache is a file mapped into the process: ~3 MB more RSS). The
+# malloc variables of the start task cannot be baked in: deploy/demarc.service sets them.
+start=$(grep -o '"start": "[^"]*"' deno.json)
+v8flags=$(grep -o -- '--v8-flags=[^ "]*' <<<"$start" | head -1)
 [ -n "$v8flags" ] || { echo "compile.sh: no --v8-flags in deno.json's start task" >&2; exit 1; }
-deno compile --allow-all --unstable-kv "$v8flags" "${includes[@]}" --output "$out" main.ts
+denoflags=("$v8flags")
+if grep -q -- '--no-code-cache' <<<"$start"; then denoflags+=(--no-code-cache); fi
+deno compile --allow-all --unstable-kv "${denoflags[@]}" "${includes[@]}" --output "$out" main.ts
 echo "compile.sh: wrote $out"

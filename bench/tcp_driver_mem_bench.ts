@@ -5,6 +5,8 @@
  * after some reports, and the CPU share over the window.
  *
  * Run: deno run -A --unstable-kv bench/tcp_driver_mem_bench.ts [seconds]
+ * With `--v8-flags=--expose-gc` each line also gives the V8 heap after a full GC: what is live,
+ * without the garbage a snapshot catches between collections (compare two trees with that).
  */
 
 import { allSubprobes, configFor, startProbe } from "../tests/probes/tcp/harness.ts";
@@ -14,8 +16,13 @@ import { formatBreakdown, formatV8, memoryBreakdown } from "./runner_memory.ts";
 const windowSecs = Number(Deno.args[0] ?? 30);
 const ALL = await allSubprobes("tcp");
 
+const gc = (globalThis as { gc?: () => void }).gc;
+
 function usage(): string {
-  return `${formatBreakdown(memoryBreakdown("self"))}; ${formatV8(Deno.memoryUsage())}`;
+  const line = `${formatBreakdown(memoryBreakdown("self"))}; ${formatV8(Deno.memoryUsage())}`;
+  if (!gc) return line;
+  gc();
+  return `${line}; after a GC ${formatV8(Deno.memoryUsage())}`;
 }
 function cpuTicks(): number {
   const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");

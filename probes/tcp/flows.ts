@@ -4,14 +4,15 @@
  * Counters stay monotonic: a connection's last values are folded into its flow when it closes
  * or disappears (evicted, or its close record was lost).
  *
- * Live connections keep only a small Float64Array of the fields rows need, read straight from
- * the iterator's bytes: with 10,000 sockets a read allocates next to nothing.
+ * Live connections are slots in a few typed arrays (conns.ts), filled straight from the iterator's
+ * bytes: with 10,000 sockets a read allocates next to nothing and they hold no object each.
  *
  * @module
  */
 
 import type { Row } from "../../runner/probe_api.ts";
 import { formatAddr } from "./addr.ts";
+import { type ConnList, ConnSlots, NONE } from "./conns.ts";
 import { Histogram } from "./histogram.ts";
 import { KIND, type Snap, TcpSnap } from "./layout.ts";
 
@@ -51,11 +52,16 @@ const GAUGES = [
   "lost_out",
   "sacked_out",
   "backlog",
-  "connect_ns",
   "syn_srtt_us",
   "established",
 ] as const;
-const FIELDS = [...COUNTERS, ...GAUGES] as const;
+/**
+ * The values read per socket: counters, gauges, then connect_ns, which only counting an open
+ * needs (it is not stored per connection). The first WIDE counters are 64-bit in the kernel,
+ * all other stored values 32-bit (layout.ts).
+ */
+const FIELDS = [...COUNTERS, ...GAUGES, "connect_ns"] as const;
+const WIDE = 3;
 type Field = (typeof FIELDS)[number];
 /** Index of each field in a connection's value array. */
 const F = Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<Field, number>;
@@ -73,26 +79,19 @@ export interface FlowBuckets {
   synRtt: readonly number[];
 }
 
-interface Flow {
+/** A flow; `head` and `count` are its list of live connections in {@link ConnSlots}. */
+interface Flow extends ConnList {
   labels: FlowLabels;
   closed: Float64Array; // counters of connections no longer live
   opens: number;
-  live: Set<Live>;
   connect: Histogram;
   syn: Histogram;
   lastSeen: number;
 }
 
-interface Live {
-  sk: number;
-  flow: Flow;
-  tgid: number;
-  role: number;
-  vals: Float64Array;
-  counted: boolean;
-  /** The read that last listed it. */
-  seen: number;
-}
+const NF = FIELDS.length;
+/** Values stored per live connection (all but connect_ns), and of them 32-bit ones. */
+const STORED = NF - 1, NARROW = STORED - WIDE;
 
 /**
  * A socket's address as a number: kernel addresses share their top 16 bits, so the low 48 are
@@ -105,6 +104,8 @@ function skAt(dv: DataView, off: number): number {
 
 /** Values of a close record, folded at once (one array reused). */
 const closedVals = new Float64Array(FIELDS.length);
+/** Values of a live socket's record before they are stored (one array reused). */
+const liveVals = new Float64Array(FIELDS.length);
 /** Counters of a flow while its rows are built (one array reused). */
 const rowCounters = new Float64Array(NC);
 
@@ -131,7 +132,7 @@ function keyOf(l: FlowLabels): string {
 /** All flows of one probe instance. */
 export class FlowTable {
   readonly #flows = new Map<string, Flow>();
-  readonly #live = new Map<number, Live>();
+  readonly #live = new ConnSlots<Flow>(WIDE, NARROW);
   readonly #buckets: FlowBuckets;
   readonly #hz: number;
   #period = 0;
@@ -172,7 +173,8 @@ export class FlowTable {
         labels,
         closed: new Float64Array(NC),
         opens: 0,
-        live: new Set(),
+        head: NONE,
+        count: 0,
         connect: new Histogram(this.#buckets.connectLatency),
         syn: new Histogram(this.#buckets.synRtt),
         lastSeen: this.#period,
@@ -182,14 +184,23 @@ export class FlowTable {
     return f;
   }
 
+  /** Count an opened connection with the values `v` of a record. */
   #count(f: Flow, v: Float64Array): void {
     f.opens++;
     if (v[F.connect_ns] > 0) f.connect.observe(v[F.connect_ns] / 1e9);
     f.syn.observe(v[F.syn_srtt_us] / 1e6);
   }
 
-  #fold(f: Flow, v: Float64Array, sign = 1): void {
-    for (let i = 0; i < NC; i++) f.closed[i] += sign * v[i];
+  /** Add the counters of a record's values `v` to the flow's closed ones. */
+  #fold(f: Flow, v: Float64Array): void {
+    for (let i = 0; i < NC; i++) f.closed[i] += v[i];
+  }
+
+  /** Add (or with sign -1 take back) the counters of live slot `s` to the flow's closed ones. */
+  #foldSlot(f: Flow, s: number, sign = 1): void {
+    const live = this.#live, wide = live.wide, narrow = live.narrow, n = s * NARROW;
+    for (let i = 0; i < WIDE; i++) f.closed[i] += sign * wide[s * WIDE + i];
+    for (let i = WIDE; i < NC; i++) f.closed[i] += sign * narrow[n + i - WIDE];
   }
 
   /** Flow key and labels of the socket record at `off`, cached by its raw identity. */
@@ -228,17 +239,16 @@ export class FlowTable {
     this.#closedDuringRead.add(sk);
     const v = closedVals;
     for (let i = 0; i < READ.length; i++) v[i] = READ[i](dv, 0);
-    const prev = this.#live.get(sk);
-    if (prev) {
-      this.#live.delete(sk);
-      const old = prev.flow;
-      old.live.delete(prev);
-      if (!prev.counted && v[F.established]) this.#count(f, v);
+    const live = this.#live, prev = live.find(sk);
+    if (prev !== NONE) {
+      const old = live.flow[prev]!;
+      if (!live.counted[prev] && v[F.established]) this.#count(f, v);
       if (old !== f) {
         // Re-attributed since the last read: the old flow keeps what it had seen.
-        this.#fold(old, prev.vals);
-        this.#fold(f, prev.vals, -1);
+        this.#foldSlot(old, prev);
+        this.#foldSlot(f, prev, -1);
       }
+      live.remove(prev);
     } else if (v[F.established]) {
       this.#count(f, v);
     }
@@ -278,67 +288,58 @@ export class FlowTable {
         this.#onLive(dv, off, sk, period);
       }
     }
+    const live = this.#live, seen = live.seen;
     if (idle !== undefined) {
       let unlisted = 0;
-      for (const l of this.#live.values()) if (l.seen !== period) unlisted++;
+      for (const s of live.slots()) if (seen[s] !== period) unlisted++;
       if (unlisted + this.#closedCountedIdle !== idle) return false;
-      for (const l of this.#live.values()) {
-        if (l.seen === period) continue;
-        l.seen = period; // unchanged: its last values stand
-        l.flow.lastSeen = period;
+      for (const s of live.slots()) {
+        if (seen[s] === period) continue;
+        seen[s] = period; // unchanged: its last values stand
+        live.flow[s]!.lastSeen = period;
       }
       this.#idleInLastRead = unlisted;
       return true;
     }
     this.#idleInLastRead = 0;
-    for (const [sk, l] of this.#live) {
-      if (l.seen === period) continue;
-      l.flow.live.delete(l);
-      this.#fold(l.flow, l.vals);
-      this.#live.delete(sk);
+    for (const s of live.slots()) {
+      if (seen[s] === period) continue;
+      this.#foldSlot(live.flow[s]!, s);
+      live.remove(s);
     }
     return true;
   }
 
   #onLive(dv: DataView, off: number, sk: number, period: number): void {
-    let l = this.#live.get(sk);
+    const live = this.#live;
+    let s = live.find(sk);
     const tgid = R.tgid(dv, off) as number, role = R.role(dv, off) as number;
-    if (!l || l.tgid !== tgid || l.role !== role) {
+    if (s === NONE || live.tgid[s] !== tgid || live.role[s] !== role) {
       const hit = this.#labelsAt(dv, off);
       if (!hit) return;
       const [key, labels] = hit;
       const f = this.#flow(labels, key);
-      if (l) {
+      if (s !== NONE) {
         // Re-attributed (lazy owner): the old flow keeps what it had seen.
-        const old = l.flow;
-        old.live.delete(l);
-        this.#fold(old, l.vals);
-        this.#fold(f, l.vals, -1);
-        l.flow = f;
-        l.tgid = tgid;
-        l.role = role;
+        const old = live.flow[s]!;
+        this.#foldSlot(old, s);
+        this.#foldSlot(f, s, -1);
+        live.move(s, f);
+        live.tgid[s] = tgid;
+        live.role[s] = role;
       } else {
-        l = {
-          sk,
-          flow: f,
-          tgid,
-          role,
-          vals: new Float64Array(FIELDS.length),
-          counted: false,
-          seen: 0,
-        };
-        this.#live.set(sk, l);
+        s = live.add(sk, f, tgid, role);
       }
-      f.live.add(l);
     }
-    const v = l.vals;
+    const v = liveVals;
     for (let i = 0; i < READ.length; i++) v[i] = READ[i](dv, off);
-    const f = l.flow;
-    if (!l.counted && v[F.established]) {
-      l.counted = true;
+    live.store(s, v);
+    const f = live.flow[s]!;
+    if (!live.counted[s] && v[F.established]) {
+      live.counted[s] = 1;
       this.#count(f, v);
     }
-    l.seen = period;
+    live.seen[s] = period;
     f.lastSeen = period;
   }
 
@@ -348,7 +349,7 @@ export class FlowTable {
    */
   prune(idlePeriods = 10): void {
     for (const [k, f] of this.#flows) {
-      if (!f.live.size && this.#period - f.lastSeen >= idlePeriods) this.#flows.delete(k);
+      if (!f.count && this.#period - f.lastSeen >= idlePeriods) this.#flows.delete(k);
     }
   }
 
@@ -381,19 +382,21 @@ export class FlowTable {
       const c = rowCounters;
       c.set(f.closed);
       mx.fill(0);
-      mn.fill(f.live.size ? Infinity : 0);
+      mn.fill(f.count ? Infinity : 0);
       sm.fill(0);
-      for (const l of f.live) {
-        const v = l.vals;
-        for (let i = 0; i < NC; i++) c[i] += v[i];
+      const live = this.#live, wide = live.wide, narrow = live.narrow, next = live.next;
+      for (let s = f.head; s !== NONE; s = next[s]) {
+        const n = s * NARROW - WIDE; // narrow[n + i] is value i (i >= WIDE)
+        for (let i = 0; i < WIDE; i++) c[i] += wide[s * WIDE + i];
+        for (let i = WIDE; i < NC; i++) c[i] += narrow[n + i];
         for (let g = 0; g < gauges; g++) {
-          const x = v[NC + g];
+          const x = narrow[n + NC + g];
           if (x > mx[g]) mx[g] = x;
           if (x < mn[g]) mn[g] = x;
           sm[g] += x;
         }
       }
-      const nLive = f.live.size;
+      const nLive = f.count;
       const labels = f.labels;
       push("tcp_link", {
         labels,

@@ -77,8 +77,8 @@ export class TcpKernel {
   #pidSet = new Set<number>();
   /** Children added at fork (PID_FORKED) that the runner has not watched: when first seen. */
   #forkedSeen = new Map<number, number>();
-  /** The periodic read's buffer, reused. */
-  #readBufs: Uint8Array<ArrayBuffer>[] = [];
+  /** The periodic read's buffer, reused while reads fill a fair share of it. */
+  #readBuf: Uint8Array<ArrayBuffer> | undefined;
   /** Optional attach points whose programs the kernel refused to load. */
   #unloaded = new Set<string>();
   /** What `cfg` holds (see `struct tcp_cfg`). */
@@ -288,8 +288,8 @@ export class TcpKernel {
    * the report period's read, after which activity counts as the previous period's (reads
    * between, e.g. at adoption, do not advance it: the one-period grace for delayed ACKs and
    * timers stays a report period long). `records` is a view over a buffer kept for the next
-   * read (10,000 sockets are 2.4 MB: allocating that every period costs the GC and RSS): valid
-   * until the next call.
+   * reads while they fill a quarter of it (10,000 sockets are 2.4 MB: allocating that every
+   * period costs the GC and RSS): valid until the next call.
    */
   readTracked(endOfPeriod = true): TrackedRead {
     const c = this.#cfgValue;
@@ -298,7 +298,7 @@ export class TcpKernel {
     this.#writeCfg(!skip);
     let v, idle;
     try {
-      v = this.#connsIter.readIterInto(this.#readBufs[0] ?? new Uint8Array(1 << 16));
+      v = this.#connsIter.readIterInto(this.#readBuf ?? new Uint8Array(READ_BUF_MIN));
       if (skip) {
         const cfg = this.#cfg.lookup(u32(0))!;
         idle = new DataView(cfg.buffer).getUint32(TcpCfg.offsets.idle, true);
@@ -313,7 +313,13 @@ export class TcpKernel {
       this.#writeCfg();
     }
     this.#fullRead = false;
-    this.#readBufs[0] = new Uint8Array(v.buffer);
+    // A full read of 10,000 sockets grows the buffer to 4 MB; with read_changed_only the reads
+    // after it list only the active sockets. Keeping 4 MB for those would hold ~2.5 MB resident
+    // for nothing: a buffer four times larger than its read is let go (the next full read grows
+    // one again, a few copies once in a while).
+    const oversized = v.buffer.byteLength > READ_BUF_KEEP &&
+      v.byteLength * 4 < v.buffer.byteLength;
+    this.#readBuf = oversized ? undefined : new Uint8Array(v.buffer);
     return { records: v, walk: c.walk, idle };
   }
 
@@ -412,6 +418,9 @@ export const MARKERS: readonly string[] = [
   "tp_btf/tcp_send_reset",
   "tp_btf/tcp_receive_reset",
 ];
+
+/** The periodic read's first buffer, and the size up to which a buffer is kept whatever it held. */
+const READ_BUF_MIN = 1 << 16, READ_BUF_KEEP = 1 << 18;
 
 /** How long a child added at fork stays watched without the runner watching it. */
 export const FORK_GRACE_MS = 3000;

@@ -11,7 +11,7 @@ import { createApiApp } from "./api.ts";
 import {
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
-  render,
+  renderBytes,
   wantsOpenMetrics,
 } from "./exporter.ts";
 import { createLogger } from "./log.ts";
@@ -96,9 +96,12 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
     version: VERSION,
   });
   const metricsApp = new Hono();
+  let metricsSizeHint = 64 * 1024; // the last scrape's size, so one buffer usually fits
   metricsApp.get("/metrics", (c) => {
     const om = wantsOpenMetrics(c.req.header("accept"));
-    return c.body(render(tables.values(), registry, om), 200, {
+    const body = renderBytes(tables.values(), registry, om, metricsSizeHint);
+    metricsSizeHint = Math.ceil(body.length * 1.25) + 4096;
+    return c.body(body, 200, {
       "content-type": om ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
     });
   });

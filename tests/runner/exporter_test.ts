@@ -1,7 +1,7 @@
 /** The Prometheus endpoint: valid for promtool, never drained by a scrape, real histograms. */
 import { assert, assertEquals, assertIncludes } from "../helpers/assert.ts";
 import { parseMetrics, startDemarc, waitFor } from "../helpers/demarc.ts";
-import { render } from "../../runner/exporter.ts";
+import { render, renderBytes } from "../../runner/exporter.ts";
 import { metaTableSchema } from "../../runner/meta.ts";
 import { SeriesRegistry } from "../../runner/series.ts";
 
@@ -108,4 +108,34 @@ Deno.test("a series not re-published for two report periods disappears", () => {
   reg.update("p", table, [{ labels: { k: "kept" }, values: { v: 2 } }], 10_000, 10_000);
   assertEquals(reg.prune(11_500), 1);
   assertEquals([...reg.table("t")].map((s) => s.labelText), ['k="kept"']);
+});
+
+Deno.test("the bytes of a scrape are the text's UTF-8, however small the first buffer", () => {
+  const table = metaTableSchema.parse({
+    table: "t",
+    entity: "e",
+    description: "d",
+    keys: ["comm"],
+    metrics: [
+      { name: "v", type: "gauge", help: "h" },
+      { name: "w", type: "counter", help: "h" },
+    ],
+  });
+  const reg = new SeriesRegistry({});
+  // Multi-byte label values: a buffer that fills mid-character must grow, not cut it.
+  const rows = Array.from({ length: 300 }, (_, i) => ({
+    labels: { comm: `сервис-${i}-€` },
+    values: { v: i, w: i * 2 },
+  }));
+  reg.update("p", table, rows, 60_000);
+  for (const om of [false, true]) {
+    const expected = new TextEncoder().encode(render([table], reg, om));
+    for (const hint of [1, 16, 1000, expected.length, 1 << 20]) {
+      assertEquals(
+        renderBytes([table], reg, om, hint),
+        expected,
+        `hint ${hint}, openMetrics ${om}`,
+      );
+    }
+  }
 });

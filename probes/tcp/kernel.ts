@@ -23,6 +23,9 @@ import {
   STATS,
   TcpCfg,
 } from "./layout.ts";
+import { WatchedPids } from "./watched_pids.ts";
+
+export { FORK_GRACE_MS } from "./watched_pids.ts";
 
 /** Attach point (manifest name) → program in tcp.bpf.c. */
 export const PROGRAMS: Readonly<Record<string, string>> = {
@@ -69,14 +72,11 @@ export class TcpKernel {
   readonly #connsIter: BpfLink;
   readonly #rb: RingBuffer;
   readonly #conns: BpfMap;
-  readonly #pids: BpfMap;
+  readonly #pids: WatchedPids;
   readonly #listeners: BpfMap;
   readonly #stats: BpfMap;
   readonly #cfg: BpfMap;
   readonly #activity: BpfMap;
-  #pidSet = new Set<number>();
-  /** Children added at fork (PID_FORKED) that the runner has not watched: when first seen. */
-  #forkedSeen = new Map<number, number>();
   /** The periodic read's buffer, reused. */
   #readBufs: Uint8Array<ArrayBuffer>[] = [];
   /** Optional attach points whose programs the kernel refused to load. */
@@ -89,7 +89,7 @@ export class TcpKernel {
   private constructor(obj: BpfObject, onClosed: (record: DataView) => void) {
     this.#obj = obj;
     this.#conns = obj.map("conns");
-    this.#pids = obj.map("pids");
+    this.#pids = new WatchedPids(obj.map("pids"), obj.map("pid_slots"));
     this.#listeners = obj.map("listeners");
     this.#stats = obj.map("stats");
     this.#cfg = obj.map("cfg");
@@ -190,51 +190,16 @@ export class TcpKernel {
   }
 
   /**
-   * Make the kernel's watched-pid map equal `pids` (the runner's snoopers), plus the children
-   * the kernel added at fork while the runner may not have scanned them yet (see
-   * {@link pruneForked}). A pid the runner watches is PID_WATCHED, even if first added at fork.
+   * Make the kernel's watched set the runner's `pids`, plus the children the kernel added at
+   * fork while the runner may not have scanned them yet (see {@link WatchedPids}).
    */
   setPids(pids: ReadonlySet<number>): void {
-    const watched = new Uint8Array([PID_WATCHED]);
-    for (const p of this.#pidSet) if (!pids.has(p)) this.#pids.delete(u32(p));
-    const before = this.#pidSet;
-    this.#pidSet = new Set(pids);
-    for (const p of pids) {
-      if (before.has(p)) continue;
-      try {
-        this.#pids.update(u32(p), watched);
-      } catch (e) {
-        if (!(e instanceof BpfError && e.code === "E2BIG")) throw e;
-        // Full of children added at fork (a process forking thousands within the grace):
-        // the runner's pids come first.
-        this.pruneForked(performance.now(), true);
-        this.#pids.update(u32(p), watched);
-      }
-    }
-    this.pruneForked();
+    this.#pids.set(pids);
   }
 
-  /**
-   * Remove children added at fork that the runner has not come to watch within
-   * `FORK_GRACE_MS` of being seen here (its /proc scan runs every second): the runner's snooper
-   * resolution decides, the fork only bridges the gap until its next scans. Called by setPids
-   * and on every report.
-   */
-  pruneForked(now = performance.now(), all = false): void {
-    const forked = new Set<number>();
-    for (const k of this.#pids.keys()) {
-      const pid = new DataView(k.buffer, k.byteOffset).getUint32(0, true);
-      if (!this.#pidSet.has(pid)) forked.add(pid);
-    }
-    for (const pid of forked) {
-      const first = this.#forkedSeen.get(pid);
-      if (first === undefined && !all) this.#forkedSeen.set(pid, now);
-      else if (all || now - first! >= FORK_GRACE_MS) {
-        this.#pids.delete(u32(pid));
-        this.#forkedSeen.delete(pid);
-      }
-    }
-    for (const pid of this.#forkedSeen.keys()) if (!forked.has(pid)) this.#forkedSeen.delete(pid);
+  /** Drop children added at fork that the runner has not come to watch within the grace. */
+  pruneForked(): void {
+    this.#pids.pruneForked();
   }
 
   /** Runtime switches (see `struct tcp_cfg`); `fields` is a mask of layout.ts' `FIELDS`. */
@@ -343,7 +308,7 @@ export class TcpKernel {
 
   /** Children added at fork that the runner does not watch (yet). */
   get forkedPids(): number {
-    return this.#forkedSeen.size;
+    return this.#pids.forked;
   }
 
   /** Entries in the per-connection map now. */
@@ -412,12 +377,6 @@ export const MARKERS: readonly string[] = [
   "tp_btf/tcp_send_reset",
   "tp_btf/tcp_receive_reset",
 ];
-
-/** How long a child added at fork stays watched without the runner watching it. */
-export const FORK_GRACE_MS = 3000;
-
-/** `enum demarc_pid_source`. */
-const PID_WATCHED = 1;
 
 /** Attach points the probe cannot run without. */
 const REQUIRED = new Set(["tp_btf/inet_sock_set_state", "iter/tcp", "iter/bpf_map_elem"]);

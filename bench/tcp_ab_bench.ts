@@ -20,7 +20,7 @@
  *   each is two tracked sockets)
  */
 
-import { BpfObject, enableRunStats, NetnsSet } from "../ffi/libbpf.ts";
+import { BpfObject, enableRunStats, NetnsSet, RingBuffer } from "../ffi/libbpf.ts";
 import type { BpfLink } from "../ffi/libbpf.ts";
 import { compileBpf } from "../tests/ffi/build_fixture.ts";
 import { NetPair, ROOT, sh, Traffic } from "../tests/probes/tcp/harness.ts";
@@ -66,6 +66,9 @@ interface Side {
   obj: BpfObject;
   links: Map<string, BpfLink>;
   iter: BpfLink;
+  /** Close records, drained every 100 ms as the driver does (a full ring would make the close
+   * path skip its record and look cheaper than it is). */
+  events: RingBuffer;
   /** Run totals at the last mark, per program. */
   mark: Map<string, [number, number]>;
   acc: Map<string, [number, number]>;
@@ -111,6 +114,7 @@ function load(name: string, bytes: Uint8Array, pids: number[]): Side {
     obj,
     links: new Map(),
     iter: obj.program("dump_tcp").attachIter(),
+    events: new RingBuffer(obj, obj.map("events"), () => {}, { copy: false }),
     mark: new Map(),
     acc: new Map(),
   };
@@ -284,6 +288,9 @@ const watch = (pid: number) => {
 };
 netns.update(pids);
 
+const drain = setInterval(() => {
+  for (const s of sides) s.events.consume();
+}, 100);
 try {
   // Events: short connections (lifecycle, resets at SO_LINGER close) and request/response.
   for (let half = 0; half < 2; half++) {
@@ -486,6 +493,8 @@ try {
   await held.kill();
 } finally {
   stats.close();
+  clearInterval(drain);
+  for (const s of sides) s.events.close();
   for (const s of sides) s.obj.close();
   netns.close();
   await srv.kill();

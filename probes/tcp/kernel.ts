@@ -89,9 +89,13 @@ export class TcpKernel {
   private constructor(obj: BpfObject, onClosed: (record: DataView) => void) {
     this.#obj = obj;
     this.#conns = obj.map("conns");
-    this.#pids = new WatchedPids(obj.map("pids"), obj.map("pid_slots"));
-    this.#listeners = obj.map("listeners");
     this.#stats = obj.map("stats");
+    this.#pids = new WatchedPids(
+      obj.map("pids"),
+      obj.map("pid_slots"),
+      () => this.#stat(STATS.indexOf("forked")),
+    );
+    this.#listeners = obj.map("listeners");
     this.#cfg = obj.map("cfg");
     this.#activity = obj.map("activity");
     this.#links.set(
@@ -294,16 +298,19 @@ export class TcpKernel {
   /** Kernel-side counters summed over CPUs, by name. */
   stats(): Record<(typeof STATS)[number], number> {
     const out = {} as Record<(typeof STATS)[number], number>;
-    for (let i = 0; i < STAT_MAX && i < STATS.length; i++) {
-      const v = this.#stats.lookup(u32(i));
-      let sum = 0;
-      if (v) {
-        const dv = new DataView(v.buffer);
-        for (let off = 0; off < v.byteLength; off += 8) sum += Number(dv.getBigUint64(off, true));
-      }
-      out[STATS[i]] = sum;
-    }
+    for (let i = 0; i < STAT_MAX && i < STATS.length; i++) out[STATS[i]] = this.#stat(i);
     return out;
+  }
+
+  /** One kernel-side counter summed over CPUs. */
+  #stat(i: number): number {
+    const v = this.#stats.lookup(u32(i));
+    let sum = 0;
+    if (v) {
+      const dv = new DataView(v.buffer);
+      for (let off = 0; off < v.byteLength; off += 8) sum += Number(dv.getBigUint64(off, true));
+    }
+    return sum;
   }
 
   /** Children added at fork that the runner does not watch (yet). */

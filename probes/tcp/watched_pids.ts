@@ -26,14 +26,19 @@ const PID_WATCHED = 1, PID_FORKED = 2;
 export class WatchedPids {
   readonly #pids: BpfMap;
   readonly #slots: BpfMap;
+  /** Children added at fork so far (the kernel's count), or undefined when not known. */
+  readonly #forkCount: () => number | undefined;
+  /** #forkCount at the last scan of the slots: unchanged, no slot can have a new child. */
+  #scannedAt: number | undefined;
   /** The runner's pids (what the last {@link set} was given). */
   #runner = new Set<number>();
   /** Children added at fork that the runner has not watched: when first seen. */
   #forkedSeen = new Map<number, number>();
 
-  constructor(pids: BpfMap, slots: BpfMap) {
+  constructor(pids: BpfMap, slots: BpfMap, forkCount: () => number | undefined = () => undefined) {
     this.#pids = pids;
     this.#slots = slots;
+    this.#forkCount = forkCount;
   }
 
   /** Children added at fork that the runner does not watch (yet). */
@@ -86,7 +91,13 @@ export class WatchedPids {
       const pid = new DataView(k.buffer, k.byteOffset).getUint32(0, true);
       if (!this.#runner.has(pid)) forked.set(pid, undefined);
     }
-    for (const [k, v] of this.#slots.entries()) {
+    // The slots (8,192 entries) are read only when the kernel added a child since the last
+    // read, or children found then are still there (this runs on every report).
+    const forks = this.#forkCount();
+    const slotScan = forks === undefined || forks !== this.#scannedAt ||
+      [...this.#forkedSeen.keys()].some((p) => !forked.has(p));
+    this.#scannedAt = forks;
+    for (const [k, v] of slotScan ? this.#slots.entries() : []) {
       const tgid = new DataView(v.buffer, v.byteOffset).getBigUint64(0, true);
       if (tgid === 0n || tgid === SHARED || this.#runner.has(Number(tgid))) continue;
       if (!forked.has(Number(tgid))) {

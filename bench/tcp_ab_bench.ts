@@ -56,7 +56,7 @@ const POINTS: Record<string, string> = {
 /** Forks per round, by a watched and by an unwatched parent. */
 const FORKS = 500;
 /** The lossy transfer's port and size per round. */
-const LOSSY_PORT = "6002", LOSSY_BYTES = "4000000";
+const LOSSY_PORT = "6002", LOSSY_BYTES = "16000000";
 const ALL_FIELDS = 0x3f;
 /** The watched set of builds that have `pid_slots`, kept by the driver's code. */
 const watchedSets = new Map<string, WatchedPids>();

@@ -459,7 +459,7 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 			*e = 0;
 		}
 	}
-	/* on_state checked sk_protocol, and inet_sock_set_state only sees full sockets: a cast. */
+	/* on_state checked it is TCP, and inet_sock_set_state only sees full sockets: a cast. */
 	emit_closed(sk, as_tcp_sock(sk), ci, SNAP_CLOSED, counted);
 	__u32 idx = CLOSING_SLOTS;
 	struct last_closed *next = NULL;

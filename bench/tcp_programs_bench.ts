@@ -41,7 +41,7 @@ async function measure(
     await w.shortRate(3000, watch);
     await w.bulk(3, watch);
     await w.rrRate(20000, watch);
-    await w.lossy(8_000_000, watch);
+    await w.lossy(32_000_000, watch); // a few hundred retransmissions: a stable mean
     // Forks of a watched process (tp_btf/sched_process_fork adds each child to `pids`).
     const forker = new Deno.Command("python3", {
       args: [

@@ -11,15 +11,20 @@
  * object, interleaved: idle-heavy (the held sockets idle, one request/response connection busy)
  * and all-active (every socket's activity slot current: the worst case of the check).
  *
+ * The events: short connections, request/response, resets (SO_LINGER 0), a transfer through 5%
+ * loss (nft, in the namespace) for retransmissions, and forks, by a watched parent (each child
+ * inserted into `pids`) and by an unwatched one (the common case on a host), reported apart.
+ *
  * Run: deno run -A --unstable-kv bench/tcp_ab_bench.ts [old.bpf.c-or-.o] [rounds] [held]
  *   default old: probes/tcp/tcp.bpf.c of git HEAD; held: client connections held open (2,000;
  *   each is two tracked sockets)
  */
 
-import { BpfObject, enableRunStats, NetnsSet } from "../ffi/libbpf.ts";
+import { BpfObject, enableRunStats, NetnsSet, RingBuffer } from "../ffi/libbpf.ts";
 import type { BpfLink } from "../ffi/libbpf.ts";
 import { compileBpf } from "../tests/ffi/build_fixture.ts";
 import { NetPair, ROOT, sh, Traffic } from "../tests/probes/tcp/harness.ts";
+import { WatchedPids } from "../probes/tcp/watched_pids.ts";
 
 const rounds = Number(Deno.args[1] ?? 4);
 const heldConns = Number(Deno.args[2] ?? 2000);
@@ -46,14 +51,24 @@ const POINTS: Record<string, string> = {
   "tp_btf/tcp_probe": "on_tcp_probe",
   "tp_btf/tcp_sendmsg_locked": "on_sendmsg",
   "tp_btf/tcp_rcv_space_adjust": "on_recv", // new builds only (activity marks)
+  "tp_btf/sched_process_fork": "on_fork",
 };
+/** Forks per round, by a watched and by an unwatched parent. */
+const FORKS = 500;
+/** The lossy transfer's port and size per round. */
+const LOSSY_PORT = "6002", LOSSY_BYTES = "16000000";
 const ALL_FIELDS = 0x3f;
+/** The watched set of builds that have `pid_slots`, kept by the driver's code. */
+const watchedSets = new Map<string, WatchedPids>();
 
 interface Side {
   name: string;
   obj: BpfObject;
   links: Map<string, BpfLink>;
   iter: BpfLink;
+  /** Close records, drained every 100 ms as the driver does (a full ring would make the close
+   * path skip its record and look cheaper than it is). */
+  events: RingBuffer;
   /** Run totals at the last mark, per program. */
   mark: Map<string, [number, number]>;
   acc: Map<string, [number, number]>;
@@ -91,15 +106,19 @@ function load(name: string, bytes: Uint8Array, pids: number[]): Side {
   const obj = BpfObject.openMem(bytes, name);
   for (const p of ["on_accept4", "on_accept"]) obj.program(p).autoload = false;
   obj.load();
-  for (const p of pids) obj.map("pids").update(u32(p), new Uint8Array([1]));
+  if (obj.maps().some((m) => m.name === "pid_slots")) {
+    watchedSets.set(name, new WatchedPids(obj.map("pids"), obj.map("pid_slots")));
+  }
   const s: Side = {
     name,
     obj,
     links: new Map(),
     iter: obj.program("dump_tcp").attachIter(),
+    events: new RingBuffer(obj, obj.map("events"), () => {}, { copy: false }),
     mark: new Map(),
     acc: new Map(),
   };
+  for (const p of pids) addPid(s, p);
   setCfg(s, ALL_FIELDS);
   attachAll(s);
   return s;
@@ -173,6 +192,13 @@ interface ReadCost {
   wallPerTracked: number;
 }
 
+/** 64 MB written before each read: the driver reads a socket once per period, with its lines
+ * long gone from the caches; read back to back, the held sockets (~10 MB) would stay cached. */
+const evictBuf = new Uint8Array(64 << 20);
+function evictCaches(): void {
+  for (let i = 0; i < evictBuf.length; i += 64) evictBuf[i]++;
+}
+
 function readCost(
   s: Side,
   r: { prog: string; read: () => number },
@@ -180,9 +206,15 @@ function readCost(
   tracked: number,
 ): ReadCost {
   const [t0, c0] = totals(s, r.prog);
+  let busy = 0;
   const w0 = performance.now();
-  for (let i = 0; i < reads; i++) r.read();
-  const wall = (performance.now() - w0) * 1e6;
+  for (let i = 0; i < reads; i++) {
+    const e0 = performance.now();
+    evictCaches();
+    busy += performance.now() - e0;
+    r.read();
+  }
+  const wall = (performance.now() - w0 - busy) * 1e6;
   const [t1, c1] = totals(s, r.prog);
   return {
     perRun: (t1 - t0) / Math.max(1, c1 - c0),
@@ -196,19 +228,82 @@ const newBytes = await Deno.readFile(
   await compileBpf(`${ROOT}/probes/tcp/tcp.bpf.c`, [`${ROOT}/probes/tcp`, `${ROOT}/probes`]),
 );
 
+/** A python process that forks `n` children (each exits at once) when its stdin says so. */
+function forker(n: number): { pid: number; run: () => Promise<void> } {
+  const child = new Deno.Command("python3", {
+    args: [
+      "-c",
+      `import os,sys\nsys.stdin.readline()\n` +
+      `for _ in range(${n}): os.waitpid(os.fork() or os._exit(0), 0)`,
+    ],
+    stdin: "piped",
+  }).spawn();
+  return {
+    pid: child.pid, // the pyenv shim execs python: the same pid
+    run: async () => {
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode("go\n"));
+      await w.close();
+      const st = await child.status;
+      if (!st.success) throw new Error(`forker exited with ${st.code}`);
+    },
+  };
+}
+
 const net = await NetPair.create();
 const srv = await Traffic.spawn(net.b, ["server", "6001", "--echo"], "dm-ab-srv");
-const pids = [srv.pid];
+const sink = await Traffic.spawn(net.b, ["server", LOSSY_PORT], "dm-ab-sink");
+// 5% of the segments to the sink dropped on its input: retransmissions (fast and timer).
+await net.exec(net.b, "nft", "add", "table", "inet", "dmab");
+await net.exec(
+  net.b,
+  "nft",
+  "add chain inet dmab in { type filter hook input priority 0; }",
+);
+await net.exec(
+  net.b,
+  "nft",
+  `add rule inet dmab in tcp dport ${LOSSY_PORT} numgen random mod 100 < 5 drop`,
+);
+const pids = [srv.pid, sink.pid];
 const stats = enableRunStats();
 let sides = [load("old", oldBytes, pids), load("new", newBytes, pids)];
 const netns = new NetnsSet();
+/** on_fork run totals per side and parent kind ("old/watched"), and the sums per phase. */
+const forkMark = new Map<string, [number, number]>();
+const forkAcc = new Map<string, [number, number]>();
+function forkAdd(s: Side, kind: string): void {
+  const [t, c] = totals(s, "on_fork"), [t0, c0] = forkMark.get(`${s.name}/${kind}`)!;
+  const a = forkAcc.get(`${s.name}/${kind}`) ?? [0, 0];
+  forkAcc.set(`${s.name}/${kind}`, [a[0] + t - t0, a[1] + c - c0]);
+}
+/** Drop the children the fork program added (pids the bench does not watch), as the driver's
+ * pruneForked does after its grace. */
+function pruneForked(s: Side): void {
+  const w = watchedSets.get(s.name);
+  if (w) return w.pruneForked(performance.now(), true);
+  const m = s.obj.map("pids");
+  const keep = new Set(pids);
+  for (const k of [...m.keys()]) {
+    if (!keep.has(new DataView(k.buffer).getUint32(0, true))) m.delete(k);
+  }
+}
+/** Add a watched pid as the driver does. */
+function addPid(s: Side, pid: number): void {
+  const w = watchedSets.get(s.name);
+  if (w) w.set(new Set(pids));
+  else s.obj.map("pids").update(u32(pid), new Uint8Array([1]));
+}
 const watch = (pid: number) => {
   pids.push(pid);
-  for (const s of sides) s.obj.map("pids").update(u32(pid), new Uint8Array([1]));
+  for (const s of sides) addPid(s, pid);
   netns.update(pids);
 };
 netns.update(pids);
 
+const drain = setInterval(() => {
+  for (const s of sides) s.events.consume();
+}, 100);
 try {
   // Events: short connections (lifecycle, resets at SO_LINGER close) and request/response.
   for (let half = 0; half < 2; half++) {
@@ -237,6 +332,29 @@ try {
       await rst.send();
       await rst.next();
       await rst.kill();
+      const lossy = await Traffic.spawn(net.a, [
+        "client",
+        net.ipB,
+        LOSSY_PORT,
+        "--bytes",
+        LOSSY_BYTES,
+      ]);
+      watch(lossy.pid);
+      await lossy.send();
+      await lossy.next();
+      await lossy.kill();
+      // Forks: a watched parent's children go into `pids` (removed again, as the driver's
+      // pruneForked does); an unwatched parent's cost the lookup only.
+      const fw = forker(FORKS);
+      watch(fw.pid);
+      for (const s of sides) forkMark.set(s.name + "/watched", totals(s, "on_fork"));
+      await fw.run();
+      for (const s of sides) forkAdd(s, "watched");
+      for (const s of sides) pruneForked(s);
+      const fu = forker(FORKS);
+      for (const s of sides) forkMark.set(s.name + "/unwatched", totals(s, "on_fork"));
+      await fu.run();
+      for (const s of sides) forkAdd(s, "unwatched");
     }
     for (const s of sides) accumulate(s);
     // Swap the attach order for the second half.
@@ -263,6 +381,19 @@ try {
         `   new ${nn.toFixed(0).padStart(5)} ns x${String(nc).padStart(7)}   new/old ${
           (nn / on).toFixed(2)
         }`,
+    );
+  }
+  for (const kind of ["watched", "unwatched"]) {
+    const [ot, oc] = forkAcc.get(`old/${kind}`) ?? [0, 0],
+      [nt, nc] = forkAcc.get(`new/${kind}`) ?? [0, 0];
+    if (!oc || !nc) continue;
+    const on = ot / oc, nn = nt / nc;
+    console.log(
+      `  on_fork (${kind.padEnd(9)}) old ${on.toFixed(0).padStart(5)} ns x${
+        String(oc).padStart(7)
+      }   new ${nn.toFixed(0).padStart(5)} ns x${String(nc).padStart(7)}   new/old ${
+        (nn / on).toFixed(2)
+      }   (other forks on the host included)`,
     );
   }
 
@@ -375,8 +506,11 @@ try {
   await held.kill();
 } finally {
   stats.close();
+  clearInterval(drain);
+  for (const s of sides) s.events.close();
   for (const s of sides) s.obj.close();
   netns.close();
   await srv.kill();
+  await sink.kill();
   await net.close();
 }

@@ -1,11 +1,15 @@
 /**
  * The standard load for the TCP probe benchmarks, in a namespace pair: short connections, bulk
- * transfer (iperf3) and request/response round trips, each measured by the load itself.
+ * transfer (iperf3) and request/response round trips, each measured by the load itself, and a
+ * transfer through 5% loss (retransmissions).
  *
  * @module
  */
 
 import { NetPair, sh, Traffic } from "../tests/probes/tcp/harness.ts";
+
+/** The port of the lossy transfer's sink. */
+const LOSSY_PORT = 6301;
 
 /** Servers for the load; `pids` are the processes a probe should watch. */
 export class Workload {
@@ -13,6 +17,7 @@ export class Workload {
     readonly net: NetPair,
     readonly echo: Traffic,
     readonly iperf: Deno.ChildProcess,
+    readonly sink: Traffic,
   ) {}
 
   /** Create the namespaces and start the servers. */
@@ -24,13 +29,41 @@ export class Workload {
       stdout: "null",
       stderr: "null",
     }).spawn();
+    const sink = await Traffic.spawn(net.b, ["server", String(LOSSY_PORT)], "dm-bench-sink");
+    // 5% of the segments to the sink dropped on its input, in the namespace: retransmissions.
+    await net.exec(net.b, "nft", "add table inet dmbench");
+    await net.exec(
+      net.b,
+      "nft",
+      "add chain inet dmbench in { type filter hook input priority 0; }",
+    );
+    await net.exec(
+      net.b,
+      "nft",
+      `add rule inet dmbench in tcp dport ${LOSSY_PORT} numgen random mod 100 < 5 drop`,
+    );
     await new Promise((r) => setTimeout(r, 300));
-    return new Workload(net, echo, iperf);
+    return new Workload(net, echo, iperf, sink);
   }
 
   /** Server pids (clients are added per run). */
   get serverPids(): number[] {
-    return [this.echo.pid, this.iperf.pid];
+    return [this.echo.pid, this.iperf.pid, this.sink.pid];
+  }
+
+  /** `bytes` sent on one connection through 5% loss; retransmissions are the point. */
+  async lossy(bytes: number, onPid?: (pid: number) => void | Promise<void>): Promise<void> {
+    const c = await Traffic.spawn(this.net.a, [
+      "client",
+      this.net.ipB,
+      String(LOSSY_PORT),
+      "--bytes",
+      String(bytes),
+    ], "dm-bench-lossy");
+    await onPid?.(c.pid);
+    await c.send();
+    await c.next();
+    await c.kill();
   }
 
   /** `n` short connections, one after another; connections per second. */
@@ -94,6 +127,7 @@ export class Workload {
   /** Stop the servers and delete the namespaces. */
   async close(): Promise<void> {
     await this.echo.kill();
+    await this.sink.kill();
     try {
       this.iperf.kill("SIGKILL");
     } catch { /* gone */ }

@@ -23,6 +23,9 @@ import {
   STATS,
   TcpCfg,
 } from "./layout.ts";
+import { WatchedPids } from "./watched_pids.ts";
+
+export { FORK_GRACE_MS } from "./watched_pids.ts";
 
 /** Attach point (manifest name) → program in tcp.bpf.c. */
 export const PROGRAMS: Readonly<Record<string, string>> = {
@@ -69,14 +72,11 @@ export class TcpKernel {
   readonly #connsIter: BpfLink;
   readonly #rb: RingBuffer;
   readonly #conns: BpfMap;
-  readonly #pids: BpfMap;
+  readonly #pids: WatchedPids;
   readonly #listeners: BpfMap;
   readonly #stats: BpfMap;
   readonly #cfg: BpfMap;
   readonly #activity: BpfMap;
-  #pidSet = new Set<number>();
-  /** Children added at fork (PID_FORKED) that the runner has not watched: when first seen. */
-  #forkedSeen = new Map<number, number>();
   /** The periodic read's buffer, reused while reads fill a fair share of it. */
   #readBuf: Uint8Array<ArrayBuffer> | undefined;
   /** Optional attach points whose programs the kernel refused to load. */
@@ -89,9 +89,13 @@ export class TcpKernel {
   private constructor(obj: BpfObject, onClosed: (record: DataView) => void) {
     this.#obj = obj;
     this.#conns = obj.map("conns");
-    this.#pids = obj.map("pids");
-    this.#listeners = obj.map("listeners");
     this.#stats = obj.map("stats");
+    this.#pids = new WatchedPids(
+      obj.map("pids"),
+      obj.map("pid_slots"),
+      () => this.#stat(STATS.indexOf("forked")),
+    );
+    this.#listeners = obj.map("listeners");
     this.#cfg = obj.map("cfg");
     this.#activity = obj.map("activity");
     this.#links.set(
@@ -190,51 +194,16 @@ export class TcpKernel {
   }
 
   /**
-   * Make the kernel's watched-pid map equal `pids` (the runner's snoopers), plus the children
-   * the kernel added at fork while the runner may not have scanned them yet (see
-   * {@link pruneForked}). A pid the runner watches is PID_WATCHED, even if first added at fork.
+   * Make the kernel's watched set the runner's `pids`, plus the children the kernel added at
+   * fork while the runner may not have scanned them yet (see {@link WatchedPids}).
    */
   setPids(pids: ReadonlySet<number>): void {
-    const watched = new Uint8Array([PID_WATCHED]);
-    for (const p of this.#pidSet) if (!pids.has(p)) this.#pids.delete(u32(p));
-    const before = this.#pidSet;
-    this.#pidSet = new Set(pids);
-    for (const p of pids) {
-      if (before.has(p)) continue;
-      try {
-        this.#pids.update(u32(p), watched);
-      } catch (e) {
-        if (!(e instanceof BpfError && e.code === "E2BIG")) throw e;
-        // Full of children added at fork (a process forking thousands within the grace):
-        // the runner's pids come first.
-        this.pruneForked(performance.now(), true);
-        this.#pids.update(u32(p), watched);
-      }
-    }
-    this.pruneForked();
+    this.#pids.set(pids);
   }
 
-  /**
-   * Remove children added at fork that the runner has not come to watch within
-   * `FORK_GRACE_MS` of being seen here (its /proc scan runs every second): the runner's snooper
-   * resolution decides, the fork only bridges the gap until its next scans. Called by setPids
-   * and on every report.
-   */
-  pruneForked(now = performance.now(), all = false): void {
-    const forked = new Set<number>();
-    for (const k of this.#pids.keys()) {
-      const pid = new DataView(k.buffer, k.byteOffset).getUint32(0, true);
-      if (!this.#pidSet.has(pid)) forked.add(pid);
-    }
-    for (const pid of forked) {
-      const first = this.#forkedSeen.get(pid);
-      if (first === undefined && !all) this.#forkedSeen.set(pid, now);
-      else if (all || now - first! >= FORK_GRACE_MS) {
-        this.#pids.delete(u32(pid));
-        this.#forkedSeen.delete(pid);
-      }
-    }
-    for (const pid of this.#forkedSeen.keys()) if (!forked.has(pid)) this.#forkedSeen.delete(pid);
+  /** Drop children added at fork that the runner has not come to watch within the grace. */
+  pruneForked(): void {
+    this.#pids.pruneForked();
   }
 
   /** Runtime switches (see `struct tcp_cfg`); `fields` is a mask of layout.ts' `FIELDS`. */
@@ -335,21 +304,24 @@ export class TcpKernel {
   /** Kernel-side counters summed over CPUs, by name. */
   stats(): Record<(typeof STATS)[number], number> {
     const out = {} as Record<(typeof STATS)[number], number>;
-    for (let i = 0; i < STAT_MAX && i < STATS.length; i++) {
-      const v = this.#stats.lookup(u32(i));
-      let sum = 0;
-      if (v) {
-        const dv = new DataView(v.buffer);
-        for (let off = 0; off < v.byteLength; off += 8) sum += Number(dv.getBigUint64(off, true));
-      }
-      out[STATS[i]] = sum;
-    }
+    for (let i = 0; i < STAT_MAX && i < STATS.length; i++) out[STATS[i]] = this.#stat(i);
     return out;
+  }
+
+  /** One kernel-side counter summed over CPUs. */
+  #stat(i: number): number {
+    const v = this.#stats.lookup(u32(i));
+    let sum = 0;
+    if (v) {
+      const dv = new DataView(v.buffer);
+      for (let off = 0; off < v.byteLength; off += 8) sum += Number(dv.getBigUint64(off, true));
+    }
+    return sum;
   }
 
   /** Children added at fork that the runner does not watch (yet). */
   get forkedPids(): number {
-    return this.#forkedSeen.size;
+    return this.#pids.forked;
   }
 
   /** Entries in the per-connection map now. */
@@ -421,12 +393,6 @@ export const MARKERS: readonly string[] = [
 
 /** The periodic read's first buffer, and the size up to which a buffer is kept whatever it held. */
 const READ_BUF_MIN = 1 << 16, READ_BUF_KEEP = 1 << 18;
-
-/** How long a child added at fork stays watched without the runner watching it. */
-export const FORK_GRACE_MS = 3000;
-
-/** `enum demarc_pid_source`. */
-const PID_WATCHED = 1;
 
 /** Attach points the probe cannot run without. */
 const REQUIRED = new Set(["tp_btf/inet_sock_set_state", "iter/tcp", "iter/bpf_map_elem"]);

@@ -78,7 +78,7 @@ export function decodeSnaps(buffers: readonly Uint8Array[]): Snap[] {
 /** `struct conn_info`: value of the `conns` map. */
 export const ConnInfo = defineStruct(
   [
-    ["pad0", "u8"],
+    ["listed", "u8"],
     ["role", "u8"],
     ["owner_src", "u8"],
     ["pad", "u8"],

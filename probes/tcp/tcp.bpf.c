@@ -35,6 +35,26 @@ struct {
 	__type(value, __u8); /* enum demarc_pid_source */
 } pids SEC(".maps");
 
+/* Watched tgids by slot (tgid % PID_SLOTS), in front of `pids`: the slot holds the tgid itself,
+ * 0 when no watched tgid maps to it, or PID_SLOT_SHARED when several may (then `pids` decides).
+ * A watched tgid is always in `pids` or alone in its slot; `pids` holds the runner's pids and
+ * the children that found their slot taken. So the common cases cost one load at a fixed address
+ * (an array lookup is inlined) instead of a hash lookup, ~150-400 ns of cache misses at fork:
+ * an unwatched process (slot 0), a watched one (its own tgid), and a watched process's fork,
+ * which writes the child's tgid into a free slot instead of inserting into `pids`.
+ * User space (probes/tcp/watched_pids.ts) writes a pid's slot after inserting it into `pids`,
+ * and after clearing slots sets again those of the pids still in `pids`; on_fork inserts into
+ * `pids` before it marks a slot shared. */
+#define PID_SLOTS 8192
+#define PID_SLOT_SHARED 0xffffffffULL
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PID_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64); /* a tgid (array elements take 8 bytes whatever the value) */
+} pid_slots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -168,9 +188,21 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1; /* per-CPU slot: no atomic needed */
 }
 
+static __always_inline __u64 *pid_slot(__u32 tgid)
+{
+	__u32 slot = tgid & (PID_SLOTS - 1);
+	return bpf_map_lookup_elem(&pid_slots, &slot);
+}
+
 static __always_inline bool watched(__u32 tgid)
 {
-	return bpf_map_lookup_elem(&pids, &tgid) != NULL;
+	__u64 *slot = pid_slot(tgid);
+	__u64 v = slot ? *slot : PID_SLOT_SHARED;
+	if (v == tgid)
+		return tgid != 0; /* 0 is a free slot, never a watched tgid */
+	if (v == 0)
+		return false;
+	return bpf_map_lookup_elem(&pids, &tgid) != NULL; /* shared, or another tgid's */
 }
 
 static __always_inline struct tcp_cfg *get_cfg(void)
@@ -414,15 +446,20 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 		return;
 	}
 	/* The periodic read forgets the element; if a read counted it as unchanged, the record
-	 * says which (user space checks its count against the sockets it holds). */
-	__u32 *e = elem_slot(ci), counted = 0;
-	if (e) {
-		__u32 info = *e;
-		if (info & ELEM_KNOWN)
-			counted = info & ELEM_WALK_MASK;
-		*e = 0;
+	 * says which (user space checks its count against the sockets it holds). A connection no
+	 * read has listed (most short ones) has a clear slot since its insert: its `elems` line
+	 * (a cache miss) is not touched. */
+	__u32 counted = 0;
+	if (ci->listed) {
+		__u32 *e = elem_slot(ci);
+		if (e) {
+			__u32 info = *e;
+			if (info & ELEM_KNOWN)
+				counted = info & ELEM_WALK_MASK;
+			*e = 0;
+		}
 	}
-	/* on_state checked sk_protocol, and inet_sock_set_state only sees full sockets: a cast. */
+	/* on_state checked it is TCP, and inet_sock_set_state only sees full sockets: a cast. */
 	emit_closed(sk, as_tcp_sock(sk), ci, SNAP_CLOSED, counted);
 	__u32 idx = CLOSING_SLOTS;
 	struct last_closed *next = NULL;
@@ -442,6 +479,25 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 	stat_inc(STAT_DELETES);
 }
 
+/* The struct proto of the TCP socket last seen here, per family (0 AF_INET, 1 AF_INET6). A
+ * proto serves one protocol (TLS and sockmap install copies of TCP's, still TCP's), so a socket
+ * with that proto is TCP; the pointer is on the line that holds the state, where sk_protocol is
+ * 500 bytes further (another line, often cold at a state change). Other sockets (SCTP, MPTCP's
+ * own, another TCP proto copy) are checked the long way, and TCP ones update the entry. */
+__u64 tcp_proto_seen[2];
+
+static __always_inline bool is_tcp(const struct sock *sk)
+{
+	__u64 prot = (__u64)sk->__sk_common.skc_prot;
+	__u32 i = sk->__sk_common.skc_family == AF_INET6;
+	if (prot && prot == tcp_proto_seen[i & 1])
+		return true;
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return false;
+	tcp_proto_seen[i & 1] = prot;
+	return true;
+}
+
 #ifdef DEMARC_BROKEN_LIFECYCLE /* tests: a required tracepoint missing */
 SEC("tp_btf/inet_sock_set_state_not_in_this_kernel")
 #else
@@ -449,7 +505,7 @@ SEC("tp_btf/inet_sock_set_state")
 #endif
 int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (sk->sk_protocol != IPPROTO_TCP)
+	if (!is_tcp(sk))
 		return 0;
 	__u64 key = (__u64)sk;
 	int d = is_unsettled(newstate) - is_unsettled(oldstate);
@@ -517,6 +573,9 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(on_retransmit, const struct sock *sk, const struct sk_buff *skb, int err)
 {
+	/* The mark before the lookup, although only tracked sockets need it: its loads then overlap
+	 * the lookup's misses (timer context: all cold). Marking after the lookup measured
+	 * 1.1-1.3x the cost per run for tracked sockets (bench/tcp_ab_bench.ts). */
 	mark_active(sk);
 	__u64 key = (__u64)sk;
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
@@ -642,18 +701,40 @@ int BPF_PROG(on_recv, struct sock *sk)
 
 /* A watched process forks: the child is watched from its first instruction, so a pre-forked
  * server's workers (and any child that connects at once) are tracked before the runner's next
- * /proc scan. PID_FORKED marks it as the kernel's guess: the driver removes it unless the
- * runner's snoopers match it within a few scans (TcpKernel.pruneForked). Threads are no new
- * tgid: skipped before the lookup. */
+ * /proc scan. The child is the kernel's guess (its tgid in its free `pid_slots` slot, or in
+ * `pids` as PID_FORKED): the driver removes it unless the runner's snoopers match it within a
+ * few scans (WatchedPids.pruneForked). Threads are no new tgid: skipped before the lookup. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
 	if (ptgid == ctgid || !watched(ptgid))
 		return 0;
+	__u64 *slot = pid_slot(ctgid);
+	if (!slot)
+		return 0;
+	/* A free slot takes the child. A plain load and store, not a compare-and-swap (measured
+	 * ~50 ns more per watched fork): only a child whose tgid is this one's ± a multiple of
+	 * PID_SLOTS, forked in the same instant on another CPU, could want the same slot, and pids
+	 * are handed out in sequence. */
+	__u64 was = *slot;
+	if (was == 0) {
+		*slot = ctgid;
+		stat_inc(STAT_FORKED);
+		return 0;
+	}
+	if (was == ctgid)
+		return 0;
+	/* Taken by a tgid 8192 apart (or shared): the child goes into `pids`, and so does the
+	 * slot's tgid (a child known by its slot alone; a runner's pid is there already), then the
+	 * slot says "look there". */
 	__u8 v = PID_FORKED;
 	if (bpf_map_update_elem(&pids, &ctgid, &v, BPF_NOEXIST) == 0)
 		stat_inc(STAT_FORKED);
+	__u32 other = was;
+	if (was != PID_SLOT_SHARED)
+		bpf_map_update_elem(&pids, &other, &v, BPF_NOEXIST);
+	*slot = PID_SLOT_SHARED;
 	return 0;
 }
 
@@ -742,6 +823,8 @@ int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
 	fill_gauges(&s, sk, tp, fields);
 	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
 	*e = ELEM_KNOWN | (sk_hash(tp) << ELEM_HASH_SHIFT);
+	if (!ci->listed) /* its close must clear the slot (a store only the first time) */
+		ci->listed = 1;
 	return 0;
 }
 

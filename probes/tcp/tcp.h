@@ -43,7 +43,7 @@ enum demarc_pid_source {
 
 /* Per tracked socket (value of `conns`, keyed by the struct sock address). */
 struct conn_info {
-	__u8 pad0;
+	__u8 listed;           /* a periodic read has listed it (so its `elems` slot may be set) */
 	__u8 role;
 	__u8 owner_src;
 	__u8 pad;

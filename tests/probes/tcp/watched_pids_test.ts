@@ -1,0 +1,94 @@
+/**
+ * The watched set's slots (tcp.bpf.c `pid_slots`, probes/tcp/watched_pids.ts) where two tgids
+ * 8,192 apart share one: the kernel must fall back to `pids` for both, and a child forked into a
+ * taken slot must be recorded in `pids`. Pids 8,192 apart are arranged by adding pids to the
+ * runner's set that no test process has (the maps hold numbers; whether a process exists does
+ * not matter to them).
+ */
+
+import { assert, assertEquals } from "../../ffi/assert.ts";
+import { configFor, NetPair, rowsWith, startProbe, Traffic } from "./harness.ts";
+import { FORK_GRACE_MS, PID_SLOTS } from "../../../probes/tcp/watched_pids.ts";
+import type { Row } from "../../../runner/probe_api.ts";
+
+function sentBy(rows: Row[], tgid: number): number {
+  return rowsWith(rows, { tgid, role: "client" }).reduce(
+    (n, r) => n + (r.values.bytes_sent as number),
+    0,
+  );
+}
+
+Deno.test("two watched pids sharing a slot are both watched; an unwatched pid whose slot holds another is not", async () => {
+  const net = await NetPair.create();
+  const srv = await Traffic.spawn(net.b, ["server", "5951"], "dm-slot-srv");
+  const args = ["client", net.ipB, "5951", "--conns", "20", "--bytes", "1000"];
+  const shared = await Traffic.spawn(net.a, args, "dm-slot-w");
+  const other = await Traffic.spawn(net.a, args, "dm-slot-u");
+  // `shared` shares its slot with another watched pid; `other` is not watched, but its slot
+  // holds a watched pid.
+  const pids = new Set([srv.pid, shared.pid, shared.pid + PID_SLOTS, other.pid + PID_SLOTS]);
+  const h = await startProbe(
+    "tcp",
+    await configFor("tcp", ["tcp_stats"], { report_period: 1 }),
+    pids,
+  );
+  try {
+    // Short connections, closed before any /proc adoption could see them: only the kernel's
+    // check at connect() tracks them.
+    for (const c of [shared, other]) await c.send();
+    for (const c of [shared, other]) await c.next();
+    const rows = await h.waitFor("tcp_link", (r) => sentBy(r, shared.pid) === 20_000);
+    assertEquals(sentBy(rows, shared.pid), 20_000, "all 20 connections of the shared slot's pid");
+    assertEquals(rowsWith(rows, { tgid: other.pid }).length, 0, "nothing of the unwatched pid");
+  } finally {
+    await h.close();
+    for (const c of [shared, other, srv]) await c.kill();
+    await net.close();
+  }
+});
+
+Deno.test("a watched process's child whose slot is taken is watched through pids, then dropped after the grace", async () => {
+  const net = await NetPair.create();
+  const srv = await Traffic.spawn(net.b, ["server", "5952"], "dm-slot-srv");
+  const parent = await Traffic.spawn(
+    net.a,
+    ["client", net.ipB, "5952", "--bytes", "5000", "--hold", "--fork"],
+    "dm-slot-fork",
+  );
+  // The next 2,048 pids after the parent's find their slots taken by watched pids.
+  const RANGE = 2048;
+  const pids = new Set([srv.pid, parent.pid]);
+  for (let i = 1; i <= RANGE; i++) pids.add(parent.pid + i + PID_SLOTS);
+  const h = await startProbe(
+    "tcp",
+    await configFor("tcp", ["tcp_stats"], { report_period: 1 }),
+    pids,
+  );
+  let child = 0;
+  try {
+    await parent.send();
+    child = Number((await parent.next()).forked);
+    assert(
+      child > parent.pid && child <= parent.pid + RANGE,
+      `the child (${child}) forked within ${RANGE} pids of its parent (${parent.pid}): ` +
+        "its slot was taken (a host forking faster than that makes this test moot; run again)",
+    );
+    assertEquals((await parent.next()).connected, 1, "the child connected");
+    const rows = await h.waitFor("tcp_link", (r) => sentBy(r, child) === 5000);
+    assertEquals(rowsWith(rows, { tgid: child })[0].labels.comm, "dm-slot-fork");
+    const details = () => h.driver.status!().details as Record<string, number>;
+    assertEquals(details().forkedPids, 1, "watched since its fork, not by the runner");
+    await new Promise((r) => setTimeout(r, FORK_GRACE_MS + 1500));
+    assertEquals(details().forkedPids, 0, "dropped after the grace");
+  } finally {
+    await h.close();
+    if (child) {
+      try {
+        Deno.kill(child, "SIGKILL");
+      } catch { /* gone */ }
+    }
+    await parent.kill();
+    await srv.kill();
+    await net.close();
+  }
+});

@@ -2,7 +2,9 @@
  * The demarc process itself with the TCP probe tracking 10,000 connections (5,000 client and
  * 5,000 server sockets, 200 flows) at report_period 5: CPU share of one core and RSS of the
  * process, and how fast GET /metrics renders. Targets: <= 2% of a core, <= 80 MB RSS,
- * >= 500,000 series per second.
+ * >= 500,000 series per second. CPU and the RSS target are taken over a steady window: reports
+ * every 5 s and a scrape every 5 s, the RSS sampled each second and its peak kept. The RSS after
+ * 15 back-to-back scrapes (the rendering-rate measurement) is printed too.
  *
  * Variants of `deno run` flags run side by side against the same connections, interleaved over
  * rounds (A B A B ...): by default `plain` (no flags, as before) and `shipped` (the flags of the
@@ -67,9 +69,18 @@ function cpuTicks(pid: number): number {
   return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (100 Hz)
 }
 
+function vmRssKb(pid: number): number {
+  const line = Deno.readTextFileSync(`/proc/${pid}/status`).split("\n")
+    .find((l) => l.startsWith("VmRSS:"));
+  return Number(line?.split(/\s+/)[1] ?? 0);
+}
+
 interface RunFigures {
   idle: MemoryBreakdown;
+  /** After a burst of scrapes. */
   loaded: MemoryBreakdown;
+  /** The peak over the CPU window (reports and a scrape every 5 s). */
+  steadyPeakKb: number;
   cpu: number;
   seriesPerSec: number;
   series: number;
@@ -113,8 +124,15 @@ async function run(v: Variant): Promise<RunFigures> {
       60_000,
       "10,000 connections reported twice",
     );
+    // The steady state: reports every 5 s and a Prometheus scrape every 5 s (a third of its
+    // default interval); the RSS sampled every second, its peak kept.
     const t0 = cpuTicks(demarc.pid), w0 = performance.now();
-    await new Promise((r) => setTimeout(r, windowSecs * 1000));
+    let steadyPeakKb = 0;
+    for (let sec = 0; sec < windowSecs; sec++) {
+      if (sec % 5 === 0) await demarc.scrape();
+      steadyPeakKb = Math.max(steadyPeakKb, vmRssKb(demarc.pid));
+      await new Promise((r) => setTimeout(r, w0 + (sec + 1) * 1000 - performance.now()));
+    }
     const cpu = (cpuTicks(demarc.pid) - t0) / 100 / ((performance.now() - w0) / 1000);
     const times: number[] = [];
     let series = 0;
@@ -124,7 +142,7 @@ async function run(v: Variant): Promise<RunFigures> {
       times.push(performance.now() - s);
       series = text.split("\n").filter((l) => l && !l.startsWith("#")).length;
     }
-    // RSS after the scrapes too: rendering /metrics is part of the steady state.
+    // And after a burst of 15 back-to-back scrapes: the worst case for rendering garbage.
     await new Promise((r) => setTimeout(r, 1000));
     const loaded = memoryBreakdown(demarc.pid);
     const v8 = (await demarc.get<{ memory?: Deno.MemoryUsage }>("/api/v1/runner")).memory;
@@ -136,7 +154,8 @@ async function run(v: Variant): Promise<RunFigures> {
         (best * 1000).toFixed(1)
       } ms (best of 15)`,
     );
-    return { idle, loaded, cpu, seriesPerSec: series / best, series };
+    console.log(`    steady: RSS peak ${(steadyPeakKb / 1024).toFixed(1)} MB`);
+    return { idle, loaded, steadyPeakKb, cpu, seriesPerSec: series / best, series };
   } finally {
     await demarc.stop();
   }
@@ -167,16 +186,19 @@ console.log(
 );
 for (const v of variants) {
   const fs = figures.get(v.name)!;
-  const rss = fs.map((f) => f.loaded.rssKb / 1024);
+  const rss = fs.map((f) => f.steadyPeakKb / 1024);
+  const burst = fs.map((f) => f.loaded.rssKb / 1024);
   const own = fs.map((f) => f.loaded.privateAnonKb / 1024);
   const cpu = fs.map((f) => f.cpu * 100);
   const sps = fs.map((f) => f.seriesPerSec);
   console.log(`  ${v.name} (${describe(v)}):`);
   console.log(
     `    idle RSS ${range(fs.map((f) => f.idle.rssKb / 1024), (x) => x.toFixed(1))} MB; ` +
-      `loaded RSS ${range(rss, (x) => x.toFixed(1))} MB (target <= 80: ${
+      `steady RSS peak ${range(rss, (x) => x.toFixed(1))} MB (target <= 80: ${
         Math.max(...rss) <= 80 ? "ok" : "OVER"
-      }), of it anonymous ${range(own, (x) => x.toFixed(1))} MB`,
+      }); after 15 back-to-back scrapes ${range(burst, (x) => x.toFixed(1))} MB, of it anonymous ${
+        range(own, (x) => x.toFixed(1))
+      } MB`,
   );
   console.log(
     `    CPU ${range(cpu, (x) => x.toFixed(2))}% of a core (target <= 2%: ${

@@ -38,25 +38,32 @@ public final class Aggregator {
   }
 
   public void add(RowKey key, long durationNs, boolean responded, long bytesSent, long bytesReceived) {
+    addTo(key, key, durationNs, responded, bytesSent, bytesReceived);
+  }
+
+  /** As {@link #add}, for the call whose fields {@code probe} holds: no key is made unless the row is new. */
+  void add(RowKeyProbe probe, long durationNs, boolean responded, long bytesSent, long bytesReceived) {
+    addTo(probe, null, durationNs, responded, bytesSent, bytesReceived);
+  }
+
+  /** {@code lookup} is a RowKey or a RowKeyProbe; {@code key} the RowKey when the caller has one. */
+  private void addTo(Object lookup, RowKey key, long durationNs, boolean responded, long bytesSent,
+      long bytesReceived) {
+    String statusClass = key != null ? key.statusClass() : ((RowKeyProbe) lookup).statusClass;
     while (true) {
-      Cell c = cells.get(key);
+      Cell c = cells.get(lookup);
       if (c == null) {
         if (cells.size() >= cap) {
           overflowCalls.incrementAndGet();
           c = overflow;
         } else {
-          c = cells.computeIfAbsent(key, k -> new Cell(bounds));
+          RowKey k = key != null ? key : ((RowKeyProbe) lookup).toKey();
+          c = cells.computeIfAbsent(k, x -> new Cell(bounds));
         }
       }
-      if (c.tryEnter()) {
-        try {
-          c.add(durationNs, responded, key.statusClass(), bytesSent, bytesReceived);
-        } finally {
-          c.exit();
-        }
-        return;
-      }
-      cells.remove(key, c); // evicted under our feet: take a fresh row
+      if (c.add(durationNs, responded, statusClass, bytesSent, bytesReceived)) return;
+      // Evicted under our feet: drop the closed row if the flusher has not yet, and take a fresh one.
+      cells.remove(key != null ? key : ((RowKeyProbe) lookup).toKey(), c);
     }
   }
 
@@ -70,8 +77,8 @@ public final class Aggregator {
       if (d == null) {
         // Closing fails while a writer is inside; then the row simply stays another period.
         if (++e.getValue().idlePeriods >= EVICT_AFTER_IDLE_PERIODS && e.getValue().close()) {
-          it.remove();
-          long[] last = e.getValue().takeDelta(); // nothing can have slipped in, but be exact
+          cells.remove(e.getKey(), e.getValue()); // only this row: a writer may have made a fresh one
+          long[] last = e.getValue().takeDelta(); // calls that completed since the delta above
           if (last != null) {
             row(rows, e.getKey(), last, withBytes);
             n++;
@@ -144,8 +151,8 @@ public final class Aggregator {
     }
     sb.append(']');
     Json.key(sb, "latencySumNs").append(d[Cell.LATENCY_SUM]);
-    Json.key(sb, "bytesSent").append(withBytes && d[Cell.SENT_KNOWN] > 0 ? d[Cell.BYTES_SENT] : -1);
-    Json.key(sb, "bytesReceived").append(withBytes && d[Cell.RECEIVED_KNOWN] > 0 ? d[Cell.BYTES_RECEIVED] : -1);
+    Json.key(sb, "bytesSent").append(withBytes && Cell.sentKnown(d) ? d[Cell.BYTES_SENT] : -1);
+    Json.key(sb, "bytesReceived").append(withBytes && Cell.receivedKnown(d) ? d[Cell.BYTES_RECEIVED] : -1);
     Json.key(sb, "library");
     Json.string(sb, k.library());
     sb.append('}');

@@ -6,6 +6,12 @@ import java.util.concurrent.atomic.AtomicLongArray;
 /**
  * The counters of one row, cumulative since the row was created. Writers only add; the flusher
  * reads and subtracts what it reported last time, so no count is lost at a period boundary.
+ *
+ * <p>A call costs few atomic adds (each is a locked instruction, contended when threads share
+ * the row): which byte counts were known is one add into one of three counters, and the eviction
+ * gate is the counters themselves: {@link #REQUESTS} is a call's first add (entering the row) and
+ * its latency bucket its last (leaving it), so "requests == sum of buckets" means no writer is
+ * inside.
  */
 final class Cell {
   static final int REQUESTS = 0;
@@ -15,17 +21,22 @@ final class Cell {
   static final int LATENCY_SUM = 4;
   static final int BYTES_SENT = 5;
   static final int BYTES_RECEIVED = 6;
-  static final int SENT_KNOWN = 7; // calls whose bytes sent were known: -1 in the row when none were
-  static final int RECEIVED_KNOWN = 8;
-  static final int BUCKETS = 9;
+  // Calls whose byte counts were known (a row says -1 for a direction none of its calls knew):
+  static final int BOTH_KNOWN = 7;
+  static final int SENT_ONLY_KNOWN = 8;
+  static final int RECEIVED_ONLY_KNOWN = 9;
+  static final int BUCKETS = 10;
+
+  /** Written into REQUESTS by {@link #close}: negative, so a writer arriving afterwards sees it. */
+  private static final long CLOSED = Long.MIN_VALUE / 2;
 
   final long[] bounds;
   final AtomicLongArray counts;
   /** Owned by the flusher thread only. */
   final long[] reported;
   int idlePeriods;
-  /** Writers inside add(); Integer.MIN_VALUE (negative) once the flusher closed the row. */
-  private final java.util.concurrent.atomic.AtomicInteger gate = new java.util.concurrent.atomic.AtomicInteger();
+  /** The requests count frozen by {@link #close} (flusher thread only). */
+  private long requestsAtClose = -1;
 
   Cell(long[] bounds) {
     this.bounds = bounds;
@@ -33,37 +44,41 @@ final class Cell {
     this.reported = new long[counts.length()];
   }
 
-  void add(long durationNs, boolean responded, String statusClass, long bytesSent, long bytesReceived) {
-    counts.incrementAndGet(REQUESTS);
+  /** Adds one call; false (nothing added) when the row was closed for eviction: look it up again. */
+  boolean add(long durationNs, boolean responded, String statusClass, long bytesSent, long bytesReceived) {
+    if (counts.getAndIncrement(REQUESTS) < 0) return false;
     if (responded) counts.incrementAndGet(RESPONSES);
     if (statusClass == StatusClass.CLIENT_ERROR) counts.incrementAndGet(CLIENT_ERRORS);
     else if (statusClass == StatusClass.SERVER_ERROR) counts.incrementAndGet(SERVER_ERRORS);
     counts.addAndGet(LATENCY_SUM, durationNs);
-    if (bytesSent >= 0) {
-      counts.addAndGet(BYTES_SENT, bytesSent);
-      counts.incrementAndGet(SENT_KNOWN);
-    }
-    if (bytesReceived >= 0) {
-      counts.addAndGet(BYTES_RECEIVED, bytesReceived);
-      counts.incrementAndGet(RECEIVED_KNOWN);
-    }
-    counts.incrementAndGet(BUCKETS + bucket(bounds, durationNs));
+    if (bytesSent >= 0) counts.addAndGet(BYTES_SENT, bytesSent);
+    if (bytesReceived >= 0) counts.addAndGet(BYTES_RECEIVED, bytesReceived);
+    if (bytesSent >= 0) counts.incrementAndGet(bytesReceived >= 0 ? BOTH_KNOWN : SENT_ONLY_KNOWN);
+    else if (bytesReceived >= 0) counts.incrementAndGet(RECEIVED_ONLY_KNOWN);
+    counts.incrementAndGet(BUCKETS + bucket(bounds, durationNs)); // last: the call has left the row
+    return true;
   }
 
-  /** False when the row was closed for eviction: the writer must look the row up again. */
-  boolean tryEnter() {
-    if (gate.incrementAndGet() > 0) return true;
-    gate.decrementAndGet();
-    return false;
-  }
-
-  void exit() {
-    gate.decrementAndGet();
-  }
-
-  /** Closes an idle row for eviction, only if no writer is inside (so no count can be lost). */
+  /**
+   * Closes an idle row for eviction, only if no writer is inside (so no count can be lost): the
+   * buckets, read first, have grown as far as the requests, and the requests have not moved since.
+   * A writer entering later finds the row closed and takes a fresh one.
+   */
   boolean close() {
-    return gate.compareAndSet(0, Integer.MIN_VALUE);
+    long left = 0;
+    for (int i = BUCKETS; i < counts.length(); i++) left += counts.get(i);
+    if (!counts.compareAndSet(REQUESTS, left, CLOSED)) return false;
+    requestsAtClose = left;
+    return true;
+  }
+
+  /** Whether any call in delta {@code d} knew its bytes sent. */
+  static boolean sentKnown(long[] d) {
+    return d[BOTH_KNOWN] + d[SENT_ONLY_KNOWN] > 0;
+  }
+
+  static boolean receivedKnown(long[] d) {
+    return d[BOTH_KNOWN] + d[RECEIVED_ONLY_KNOWN] > 0;
   }
 
   /** Index of the first bound >= value, or bounds.length for +Inf (Prometheus "le" buckets). */
@@ -77,7 +92,7 @@ final class Cell {
     long[] d = new long[reported.length];
     boolean any = false;
     for (int i = 0; i < d.length; i++) {
-      long now = counts.get(i);
+      long now = i == REQUESTS && requestsAtClose >= 0 ? requestsAtClose : counts.get(i);
       d[i] = now - reported[i];
       reported[i] = now;
       any |= d[i] != 0;

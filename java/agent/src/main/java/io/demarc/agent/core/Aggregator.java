@@ -50,7 +50,7 @@ public final class Aggregator {
   private void addTo(Object lookup, RowKey key, long durationNs, boolean responded, long bytesSent,
       long bytesReceived) {
     String statusClass = key != null ? key.statusClass() : ((RowKeyProbe) lookup).statusClass;
-    while (true) {
+    for (int tries = 1; ; tries++) {
       Cell c = cells.get(lookup);
       if (c == null) {
         if (cells.size() >= cap) {
@@ -62,8 +62,9 @@ public final class Aggregator {
         }
       }
       if (c.add(durationNs, responded, statusClass, bytesSent, bytesReceived)) return;
-      // Evicted under our feet: drop the closed row if the flusher has not yet, and take a fresh one.
-      cells.remove(key != null ? key : ((RowKeyProbe) lookup).toKey(), c);
+      // The flusher is evicting this row right now: it removes it or reopens it within moments.
+      if (tries % 16 == 0) Thread.yield();
+      else Thread.onSpinWait();
     }
   }
 
@@ -76,8 +77,9 @@ public final class Aggregator {
       long[] d = e.getValue().takeDelta();
       if (d == null) {
         // Closing fails while a writer is inside; then the row simply stays another period.
+        // Once closed it is removed at once: writers turned away wait for that (see addTo).
         if (++e.getValue().idlePeriods >= EVICT_AFTER_IDLE_PERIODS && e.getValue().close()) {
-          cells.remove(e.getKey(), e.getValue()); // only this row: a writer may have made a fresh one
+          cells.remove(e.getKey(), e.getValue());
           long[] last = e.getValue().takeDelta(); // calls that completed since the delta above
           if (last != null) {
             row(rows, e.getKey(), last, withBytes);

@@ -7,11 +7,12 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * The counters of one row, cumulative since the row was created. Writers only add; the flusher
  * reads and subtracts what it reported last time, so no count is lost at a period boundary.
  *
- * <p>A call costs few atomic adds (each is a locked instruction, contended when threads share
- * the row): which byte counts were known is one add into one of three counters, and the eviction
- * gate is the counters themselves: {@link #REQUESTS} is a call's first add (entering the row) and
- * its latency bucket its last (leaving it), so "requests == sum of buckets" means no writer is
- * inside.
+ * <p>Each call costs few atomic adds (locked instructions), and threads sharing a row mostly add
+ * into different stripes, each on its own cache lines (chosen by thread id), which the flusher
+ * sums: one hot row does not bounce one cache line between cores. Which byte counts were known
+ * is one add into one of three counters. The eviction gate is the counters themselves: in each
+ * stripe, {@link #REQUESTS} is a call's first add (entering the row) and its latency bucket its
+ * last (leaving it), so "requests == sum of buckets" means no writer is inside that stripe.
  */
 final class Cell {
   static final int REQUESTS = 0;
@@ -27,49 +28,89 @@ final class Cell {
   static final int RECEIVED_ONLY_KNOWN = 9;
   static final int BUCKETS = 10;
 
-  /** Written into REQUESTS by {@link #close}: negative, so a writer arriving afterwards sees it. */
+  /** Stripes per row: enough for the cores (twice, so that two busy threads rarely share one), at most 8. */
+  static final int STRIPES = stripes(Runtime.getRuntime().availableProcessors());
+
+  /** Written into a stripe's REQUESTS by {@link #close}: negative, so a writer arriving afterwards sees it. */
   private static final long CLOSED = Long.MIN_VALUE / 2;
 
   final long[] bounds;
-  final AtomicLongArray counts;
+  /** The stripes, {@link #stride} longs apart (at least a cache line of padding between two). */
+  private final AtomicLongArray counts;
+  private final int width;
+  private final int stride;
   /** Owned by the flusher thread only. */
-  final long[] reported;
+  private final long[] reported;
   int idlePeriods;
-  /** The requests count frozen by {@link #close} (flusher thread only). */
-  private long requestsAtClose = -1;
+  /** Per stripe, the requests count frozen by {@link #close}, or -1 while open (flusher thread only). */
+  private final long[] requestsAtClose = new long[STRIPES];
 
   Cell(long[] bounds) {
     this.bounds = bounds;
-    this.counts = new AtomicLongArray(BUCKETS + bounds.length + 1);
-    this.reported = new long[counts.length()];
+    this.width = BUCKETS + bounds.length + 1;
+    this.stride = (width + 8 + 7) & ~7;
+    this.counts = new AtomicLongArray(stride * STRIPES);
+    this.reported = new long[width];
+    Arrays.fill(requestsAtClose, -1);
   }
 
-  /** Adds one call; false (nothing added) when the row was closed for eviction: look it up again. */
+  static int stripes(int cores) {
+    int n = Math.min(8, Math.max(1, cores * 2));
+    return n == 1 ? 1 : Integer.highestOneBit(n - 1) << 1;
+  }
+
+  /**
+   * Adds one call; false (nothing added) when the row is closed for eviction: the caller looks
+   * it up again (the flusher removes a closed row, or reopens it at once when closing failed).
+   */
   boolean add(long durationNs, boolean responded, String statusClass, long bytesSent, long bytesReceived) {
-    if (counts.getAndIncrement(REQUESTS) < 0) return false;
-    if (responded) counts.incrementAndGet(RESPONSES);
-    if (statusClass == StatusClass.CLIENT_ERROR) counts.incrementAndGet(CLIENT_ERRORS);
-    else if (statusClass == StatusClass.SERVER_ERROR) counts.incrementAndGet(SERVER_ERRORS);
-    counts.addAndGet(LATENCY_SUM, durationNs);
-    if (bytesSent >= 0) counts.addAndGet(BYTES_SENT, bytesSent);
-    if (bytesReceived >= 0) counts.addAndGet(BYTES_RECEIVED, bytesReceived);
-    if (bytesSent >= 0) counts.incrementAndGet(bytesReceived >= 0 ? BOTH_KNOWN : SENT_ONLY_KNOWN);
-    else if (bytesReceived >= 0) counts.incrementAndGet(RECEIVED_ONLY_KNOWN);
-    counts.incrementAndGet(BUCKETS + bucket(bounds, durationNs)); // last: the call has left the row
+    int b = (int) (Thread.currentThread().getId() & (STRIPES - 1)) * stride;
+    if (counts.getAndIncrement(b + REQUESTS) < 0) {
+      counts.getAndDecrement(b + REQUESTS); // leaves the closed stripe as it found it (see reopen)
+      return false;
+    }
+    if (responded) counts.incrementAndGet(b + RESPONSES);
+    if (statusClass == StatusClass.CLIENT_ERROR) counts.incrementAndGet(b + CLIENT_ERRORS);
+    else if (statusClass == StatusClass.SERVER_ERROR) counts.incrementAndGet(b + SERVER_ERRORS);
+    counts.addAndGet(b + LATENCY_SUM, durationNs);
+    if (bytesSent >= 0) counts.addAndGet(b + BYTES_SENT, bytesSent);
+    if (bytesReceived >= 0) counts.addAndGet(b + BYTES_RECEIVED, bytesReceived);
+    if (bytesSent >= 0) counts.incrementAndGet(b + (bytesReceived >= 0 ? BOTH_KNOWN : SENT_ONLY_KNOWN));
+    else if (bytesReceived >= 0) counts.incrementAndGet(b + RECEIVED_ONLY_KNOWN);
+    counts.incrementAndGet(b + BUCKETS + bucket(bounds, durationNs)); // last: the call has left the row
     return true;
   }
 
   /**
-   * Closes an idle row for eviction, only if no writer is inside (so no count can be lost): the
-   * buckets, read first, have grown as far as the requests, and the requests have not moved since.
-   * A writer entering later finds the row closed and takes a fresh one.
+   * Closes an idle row for eviction, only if no writer is inside (so no count can be lost): in
+   * every stripe, the buckets, read first, have grown as far as the requests, and the requests
+   * have not moved since. A writer arriving later is turned away. When a stripe has a writer
+   * inside, the stripes closed so far are reopened and the row stays.
    */
   boolean close() {
-    long left = 0;
-    for (int i = BUCKETS; i < counts.length(); i++) left += counts.get(i);
-    if (!counts.compareAndSet(REQUESTS, left, CLOSED)) return false;
-    requestsAtClose = left;
+    for (int s = 0; s < STRIPES; s++) {
+      int b = s * stride;
+      long left = 0;
+      for (int i = BUCKETS; i < width; i++) left += counts.get(b + i);
+      if (!counts.compareAndSet(b + REQUESTS, left, CLOSED)) {
+        for (int r = 0; r < s; r++) reopen(r);
+        return false;
+      }
+      requestsAtClose[s] = left;
+    }
     return true;
+  }
+
+  /** Writers turned away meanwhile each took their add back (or will), so this restores the count. */
+  private void reopen(int s) {
+    counts.getAndAdd(s * stride + REQUESTS, requestsAtClose[s] - CLOSED);
+    requestsAtClose[s] = -1;
+  }
+
+  /** Index of the first bound >= value, or bounds.length for +Inf (Prometheus "le" buckets). */
+  static int bucket(long[] bounds, long value) {
+    int i = Arrays.binarySearch(bounds, value);
+    return i >= 0 ? i : -i - 1;
   }
 
   /** Whether any call in delta {@code d} knew its bytes sent. */
@@ -81,18 +122,15 @@ final class Cell {
     return d[BOTH_KNOWN] + d[RECEIVED_ONLY_KNOWN] > 0;
   }
 
-  /** Index of the first bound >= value, or bounds.length for +Inf (Prometheus "le" buckets). */
-  static int bucket(long[] bounds, long value) {
-    int i = Arrays.binarySearch(bounds, value);
-    return i >= 0 ? i : -i - 1;
-  }
-
-  /** Counts added since the last call; null when nothing happened. */
+  /** Counts added since the last call (stripes summed); null when nothing happened. */
   long[] takeDelta() {
-    long[] d = new long[reported.length];
+    long[] d = new long[width];
     boolean any = false;
-    for (int i = 0; i < d.length; i++) {
-      long now = i == REQUESTS && requestsAtClose >= 0 ? requestsAtClose : counts.get(i);
+    for (int i = 0; i < width; i++) {
+      long now = 0;
+      for (int s = 0; s < STRIPES; s++) {
+        now += i == REQUESTS && requestsAtClose[s] >= 0 ? requestsAtClose[s] : counts.get(s * stride + i);
+      }
       d[i] = now - reported[i];
       reported[i] = now;
       any |= d[i] != 0;

@@ -153,8 +153,8 @@ public final class Aggregator {
     }
     sb.append(']');
     Json.key(sb, "latencySumNs").append(d[Cell.LATENCY_SUM]);
-    Json.key(sb, "bytesSent").append(withBytes && Cell.sentKnown(d) ? d[Cell.BYTES_SENT] : -1);
-    Json.key(sb, "bytesReceived").append(withBytes && Cell.receivedKnown(d) ? d[Cell.BYTES_RECEIVED] : -1);
+    Json.key(sb, "bytesSent").append(withBytes && d[Cell.SENT_KNOWN] > 0 ? d[Cell.BYTES_SENT] : -1);
+    Json.key(sb, "bytesReceived").append(withBytes && d[Cell.RECEIVED_KNOWN] > 0 ? d[Cell.BYTES_RECEIVED] : -1);
     Json.key(sb, "library");
     Json.string(sb, k.library());
     sb.append('}');

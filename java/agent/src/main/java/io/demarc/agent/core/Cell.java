@@ -1,18 +1,19 @@
 package io.demarc.agent.core;
 
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
  * The counters of one row, cumulative since the row was created. Writers only add; the flusher
  * reads and subtracts what it reported last time, so no count is lost at a period boundary.
  *
- * <p>Each call costs few atomic adds (locked instructions), and threads sharing a row mostly add
- * into different stripes, each on its own cache lines (chosen by thread id), which the flusher
- * sums: one hot row does not bounce one cache line between cores. Which byte counts were known
- * is one add into one of three counters. The eviction gate is the counters themselves: in each
- * stripe, {@link #REQUESTS} is a call's first add (entering the row) and its latency bucket its
- * last (leaving it), so "requests == sum of buckets" means no writer is inside that stripe.
+ * <p>The counters are striped, each stripe on its own cache lines and guarded by its own tiny
+ * lock: a call takes one stripe's lock (one atomic instruction, the only one of the call; its
+ * thread's own stripe, or the next free one), adds with plain writes and releases it, and the
+ * flusher sums the stripes, each under its lock. So threads sharing a hot row mostly touch
+ * different cache lines, and a call costs one locked instruction instead of one per counter.
+ * The locks are also the eviction gate: closing a row locks every stripe for good, which only
+ * succeeds while no writer holds one.
  */
 final class Cell {
   static final int REQUESTS = 0;
@@ -22,36 +23,35 @@ final class Cell {
   static final int LATENCY_SUM = 4;
   static final int BYTES_SENT = 5;
   static final int BYTES_RECEIVED = 6;
-  // Calls whose byte counts were known (a row says -1 for a direction none of its calls knew):
-  static final int BOTH_KNOWN = 7;
-  static final int SENT_ONLY_KNOWN = 8;
-  static final int RECEIVED_ONLY_KNOWN = 9;
-  static final int BUCKETS = 10;
+  static final int SENT_KNOWN = 7; // calls whose bytes sent were known: -1 in the row when none were
+  static final int RECEIVED_KNOWN = 8;
+  static final int BUCKETS = 9;
 
   /** Stripes per row: enough for the cores (twice, so that two busy threads rarely share one), at most 8. */
   static final int STRIPES = stripes(Runtime.getRuntime().availableProcessors());
 
-  /** Written into a stripe's REQUESTS by {@link #close}: negative, so a writer arriving afterwards sees it. */
-  private static final long CLOSED = Long.MIN_VALUE / 2;
+  private static final int FREE = 0;
+  private static final int HELD = 1;
+  private static final int CLOSED = 2;
+  /** Lock slots 16 ints (a cache line) apart. */
+  private static final int LOCK_STRIDE = 16;
 
   final long[] bounds;
   /** The stripes, {@link #stride} longs apart (at least a cache line of padding between two). */
-  private final AtomicLongArray counts;
+  private final long[] counts;
+  private final AtomicIntegerArray locks = new AtomicIntegerArray(STRIPES * LOCK_STRIDE);
   private final int width;
   private final int stride;
   /** Owned by the flusher thread only. */
   private final long[] reported;
   int idlePeriods;
-  /** Per stripe, the requests count frozen by {@link #close}, or -1 while open (flusher thread only). */
-  private final long[] requestsAtClose = new long[STRIPES];
 
   Cell(long[] bounds) {
     this.bounds = bounds;
     this.width = BUCKETS + bounds.length + 1;
     this.stride = (width + 8 + 7) & ~7;
-    this.counts = new AtomicLongArray(stride * STRIPES);
+    this.counts = new long[stride * STRIPES];
     this.reported = new long[width];
-    Arrays.fill(requestsAtClose, -1);
   }
 
   static int stripes(int cores) {
@@ -60,51 +60,54 @@ final class Cell {
   }
 
   /**
-   * Adds one call; false (nothing added) when the row is closed for eviction: the caller looks
-   * it up again (the flusher removes a closed row, or reopens it at once when closing failed).
+   * Adds one call; false (nothing added) when the row is being closed for eviction: the caller
+   * looks it up again (the flusher removes a closed row, or reopens it at once when closing failed).
    */
   boolean add(long durationNs, boolean responded, String statusClass, long bytesSent, long bytesReceived) {
-    int b = (int) (Thread.currentThread().getId() & (STRIPES - 1)) * stride;
-    if (counts.getAndIncrement(b + REQUESTS) < 0) {
-      counts.getAndDecrement(b + REQUESTS); // leaves the closed stripe as it found it (see reopen)
-      return false;
+    int home = (int) Thread.currentThread().getId();
+    for (int tries = 0; ; tries++) {
+      int s = (home + tries) & (STRIPES - 1);
+      if (locks.compareAndSet(s * LOCK_STRIDE, FREE, HELD)) {
+        int b = s * stride;
+        counts[b + REQUESTS]++;
+        if (responded) counts[b + RESPONSES]++;
+        if (statusClass == StatusClass.CLIENT_ERROR) counts[b + CLIENT_ERRORS]++;
+        else if (statusClass == StatusClass.SERVER_ERROR) counts[b + SERVER_ERRORS]++;
+        counts[b + LATENCY_SUM] += durationNs;
+        if (bytesSent >= 0) {
+          counts[b + BYTES_SENT] += bytesSent;
+          counts[b + SENT_KNOWN]++;
+        }
+        if (bytesReceived >= 0) {
+          counts[b + BYTES_RECEIVED] += bytesReceived;
+          counts[b + RECEIVED_KNOWN]++;
+        }
+        counts[b + BUCKETS + bucket(bounds, durationNs)]++;
+        locks.setRelease(s * LOCK_STRIDE, FREE); // publishes the adds to the next holder
+        return true;
+      }
+      if (locks.get(s * LOCK_STRIDE) == CLOSED) return false;
+      if (tries >= STRIPES) {
+        // Every stripe busy (holders descheduled mid-add): wait for one.
+        if (tries % 64 == 0) Thread.yield();
+        else Thread.onSpinWait();
+      }
     }
-    if (responded) counts.incrementAndGet(b + RESPONSES);
-    if (statusClass == StatusClass.CLIENT_ERROR) counts.incrementAndGet(b + CLIENT_ERRORS);
-    else if (statusClass == StatusClass.SERVER_ERROR) counts.incrementAndGet(b + SERVER_ERRORS);
-    counts.addAndGet(b + LATENCY_SUM, durationNs);
-    if (bytesSent >= 0) counts.addAndGet(b + BYTES_SENT, bytesSent);
-    if (bytesReceived >= 0) counts.addAndGet(b + BYTES_RECEIVED, bytesReceived);
-    if (bytesSent >= 0) counts.incrementAndGet(b + (bytesReceived >= 0 ? BOTH_KNOWN : SENT_ONLY_KNOWN));
-    else if (bytesReceived >= 0) counts.incrementAndGet(b + RECEIVED_ONLY_KNOWN);
-    counts.incrementAndGet(b + BUCKETS + bucket(bounds, durationNs)); // last: the call has left the row
-    return true;
   }
 
   /**
-   * Closes an idle row for eviction, only if no writer is inside (so no count can be lost): in
-   * every stripe, the buckets, read first, have grown as far as the requests, and the requests
-   * have not moved since. A writer arriving later is turned away. When a stripe has a writer
-   * inside, the stripes closed so far are reopened and the row stays.
+   * Closes an idle row for eviction, only if no writer is inside (so no count can be lost): every
+   * stripe's lock is taken for good; when one is held by a writer, the ones taken so far are let
+   * go and the row stays. A writer arriving at a closed row is turned away.
    */
   boolean close() {
     for (int s = 0; s < STRIPES; s++) {
-      int b = s * stride;
-      long left = 0;
-      for (int i = BUCKETS; i < width; i++) left += counts.get(b + i);
-      if (!counts.compareAndSet(b + REQUESTS, left, CLOSED)) {
-        for (int r = 0; r < s; r++) reopen(r);
+      if (!locks.compareAndSet(s * LOCK_STRIDE, FREE, CLOSED)) {
+        for (int r = 0; r < s; r++) locks.setRelease(r * LOCK_STRIDE, FREE);
         return false;
       }
-      requestsAtClose[s] = left;
     }
     return true;
-  }
-
-  /** Writers turned away meanwhile each took their add back (or will), so this restores the count. */
-  private void reopen(int s) {
-    counts.getAndAdd(s * stride + REQUESTS, requestsAtClose[s] - CLOSED);
-    requestsAtClose[s] = -1;
   }
 
   /** Index of the first bound >= value, or bounds.length for +Inf (Prometheus "le" buckets). */
@@ -113,28 +116,29 @@ final class Cell {
     return i >= 0 ? i : -i - 1;
   }
 
-  /** Whether any call in delta {@code d} knew its bytes sent. */
-  static boolean sentKnown(long[] d) {
-    return d[BOTH_KNOWN] + d[SENT_ONLY_KNOWN] > 0;
-  }
-
-  static boolean receivedKnown(long[] d) {
-    return d[BOTH_KNOWN] + d[RECEIVED_ONLY_KNOWN] > 0;
-  }
-
-  /** Counts added since the last call (stripes summed); null when nothing happened. */
+  /** Counts added since the last call (stripes summed, each under its lock); null when nothing happened. */
   long[] takeDelta() {
-    long[] d = new long[width];
+    long[] now = new long[width];
+    for (int s = 0; s < STRIPES; s++) {
+      int lock = s * LOCK_STRIDE;
+      boolean closed = locks.get(lock) == CLOSED; // by this (the flusher's) thread: nobody writes any more
+      if (!closed) {
+        for (int spins = 1; !locks.compareAndSet(lock, FREE, HELD); spins++) {
+          if (spins % 64 == 0) Thread.yield(); // a writer's add is short, unless it was descheduled
+          else Thread.onSpinWait();
+        }
+      }
+      int b = s * stride;
+      for (int i = 0; i < width; i++) now[i] += counts[b + i];
+      if (!closed) locks.setRelease(lock, FREE);
+    }
     boolean any = false;
     for (int i = 0; i < width; i++) {
-      long now = 0;
-      for (int s = 0; s < STRIPES; s++) {
-        now += i == REQUESTS && requestsAtClose[s] >= 0 ? requestsAtClose[s] : counts.get(s * stride + i);
-      }
-      d[i] = now - reported[i];
-      reported[i] = now;
-      any |= d[i] != 0;
+      long d = now[i] - reported[i];
+      reported[i] = now[i];
+      now[i] = d;
+      any |= d != 0;
     }
-    return any ? d : null;
+    return any ? now : null;
   }
 }

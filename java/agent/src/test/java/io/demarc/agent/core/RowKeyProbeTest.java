@@ -86,7 +86,7 @@ class RowKeyProbeTest {
         for (Map<String, Object> r : AggregatorTest.rows(agg.flush(true))) {
           requests += (Long) r.get("requests");
           for (Object c : (List<?>) r.get("latencyCounts")) latencyCounts += (Long) c;
-          bytes += Math.max(0, (Long) r.get("bytesSent")); // -1: a period that saw only a call's start
+          bytes += (Long) r.get("bytesSent"); // every call knew its bytes: never -1
         }
         Thread.sleep(1);
       }
@@ -94,7 +94,7 @@ class RowKeyProbeTest {
         for (Map<String, Object> r : AggregatorTest.rows(agg.flush(true))) {
           requests += (Long) r.get("requests");
           for (Object c : (List<?>) r.get("latencyCounts")) latencyCounts += (Long) c;
-          bytes += Math.max(0, (Long) r.get("bytesSent")); // -1: a period that saw only a call's start
+          bytes += (Long) r.get("bytesSent"); // every call knew its bytes: never -1
         }
       }
       pool.shutdown();

@@ -65,6 +65,9 @@ final class Cell {
    */
   boolean add(long durationNs, boolean responded, String statusClass, long bytesSent, long bytesReceived) {
     int home = (int) Thread.currentThread().getId();
+    // Everything that calls out (and so could throw, even a StackOverflowError) happens before
+    // the lock is taken: a stripe left locked would stall the flusher.
+    int bucket = BUCKETS + bucket(bounds, durationNs);
     for (int tries = 0; ; tries++) {
       int s = (home + tries) & (STRIPES - 1);
       if (locks.compareAndSet(s * LOCK_STRIDE, FREE, HELD)) {
@@ -82,7 +85,7 @@ final class Cell {
           counts[b + BYTES_RECEIVED] += bytesReceived;
           counts[b + RECEIVED_KNOWN]++;
         }
-        counts[b + BUCKETS + bucket(bounds, durationNs)]++;
+        counts[b + bucket]++;
         locks.setRelease(s * LOCK_STRIDE, FREE); // publishes the adds to the next holder
         return true;
       }

@@ -39,7 +39,7 @@ public final class DubboConsumerAdvice {
     DubboCompletion done = new DubboCompletion("client", Recorder.ip(local), Recorder.port(local),
         remote != null ? Recorder.ip(remote) : Recorder.literalIp(url.getHost()),
         remote != null ? Recorder.port(remote) : url.getPort(), service, inv.getMethodName(), start,
-        "dubbo-" + url.getProtocol());
+        Recorder.dubboLibrary(url.getProtocol()));
     if (thrown != null || result == null) {
       done.accept(null, thrown);
     } else {

@@ -1,5 +1,6 @@
 package io.demarc.agent.advice;
 
+import io.demarc.agent.core.MethodLabels;
 import io.demarc.agent.core.Recorder;
 import io.demarc.agent.core.StatusClass;
 import io.grpc.Attributes;
@@ -28,12 +29,12 @@ public final class GrpcClientCloseAdvice {
     SocketAddress local = attrs.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR);
     boolean ssl = attrs.get(Grpc.TRANSPORT_ATTR_SSL_SESSION) != null;
     String full = md.getFullMethodName();
-    int slash = full.lastIndexOf('/');
+    MethodLabels.Grpc name = Recorder.grpcMethod(full);
     int code = status.getCode().value();
     // CANCELLED, DEADLINE_EXCEEDED and UNAVAILABLE usually mean no answer came from the server.
     boolean responded = code != 1 && code != 4 && code != 14;
     Recorder.record("grpc", "client", ssl, Recorder.ip(local), Recorder.port(local), Recorder.ip(remote),
-        Recorder.port(remote), full.substring(0, Math.max(slash, 0)), full.substring(slash + 1), code,
+        Recorder.port(remote), name.service(), name.method(), code,
         StatusClass.grpc(code), responded, start, -1, -1, "grpc-java", status.getCause());
   }
 }

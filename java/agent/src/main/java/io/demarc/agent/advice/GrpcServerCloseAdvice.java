@@ -1,6 +1,7 @@
 package io.demarc.agent.advice;
 
 import io.demarc.agent.core.InFlight;
+import io.demarc.agent.core.MethodLabels;
 import io.demarc.agent.core.Recorder;
 import io.demarc.agent.core.StatusClass;
 import io.grpc.Attributes;
@@ -23,10 +24,10 @@ public final class GrpcServerCloseAdvice {
     SocketAddress local = attrs.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR);
     boolean ssl = attrs.get(Grpc.TRANSPORT_ATTR_SSL_SESSION) != null;
     String full = call.getMethodDescriptor().getFullMethodName();
-    int slash = full.lastIndexOf('/');
+    MethodLabels.Grpc name = Recorder.grpcMethod(full);
     int code = status.getCode().value();
     Recorder.record("grpc", "server", ssl, Recorder.ip(local), Recorder.port(local), Recorder.ip(remote),
-        Recorder.port(remote), full.substring(0, Math.max(slash, 0)), full.substring(slash + 1), code,
+        Recorder.port(remote), name.service(), name.method(), code,
         StatusClass.grpc(code), true, start, -1, -1, "grpc-java", status.getCause());
   }
 }

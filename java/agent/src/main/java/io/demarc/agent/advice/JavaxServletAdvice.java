@@ -43,7 +43,8 @@ public final class JavaxServletAdvice {
       } catch (LinkageError servlet31) {
         mapped = hreq.getServletPath();
       }
-      route = hreq.getContextPath() + mapped;
+      String context = hreq.getContextPath();
+      route = context == null || context.isEmpty() ? mapped : context + mapped; // no new String per call at the root context
     }
     // An exception escaping the servlet becomes a 500 from the container.
     int status = thrown != null ? 500 : ((HttpServletResponse) res).getStatus();

@@ -36,7 +36,9 @@ public final class ServletAdvice {
       route = pattern.toString();
     } else {
       HttpServletMapping mapping = hreq.getHttpServletMapping();
-      route = hreq.getContextPath() + (mapping == null ? "" : mapping.getPattern());
+      String context = hreq.getContextPath();
+      String mapped = mapping == null ? "" : mapping.getPattern();
+      route = context == null || context.isEmpty() ? mapped : context + mapped; // no new String per call at the root context
     }
     // An exception escaping the servlet becomes a 500 from the container.
     int status = thrown != null ? 500 : ((HttpServletResponse) res).getStatus();

@@ -38,25 +38,33 @@ public final class Aggregator {
   }
 
   public void add(RowKey key, long durationNs, boolean responded, long bytesSent, long bytesReceived) {
-    while (true) {
-      Cell c = cells.get(key);
+    addTo(key, key, durationNs, responded, bytesSent, bytesReceived);
+  }
+
+  /** As {@link #add}, for the call whose fields {@code probe} holds: no key is made unless the row is new. */
+  void add(RowKeyProbe probe, long durationNs, boolean responded, long bytesSent, long bytesReceived) {
+    addTo(probe, null, durationNs, responded, bytesSent, bytesReceived);
+  }
+
+  /** {@code lookup} is a RowKey or a RowKeyProbe; {@code key} the RowKey when the caller has one. */
+  private void addTo(Object lookup, RowKey key, long durationNs, boolean responded, long bytesSent,
+      long bytesReceived) {
+    String statusClass = key != null ? key.statusClass() : ((RowKeyProbe) lookup).statusClass;
+    for (int tries = 1; ; tries++) {
+      Cell c = cells.get(lookup);
       if (c == null) {
         if (cells.size() >= cap) {
           overflowCalls.incrementAndGet();
           c = overflow;
         } else {
-          c = cells.computeIfAbsent(key, k -> new Cell(bounds));
+          RowKey k = key != null ? key : ((RowKeyProbe) lookup).toKey();
+          c = cells.computeIfAbsent(k, x -> new Cell(bounds));
         }
       }
-      if (c.tryEnter()) {
-        try {
-          c.add(durationNs, responded, key.statusClass(), bytesSent, bytesReceived);
-        } finally {
-          c.exit();
-        }
-        return;
-      }
-      cells.remove(key, c); // evicted under our feet: take a fresh row
+      if (c.add(durationNs, responded, statusClass, bytesSent, bytesReceived)) return;
+      // The flusher is evicting this row right now: it removes it or reopens it within moments.
+      if (tries % 16 == 0) Thread.yield();
+      else Thread.onSpinWait();
     }
   }
 
@@ -69,9 +77,10 @@ public final class Aggregator {
       long[] d = e.getValue().takeDelta();
       if (d == null) {
         // Closing fails while a writer is inside; then the row simply stays another period.
+        // Once closed it is removed at once: writers turned away wait for that (see addTo).
         if (++e.getValue().idlePeriods >= EVICT_AFTER_IDLE_PERIODS && e.getValue().close()) {
-          it.remove();
-          long[] last = e.getValue().takeDelta(); // nothing can have slipped in, but be exact
+          cells.remove(e.getKey(), e.getValue());
+          long[] last = e.getValue().takeDelta(); // calls that completed since the delta above
           if (last != null) {
             row(rows, e.getKey(), last, withBytes);
             n++;

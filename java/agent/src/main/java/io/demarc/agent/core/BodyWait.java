@@ -1,7 +1,7 @@
 package io.demarc.agent.core;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * HTTP client calls whose response head is in while the application still reads the body. The
@@ -10,12 +10,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * by {@link #sweep} (each report period) once it has waited {@code demarc.agent.bodyTimeoutMs}
  * (default 30 s), with its latency ending at the response head. Bounded: past {@link #MAX}
  * waiting calls a new one is recorded at once (as at its head). Keys are library objects (the
- * connection, call or exchange runtime of one call), compared by identity.
+ * connection, call or exchange runtime of one call), compared by identity, in an
+ * {@link IdentityTable} (no key wrapper nor map node per call).
  */
 public final class BodyWait {
   static final int MAX = 65_536;
   private static final long DEFAULT_TIMEOUT_MS = 30_000;
-  private static final ConcurrentHashMap<IdentityKey, Call> CALLS = new ConcurrentHashMap<>();
+  /** Waiting calls by key; each entry's number is its head time, for the sweep. */
+  private static final IdentityTable CALLS = new IdentityTable(MAX);
 
   private BodyWait() {}
 
@@ -41,19 +43,19 @@ public final class BodyWait {
     if (start == 0 || key == null) return;
     Call c = new Call(ssl, peerIp, peerPort, host, method, status, start, System.nanoTime(), bytesSent,
         bytesReceived, library);
-    if (CALLS.size() >= MAX) {
+    Object old = CALLS.put(key, c.headAt, c, false);
+    if (old == IdentityTable.FULL) {
       c.record(0);
-      return;
+    } else if (old != null) {
+      ((Call) old).record(c.headAt); // the key was reused before its body ended: close the older call
     }
-    Call old = CALLS.put(new IdentityKey(key), c);
-    if (old != null) old.record(c.headAt); // the key was reused before its body ended: close the older call
   }
 
   /** The body of the call keyed by {@code key} is consumed, or the response closed: record it. */
   public static void end(Object key) {
-    if (CALLS.isEmpty() || key == null) return;
-    Call c = CALLS.remove(new IdentityKey(key));
-    if (c != null) c.record(0);
+    if (key == null) return;
+    Object c = CALLS.removeValue(key);
+    if (c != null) ((Call) c).record(0);
   }
 
   /** Records the calls that waited longer than the timeout, latency up to their response head. */
@@ -61,10 +63,9 @@ public final class BodyWait {
     if (CALLS.isEmpty()) return;
     long now = System.nanoTime();
     long timeoutNs = Long.getLong("demarc.agent.bodyTimeoutMs", DEFAULT_TIMEOUT_MS) * 1_000_000L;
-    for (Map.Entry<IdentityKey, Call> e : CALLS.entrySet()) {
-      Call c = e.getValue();
-      if (now - c.headAt > timeoutNs && CALLS.remove(e.getKey(), c)) c.record(c.headAt);
-    }
+    List<Call> due = new ArrayList<>();
+    CALLS.removeIf((key, headAt, c) -> now - headAt > timeoutNs && due.add((Call) c));
+    for (Call c : due) c.record(c.headAt); // outside the table's locks
   }
 
   /** Detach: forget the waiting calls (the agent no longer measures). */

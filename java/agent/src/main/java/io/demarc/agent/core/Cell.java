@@ -1,11 +1,19 @@
 package io.demarc.agent.core;
 
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
  * The counters of one row, cumulative since the row was created. Writers only add; the flusher
  * reads and subtracts what it reported last time, so no count is lost at a period boundary.
+ *
+ * <p>The counters are striped, each stripe on its own cache lines and guarded by its own tiny
+ * lock: a call takes one stripe's lock (one atomic instruction, the only one of the call; its
+ * thread's own stripe, or the next free one), adds with plain writes and releases it, and the
+ * flusher sums the stripes, each under its lock. So threads sharing a hot row mostly touch
+ * different cache lines, and a call costs one locked instruction instead of one per counter.
+ * The locks are also the eviction gate: closing a row locks every stripe for good, which only
+ * succeeds while no writer holds one.
  */
 final class Cell {
   static final int REQUESTS = 0;
@@ -19,51 +27,90 @@ final class Cell {
   static final int RECEIVED_KNOWN = 8;
   static final int BUCKETS = 9;
 
+  /** Stripes per row: enough for the cores (twice, so that two busy threads rarely share one), at most 8. */
+  static final int STRIPES = stripes(Runtime.getRuntime().availableProcessors());
+
+  private static final int FREE = 0;
+  private static final int HELD = 1;
+  private static final int CLOSED = 2;
+  /** Lock slots 16 ints (a cache line) apart. */
+  private static final int LOCK_STRIDE = 16;
+
   final long[] bounds;
-  final AtomicLongArray counts;
+  /** The stripes, {@link #stride} longs apart (at least a cache line of padding between two). */
+  private final long[] counts;
+  private final AtomicIntegerArray locks = new AtomicIntegerArray(STRIPES * LOCK_STRIDE);
+  private final int width;
+  private final int stride;
   /** Owned by the flusher thread only. */
-  final long[] reported;
+  private final long[] reported;
   int idlePeriods;
-  /** Writers inside add(); Integer.MIN_VALUE (negative) once the flusher closed the row. */
-  private final java.util.concurrent.atomic.AtomicInteger gate = new java.util.concurrent.atomic.AtomicInteger();
 
   Cell(long[] bounds) {
     this.bounds = bounds;
-    this.counts = new AtomicLongArray(BUCKETS + bounds.length + 1);
-    this.reported = new long[counts.length()];
+    this.width = BUCKETS + bounds.length + 1;
+    this.stride = (width + 8 + 7) & ~7;
+    this.counts = new long[stride * STRIPES];
+    this.reported = new long[width];
   }
 
-  void add(long durationNs, boolean responded, String statusClass, long bytesSent, long bytesReceived) {
-    counts.incrementAndGet(REQUESTS);
-    if (responded) counts.incrementAndGet(RESPONSES);
-    if (statusClass == StatusClass.CLIENT_ERROR) counts.incrementAndGet(CLIENT_ERRORS);
-    else if (statusClass == StatusClass.SERVER_ERROR) counts.incrementAndGet(SERVER_ERRORS);
-    counts.addAndGet(LATENCY_SUM, durationNs);
-    if (bytesSent >= 0) {
-      counts.addAndGet(BYTES_SENT, bytesSent);
-      counts.incrementAndGet(SENT_KNOWN);
+  static int stripes(int cores) {
+    int n = Math.min(8, Math.max(1, cores * 2));
+    return n == 1 ? 1 : Integer.highestOneBit(n - 1) << 1;
+  }
+
+  /**
+   * Adds one call; false (nothing added) when the row is being closed for eviction: the caller
+   * looks it up again (the flusher removes a closed row, or reopens it at once when closing failed).
+   */
+  boolean add(long durationNs, boolean responded, String statusClass, long bytesSent, long bytesReceived) {
+    int home = (int) Thread.currentThread().getId();
+    // Everything that calls out (and so could throw, even a StackOverflowError) happens before
+    // the lock is taken: a stripe left locked would stall the flusher.
+    int bucket = BUCKETS + bucket(bounds, durationNs);
+    for (int tries = 0; ; tries++) {
+      int s = (home + tries) & (STRIPES - 1);
+      if (locks.compareAndSet(s * LOCK_STRIDE, FREE, HELD)) {
+        int b = s * stride;
+        counts[b + REQUESTS]++;
+        if (responded) counts[b + RESPONSES]++;
+        if (statusClass == StatusClass.CLIENT_ERROR) counts[b + CLIENT_ERRORS]++;
+        else if (statusClass == StatusClass.SERVER_ERROR) counts[b + SERVER_ERRORS]++;
+        counts[b + LATENCY_SUM] += durationNs;
+        if (bytesSent >= 0) {
+          counts[b + BYTES_SENT] += bytesSent;
+          counts[b + SENT_KNOWN]++;
+        }
+        if (bytesReceived >= 0) {
+          counts[b + BYTES_RECEIVED] += bytesReceived;
+          counts[b + RECEIVED_KNOWN]++;
+        }
+        counts[b + bucket]++;
+        locks.setRelease(s * LOCK_STRIDE, FREE); // publishes the adds to the next holder
+        return true;
+      }
+      if (locks.get(s * LOCK_STRIDE) == CLOSED) return false;
+      if (tries >= STRIPES) {
+        // Every stripe busy (holders descheduled mid-add): wait for one.
+        if (tries % 64 == 0) Thread.yield();
+        else Thread.onSpinWait();
+      }
     }
-    if (bytesReceived >= 0) {
-      counts.addAndGet(BYTES_RECEIVED, bytesReceived);
-      counts.incrementAndGet(RECEIVED_KNOWN);
-    }
-    counts.incrementAndGet(BUCKETS + bucket(bounds, durationNs));
   }
 
-  /** False when the row was closed for eviction: the writer must look the row up again. */
-  boolean tryEnter() {
-    if (gate.incrementAndGet() > 0) return true;
-    gate.decrementAndGet();
-    return false;
-  }
-
-  void exit() {
-    gate.decrementAndGet();
-  }
-
-  /** Closes an idle row for eviction, only if no writer is inside (so no count can be lost). */
+  /**
+   * Closes an idle row for eviction, only if no writer is inside (so no count can be lost): every
+   * stripe's lock is taken for good; when one is held by a writer, the ones taken so far are let
+   * go and the row stays. A writer arriving at a closed row is turned away.
+   */
   boolean close() {
-    return gate.compareAndSet(0, Integer.MIN_VALUE);
+    for (int s = 0; s < STRIPES; s++) {
+      if (!locks.compareAndSet(s * LOCK_STRIDE, FREE, CLOSED)) {
+        for (int r = 0; r < s; r++) locks.setRelease(r * LOCK_STRIDE, FREE);
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Index of the first bound >= value, or bounds.length for +Inf (Prometheus "le" buckets). */
@@ -72,16 +119,29 @@ final class Cell {
     return i >= 0 ? i : -i - 1;
   }
 
-  /** Counts added since the last call; null when nothing happened. */
+  /** Counts added since the last call (stripes summed, each under its lock); null when nothing happened. */
   long[] takeDelta() {
-    long[] d = new long[reported.length];
-    boolean any = false;
-    for (int i = 0; i < d.length; i++) {
-      long now = counts.get(i);
-      d[i] = now - reported[i];
-      reported[i] = now;
-      any |= d[i] != 0;
+    long[] now = new long[width];
+    for (int s = 0; s < STRIPES; s++) {
+      int lock = s * LOCK_STRIDE;
+      boolean closed = locks.get(lock) == CLOSED; // by this (the flusher's) thread: nobody writes any more
+      if (!closed) {
+        for (int spins = 1; !locks.compareAndSet(lock, FREE, HELD); spins++) {
+          if (spins % 64 == 0) Thread.yield(); // a writer's add is short, unless it was descheduled
+          else Thread.onSpinWait();
+        }
+      }
+      int b = s * stride;
+      for (int i = 0; i < width; i++) now[i] += counts[b + i];
+      if (!closed) locks.setRelease(lock, FREE);
     }
-    return any ? d : null;
+    boolean any = false;
+    for (int i = 0; i < width; i++) {
+      long d = now[i] - reported[i];
+      reported[i] = now[i];
+      now[i] = d;
+      any |= d != 0;
+    }
+    return any ? now : null;
   }
 }

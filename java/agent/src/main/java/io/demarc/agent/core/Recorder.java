@@ -51,13 +51,17 @@ public final class Recorder {
       // Rows are keyed like the L4 flow they join (client ip, server ip, server port): the
       // ephemeral port of the client's side is left out, or every connection would be a row.
       boolean client = CLIENT.equals(role);
-      RowKey key = new RowKey(protocol, role, ssl, nz(localIp), client ? 0 : localPort, nz(peerIp),
-          client ? peerPort : 0, nz(service), nz(method), statusClass, library);
-      if (c.metrics()) aggregator.add(key, duration, responded, bytesSent, bytesReceived);
-      if (c.trace() && Spans.sampled(c.traceSampleRatio())) {
-        // A span is one call on one connection: it keeps both ports.
-        SPANS.offer(key, localPort, peerPort, status, System.currentTimeMillis() * 1_000_000L - (now - startNs),
-            duration, error);
+      RowKeyProbe key = RowKeyProbe.acquire().set(nz(protocol), nz(role), ssl, nz(localIp), client ? 0 : localPort,
+          nz(peerIp), client ? peerPort : 0, nz(service), nz(method), nz(statusClass), nz(library));
+      try {
+        if (c.metrics()) aggregator.add(key, duration, responded, bytesSent, bytesReceived);
+        if (c.trace() && Spans.sampled(c.traceSampleRatio())) {
+          // A span is one call on one connection: it keeps both ports.
+          SPANS.offer(key.toKey(), localPort, peerPort, status,
+              System.currentTimeMillis() * 1_000_000L - (now - startNs), duration, error);
+        }
+      } finally {
+        key.release();
       }
     } catch (Throwable t) {
       INTERNAL_ERRORS.incrementAndGet();
@@ -173,12 +177,23 @@ public final class Recorder {
     return port > 0 ? port : ssl ? 443 : 80;
   }
 
-  /** "GET /path" with the query string cut off. */
+  /** "GET /path" with the query string cut off; the same String for the same verb and path. */
   public static String httpMethod(String verb, String path) {
-    if (path == null || path.isEmpty()) path = "/";
-    int q = path.indexOf('?');
-    if (q >= 0) path = path.substring(0, q);
-    return verb + " " + path;
+    return MethodLabels.http(verb, path);
+  }
+
+  /** A gRPC full method name ("pkg.Service/Method") as its service and method (cached). */
+  public static MethodLabels.Grpc grpcMethod(String fullMethodName) {
+    return MethodLabels.grpc(fullMethodName);
+  }
+
+  /** The library label of a Dubbo consumer call over {@code protocol} ("dubbo-" + protocol). */
+  public static String dubboLibrary(String protocol) {
+    return switch (protocol) {
+      case "dubbo" -> "dubbo-dubbo";
+      case "tri" -> "dubbo-tri";
+      default -> "dubbo-" + protocol;
+    };
   }
 
   private static String nz(String s) {

@@ -1,0 +1,77 @@
+package io.demarc.agent.core;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The method labels of rows, made once and reused: an application calls few distinct routes, so
+ * building "GET /path" or splitting "pkg.Service/Method" on every call would only feed the
+ * garbage collector. Bounded: past {@link #MAX_ENTRIES} labels (raw client paths with ids in
+ * them, say), new ones are built per call as before rather than growing memory.
+ */
+public final class MethodLabels {
+  static final int MAX_ENTRIES = 4096;
+
+  /** A gRPC method's row fields. */
+  public record Grpc(String service, String method) {}
+
+  /** Labels by path, one map per common verb (index of {@link #verb}). */
+  @SuppressWarnings("unchecked")
+  private static final ConcurrentHashMap<String, String>[] HTTP = new ConcurrentHashMap[8];
+  private static final ConcurrentHashMap<String, Grpc> GRPC = new ConcurrentHashMap<>();
+  /** Entries in all the maps (only counted when one is added). */
+  private static final AtomicInteger ENTRIES = new AtomicInteger();
+
+  static {
+    for (int i = 0; i < HTTP.length; i++) HTTP[i] = new ConcurrentHashMap<>();
+  }
+
+  private MethodLabels() {}
+
+  /** "GET /path" with the query string cut off. */
+  static String http(String verb, String path) {
+    if (path == null || path.isEmpty()) path = "/";
+    int q = path.indexOf('?');
+    if (q >= 0) path = path.substring(0, q);
+    int v = verb(verb);
+    if (v < 0) return verb + " " + path;
+    ConcurrentHashMap<String, String> labels = HTTP[v];
+    String label = labels.get(path);
+    if (label == null) {
+      label = verb + " " + path;
+      if (ENTRIES.get() < MAX_ENTRIES && labels.putIfAbsent(path, label) == null) ENTRIES.incrementAndGet();
+    }
+    return label;
+  }
+
+  private static int verb(String verb) {
+    if (verb == null) return -1;
+    return switch (verb) {
+      case "GET" -> 0;
+      case "POST" -> 1;
+      case "PUT" -> 2;
+      case "DELETE" -> 3;
+      case "PATCH" -> 4;
+      case "HEAD" -> 5;
+      case "OPTIONS" -> 6;
+      case "TRACE" -> 7;
+      default -> -1;
+    };
+  }
+
+  /** "pkg.Service/Method" as its service and method (no slash: no service). */
+  static Grpc grpc(String fullMethodName) {
+    Grpc g = GRPC.get(fullMethodName);
+    if (g == null) {
+      int slash = fullMethodName.lastIndexOf('/');
+      g = new Grpc(fullMethodName.substring(0, Math.max(slash, 0)), fullMethodName.substring(slash + 1));
+      if (ENTRIES.get() < MAX_ENTRIES && GRPC.putIfAbsent(fullMethodName, g) == null) ENTRIES.incrementAndGet();
+    }
+    return g;
+  }
+
+  /** How many labels are cached (tests check the bound). */
+  static int size() {
+    return ENTRIES.get();
+  }
+}

@@ -1,0 +1,91 @@
+package io.demarc.agent.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Bytes the application thread allocates per measured call, counted by the JVM for this thread
+ * (com.sun.management.ThreadMXBean), after a warm-up. The hot paths of a known row allocate
+ * nothing of their own, whichever compiler runs them, so the bound is a few bytes per call: far
+ * below one object per call (a row key alone was 56 bytes), and immune to timing noise.
+ */
+class AllocationTest {
+  private static final com.sun.management.ThreadMXBean THREADS =
+      (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+  private static final int CALLS = 200_000;
+  /** Per call, averaged over CALLS: what measuring itself allocates once is spread thin. */
+  private static final double BOUND_BYTES = 4;
+
+  private static final InetSocketAddress LOCAL = new InetSocketAddress("127.0.0.1", 8080);
+  private static final InetSocketAddress REMOTE = new InetSocketAddress("127.0.0.1", 40000);
+
+  @AfterEach
+  void off() {
+    Recorder.activate(false);
+    Recorder.reset();
+    InFlight.clear();
+    BodyWait.clear();
+  }
+
+  private static double bytesPerCall(Runnable call) {
+    for (int i = 0; i < CALLS; i++) call.run(); // warm up (interpreter, then compiled)
+    long before = THREADS.getCurrentThreadAllocatedBytes();
+    for (int i = 0; i < CALLS; i++) call.run();
+    return (THREADS.getCurrentThreadAllocatedBytes() - before) / (double) CALLS;
+  }
+
+  /** An HTTP server call as JdkHttpServerAdvice records it (verb, route, known body sizes). */
+  private static void httpServerCall() {
+    long start = Recorder.start();
+    Recorder.record("http", "server", false, Recorder.ip(LOCAL), Recorder.port(LOCAL), Recorder.ip(REMOTE),
+        Recorder.port(REMOTE), "", Recorder.httpMethod("POST", "/echo"), 200, StatusClass.OK, true, start,
+        Recorder.parseLength("5"), 5, "jdk-httpserver", null);
+  }
+
+  /** A gRPC call as the start and close advice record it (start kept by the call object). */
+  private static void grpcCall(Object call) {
+    InFlight.begin(call);
+    long start = InFlight.end(call);
+    MethodLabels.Grpc name = Recorder.grpcMethod("demo.Echo/Say");
+    Recorder.record("grpc", "server", false, Recorder.ip(LOCAL), Recorder.port(LOCAL), Recorder.ip(REMOTE),
+        Recorder.port(REMOTE), name.service(), name.method(), 0, StatusClass.grpc(0), true, start, -1, -1,
+        "grpc-java", null);
+  }
+
+  @Test
+  void aCallOfAKnownRowAllocatesNothingOnTheCallersThread() {
+    Recorder.activate(true);
+    double http = bytesPerCall(AllocationTest::httpServerCall);
+    Object[] calls = new Object[64]; // a few calls in flight at a time, as on a server
+    for (int i = 0; i < calls.length; i++) calls[i] = new Object();
+    int[] n = {0};
+    double grpc = bytesPerCall(() -> grpcCall(calls[n[0]++ & 63]));
+    System.out.printf("allocated per measured call: http server %.1f B, grpc (start + end + record) %.1f B%n", http,
+        grpc);
+    assertTrue(http < BOUND_BYTES, "http server call allocates " + http + " B");
+    assertTrue(grpc < BOUND_BYTES, "grpc call allocates " + grpc + " B");
+    // And the calls were counted: one row each, every call in it.
+    List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.aggregator().flush(true));
+    assertEquals(2, rows.size());
+    for (Map<String, Object> r : rows) assertEquals(2L * CALLS, r.get("requests"));
+  }
+
+  @Test
+  void aSampledSpanStillCostsItsOwnObjectsOnly() {
+    Recorder.configure(Config.parse("{\"trace\":true,\"traceSampleRatio\":1.0}"));
+    Recorder.activate(true);
+    double traced = bytesPerCall(() -> {
+      httpServerCall();
+      Recorder.spans().drain(); // keeps the queue from filling (drops would allocate nothing)
+    });
+    System.out.printf("allocated per traced call (span + drain): %.1f B%n", traced);
+    assertTrue(traced > 0, "a span is queued per sampled call");
+  }
+}

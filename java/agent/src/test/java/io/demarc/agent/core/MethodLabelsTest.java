@@ -1,0 +1,43 @@
+package io.demarc.agent.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class MethodLabelsTest {
+  @Test
+  void httpLabelsCutTheQueryAndAreMadeOnce() {
+    String a = Recorder.httpMethod("GET", "/items?id=3");
+    assertEquals("GET /items", a);
+    assertSame(a, Recorder.httpMethod(new String("GET"), new String("/items")), "the cached String");
+    assertEquals("GET /", Recorder.httpMethod("GET", ""));
+    assertEquals("GET /", Recorder.httpMethod("GET", null));
+    assertEquals("BREW /pot", Recorder.httpMethod("BREW", "/pot"), "uncommon verbs work, uncached");
+  }
+
+  @Test
+  void grpcNamesSplitAtTheLastSlash() {
+    MethodLabels.Grpc g = Recorder.grpcMethod("demo.v1.Echo/Say");
+    assertEquals("demo.v1.Echo", g.service());
+    assertEquals("Say", g.method());
+    assertSame(g, Recorder.grpcMethod(new String("demo.v1.Echo/Say")));
+    assertEquals(new MethodLabels.Grpc("", "bare"), Recorder.grpcMethod("bare"));
+  }
+
+  @Test
+  void theCacheIsBoundedAndLabelsStayRightPastTheBound() {
+    for (int i = 0; i < MethodLabels.MAX_ENTRIES + 100; i++) {
+      assertEquals("POST /item/" + i, Recorder.httpMethod("POST", "/item/" + i));
+    }
+    assertTrue(MethodLabels.size() <= MethodLabels.MAX_ENTRIES, "bounded: " + MethodLabels.size());
+  }
+
+  @Test
+  void dubboLibraryLabels() {
+    assertEquals("dubbo-dubbo", Recorder.dubboLibrary("dubbo"));
+    assertEquals("dubbo-tri", Recorder.dubboLibrary("tri"));
+    assertEquals("dubbo-rest", Recorder.dubboLibrary("rest"));
+  }
+}

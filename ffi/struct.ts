@@ -107,3 +107,17 @@ function reader(type: FieldType, o: number, count: number): Reader {
       };
   }
 }
+
+/** A map key or value of one little-endian u32 (as BPF maps keyed by index or tgid take it). */
+export function u32(n: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
+/** A map key or value of one little-endian u64. */
+export function u64(n: bigint): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, n, true);
+  return b;
+}

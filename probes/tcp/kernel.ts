@@ -24,6 +24,7 @@ import {
   TcpCfg,
 } from "./layout.ts";
 import { WatchedPids } from "./watched_pids.ts";
+import { u32, u64 } from "../../ffi/struct.ts";
 
 export { FORK_GRACE_MS } from "./watched_pids.ts";
 
@@ -423,18 +424,6 @@ function listenerKey(netns: number, port: number): Uint8Array<ArrayBuffer> {
   dv.setUint32(ListenerKey.offsets.netns, netns, true);
   dv.setUint16(ListenerKey.offsets.port, port, true);
   return k;
-}
-
-function u32(n: number): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n, true);
-  return b;
-}
-
-function u64(n: bigint): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, n, true);
-  return b;
 }
 
 /** Round up to a power of two (ring buffers must be one, and a multiple of the page size). */

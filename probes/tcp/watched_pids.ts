@@ -11,6 +11,7 @@
  */
 
 import { BPF_NOEXIST, BpfError, type BpfMap } from "../../ffi/libbpf.ts";
+import { u32, u64 } from "../../ffi/struct.ts";
 
 /** How long a child added at fork stays watched without the runner watching it. */
 export const FORK_GRACE_MS = 3000;
@@ -151,16 +152,4 @@ export class WatchedPids {
     }
     this.#slots.update(key, u64(SHARED));
   }
-}
-
-function u32(n: number): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n, true);
-  return b;
-}
-
-function u64(n: bigint): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, n, true);
-  return b;
 }

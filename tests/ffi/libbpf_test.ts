@@ -14,23 +14,12 @@ import {
   unwrap,
 } from "../../ffi/libbpf.ts";
 import { compileBpf, fixture } from "./build_fixture.ts";
+import { u32, u64 } from "../../ffi/struct.ts";
 
 const tinyObj = compileBpf(fixture("tiny.bpf.c"));
 
 async function openTiny(): Promise<BpfObject> {
   return await BpfObject.openFile(await tinyObj, "tiny");
-}
-
-function u32(n: number): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n, true);
-  return b;
-}
-
-function u64(n: bigint): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, n, true);
-  return b;
 }
 
 function readU64(b: Uint8Array | undefined, off = 0): bigint {

@@ -1,7 +1,15 @@
 import { assert, assertEquals } from "../../ffi/assert.ts";
-import { configFor, NetPair, rowsWith, sh, startProbe, Traffic } from "./harness.ts";
+import {
+  assertForkedDroppedAfterGrace,
+  configFor,
+  forkingClient,
+  NetPair,
+  rowsWith,
+  sh,
+  startProbe,
+  Traffic,
+} from "./harness.ts";
 import type { Row } from "../../../runner/probe_api.ts";
-import { FORK_GRACE_MS } from "../../../probes/tcp/kernel.ts";
 
 function sum(rows: Row[], field: string): number {
   return rows.reduce((n, r) => n + (r.values[field] as number), 0);
@@ -180,45 +188,26 @@ for (const owner of ["sendmsg", "accept"]) {
 }
 
 Deno.test("a watched process's child that connects at once is tracked under its own pid until the runner decides", async () => {
-  const net = await NetPair.create();
-  const srv = await Traffic.spawn(net.b, ["server", "5901"], "dm-fork-srv");
-  const parent = await Traffic.spawn(
-    net.a,
-    ["client", net.ipB, "5901", "--bytes", "5000", "--hold", "--fork"],
-    "dm-fork-cli",
-  );
+  const f = await forkingClient(5901, "dm-fork");
   const h = await startProbe(
     "tcp",
     await configFor("tcp", ["tcp_stats"], { report_period: 1 }),
-    new Set([srv.pid, parent.pid]), // the runner watches the parent only
+    new Set([f.srv.pid, f.parent.pid]), // the runner watches the parent only
   );
-  let child = 0;
   try {
-    await parent.send();
-    child = Number((await parent.next()).forked);
-    assertEquals((await parent.next()).connected, 1, "the child connected");
+    const child = await f.fork();
     const rows = await h.waitFor(
       "tcp_link",
       (r) => rowsWith(r, { tgid: child, role: "client" })[0]?.values.bytes_sent === 5000,
     );
     assertEquals(rowsWith(rows, { tgid: child })[0].labels.comm, "dm-fork-cli");
-    assertEquals(rowsWith(rows, { tgid: parent.pid }).length, 0, "nothing on the parent");
-    assertEquals(rowsWith(rows, { tgid: srv.pid }).length, 1, "the server side as usual");
-    const details = () => h.driver.status!().details as Record<string, number>;
-    assertEquals(details().forkedPids, 1, "watched since its fork, not by the runner");
+    assertEquals(rowsWith(rows, { tgid: f.parent.pid }).length, 0, "nothing on the parent");
+    assertEquals(rowsWith(rows, { tgid: f.srv.pid }).length, 1, "the server side as usual");
     // The runner's snoopers never match it: after the grace the kernel stops watching it.
-    await new Promise((r) => setTimeout(r, FORK_GRACE_MS + 1500));
-    assertEquals(details().forkedPids, 0, "dropped after the grace");
+    await assertForkedDroppedAfterGrace(h);
   } finally {
     await h.close();
-    if (child) {
-      try {
-        Deno.kill(child, "SIGKILL");
-      } catch { /* gone */ }
-    }
-    await parent.kill();
-    await srv.kill();
-    await net.close();
+    await f.close();
   }
 });
 

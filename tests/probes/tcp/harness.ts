@@ -10,6 +10,7 @@ import { loadMetaTables } from "../../../runner/meta.ts";
 import type { ProbeConfig, ProbeContext, ProbeDriver, Row } from "../../../runner/probe_api.ts";
 import { parseYamlFile } from "../../../runner/yaml_file.ts";
 import { compileBpf } from "../../ffi/build_fixture.ts";
+import { FORK_GRACE_MS } from "../../../probes/tcp/kernel.ts";
 
 export const ROOT = new URL("../../..", import.meta.url).pathname.replace(/\/$/, "");
 const TRAFFIC = `${ROOT}/tests/probes/tcp/tools/traffic.py`;
@@ -310,3 +311,55 @@ export function rowsWith(rows: Row[] | undefined, want: Record<string, string | 
 
 /** Sleep. */
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A server and a client that, when told, forks a child which connects at once and sends 5,000
+ * bytes (`--fork`), in a new namespace pair; comms `<tag>-srv` and `<tag>-cli`.
+ */
+export async function forkingClient(port: number, tag: string) {
+  const net = await NetPair.create();
+  const srv = await Traffic.spawn(net.b, ["server", String(port)], `${tag}-srv`);
+  const parent = await Traffic.spawn(
+    net.a,
+    ["client", net.ipB, String(port), "--bytes", "5000", "--hold", "--fork"],
+    `${tag}-cli`,
+  );
+  let child = 0;
+  return {
+    net,
+    srv,
+    parent,
+    /** Forks the child; its pid, once it has connected. */
+    async fork(): Promise<number> {
+      await parent.send();
+      child = Number((await parent.next()).forked);
+      if ((await parent.next()).connected !== 1) throw new Error(`child ${child} did not connect`);
+      return child;
+    },
+    async close(): Promise<void> {
+      if (child) {
+        try {
+          Deno.kill(child, "SIGKILL");
+        } catch { /* gone */ }
+      }
+      await parent.kill();
+      await srv.kill();
+      await net.close();
+    },
+  };
+}
+
+/**
+ * A child added at fork is watched by the kernel alone (the runner's snoopers never matched it)
+ * until the grace has passed, then dropped.
+ */
+export async function assertForkedDroppedAfterGrace(h: Harness): Promise<void> {
+  const forked = () => (h.driver.status!().details as Record<string, number>).forkedPids;
+  if (forked() !== 1) {
+    throw new Error(`forkedPids ${forked()}: the child should be watched since its fork`);
+  }
+  await sleep(FORK_GRACE_MS + 1500);
+  if (forked() !== 0) {
+    throw new Error(`forkedPids ${forked()} after the grace: the child should be dropped`);
+  }
+}

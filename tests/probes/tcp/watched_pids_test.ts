@@ -7,8 +7,16 @@
  */
 
 import { assert, assertEquals } from "../../ffi/assert.ts";
-import { configFor, NetPair, rowsWith, startProbe, Traffic } from "./harness.ts";
-import { FORK_GRACE_MS, PID_SLOTS } from "../../../probes/tcp/watched_pids.ts";
+import {
+  assertForkedDroppedAfterGrace,
+  configFor,
+  forkingClient,
+  NetPair,
+  rowsWith,
+  startProbe,
+  Traffic,
+} from "./harness.ts";
+import { PID_SLOTS } from "../../../probes/tcp/watched_pids.ts";
 import type { Row } from "../../../runner/probe_api.ts";
 
 function sentBy(rows: Row[], tgid: number): number {
@@ -48,47 +56,28 @@ Deno.test("two watched pids sharing a slot are both watched; an unwatched pid wh
 });
 
 Deno.test("a watched process's child whose slot is taken is watched through pids, then dropped after the grace", async () => {
-  const net = await NetPair.create();
-  const srv = await Traffic.spawn(net.b, ["server", "5952"], "dm-slot-srv");
-  const parent = await Traffic.spawn(
-    net.a,
-    ["client", net.ipB, "5952", "--bytes", "5000", "--hold", "--fork"],
-    "dm-slot-fork",
-  );
+  const f = await forkingClient(5952, "dm-slot");
   // The next 2,048 pids after the parent's find their slots taken by watched pids.
   const RANGE = 2048;
-  const pids = new Set([srv.pid, parent.pid]);
-  for (let i = 1; i <= RANGE; i++) pids.add(parent.pid + i + PID_SLOTS);
+  const pids = new Set([f.srv.pid, f.parent.pid]);
+  for (let i = 1; i <= RANGE; i++) pids.add(f.parent.pid + i + PID_SLOTS);
   const h = await startProbe(
     "tcp",
     await configFor("tcp", ["tcp_stats"], { report_period: 1 }),
     pids,
   );
-  let child = 0;
   try {
-    await parent.send();
-    child = Number((await parent.next()).forked);
+    const child = await f.fork();
     assert(
-      child > parent.pid && child <= parent.pid + RANGE,
-      `the child (${child}) forked within ${RANGE} pids of its parent (${parent.pid}): ` +
+      child > f.parent.pid && child <= f.parent.pid + RANGE,
+      `the child (${child}) forked within ${RANGE} pids of its parent (${f.parent.pid}): ` +
         "its slot was taken (a host forking faster than that makes this test moot; run again)",
     );
-    assertEquals((await parent.next()).connected, 1, "the child connected");
     const rows = await h.waitFor("tcp_link", (r) => sentBy(r, child) === 5000);
-    assertEquals(rowsWith(rows, { tgid: child })[0].labels.comm, "dm-slot-fork");
-    const details = () => h.driver.status!().details as Record<string, number>;
-    assertEquals(details().forkedPids, 1, "watched since its fork, not by the runner");
-    await new Promise((r) => setTimeout(r, FORK_GRACE_MS + 1500));
-    assertEquals(details().forkedPids, 0, "dropped after the grace");
+    assertEquals(rowsWith(rows, { tgid: child })[0].labels.comm, "dm-slot-cli");
+    await assertForkedDroppedAfterGrace(h);
   } finally {
     await h.close();
-    if (child) {
-      try {
-        Deno.kill(child, "SIGKILL");
-      } catch { /* gone */ }
-    }
-    await parent.kill();
-    await srv.kill();
-    await net.close();
+    await f.close();
   }
 });

@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.junit.jupiter.api.Test;
 
 class AggregatorTest {
@@ -95,25 +92,11 @@ class AggregatorTest {
     Aggregator a = new Aggregator(BOUNDS, 100);
     int threads = 4;
     int perThread = 50_000;
-    ExecutorService pool = Executors.newFixedThreadPool(threads);
-    CountDownLatch done = new CountDownLatch(threads);
-    for (int t = 0; t < threads; t++) {
-      int id = t;
-      pool.execute(() -> {
-        for (int i = 0; i < perThread; i++) a.add(key("GET /" + (i % 5), id % 2 == 0 ? "ok" : "client_error"), i, true, 1, 1);
-        done.countDown();
-      });
-    }
-    long total = 0;
-    // Flush far more often than any real period (every ms) to provoke evictions under load.
-    while (done.getCount() > 0) {
-      for (Map<String, Object> r : rows(a.flush(true))) total += (Long) r.get("requests");
-      Thread.sleep(1);
-    }
-    for (Map<String, Object> r : rows(a.flush(true))) total += (Long) r.get("requests");
-    for (Map<String, Object> r : rows(a.flush(true))) total += (Long) r.get("requests");
-    pool.shutdown();
-    assertEquals((long) threads * perThread, total);
+    long[] total = new long[1];
+    FlushWhileWriting.run(a, threads, perThread,
+        (id, i) -> a.add(key("GET /" + (i % 5), id % 2 == 0 ? "ok" : "client_error"), i, true, 1, 1),
+        r -> total[0] += (Long) r.get("requests"));
+    assertEquals((long) threads * perThread, total[0]);
   }
 
   @Test

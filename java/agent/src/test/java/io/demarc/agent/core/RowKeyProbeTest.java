@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.junit.jupiter.api.Test;
 
 /** The per-thread probe finds the rows RowKeys made, and rows it makes are ordinary rows. */
@@ -65,39 +62,19 @@ class RowKeyProbeTest {
     try {
       int threads = 4;
       int perThread = 50_000;
-      ExecutorService pool = Executors.newFixedThreadPool(threads);
-      CountDownLatch done = new CountDownLatch(threads);
-      for (int t = 0; t < threads; t++) {
-        int id = t;
-        pool.execute(() -> {
-          for (int i = 0; i < perThread; i++) {
-            Recorder.record("http", "server", false, "127.0.0.1", 80, "127.0.0.1", 5000 + id, "",
-                Recorder.httpMethod("GET", "/" + (i % 3)), 200, StatusClass.OK, true, Recorder.start(), 1, -1, "t",
-                null);
-          }
-          done.countDown();
-        });
-      }
-      long requests = 0;
-      long latencyCounts = 0;
-      long bytes = 0;
-      Aggregator agg = Recorder.aggregator();
-      while (done.getCount() > 0) {
-        for (Map<String, Object> r : AggregatorTest.rows(agg.flush(true))) {
-          requests += (Long) r.get("requests");
-          for (Object c : (List<?>) r.get("latencyCounts")) latencyCounts += (Long) c;
-          bytes += (Long) r.get("bytesSent"); // every call knew its bytes: never -1
-        }
-        Thread.sleep(1);
-      }
-      for (int i = 0; i < 2; i++) {
-        for (Map<String, Object> r : AggregatorTest.rows(agg.flush(true))) {
-          requests += (Long) r.get("requests");
-          for (Object c : (List<?>) r.get("latencyCounts")) latencyCounts += (Long) c;
-          bytes += (Long) r.get("bytesSent"); // every call knew its bytes: never -1
-        }
-      }
-      pool.shutdown();
+      long[] sums = new long[3]; // requests, latency counts, bytes sent
+      FlushWhileWriting.run(Recorder.aggregator(), threads, perThread,
+          (id, i) -> Recorder.record("http", "server", false, "127.0.0.1", 80, "127.0.0.1", 5000 + id, "",
+              Recorder.httpMethod("GET", "/" + (i % 3)), 200, StatusClass.OK, true, Recorder.start(), 1, -1, "t",
+              null),
+          r -> {
+            sums[0] += (Long) r.get("requests");
+            for (Object c : (List<?>) r.get("latencyCounts")) sums[1] += (Long) c;
+            sums[2] += (Long) r.get("bytesSent"); // every call knew its bytes: never -1
+          });
+      long requests = sums[0];
+      long latencyCounts = sums[1];
+      long bytes = sums[2];
       assertEquals((long) threads * perThread, requests);
       assertEquals((long) threads * perThread, latencyCounts, "every call's last add (its bucket) arrived");
       assertEquals((long) threads * perThread, bytes);

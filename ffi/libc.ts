@@ -1,6 +1,6 @@
 /**
  * The few libc calls the BPF layer needs: raw fd read/close, open for namespace files, setns,
- * errno, and vsnprintf to format libbpf's log lines.
+ * errno, mmap for ring buffers, and vsnprintf to format libbpf's log lines.
  *
  * @module
  */
@@ -18,6 +18,12 @@ const LIBC_SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   // int malloc_trim(size_t pad)
   malloc_trim: { parameters: ["usize"], result: "i32" },
+  // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  // int munmap(void *addr, size_t length)
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  // long sysconf(int name)
+  sysconf: { parameters: ["i32"], result: "i64" },
   // int vsnprintf(char *str, size_t size, const char *format, va_list ap)  (x86_64: ap is a pointer)
   vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -92,14 +92,6 @@ export const LIBBPF_SYMBOLS = {
     result: "i32",
   },
 
-  // struct ring_buffer *ring_buffer__new(int map_fd, ring_buffer_sample_fn sample_cb, void *ctx,
-  //                                      const struct ring_buffer_opts *opts)
-  ring_buffer__new: { parameters: ["i32", "function", "pointer", "pointer"], result: "pointer" },
-  // int ring_buffer__consume(struct ring_buffer *rb)
-  ring_buffer__consume: { parameters: ["pointer"], result: "i32" },
-  // void ring_buffer__free(struct ring_buffer *rb)
-  ring_buffer__free: { parameters: ["pointer"], result: "void" },
-
   // long libbpf_get_error(const void *ptr)   (-errno for NULL/ERR_PTR, 0 otherwise)
   libbpf_get_error: { parameters: ["pointer"], result: "i64" },
   // libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn)

@@ -29,6 +29,7 @@
  */
 
 import { allSubprobes, configFor, type Harness, startProbe } from "../tests/probes/tcp/harness.ts";
+import process from "node:process";
 import { enableRunStats } from "../ffi/libbpf.ts";
 import { CpuGroup } from "./cpu_cgroup.ts";
 import { Workload } from "./tcp_workload.ts";
@@ -81,6 +82,12 @@ for (const p of w.serverPids) {
   load.add(p);
 }
 
+/** CPU time of this process (every thread: the driver runs here), in ns. */
+function selfCpuNs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1000;
+}
+
 /** Operations in one trial of each kind (bulk: bits moved in its 1 s). */
 const OPS: Record<Kind, number> = { short: 4000, bulk: 1, rr: 10000 };
 
@@ -93,6 +100,8 @@ interface Trial {
   rate: number;
   cpuNsPerOp: number;
   bpfNsPerOp: number;
+  /** This process's CPU time per operation: the driver (on), the bench's own bookkeeping (both). */
+  selfNsPerOp: number;
 }
 
 /** One trial of one load kind; the probe on (watching the load) or off (not attached). */
@@ -109,7 +118,7 @@ async function trial(kind: Kind, on: boolean): Promise<Trial> {
     await h?.driver.updatePids(new Set(pids));
   };
   try {
-    const cpu0 = load.usageNs();
+    const cpu0 = load.usageNs(), self0 = selfCpuNs();
     const rate = kind === "short"
       ? await w.shortRate(OPS.short, watch)
       : kind === "bulk"
@@ -117,13 +126,14 @@ async function trial(kind: Kind, on: boolean): Promise<Trial> {
       : await w.rrRate(OPS.rr, watch);
     const ops = kind === "bulk" ? rate : OPS[kind];
     const cpuNsPerOp = (load.usageNs() - cpu0) / ops;
+    const selfNsPerOp = (selfCpuNs() - self0) / ops;
     const programs = (h?.driver.status?.().details?.programs ?? {}) as Record<
       string,
       { runs: number; nsPerRun: number }
     >;
     const bpfNs = Object.entries(programs).filter(([point]) => !point.startsWith("iter/"))
       .reduce((sum, [, p]) => sum + p.runs * p.nsPerRun, 0);
-    return { rate, cpuNsPerOp, bpfNsPerOp: bpfNs / ops };
+    return { rate, cpuNsPerOp, bpfNsPerOp: bpfNs / ops, selfNsPerOp };
   } finally {
     await h?.close();
   }
@@ -165,7 +175,9 @@ console.log(
       cpus ? `, load pinned to CPUs ${cpus}` : ""
     }. "rate" = on/off of the load's own rate; "cost" = off/on of the load's CPU time per ` +
     `operation (its cgroup), the rate ratio of a CPU-bound host; "bpf" = the probe's program ` +
-    `time per operation and base/(base + it), base = the off CPU time per operation:`,
+    `time per operation and base/(base + it), base = the off CPU time per operation; "driver" = ` +
+    `the CPU time the driver (in this process) adds per operation, and base/(base + bpf + driver), ` +
+    `the rate ratio of a CPU-bound host running the driver too:`,
 );
 for (const k of KINDS) {
   const scale = k === "bulk" ? 1e-9 : 1, digits = k === "bulk" ? 2 : 0;
@@ -174,6 +186,8 @@ for (const k of KINDS) {
   const cost = quantile(costs, 0.5);
   const median = (ts: Trial[], key: keyof Trial) => quantile(ts.map((t) => t[key]), 0.5);
   const perOp = k === "bulk" ? "ms per Gbit" : "us per op";
+  const base = median(off[k], "cpuNsPerOp"), bpf = median(on[k], "bpfNsPerOp");
+  const driver = median(on[k], "selfNsPerOp") - median(off[k], "selfNsPerOp");
   const opScale = k === "bulk" ? 1e-6 * 1e9 : 1e-3;
   console.log(
     `  ${k.padEnd(5)} cost ${spread(costs)} target >= ${targets[k]}: ${
@@ -184,8 +198,8 @@ for (const k of KINDS) {
       (median(on[k], "cpuNsPerOp") * opScale).toFixed(2)
     } ${perOp} (medians)\n        bpf ${
       (median(on[k], "bpfNsPerOp") * opScale).toFixed(3)
-    } ${perOp} -> ${
-      f(median(off[k], "cpuNsPerOp") / (median(off[k], "cpuNsPerOp") + median(on[k], "bpfNsPerOp")))
-    }`,
+    } ${perOp} -> ${f(base / (base + bpf))}; driver (this process, on - off) ${
+      (driver * opScale).toFixed(3)
+    } ${perOp}; both -> ${f(base / (base + bpf + driver))}`,
   );
 }

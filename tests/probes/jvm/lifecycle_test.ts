@@ -66,6 +66,19 @@ async function serverCounts(
   }
 }
 
+/** demarc, and a JDK HttpClient app calling /echo on a JDK HttpServer (plain port only). */
+async function demarcWithJdkHttpPair() {
+  const d = await startDemarc({ logLevel: "info", buildDir: BUILD });
+  const server = await startApp("jdk-http-server", ["--tls-port", "-1"]);
+  const client = await startApp("http-client", [
+    "--lib",
+    "jdk",
+    "--url",
+    `http://127.0.0.1:${server.ports.plain}/echo`,
+  ]);
+  return { d, server, client };
+}
+
 Deno.test({
   name:
     "attach works into a JVM running as nobody and into one with its own mount namespace and private /tmp",
@@ -99,14 +112,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const d = await startDemarc({ logLevel: "info", buildDir: BUILD });
-    const server = await startApp("jdk-http-server", ["--tls-port", "-1"]);
-    const client = await startApp("http-client", [
-      "--lib",
-      "jdk",
-      "--url",
-      `http://127.0.0.1:${server.ports.plain}/echo`,
-    ]);
+    const { d, server, client } = await demarcWithJdkHttpPair();
     const sel = { tgid: client.pid, role: "client" };
     const samples: Array<{ classes: number; threads: number }> = [];
     try {
@@ -207,14 +213,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const d = await startDemarc({ logLevel: "info", buildDir: BUILD });
-    const server = await startApp("jdk-http-server", ["--tls-port", "-1"]);
-    const client = await startApp("http-client", [
-      "--lib",
-      "jdk",
-      "--url",
-      `http://127.0.0.1:${server.ports.plain}/echo`,
-    ]);
+    const { d, server, client } = await demarcWithJdkHttpPair();
     const entry = async (name: string) => {
       const s = (await jvmStatuses(d))[String(server.pid)];
       return { status: s, inst: s?.instrumentations?.find((i) => i.name === name) };

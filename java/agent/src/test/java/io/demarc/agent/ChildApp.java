@@ -278,21 +278,8 @@ public final class ChildApp {
   }
 
   /** Runs n calls, returns "result ok failed meanNs" (failed = the call threw). */
-  private static String run(String lib, int n, String path) throws Exception {
-    int ok = 0;
-    int failed = 0;
-    long total = 0;
-    for (int i = 0; i < n; i++) {
-      long t0 = System.nanoTime();
-      try {
-        call(lib, path);
-        ok++;
-      } catch (Exception e) {
-        failed++;
-      }
-      total += System.nanoTime() - t0;
-    }
-    return "result " + ok + " " + failed + " " + (n == 0 ? 0 : total / n);
+  private static String run(String lib, int n, String path) {
+    return TimedCalls.run(n, () -> call(lib, path));
   }
 
   private static void call(String lib, String path) throws Exception {

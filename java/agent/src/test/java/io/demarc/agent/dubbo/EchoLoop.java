@@ -1,5 +1,6 @@
 package io.demarc.agent.dubbo;
 
+import io.demarc.agent.TimedCalls;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -27,21 +28,8 @@ final class EchoLoop {
       if (w[0].equals("ports")) {
         out.println("ports " + port);
       } else if (w[0].equals("run")) {
-        int n = Integer.parseInt(w[1]);
-        int ok = 0;
-        int failed = 0;
-        long total = 0;
-        for (int i = 0; i < n; i++) {
-          long t0 = System.nanoTime();
-          try {
-            echo.echo(w[2]);
-            ok++;
-          } catch (RuntimeException e) {
-            failed++;
-          }
-          total += System.nanoTime() - t0;
-        }
-        out.println("result " + ok + " " + failed + " " + total / Math.max(n, 1));
+        String argument = w[2];
+        out.println(TimedCalls.run(Integer.parseInt(w[1]), () -> echo.echo(argument)));
       } else {
         out.println("error unknown command");
       }

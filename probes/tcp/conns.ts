@@ -9,6 +9,20 @@
  * @module
  */
 
+/** A little-endian unsigned int of `width` bytes at `at` (u64 as a number: below 2^53). */
+function uintAt(dv: DataView, at: number, width: number): number {
+  switch (width) {
+    case 1:
+      return dv.getUint8(at);
+    case 2:
+      return dv.getUint16(at, true);
+    case 4:
+      return dv.getUint32(at, true);
+    default:
+      return dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 4294967296;
+  }
+}
+
 /** No slot (end of a list, or a flow without connections). */
 export const NONE = -1;
 
@@ -88,6 +102,18 @@ export class ConnSlots<F extends ConnList> {
     const w = this.wideWidth, n = this.narrowWidth, wide = this.wide, narrow = this.narrow;
     for (let i = 0, o = s * w; i < w; i++) wide[o + i] = v[i];
     for (let i = 0, o = s * n; i < n; i++) narrow[o + i] = v[w + i];
+  }
+
+  /**
+   * Store slot `s`'s values straight from a record: value `i` is the little-endian unsigned int
+   * of `width[i]` bytes (1, 2, 4 or 8) at `off + at[i]` in `dv`.
+   */
+  storeFrom(s: number, dv: DataView, off: number, at: Int32Array, width: Uint8Array): void {
+    const w = this.wideWidth, n = this.narrowWidth, wide = this.wide, narrow = this.narrow;
+    for (let i = 0, o = s * w; i < w; i++) wide[o + i] = uintAt(dv, off + at[i], width[i]);
+    for (let i = 0, o = s * n; i < n; i++) {
+      narrow[o + i] = uintAt(dv, off + at[w + i], width[w + i]);
+    }
   }
 
   /** Move slot `s` to flow `f`'s list. */

@@ -13,6 +13,7 @@
 import type { Row } from "../../runner/probe_api.ts";
 import { formatAddr } from "./addr.ts";
 import { type ConnList, ConnSlots, NONE } from "./conns.ts";
+import { FlowKeys, NO_FLOW } from "./flow_keys.ts";
 import { Histogram } from "./histogram.ts";
 import { KIND, type Snap, TcpSnap } from "./layout.ts";
 
@@ -66,9 +67,23 @@ type Field = (typeof FIELDS)[number];
 /** Index of each field in a connection's value array. */
 const F = Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<Field, number>;
 const NC = COUNTERS.length;
-const READ = FIELDS.map((f) => TcpSnap.read[f] as (v: DataView, b: number) => number);
-const R = TcpSnap.read as Record<string, (v: DataView, b: number) => number | bigint>;
-const SADDR = TcpSnap.offsets.saddr, DADDR = TcpSnap.offsets.daddr, SK = TcpSnap.offsets.sk;
+/**
+ * Offset in `struct tcp_snap` of each field: values are read straight from the record's bytes
+ * at these (no closure per field, no array of values per record).
+ */
+const AT = Int32Array.from(FIELDS, (f) => TcpSnap.offsets[f]);
+/** Byte width of each field: all are u32 but these (layout.ts; the tests check the values). */
+const NOT_U32: Partial<Record<Field, number>> = {
+  bytes_sent: 8,
+  bytes_acked: 8,
+  bytes_received: 8,
+  established: 1,
+  connect_ns: 8,
+};
+const WIDTH = Uint8Array.from(FIELDS, (f) => NOT_U32[f] ?? 4);
+const O = TcpSnap.offsets;
+const SK = O.sk, INO = O.ino, KIND_AT = O.kind, ESTABLISHED = O.established;
+const CONNECT_NS = O.connect_ns, SYN_SRTT = O.syn_srtt_us, TGID = O.tgid, ROLE = O.role;
 
 /** Row labels of a flow (the tcp tables' keys and labels). */
 export type FlowLabels = Row["labels"];
@@ -81,6 +96,8 @@ export interface FlowBuckets {
 
 /** A flow; `head` and `count` are its list of live connections in {@link ConnSlots}. */
 interface Flow extends ConnList {
+  /** Its number in {@link FlowKeys}. */
+  id: number;
   labels: FlowLabels;
   closed: Float64Array; // counters of connections no longer live
   opens: number;
@@ -102,10 +119,11 @@ function skAt(dv: DataView, off: number): number {
   return dv.getUint32(off + SK, true) + dv.getUint16(off + SK + 4, true) * 4294967296;
 }
 
-/** Values of a close record, folded at once (one array reused). */
-const closedVals = new Float64Array(FIELDS.length);
-/** Values of a live socket's record before they are stored (one array reused). */
-const liveVals = new Float64Array(FIELDS.length);
+/** A u64 field as a number (counters stay below 2^53). */
+function u64At(dv: DataView, at: number): number {
+  return dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 4294967296;
+}
+
 /** Counters of a flow while its rows are built (one array reused). */
 const rowCounters = new Float64Array(NC);
 
@@ -125,13 +143,11 @@ export function flowLabels(s: Snap): FlowLabels | undefined {
   };
 }
 
-function keyOf(l: FlowLabels): string {
-  return `${l.tgid}|${l.role}|${l.client_ip}|${l.server_ip}|${l.server_port}|${l.family}`;
-}
-
 /** All flows of one probe instance. */
 export class FlowTable {
-  readonly #flows = new Map<string, Flow>();
+  /** Flows by their number in {@link #keys} (undefined: a free number). */
+  readonly #flows: (Flow | undefined)[] = [];
+  readonly #keys: FlowKeys;
   readonly #live = new ConnSlots<Flow>(WIDE, NARROW);
   readonly #buckets: FlowBuckets;
   readonly #hz: number;
@@ -141,19 +157,28 @@ export class FlowTable {
   #walk = 0;
   /** Close records since {@link beginRead} of sockets that read counted as unchanged. */
   #closedCountedIdle = 0;
+  /**
+   * From {@link beginRead} until {@link onRead} has run: close records then may concern sockets
+   * the read lists. Outside a read nothing needs remembering per record.
+   */
+  #reading = false;
   /** Sockets whose close record arrived since the current read began. */
   #closedDuringRead = new Set<number>();
-  /** Raw socket identity → flow key and labels (formatting addresses is the costly part). */
-  #labelCache = new Map<string, [string, FlowLabels]>();
 
-  constructor(buckets: FlowBuckets, hz: number) {
+  /**
+   * @param buckets histogram bounds
+   * @param hz the kernel's jiffies per second
+   * @param keys the flow key index (tests pass one with a narrowed hash)
+   */
+  constructor(buckets: FlowBuckets, hz: number, keys = new FlowKeys()) {
     this.#buckets = buckets;
     this.#hz = hz;
+    this.#keys = keys;
   }
 
   /** Flows held now. */
   get size(): number {
-    return this.#flows.size;
+    return this.#keys.size;
   }
 
   /** Sockets the last read listed as unchanged (idle records). */
@@ -166,34 +191,44 @@ export class FlowTable {
     return this.#live.size;
   }
 
-  #flow(labels: FlowLabels, key = keyOf(labels)): Flow {
-    let f = this.#flows.get(key);
-    if (!f) {
-      f = {
-        labels,
-        closed: new Float64Array(NC),
-        opens: 0,
-        head: NONE,
-        count: 0,
-        connect: new Histogram(this.#buckets.connectLatency),
-        syn: new Histogram(this.#buckets.synRtt),
-        lastSeen: this.#period,
-      };
-      this.#flows.set(key, f);
-    }
+  /**
+   * The flow of the socket record at `off`, created (its labels decoded) the first time; or
+   * undefined when the socket's role is unknown.
+   */
+  #flowAt(dv: DataView, off: number): Flow | undefined {
+    const keys = this.#keys;
+    if (!keys.read(dv, off)) return undefined;
+    const n = keys.find();
+    if (n !== NO_FLOW) return this.#flows[n];
+    const labels = flowLabels(TcpSnap.decode(dv, off))!;
+    const f: Flow = {
+      id: keys.add(),
+      labels,
+      closed: new Float64Array(NC),
+      opens: 0,
+      head: NONE,
+      count: 0,
+      connect: new Histogram(this.#buckets.connectLatency),
+      syn: new Histogram(this.#buckets.synRtt),
+      lastSeen: this.#period,
+    };
+    this.#flows[f.id] = f;
     return f;
   }
 
-  /** Count an opened connection with the values `v` of a record. */
-  #count(f: Flow, v: Float64Array): void {
+  /** Count an opened connection with the values of the record at `off`. */
+  #count(f: Flow, dv: DataView, off: number): void {
     f.opens++;
-    if (v[F.connect_ns] > 0) f.connect.observe(v[F.connect_ns] / 1e9);
-    f.syn.observe(v[F.syn_srtt_us] / 1e6);
+    const connectNs = u64At(dv, off + CONNECT_NS);
+    if (connectNs > 0) f.connect.observe(connectNs / 1e9);
+    f.syn.observe(dv.getUint32(off + SYN_SRTT, true) / 1e6);
   }
 
-  /** Add the counters of a record's values `v` to the flow's closed ones. */
-  #fold(f: Flow, v: Float64Array): void {
-    for (let i = 0; i < NC; i++) f.closed[i] += v[i];
+  /** Add the counters of the record at `off` to the flow's closed ones. */
+  #fold(f: Flow, dv: DataView, off: number): void {
+    const closed = f.closed;
+    for (let i = 0; i < WIDE; i++) closed[i] += u64At(dv, off + AT[i]);
+    for (let i = WIDE; i < NC; i++) closed[i] += dv.getUint32(off + AT[i], true);
   }
 
   /** Add (or with sign -1 take back) the counters of live slot `s` to the flow's closed ones. */
@@ -203,56 +238,33 @@ export class FlowTable {
     for (let i = WIDE; i < NC; i++) f.closed[i] += sign * narrow[n + i - WIDE];
   }
 
-  /** Flow key and labels of the socket record at `off`, cached by its raw identity. */
-  #labelsAt(dv: DataView, off: number): [string, FlowLabels] | undefined {
-    const role = R.role(dv, off) as number;
-    if (role !== 1 && role !== 2) return undefined;
-    const family = R.family(dv, off) as number, words = family === 10 ? 4 : 1;
-    let raw = `${R.tgid(dv, off)}|${role}|${family}|${
-      role === 1 ? R.dport(dv, off) : R.sport(dv, off)
-    }`;
-    for (let i = 0; i < words; i++) {
-      raw += `|${dv.getUint32(off + SADDR + 4 * i)}|${dv.getUint32(off + DADDR + 4 * i)}`;
-    }
-    let hit = this.#labelCache.get(raw);
-    if (!hit) {
-      const labels = flowLabels(TcpSnap.decode(dv, off))!;
-      hit = [keyOf(labels), labels];
-      if (this.#labelCache.size > 50_000) this.#labelCache.clear();
-      this.#labelCache.set(raw, hit);
-    }
-    return hit;
-  }
-
   /** A close record from the ring buffer (a view valid only during the call). */
   onClosed(dv: DataView): void {
-    if (this.#walk && Number(R.ino(dv, 0)) === this.#walk) this.#closedCountedIdle++;
-    const hit = this.#labelsAt(dv, 0);
-    if (!hit) return;
-    const [key, labels] = hit;
-    const f = this.#flow(labels, key);
-    if (R.kind(dv, 0) === KIND.LATE_RST) {
+    const reading = this.#reading;
+    if (reading && this.#walk && u64At(dv, INO) === this.#walk) this.#closedCountedIdle++;
+    const f = this.#flowAt(dv, 0);
+    if (!f) return;
+    if (dv.getUint8(KIND_AT) === KIND.LATE_RST) {
       f.closed[F.rst_sent]++;
       return;
     }
     const sk = skAt(dv, 0);
-    this.#closedDuringRead.add(sk);
-    const v = closedVals;
-    for (let i = 0; i < READ.length; i++) v[i] = READ[i](dv, 0);
-    const live = this.#live, prev = live.find(sk);
+    if (reading) this.#closedDuringRead.add(sk);
+    const established = dv.getUint8(ESTABLISHED);
+    const live = this.#live, prev = live.size ? live.find(sk) : NONE;
     if (prev !== NONE) {
       const old = live.flow[prev]!;
-      if (!live.counted[prev] && v[F.established]) this.#count(f, v);
+      if (!live.counted[prev] && established) this.#count(f, dv, 0);
       if (old !== f) {
         // Re-attributed since the last read: the old flow keeps what it had seen.
         this.#foldSlot(old, prev);
         this.#foldSlot(f, prev, -1);
       }
       live.remove(prev);
-    } else if (v[F.established]) {
-      this.#count(f, v);
+    } else if (established) {
+      this.#count(f, dv, 0);
     }
-    this.#fold(f, v);
+    this.#fold(f, dv, 0);
     f.lastSeen = this.#period;
   }
 
@@ -264,6 +276,7 @@ export class FlowTable {
     this.#closedDuringRead.clear();
     this.#walk = walk;
     this.#closedCountedIdle = 0;
+    this.#reading = true;
   }
 
   /**
@@ -278,11 +291,20 @@ export class FlowTable {
    * folded and false is returned: read again in full, then call this with `retry`.
    */
   onRead(buffers: readonly Uint8Array[], idle?: number, retry = false): boolean {
+    try {
+      return this.#applyRead(buffers, idle, retry);
+    } finally {
+      this.#reading = false;
+      this.#closedDuringRead.clear();
+    }
+  }
+
+  #applyRead(buffers: readonly Uint8Array[], idle: number | undefined, retry: boolean): boolean {
     const period = retry ? this.#period : ++this.#period;
     for (const bytes of buffers) {
       const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let off = 0; off + TcpSnap.size <= bytes.byteLength; off += TcpSnap.size) {
-        if (R.kind(dv, off) !== KIND.LIVE) continue;
+        if (dv.getUint8(off + KIND_AT) !== KIND.LIVE) continue;
         const sk = skAt(dv, off);
         if (this.#closedDuringRead.size && this.#closedDuringRead.has(sk)) continue;
         this.#onLive(dv, off, sk, period);
@@ -313,12 +335,10 @@ export class FlowTable {
   #onLive(dv: DataView, off: number, sk: number, period: number): void {
     const live = this.#live;
     let s = live.find(sk);
-    const tgid = R.tgid(dv, off) as number, role = R.role(dv, off) as number;
+    const tgid = dv.getUint32(off + TGID, true), role = dv.getUint8(off + ROLE);
     if (s === NONE || live.tgid[s] !== tgid || live.role[s] !== role) {
-      const hit = this.#labelsAt(dv, off);
-      if (!hit) return;
-      const [key, labels] = hit;
-      const f = this.#flow(labels, key);
+      const f = this.#flowAt(dv, off);
+      if (!f) return;
       if (s !== NONE) {
         // Re-attributed (lazy owner): the old flow keeps what it had seen.
         const old = live.flow[s]!;
@@ -331,13 +351,11 @@ export class FlowTable {
         s = live.add(sk, f, tgid, role);
       }
     }
-    const v = liveVals;
-    for (let i = 0; i < READ.length; i++) v[i] = READ[i](dv, off);
-    live.store(s, v);
+    live.storeFrom(s, dv, off, AT, WIDTH);
     const f = live.flow[s]!;
-    if (!live.counted[s] && v[F.established]) {
+    if (!live.counted[s] && dv.getUint8(off + ESTABLISHED)) {
       live.counted[s] = 1;
-      this.#count(f, v);
+      this.#count(f, dv, off);
     }
     live.seen[s] = period;
     f.lastSeen = period;
@@ -348,9 +366,12 @@ export class FlowTable {
    * counters then restart from zero if the flow comes back).
    */
   prune(idlePeriods = 10): void {
-    for (const [k, f] of this.#flows) {
-      if (!f.count && this.#period - f.lastSeen >= idlePeriods) this.#flows.delete(k);
-    }
+    this.#keys.retain((n) => {
+      const f = this.#flows[n]!;
+      if (f.count || this.#period - f.lastSeen < idlePeriods) return true;
+      this.#flows[n] = undefined;
+      return false;
+    });
   }
 
   /** Rows for each tcp table, by table name. */
@@ -377,7 +398,8 @@ export class FlowTable {
       sm = new Float64Array(gauges);
     const max = (i: number) => mx[i - NC], min = (i: number) => mn[i - NC];
     const sum = (i: number) => sm[i - NC];
-    for (const f of this.#flows.values()) {
+    for (const f of this.#flows) {
+      if (!f) continue;
       // One pass over the flow's open connections: counters summed, gauges' max/min/sum.
       const c = rowCounters;
       c.set(f.closed);

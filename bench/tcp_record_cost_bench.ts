@@ -1,0 +1,99 @@
+/**
+ * The driver's cost per close record, this tree's flow table against a base revision's, on the
+ * same real records: short connections run in a namespace pair with the real driver watching,
+ * every close record its flow table is handed is copied (tests/probes/tcp/close_records.ts),
+ * then both tables are fed those records, in alternating rounds (ABBA) so drift cancels, each
+ * record as the ring buffer hands it (a DataView of its own at offset 0).
+ *
+ * The base's probes/tcp and ffi are taken with `git archive` into a temporary directory and
+ * imported from there, so both run in one process on one JIT.
+ *
+ * Run: deno run -A --unstable-kv bench/tcp_record_cost_bench.ts [--base REV] [--conns N] [--rounds N]
+ */
+
+import { type FlowBuckets, FlowTable } from "../probes/tcp/flows.ts";
+import { TcpSnap } from "../probes/tcp/layout.ts";
+import { captureCloseRecords } from "../tests/probes/tcp/close_records.ts";
+import { ROOT } from "../tests/probes/tcp/harness.ts";
+
+const args = [...Deno.args];
+const opt = (name: string, d: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args.splice(i, 2)[1] : d;
+};
+const base = opt("--base", "main");
+const conns = Number(opt("--conns", "3000"));
+const rounds = Number(opt("--rounds", "20"));
+/** Passes over the records per timed round. */
+const PASSES = 5;
+
+/** The base revision's flow table, from its own source. */
+async function baseFlowTable(rev: string): Promise<typeof FlowTable> {
+  const dir = await Deno.makeTempDir({ prefix: "demarc-base-" });
+  const tar = `${dir}.tar`;
+  const r = await new Deno.Command("git", {
+    args: ["-C", ROOT, "archive", "-o", tar, rev, "probes/tcp", "ffi", "runner"],
+    stderr: "piped",
+  }).output();
+  if (!r.success) {
+    throw new Error(
+      `git archive ${rev} failed: ${new TextDecoder().decode(r.stderr)}; hint: --base names a ` +
+        "commit of this repository",
+    );
+  }
+  const x = await new Deno.Command("tar", { args: ["-xf", tar, "-C", dir] }).output();
+  if (!x.success) throw new Error(`tar -xf ${tar} failed`);
+  await Deno.remove(tar);
+  return (await import(`${dir}/probes/tcp/flows.ts`)).FlowTable;
+}
+
+const BUCKETS: FlowBuckets = {
+  connectLatency: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+  synRtt: [0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1],
+};
+
+const Old = await baseFlowTable(base);
+const records = await captureCloseRecords(conns);
+const views = Array.from(
+  { length: records.count },
+  (_, i) => new DataView(records.bytes.buffer, i * TcpSnap.size, TcpSnap.size),
+);
+
+/** ns per record of one round: a fresh table fed every record PASSES times. */
+function round(Table: typeof FlowTable): number {
+  const t = new Table(BUCKETS, 100);
+  const t0 = performance.now();
+  for (let p = 0; p < PASSES; p++) for (const v of views) t.onClosed(v);
+  const ns = (performance.now() - t0) * 1e6 / (PASSES * views.length);
+  if (t.rows().get("tcp_link")!.length !== 2) {
+    throw new Error("expected a client and a server flow");
+  }
+  return ns;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+for (let i = 0; i < 3; i++) round(Old), round(FlowTable); // warm up both JIT paths
+const oldNs: number[] = [], newNs: number[] = [];
+for (let i = 0; i < rounds; i++) {
+  if (i % 2 === 0) oldNs.push(round(Old)), newNs.push(round(FlowTable));
+  else newNs.push(round(FlowTable)), oldNs.push(round(Old));
+}
+const ratios = oldNs.map((o, i) => o / newNs[i]);
+const perConn = records.count / conns;
+console.log(
+  `close record cost, ${records.count} real records of ${conns} short connections ` +
+    `(${perConn.toFixed(1)} per connection), ${rounds} rounds ABBA x ${PASSES} passes:\n` +
+    `  base ${base}: ${median(oldNs).toFixed(0)} ns/record (${
+      (median(oldNs) * perConn / 1000).toFixed(3)
+    } us/connection)\n` +
+    `  this tree: ${median(newNs).toFixed(0)} ns/record (${
+      (median(newNs) * perConn / 1000).toFixed(3)
+    } us/connection)\n` +
+    `  ratio base/this per round: median ${median(ratios).toFixed(2)} (min ${
+      Math.min(...ratios).toFixed(2)
+    }, max ${Math.max(...ratios).toFixed(2)})`,
+);

@@ -6,7 +6,9 @@
  * record as the ring buffer hands it (a DataView of its own at offset 0).
  *
  * The base's probes/tcp and ffi are taken with `git archive` into a temporary directory and
- * imported from there, so both run in one process on one JIT.
+ * imported from there, so both run in one process on one JIT. The runner runs the driver with
+ * V8 flags of its own (deno.json task start: `--max-opt=2` among them); pass them with
+ * `deno run --v8-flags=...` to measure under them.
  *
  * Run: deno run -A --unstable-kv bench/tcp_record_cost_bench.ts [--base REV] [--conns N] [--rounds N]
  */
@@ -14,7 +16,7 @@
 import { type FlowBuckets, FlowTable } from "../probes/tcp/flows.ts";
 import { TcpSnap } from "../probes/tcp/layout.ts";
 import { captureCloseRecords } from "../tests/probes/tcp/close_records.ts";
-import { ROOT } from "../tests/probes/tcp/harness.ts";
+import { extractRevision } from "./base_revision.ts";
 
 const args = [...Deno.args];
 const opt = (name: string, d: string) => {
@@ -29,21 +31,7 @@ const PASSES = 5;
 
 /** The base revision's flow table, from its own source. */
 async function baseFlowTable(rev: string): Promise<typeof FlowTable> {
-  const dir = await Deno.makeTempDir({ prefix: "demarc-base-" });
-  const tar = `${dir}.tar`;
-  const r = await new Deno.Command("git", {
-    args: ["-C", ROOT, "archive", "-o", tar, rev, "probes/tcp", "ffi", "runner"],
-    stderr: "piped",
-  }).output();
-  if (!r.success) {
-    throw new Error(
-      `git archive ${rev} failed: ${new TextDecoder().decode(r.stderr)}; hint: --base names a ` +
-        "commit of this repository",
-    );
-  }
-  const x = await new Deno.Command("tar", { args: ["-xf", tar, "-C", dir] }).output();
-  if (!x.success) throw new Error(`tar -xf ${tar} failed`);
-  await Deno.remove(tar);
+  const dir = await extractRevision(rev, ["probes/tcp", "ffi", "runner"]);
   return (await import(`${dir}/probes/tcp/flows.ts`)).FlowTable;
 }
 

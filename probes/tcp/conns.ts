@@ -9,17 +9,19 @@
  * @module
  */
 
-/** A little-endian unsigned int of `width` bytes at `at` (u64 as a number: below 2^53). */
-function uintAt(dv: DataView, at: number, width: number): number {
+import type { RecordBytes } from "./record_bytes.ts";
+
+/** The unsigned int of `width` bytes at byte offset `at` (u64 as a number: below 2^53). */
+function uintAt(b: RecordBytes, at: number, width: number): number {
   switch (width) {
     case 1:
-      return dv.getUint8(at);
+      return b.u8[at];
     case 2:
-      return dv.getUint16(at, true);
+      return b.u16[at >> 1];
     case 4:
-      return dv.getUint32(at, true);
+      return b.u32[at >> 2];
     default:
-      return dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 4294967296;
+      return b.u64(at);
   }
 }
 
@@ -105,14 +107,14 @@ export class ConnSlots<F extends ConnList> {
   }
 
   /**
-   * Store slot `s`'s values straight from a record: value `i` is the little-endian unsigned int
-   * of `width[i]` bytes (1, 2, 4 or 8) at `off + at[i]` in `dv`.
+   * Store slot `s`'s values straight from a record: value `i` is the unsigned int of `width[i]`
+   * bytes (1, 2, 4 or 8; naturally aligned) at byte offset `off + at[i]` of `b`.
    */
-  storeFrom(s: number, dv: DataView, off: number, at: Int32Array, width: Uint8Array): void {
+  storeFrom(s: number, b: RecordBytes, off: number, at: Int32Array, width: Uint8Array): void {
     const w = this.wideWidth, n = this.narrowWidth, wide = this.wide, narrow = this.narrow;
-    for (let i = 0, o = s * w; i < w; i++) wide[o + i] = uintAt(dv, off + at[i], width[i]);
+    for (let i = 0, o = s * w; i < w; i++) wide[o + i] = uintAt(b, off + at[i], width[i]);
     for (let i = 0, o = s * n; i < n; i++) {
-      narrow[o + i] = uintAt(dv, off + at[w + i], width[w + i]);
+      narrow[o + i] = uintAt(b, off + at[w + i], width[w + i]);
     }
   }
 

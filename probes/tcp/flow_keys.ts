@@ -12,6 +12,7 @@
  */
 
 import { TcpSnap } from "./layout.ts";
+import type { RecordBytes } from "./record_bytes.ts";
 
 /** Words per key: tgid, role | family << 8 | server port << 16, local address (4), remote (4). */
 export const KEY_WORDS = 10;
@@ -19,8 +20,9 @@ export const KEY_WORDS = 10;
 export const NO_FLOW = -1;
 
 const O = TcpSnap.offsets;
-const TGID = O.tgid, ROLE = O.role, FAMILY = O.family, SPORT = O.sport, DPORT = O.dport;
-const SADDR = O.saddr, DADDR = O.daddr;
+const ROLE = O.role, FAMILY = O.family, SPORT = O.sport, DPORT = O.dport;
+/** u32 indexes (offsets / 4): struct tcp_snap keeps these 4-byte aligned. */
+const TGID = O.tgid >> 2, SADDR = O.saddr >> 2, DADDR = O.daddr >> 2;
 const AF_INET = 2;
 
 /** Empty slot of the hash table. */
@@ -58,28 +60,30 @@ export class FlowKeys {
   }
 
   /**
-   * Read the flow key of the record at `off` (kept for {@link find} and {@link add}).
+   * Read the flow key of the record at byte offset `off` of `b` (kept for {@link find} and
+   * {@link add}).
    *
    * @returns false when the socket's role is unknown (it belongs to no flow)
    */
-  read(dv: DataView, off: number): boolean {
-    const role = dv.getUint8(off + ROLE);
+  read(b: RecordBytes, off: number): boolean {
+    const u8 = b.u8, u32 = b.u32;
+    const role = u8[off + ROLE];
     if (role !== 1 && role !== 2) return false;
-    const family = dv.getUint8(off + FAMILY);
-    const port = dv.getUint16(off + (role === 1 ? DPORT : SPORT), true);
-    const k = this.#key;
-    k[0] = dv.getUint32(off + TGID, true);
+    const family = u8[off + FAMILY];
+    const port = b.u16[(off + (role === 1 ? DPORT : SPORT)) >> 1];
+    const k = this.#key, w = off >> 2;
+    k[0] = u32[w + TGID];
     k[1] = role | (family << 8) | (port << 16);
     if (family === AF_INET) {
       // Only the first word of an IPv4 address is the address.
-      k[2] = dv.getUint32(off + SADDR, true);
+      k[2] = u32[w + SADDR];
       k[3] = k[4] = k[5] = 0;
-      k[6] = dv.getUint32(off + DADDR, true);
+      k[6] = u32[w + DADDR];
       k[7] = k[8] = k[9] = 0;
     } else {
       for (let i = 0; i < 4; i++) {
-        k[2 + i] = dv.getUint32(off + SADDR + 4 * i, true);
-        k[6 + i] = dv.getUint32(off + DADDR + 4 * i, true);
+        k[2 + i] = u32[w + SADDR + i];
+        k[6 + i] = u32[w + DADDR + i];
       }
     }
     let h = 0x811c9dc5;

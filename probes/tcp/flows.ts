@@ -16,6 +16,7 @@ import { type ConnList, ConnSlots, NONE } from "./conns.ts";
 import { FlowKeys, NO_FLOW } from "./flow_keys.ts";
 import { Histogram } from "./histogram.ts";
 import { KIND, type Snap, TcpSnap } from "./layout.ts";
+import { RecordBytes } from "./record_bytes.ts";
 
 const COUNTERS = [
   "bytes_sent",
@@ -115,13 +116,8 @@ const STORED = NF - 1, NARROW = STORED - WIDE;
  * unique and a double holds them exactly. A BigInt per record per read was most of what a read
  * allocated.
  */
-function skAt(dv: DataView, off: number): number {
-  return dv.getUint32(off + SK, true) + dv.getUint16(off + SK + 4, true) * 4294967296;
-}
-
-/** A u64 field as a number (counters stay below 2^53). */
-function u64At(dv: DataView, at: number): number {
-  return dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 4294967296;
+function skAt(b: RecordBytes, off: number): number {
+  return b.u32[(off + SK) >> 2] + b.u16[(off + SK + 4) >> 1] * 4294967296;
 }
 
 /** Counters of a flow while its rows are built (one array reused). */
@@ -148,6 +144,8 @@ export class FlowTable {
   /** Flows by their number in {@link #keys} (undefined: a free number). */
   readonly #flows: (Flow | undefined)[] = [];
   readonly #keys: FlowKeys;
+  /** Views over the buffer of the record being handled. */
+  readonly #bytes = new RecordBytes();
   readonly #live = new ConnSlots<Flow>(WIDE, NARROW);
   readonly #buckets: FlowBuckets;
   readonly #hz: number;
@@ -195,12 +193,12 @@ export class FlowTable {
    * The flow of the socket record at `off`, created (its labels decoded) the first time; or
    * undefined when the socket's role is unknown.
    */
-  #flowAt(dv: DataView, off: number): Flow | undefined {
+  #flowAt(b: RecordBytes, off: number): Flow | undefined {
     const keys = this.#keys;
-    if (!keys.read(dv, off)) return undefined;
+    if (!keys.read(b, off)) return undefined;
     const n = keys.find();
     if (n !== NO_FLOW) return this.#flows[n];
-    const labels = flowLabels(TcpSnap.decode(dv, off))!;
+    const labels = flowLabels(TcpSnap.decode(new DataView(b.u8.buffer, off, TcpSnap.size)))!;
     const f: Flow = {
       id: keys.add(),
       labels,
@@ -217,18 +215,18 @@ export class FlowTable {
   }
 
   /** Count an opened connection with the values of the record at `off`. */
-  #count(f: Flow, dv: DataView, off: number): void {
+  #count(f: Flow, b: RecordBytes, off: number): void {
     f.opens++;
-    const connectNs = u64At(dv, off + CONNECT_NS);
+    const connectNs = b.u64(off + CONNECT_NS);
     if (connectNs > 0) f.connect.observe(connectNs / 1e9);
-    f.syn.observe(dv.getUint32(off + SYN_SRTT, true) / 1e6);
+    f.syn.observe(b.u32[(off + SYN_SRTT) >> 2] / 1e6);
   }
 
   /** Add the counters of the record at `off` to the flow's closed ones. */
-  #fold(f: Flow, dv: DataView, off: number): void {
-    const closed = f.closed;
-    for (let i = 0; i < WIDE; i++) closed[i] += u64At(dv, off + AT[i]);
-    for (let i = WIDE; i < NC; i++) closed[i] += dv.getUint32(off + AT[i], true);
+  #fold(f: Flow, b: RecordBytes, off: number): void {
+    const closed = f.closed, u32 = b.u32;
+    for (let i = 0; i < WIDE; i++) closed[i] += b.u64(off + AT[i]);
+    for (let i = WIDE; i < NC; i++) closed[i] += u32[(off + AT[i]) >> 2];
   }
 
   /** Add (or with sign -1 take back) the counters of live slot `s` to the flow's closed ones. */
@@ -238,23 +236,29 @@ export class FlowTable {
     for (let i = WIDE; i < NC; i++) f.closed[i] += sign * narrow[n + i - WIDE];
   }
 
-  /** A close record from the ring buffer (a view valid only during the call). */
-  onClosed(dv: DataView): void {
+  /**
+   * A close record from the ring buffer (a view valid only during the call).
+   *
+   * @returns the record's kind (`KIND`)
+   */
+  onClosed(dv: DataView): number {
+    const b = this.#bytes, off = b.at(dv.buffer, dv.byteOffset);
+    const kind = b.u8[off + KIND_AT];
     const reading = this.#reading;
-    if (reading && this.#walk && u64At(dv, INO) === this.#walk) this.#closedCountedIdle++;
-    const f = this.#flowAt(dv, 0);
-    if (!f) return;
-    if (dv.getUint8(KIND_AT) === KIND.LATE_RST) {
+    if (reading && this.#walk && b.u64(off + INO) === this.#walk) this.#closedCountedIdle++;
+    const f = this.#flowAt(b, off);
+    if (!f) return kind;
+    if (kind === KIND.LATE_RST) {
       f.closed[F.rst_sent]++;
-      return;
+      return kind;
     }
-    const sk = skAt(dv, 0);
+    const sk = skAt(b, off);
     if (reading) this.#closedDuringRead.add(sk);
-    const established = dv.getUint8(ESTABLISHED);
+    const established = b.u8[off + ESTABLISHED];
     const live = this.#live, prev = live.size ? live.find(sk) : NONE;
     if (prev !== NONE) {
       const old = live.flow[prev]!;
-      if (!live.counted[prev] && established) this.#count(f, dv, 0);
+      if (!live.counted[prev] && established) this.#count(f, b, off);
       if (old !== f) {
         // Re-attributed since the last read: the old flow keeps what it had seen.
         this.#foldSlot(old, prev);
@@ -262,10 +266,11 @@ export class FlowTable {
       }
       live.remove(prev);
     } else if (established) {
-      this.#count(f, dv, 0);
+      this.#count(f, b, off);
     }
-    this.#fold(f, dv, 0);
+    this.#fold(f, b, off);
     f.lastSeen = this.#period;
+    return kind;
   }
 
   /**
@@ -302,12 +307,15 @@ export class FlowTable {
   #applyRead(buffers: readonly Uint8Array[], idle: number | undefined, retry: boolean): boolean {
     const period = retry ? this.#period : ++this.#period;
     for (const bytes of buffers) {
-      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      for (let off = 0; off + TcpSnap.size <= bytes.byteLength; off += TcpSnap.size) {
-        if (dv.getUint8(off + KIND_AT) !== KIND.LIVE) continue;
-        const sk = skAt(dv, off);
+      const b = this.#bytes, end = bytes.byteOffset + bytes.byteLength;
+      for (let at = bytes.byteOffset; at + TcpSnap.size <= end; at += TcpSnap.size) {
+        // Per record: the views are remade only when the read's buffer changes (or for a
+        // record that is not aligned in it).
+        const off = b.at(bytes.buffer, at);
+        if (b.u8[off + KIND_AT] !== KIND.LIVE) continue;
+        const sk = skAt(b, off);
         if (this.#closedDuringRead.size && this.#closedDuringRead.has(sk)) continue;
-        this.#onLive(dv, off, sk, period);
+        this.#onLive(b, off, sk, period);
       }
     }
     const live = this.#live, seen = live.seen;
@@ -332,12 +340,12 @@ export class FlowTable {
     return true;
   }
 
-  #onLive(dv: DataView, off: number, sk: number, period: number): void {
+  #onLive(b: RecordBytes, off: number, sk: number, period: number): void {
     const live = this.#live;
     let s = live.find(sk);
-    const tgid = dv.getUint32(off + TGID, true), role = dv.getUint8(off + ROLE);
+    const tgid = b.u32[(off + TGID) >> 2], role = b.u8[off + ROLE];
     if (s === NONE || live.tgid[s] !== tgid || live.role[s] !== role) {
-      const f = this.#flowAt(dv, off);
+      const f = this.#flowAt(b, off);
       if (!f) return;
       if (s !== NONE) {
         // Re-attributed (lazy owner): the old flow keeps what it had seen.
@@ -351,11 +359,11 @@ export class FlowTable {
         s = live.add(sk, f, tgid, role);
       }
     }
-    live.storeFrom(s, dv, off, AT, WIDTH);
+    live.storeFrom(s, b, off, AT, WIDTH);
     const f = live.flow[s]!;
-    if (!live.counted[s] && dv.getUint8(off + ESTABLISHED)) {
+    if (!live.counted[s] && b.u8[off + ESTABLISHED]) {
       live.counted[s] = 1;
-      this.#count(f, dv, off);
+      this.#count(f, b, off);
     }
     live.seen[s] = period;
     f.lastSeen = period;

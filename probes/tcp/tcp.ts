@@ -105,8 +105,7 @@ class TcpDriver implements ProbeDriver {
       `${this.#ctx.buildDir}/bpf/tcp.bpf.o`,
       sizesOf(config),
       (record) => {
-        if (TcpSnap.read.kind(record, 0) === KIND.CLOSED) this.#health.closedRecords++;
-        flows.onClosed(record);
+        if (flows.onClosed(record) === KIND.CLOSED) this.#health.closedRecords++;
       },
       this.#loadDegraded,
     );

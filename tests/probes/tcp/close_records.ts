@@ -51,7 +51,7 @@ export async function captureCloseRecords(
     if (dv.byteLength === TcpSnap.size) {
       chunks.push(new Uint8Array(dv.buffer.slice(dv.byteOffset, dv.byteOffset + dv.byteLength)));
     }
-    original.call(this, dv);
+    return original.call(this, dv);
   };
   const all = await allSubprobes("tcp");
   const h = await startProbe(

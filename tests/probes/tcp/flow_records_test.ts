@@ -234,3 +234,25 @@ Deno.test("a late reset adds one reset sent to its flow and nothing else", () =>
   before.get(key)!.rst_sent++;
   assertSameFlows(actual(t), before, "after a late reset");
 });
+
+Deno.test("records at any alignment in their buffer (the ring's, a read's) give the same flows", () => {
+  const want = expected(records);
+  for (const shift of [1, 2, 4, 8]) {
+    const buf = new Uint8Array(records.bytes.length + shift);
+    buf.set(records.bytes, shift);
+    const t = new FlowTable(BUCKETS, 100);
+    for (let i = 0; i < records.count; i++) {
+      t.onClosed(new DataView(buf.buffer, shift + i * TcpSnap.size, TcpSnap.size));
+    }
+    assertSameFlows(actual(t), want, `records shifted by ${shift} bytes`);
+  }
+  // A read's output at an offset in a larger buffer: every record listed as live.
+  const one = distinctSockets(all), live = withKind(one, KIND.LIVE);
+  const buf = new Uint8Array(live.length + 3);
+  buf.set(live, 3);
+  const t = new FlowTable(BUCKETS, 100);
+  t.beginRead(0);
+  t.onRead([buf.subarray(3)]);
+  assertEquals(t.liveConnections, one.count);
+  assertSameFlows(actual(t), expected(one), "a read shifted by 3 bytes");
+});

@@ -23,14 +23,23 @@
  * trial and stops after it, outside the timed part. Toggling only the pid map would leave every
  * program attached (running its filter on each event), so it would measure neither state.
  *
+ * With `--base REV`, each pair also runs an "on" trial with the driver (TypeScript) of revision
+ * REV of this repository, on the same BPF object, in the same rotation (off, on, base / base, on,
+ * off), and the driver's CPU per operation is compared, base against this tree, pair by pair.
+ *
  * Run: deno run -A --unstable-kv bench/tcp_host_impact_bench.ts [pairs] [--cpus 1] [--nice -19]
+ *        [--kinds short,bulk,rr] [--base REV]
  *   --cpus LIST  pin the load (clients and servers, every thread) to these CPUs with taskset
  *   --nice N     the priority of this process, its driver and the load (0: leave it)
+ *   --kinds      the load kinds to run (default all three)
+ *   --base REV   also run REV's driver (e.g. main, or the commit before a change)
  */
 
-import { allSubprobes, configFor, type Harness, startProbe } from "../tests/probes/tcp/harness.ts";
+import { allSubprobes, configFor, startProbe } from "../tests/probes/tcp/harness.ts";
 import process from "node:process";
 import { enableRunStats } from "../ffi/libbpf.ts";
+import type { DriverFactory, ProbeContext, ProbeDriver } from "../runner/probe_api.ts";
+import { extractRevision } from "./base_revision.ts";
 import { CpuGroup } from "./cpu_cgroup.ts";
 import { Workload } from "./tcp_workload.ts";
 
@@ -40,6 +49,10 @@ const cpusAt = args.indexOf("--cpus");
 const cpus = cpusAt >= 0 ? args.splice(cpusAt, 2)[1] : undefined;
 const niceAt = args.indexOf("--nice");
 const nice = niceAt >= 0 ? Number(args.splice(niceAt, 2)[1]) : -19;
+const kindsAt = args.indexOf("--kinds");
+const kindsArg = kindsAt >= 0 ? args.splice(kindsAt, 2)[1] : undefined;
+const baseAt = args.indexOf("--base");
+const baseRev = baseAt >= 0 ? args.splice(baseAt, 2)[1] : undefined;
 const pairs = Number(args[0] ?? 15);
 
 /** Renice every thread of this process; threads and children created later inherit it. */
@@ -70,7 +83,15 @@ async function pin(pid: number): Promise<void> {
 }
 
 type Kind = "short" | "bulk" | "rr";
-const KINDS: Kind[] = ["short", "bulk", "rr"];
+const ALL_KINDS: Kind[] = ["short", "bulk", "rr"];
+const KINDS = kindsArg ? kindsArg.split(",") as Kind[] : ALL_KINDS;
+for (const k of KINDS) {
+  if (!ALL_KINDS.includes(k)) {
+    throw new Error(`--kinds: unknown kind ${k} (${ALL_KINDS.join(",")})`);
+  }
+}
+/** The probe off, this tree's driver on, or the base revision's driver on. */
+type Mode = "off" | "on" | "base";
 const targets: Record<Kind, number> = { short: 0.95, bulk: 0.98, rr: 0.97 };
 const units: Record<Kind, string> = { short: "conn/s", bulk: "Gbit/s", rr: "round trips/s" };
 
@@ -82,10 +103,35 @@ for (const p of w.serverPids) {
   load.add(p);
 }
 
-/** CPU time of this process (every thread: the driver runs here), in ns. */
-function selfCpuNs(): number {
+/** CPU time of this process (every thread: the driver runs here), in ns: user and system. */
+function selfCpuNs(): { user: number; system: number } {
   const u = process.cpuUsage();
-  return (u.user + u.system) * 1000;
+  return { user: u.user * 1000, system: u.system * 1000 };
+}
+
+const tcpConfig = await configFor("tcp", ALL, { report_period: 5 });
+/**
+ * The base revision's driver factory, and a context to start it with: that of a harness whose
+ * own driver (this tree's) is stopped at once, so both drivers publish into the same kind of
+ * context built from the same manifest and meta files.
+ */
+let baseDriver: { factory: DriverFactory; ctx: ProbeContext; close(): Promise<void> } | undefined;
+if (baseRev) {
+  const dir = await extractRevision(baseRev, ["probes/tcp", "ffi", "runner"]);
+  const factory = (await import(`${dir}/probes/tcp/tcp.ts`)).default as DriverFactory;
+  const h = await startProbe("tcp", tcpConfig, new Set());
+  await h.driver.stop();
+  baseDriver = { factory, ctx: h.ctx, close: () => h.close() };
+}
+
+/** Start a driver watching `pids` (this tree's, or with `mode` "base" the base revision's). */
+async function startDriver(mode: Mode, pids: Set<number>): Promise<ProbeDriver> {
+  if (mode === "base") {
+    const d = baseDriver!.factory(baseDriver!.ctx);
+    await d.start(tcpConfig, pids);
+    return d;
+  }
+  return (await startProbe("tcp", tcpConfig, pids)).driver;
 }
 
 /** Operations in one trial of each kind (bulk: bits moved in its 1 s). */
@@ -102,23 +148,22 @@ interface Trial {
   bpfNsPerOp: number;
   /** This process's CPU time per operation: the driver (on), the bench's own bookkeeping (both). */
   selfNsPerOp: number;
+  /** Of it, system time (the kernel's work in this process's threads). */
+  selfSysNsPerOp: number;
 }
 
 /** One trial of one load kind; the probe on (watching the load) or off (not attached). */
-async function trial(kind: Kind, on: boolean): Promise<Trial> {
-  let h: Harness | undefined;
+async function trial(kind: Kind, mode: Mode): Promise<Trial> {
   const pids = new Set(w.serverPids);
-  if (on) {
-    h = await startProbe("tcp", await configFor("tcp", ALL, { report_period: 5 }), pids);
-  }
+  const driver = mode === "off" ? undefined : await startDriver(mode, pids);
   // The driver's CPU is counted from when it watches the trial's client: adopting a new
   // process's sockets (a walk of its namespace) is paid once per process, not per operation.
-  let self0 = 0;
+  let self0 = { user: 0, system: 0 };
   const watch = async (pid: number) => {
     load.add(pid);
     await pin(pid);
     pids.add(pid);
-    await h?.driver.updatePids(new Set(pids));
+    await driver?.updatePids(new Set(pids));
     self0 = selfCpuNs();
   };
   try {
@@ -130,16 +175,18 @@ async function trial(kind: Kind, on: boolean): Promise<Trial> {
       : await w.rrRate(OPS.rr, watch);
     const ops = kind === "bulk" ? rate : OPS[kind];
     const cpuNsPerOp = (load.usageNs() - cpu0) / ops;
-    const selfNsPerOp = (selfCpuNs() - self0) / ops;
-    const programs = (h?.driver.status?.().details?.programs ?? {}) as Record<
+    const self1 = selfCpuNs();
+    const selfSysNsPerOp = (self1.system - self0.system) / ops;
+    const selfNsPerOp = (self1.user - self0.user) / ops + selfSysNsPerOp;
+    const programs = (driver?.status?.().details?.programs ?? {}) as Record<
       string,
       { runs: number; nsPerRun: number }
     >;
     const bpfNs = Object.entries(programs).filter(([point]) => !point.startsWith("iter/"))
       .reduce((sum, [, p]) => sum + p.runs * p.nsPerRun, 0);
-    return { rate, cpuNsPerOp, bpfNsPerOp: bpfNs / ops, selfNsPerOp };
+    return { rate, cpuNsPerOp, bpfNsPerOp: bpfNs / ops, selfNsPerOp, selfSysNsPerOp };
   } finally {
-    await h?.close();
+    await driver?.stop();
   }
 }
 
@@ -149,20 +196,27 @@ function quantile(xs: number[], q: number): number {
   return s[lo] + (s[hi] - s[lo]) * (i - lo);
 }
 
-const off: Record<Kind, Trial[]> = { short: [], bulk: [], rr: [] };
-const on: Record<Kind, Trial[]> = { short: [], bulk: [], rr: [] };
+const results: Record<Mode, Record<Kind, Trial[]>> = {
+  off: { short: [], bulk: [], rr: [] },
+  on: { short: [], bulk: [], rr: [] },
+  base: { short: [], bulk: [], rr: [] },
+};
+const { off, on } = results;
+const modes: Mode[] = baseRev ? ["off", "on", "base"] : ["off", "on"];
 try {
-  for (const k of KINDS) await trial(k, false); // warm-up: first runs of the tools are slower
+  // Warm-up: first runs of the tools (and of each driver's code) are slower.
+  for (const k of KINDS) for (const m of modes) await trial(k, m);
   for (let i = 0; i < pairs; i++) {
     for (const k of KINDS) {
-      const order = i % 2 === 0 ? [false, true] : [true, false];
-      for (const mode of order) (mode ? on : off)[k].push(await trial(k, mode));
+      const order = i % 2 === 0 ? modes : [...modes].reverse();
+      for (const mode of order) results[mode][k].push(await trial(k, mode));
     }
   }
 } finally {
   await w.close();
   load.remove();
   runStats.close();
+  await baseDriver?.close();
 }
 
 const f = (x: number) => x.toFixed(3);
@@ -206,4 +260,21 @@ for (const k of KINDS) {
       (driver * opScale).toFixed(3)
     } ${perOp}; both -> ${f(base / (base + bpf + driver))}`,
   );
+  const sys = median(on[k], "selfSysNsPerOp") - median(off[k], "selfSysNsPerOp");
+  console.log(`        of the driver's, system time ${(sys * opScale).toFixed(3)} ${perOp}`);
+  if (baseRev) {
+    const b = results.base[k];
+    const old = median(b, "selfNsPerOp") - median(off[k], "selfNsPerOp");
+    // Per pair: what each driver adds over the same pair's off trial.
+    const perPair = off[k].map((o, i) =>
+      (b[i].selfNsPerOp - o.selfNsPerOp) / (on[k][i].selfNsPerOp - o.selfNsPerOp)
+    );
+    console.log(
+      `        driver of ${baseRev}: ${(old * opScale).toFixed(3)} ${perOp} -> ${
+        f(base / (base + median(b, "bpfNsPerOp") + old))
+      }; driver ${baseRev}/this per pair ${spread(perPair)}; cost off/${baseRev} ${
+        spread(off[k].map((o, i) => o.cpuNsPerOp / b[i].cpuNsPerOp))
+      }`,
+    );
+  }
 }

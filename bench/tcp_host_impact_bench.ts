@@ -33,6 +33,8 @@
  *   --nice N     the priority of this process, its driver and the load (0: leave it)
  *   --kinds      the load kinds to run (default all three)
  *   --base REV   also run REV's driver (e.g. main, or the commit before a change)
+ *   --short-ops N  connections per short trial (default 4000); more spreads what a trial costs
+ *                the driver once (its timers, a GC of what starting it left) over more of them
  */
 
 import { allSubprobes, configFor, startProbe } from "../tests/probes/tcp/harness.ts";
@@ -53,6 +55,8 @@ const kindsAt = args.indexOf("--kinds");
 const kindsArg = kindsAt >= 0 ? args.splice(kindsAt, 2)[1] : undefined;
 const baseAt = args.indexOf("--base");
 const baseRev = baseAt >= 0 ? args.splice(baseAt, 2)[1] : undefined;
+const shortOpsAt = args.indexOf("--short-ops");
+const shortOps = shortOpsAt >= 0 ? Number(args.splice(shortOpsAt, 2)[1]) : 4000;
 const pairs = Number(args[0] ?? 15);
 
 /** Renice every thread of this process; threads and children created later inherit it. */
@@ -135,7 +139,7 @@ async function startDriver(mode: Mode, pids: Set<number>): Promise<ProbeDriver> 
 }
 
 /** Operations in one trial of each kind (bulk: bits moved in its 1 s). */
-const OPS: Record<Kind, number> = { short: 4000, bulk: 1, rr: 10000 };
+const OPS: Record<Kind, number> = { short: shortOps, bulk: 1, rr: 10000 };
 
 /**
  * What one trial measured: the load's own rate, the load's CPU time per operation, and (probe on)

@@ -115,10 +115,14 @@ export class RingBuffer implements Disposable {
     for (;;) {
       const prod = Number(view.getBigUint64(0, true)); // x86-64 loads are acquire loads
       if (cons >= prod) return n;
+      let busy = false;
       while (cons < prod) {
         const at = data + (cons & mask);
         const len = view.getUint32(at, true);
-        if (len & BUSY_BIT) return n; // still being written: the next consume takes it
+        if (len & BUSY_BIT) { // still being written: the next consume takes it
+          busy = true;
+          break;
+        }
         const size = len & ~(BUSY_BIT | DISCARD_BIT);
         if (!(len & DISCARD_BIT)) {
           const start = at + HDR_SIZE;
@@ -135,9 +139,12 @@ export class RingBuffer implements Disposable {
           n++;
         }
         cons += (size + HDR_SIZE + 7) & ~7;
-        // One 64-bit store, so the kernel never sees half an update; it frees the space.
-        Atomics.store(consumerPos, 0, BigInt(cons));
       }
+      // One 64-bit store, so the kernel never sees half an update; it frees the space of the
+      // records handled. Once per batch rather than per record: a BigInt and an atomic store
+      // (~25 ns) per record were a sixth of a close record's whole handling.
+      Atomics.store(consumerPos, 0, BigInt(cons));
+      if (busy) return n;
     }
   }
 

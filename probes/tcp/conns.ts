@@ -10,6 +10,7 @@
  */
 
 import type { RecordBytes } from "./record_bytes.ts";
+import { SocketIndex } from "./socket_index.ts";
 
 /** The unsigned int of `width` bytes at byte offset `at` (u64 as a number: below 2^53). */
 function uintAt(b: RecordBytes, at: number, width: number): number {
@@ -60,7 +61,7 @@ export class ConnSlots<F extends ConnList> {
   /** The flow each slot belongs to (undefined when free). */
   flow: (F | undefined)[] = [];
   /** Socket → slot. */
-  readonly #bySk = new Map<number, number>();
+  readonly #bySk = new SocketIndex();
   /** Free slots (a stack). */
   #free: number[] = [];
 
@@ -75,12 +76,13 @@ export class ConnSlots<F extends ConnList> {
 
   /** Slot of a socket, or NONE. */
   find(sk: number): number {
-    return this.#bySk.get(sk) ?? NONE;
+    return this.#bySk.get(sk); // -1 (NONE) when absent
   }
 
   /** Every slot in use (iterating while removing the current one is fine). */
-  slots(): IterableIterator<number> {
-    return this.#bySk.values();
+  *slots(): IterableIterator<number> {
+    const flow = this.flow;
+    for (let s = 0; s < this.#cap; s++) if (flow[s] !== undefined) yield s;
   }
 
   /** A new slot for `sk` in flow `f` (values zeroed, not counted, never seen). */

@@ -10,11 +10,17 @@
  * V8 flags of its own (deno.json task start: `--max-opt=2` among them); pass them with
  * `deno run --v8-flags=...` to measure under them.
  *
- * Run: deno run -A --unstable-kv bench/tcp_record_cost_bench.ts [--base REV] [--conns N] [--rounds N]
+ * Each table first holds `--live N` open connections (default 1,000, listed by one read), as a
+ * host with long-lived connections next to the short ones would: each close record then looks
+ * its socket up among them. They are copies of the captured records listed as live, with socket
+ * addresses of their own.
+ *
+ * Run: deno run -A --unstable-kv bench/tcp_record_cost_bench.ts [--base REV] [--conns N]
+ *        [--rounds N] [--live N]
  */
 
 import { type FlowBuckets, FlowTable } from "../probes/tcp/flows.ts";
-import { TcpSnap } from "../probes/tcp/layout.ts";
+import { KIND, TcpSnap } from "../probes/tcp/layout.ts";
 import { captureCloseRecords } from "../tests/probes/tcp/close_records.ts";
 import { extractRevision } from "./base_revision.ts";
 
@@ -26,6 +32,7 @@ const opt = (name: string, d: string) => {
 const base = opt("--base", "main");
 const conns = Number(opt("--conns", "3000"));
 const rounds = Number(opt("--rounds", "20"));
+const liveConns = Number(opt("--live", "1000"));
 /** Passes over the records per timed round. */
 const PASSES = 5;
 
@@ -47,9 +54,23 @@ const views = Array.from(
   (_, i) => new DataView(records.bytes.buffer, i * TcpSnap.size, TcpSnap.size),
 );
 
-/** ns per record of one round: a fresh table fed every record PASSES times. */
+/** A read listing `liveConns` connections: captured records, kind LIVE, sockets of their own. */
+const liveRead = new Uint8Array(liveConns * TcpSnap.size);
+for (let i = 0; i < liveConns; i++) {
+  const at = i * TcpSnap.size;
+  liveRead.set(records.bytes.subarray(0, TcpSnap.size), at);
+  liveRead[at + TcpSnap.offsets.kind] = KIND.LIVE;
+  const dv = new DataView(liveRead.buffer, at);
+  dv.setUint32(TcpSnap.offsets.sk, i * 4096, true);
+  dv.setUint16(TcpSnap.offsets.sk + 4, dv.getUint16(TcpSnap.offsets.sk + 4, true) ^ 0x8000, true);
+}
+
+/** ns per record of one round: a fresh table holding the live connections fed every record PASSES times. */
 function round(Table: typeof FlowTable): number {
   const t = new Table(BUCKETS, 100);
+  t.beginRead(0);
+  t.onRead([liveRead]);
+  if (t.liveConnections !== liveConns) throw new Error(`${t.liveConnections} live connections`);
   const t0 = performance.now();
   for (let p = 0; p < PASSES; p++) for (const v of views) t.onClosed(v);
   const ns = (performance.now() - t0) * 1e6 / (PASSES * views.length);
@@ -94,7 +115,8 @@ const ratios = oldNs.map((o, i) => o / newNs[i]);
 const perConn = records.count / conns;
 console.log(
   `close record cost, ${records.count} real records of ${conns} short connections ` +
-    `(${perConn.toFixed(1)} per connection), ${rounds} rounds ABBA x ${PASSES} passes:\n` +
+    `(${perConn.toFixed(1)} per connection), ${liveConns} live connections held, ${rounds} ` +
+    `rounds ABBA x ${PASSES} passes:\n` +
     `  base ${base}: ${median(oldNs).toFixed(0)} ns/record (${
       (median(oldNs) * perConn / 1000).toFixed(3)
     } us/connection)\n` +

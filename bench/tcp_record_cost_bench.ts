@@ -54,16 +54,23 @@ const views = Array.from(
   (_, i) => new DataView(records.bytes.buffer, i * TcpSnap.size, TcpSnap.size),
 );
 
-/** A read listing `liveConns` connections: captured records, kind LIVE, sockets of their own. */
-const liveRead = new Uint8Array(liveConns * TcpSnap.size);
-for (let i = 0; i < liveConns; i++) {
-  const at = i * TcpSnap.size;
-  liveRead.set(records.bytes.subarray(0, TcpSnap.size), at);
-  liveRead[at + TcpSnap.offsets.kind] = KIND.LIVE;
-  const dv = new DataView(liveRead.buffer, at);
-  dv.setUint32(TcpSnap.offsets.sk, i * 4096, true);
-  dv.setUint16(TcpSnap.offsets.sk + 4, dv.getUint16(TcpSnap.offsets.sk + 4, true) ^ 0x8000, true);
+/** A read listing `n` connections: captured records, kind LIVE, sockets of their own. */
+function liveReadOf(n: number): Uint8Array {
+  const read = new Uint8Array(n * TcpSnap.size);
+  for (let i = 0; i < n; i++) {
+    const at = i * TcpSnap.size;
+    read.set(records.bytes.subarray(0, TcpSnap.size), at);
+    read[at + TcpSnap.offsets.kind] = KIND.LIVE;
+    const dv = new DataView(read.buffer, at);
+    dv.setUint32(TcpSnap.offsets.sk, i * 4096, true);
+    dv.setUint16(TcpSnap.offsets.sk + 4, dv.getUint16(TcpSnap.offsets.sk + 4, true) ^ 0x8000, true);
+  }
+  return read;
 }
+const liveRead = liveReadOf(liveConns);
+/** The periodic read of a host with many open connections. */
+const READ_CONNS = 10_000;
+const bigRead = liveReadOf(READ_CONNS);
 
 /** ns per record of one round: a fresh table holding the live connections fed every record PASSES times. */
 function round(Table: typeof FlowTable): number {
@@ -99,6 +106,21 @@ function wrapRound(): number {
   return ns;
 }
 
+/** ns per listed connection of a read of READ_CONNS open ones (the same, read again). */
+function readRound(Table: typeof FlowTable): number {
+  const t = new Table(BUCKETS, 100);
+  t.beginRead(0);
+  t.onRead([bigRead]);
+  const t0 = performance.now();
+  for (let p = 0; p < PASSES; p++) {
+    t.beginRead(0);
+    t.onRead([bigRead]);
+  }
+  const ns = (performance.now() - t0) * 1e6 / (PASSES * READ_CONNS);
+  if (t.liveConnections !== READ_CONNS) throw new Error(`${t.liveConnections} live connections`);
+  return ns;
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
@@ -106,8 +128,11 @@ const median = (xs: number[]) => {
 
 for (let i = 0; i < 3; i++) round(Old), round(FlowTable); // warm up both JIT paths
 const oldNs: number[] = [], newNs: number[] = [], wrapNs: number[] = [];
+const oldRead: number[] = [], newRead: number[] = [];
 for (let i = 0; i < rounds; i++) {
   wrapNs.push(wrapRound());
+  if (i % 2 === 0) oldRead.push(readRound(Old)), newRead.push(readRound(FlowTable));
+  else newRead.push(readRound(FlowTable)), oldRead.push(readRound(Old));
   if (i % 2 === 0) oldNs.push(round(Old)), newNs.push(round(FlowTable));
   else newNs.push(round(FlowTable)), oldNs.push(round(Old));
 }
@@ -127,5 +152,9 @@ console.log(
       Math.min(...ratios).toFixed(2)
     }, max ${Math.max(...ratios).toFixed(2)})\n` +
     `  handing a record over (the ring's Uint8Array and kernel.ts's DataView, not in the ` +
-    `figures above): ${median(wrapNs).toFixed(0)} ns/record`,
+    `figures above): ${median(wrapNs).toFixed(0)} ns/record\n` +
+    `periodic read of ${READ_CONNS} open connections: base ${
+      median(oldRead).toFixed(0)
+    } ns/connection, this tree ${median(newRead).toFixed(0)} ns/connection, ratio base/this ` +
+    `per round median ${median(oldRead.map((o, i) => o / newRead[i])).toFixed(2)}`,
 );

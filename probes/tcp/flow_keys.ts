@@ -25,6 +25,12 @@ const ROLE = O.role, FAMILY = O.family, SPORT = O.sport, DPORT = O.dport;
 const TGID = O.tgid >> 2, SADDR = O.saddr >> 2, DADDR = O.daddr >> 2;
 const AF_INET = 2;
 
+/** One step of the key hash (FNV-1a's multiply, then a shift to spread the high bits down). */
+function mix(h: number, word: number): number {
+  h = Math.imul(h ^ word, 0x01000193);
+  return h ^ (h >>> 15);
+}
+
 /** Empty slot of the hash table. */
 const EMPTY = -1;
 
@@ -72,24 +78,26 @@ export class FlowKeys {
     const family = u8[off + FAMILY];
     const port = b.u16[(off + (role === 1 ? DPORT : SPORT)) >> 1];
     const k = this.#key, w = off >> 2;
-    k[0] = u32[w + TGID];
-    k[1] = role | (family << 8) | (port << 16);
+    const tgid = u32[w + TGID], word1 = role | (family << 8) | (port << 16);
+    k[0] = tgid;
+    k[1] = word1;
+    let h = mix(mix(0x811c9dc5, tgid), word1);
     if (family === AF_INET) {
-      // Only the first word of an IPv4 address is the address.
-      k[2] = u32[w + SADDR];
+      // Only the first word of an IPv4 address is the address; the rest of the key is zero and
+      // left out of the hash (the family, in word 1, tells the two layouts apart).
+      const local = u32[w + SADDR], remote = u32[w + DADDR];
+      k[2] = local;
       k[3] = k[4] = k[5] = 0;
-      k[6] = u32[w + DADDR];
+      k[6] = remote;
       k[7] = k[8] = k[9] = 0;
+      h = mix(mix(h, local), remote);
     } else {
       for (let i = 0; i < 4; i++) {
-        k[2 + i] = u32[w + SADDR + i];
-        k[6 + i] = u32[w + DADDR + i];
+        const local = u32[w + SADDR + i], remote = u32[w + DADDR + i];
+        k[2 + i] = local;
+        k[6 + i] = remote;
+        h = mix(mix(h, local), remote);
       }
-    }
-    let h = 0x811c9dc5;
-    for (let i = 0; i < KEY_WORDS; i++) {
-      h = Math.imul(h ^ k[i], 0x01000193);
-      h ^= h >>> 15;
     }
     h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
     this.#hash = ((h ^ (h >>> 13)) & this.#hashMask) >>> 0;

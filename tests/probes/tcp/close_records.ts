@@ -7,7 +7,7 @@
  */
 
 import { FlowTable } from "../../../probes/tcp/flows.ts";
-import { TcpSnap } from "../../../probes/tcp/layout.ts";
+import { KIND, TcpSnap } from "../../../probes/tcp/layout.ts";
 import { allSubprobes, configFor, NetPair, startProbe, Traffic } from "./harness.ts";
 
 /** Records captured from one run, back to back, each `TcpSnap.size` bytes. */
@@ -46,10 +46,12 @@ export async function captureCloseRecords(
     String(opts.bytes ?? 0),
   ]);
   const chunks: Uint8Array[] = [];
+  let closed = 0; // records of kind CLOSED (late resets come on top)
   const original = FlowTable.prototype.onClosed;
   FlowTable.prototype.onClosed = function capture(this: FlowTable, dv: DataView) {
     if (dv.byteLength === TcpSnap.size) {
       chunks.push(new Uint8Array(dv.buffer.slice(dv.byteOffset, dv.byteOffset + dv.byteLength)));
+      if (dv.getUint8(TcpSnap.offsets.kind) === KIND.CLOSED) closed++;
     }
     return original.call(this, dv);
   };
@@ -70,9 +72,12 @@ export async function captureCloseRecords(
     await cli.kill();
     // Both sides closed: the server's sockets close as the client's FINs arrive; the driver
     // drains the ring every 100 ms.
-    const want = 2 * conns;
-    for (let i = 0; i < 100 && chunks.length < want; i++) {
+    for (let i = 0; i < 100 && closed < 2 * conns; i++) {
       await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 300)); // and the late resets that follow the last
+    if (closed < 2 * conns) {
+      throw new Error(`${closed} close records for ${conns} connections (2 each expected)`);
     }
   } finally {
     FlowTable.prototype.onClosed = original;

@@ -256,3 +256,33 @@ Deno.test("records at any alignment in their buffer (the ring's, a read's) give 
   assertEquals(t.liveConnections, one.count);
   assertSameFlows(actual(t), expected(one), "a read shifted by 3 bytes");
 });
+
+Deno.test("thousands of flows: the key index grows and keeps every flow apart, also when hashes collide", () => {
+  // The captured records again under 500 process ids each: 6 flows become 3,000.
+  const copies = 500, size = TcpSnap.size;
+  const bytes = new Uint8Array(records.count * copies * size);
+  for (let c = 0; c < copies; c++) {
+    bytes.set(records.bytes.subarray(0, records.count * size), c * records.count * size);
+    for (let i = 0; i < records.count; i++) {
+      const at = (c * records.count + i) * size + TcpSnap.offsets.tgid;
+      new DataView(bytes.buffer, at, 4).setUint32(0, 100_000 + c, true);
+    }
+  }
+  const many: CloseRecords = { ...records, bytes, count: records.count * copies };
+  const want = expected(many);
+  assertEquals(want.size, 2 * PORTS * copies);
+  for (const keys of [new FlowKeys(), new FlowKeys(0xff)]) {
+    const t = new FlowTable(BUCKETS, 100, keys);
+    for (let i = 0; i < many.count; i++) t.onClosed(recordView(many, i));
+    assertEquals(t.size, want.size);
+    assertSameFlows(actual(t), want, "3,000 flows");
+    // Drop every flow, then bring half of them back: numbers are reused, lookups still agree.
+    t.beginRead(0);
+    t.onRead([]);
+    t.prune(1);
+    assertEquals(t.size, 0);
+    const half: CloseRecords = { ...many, count: many.count / 2 };
+    for (let i = 0; i < half.count; i++) t.onClosed(recordView(half, i));
+    assertSameFlows(actual(t), expected(half), "half of them again");
+  }
+});

@@ -48,7 +48,7 @@ const BUCKETS: FlowBuckets = {
 };
 
 const Old = await baseFlowTable(base);
-const records = await captureCloseRecords(conns);
+const records = await captureCloseRecords(conns, { complete: false });
 const views = Array.from(
   { length: records.count },
   (_, i) => new DataView(records.bytes.buffer, i * TcpSnap.size, TcpSnap.size),

@@ -26,10 +26,14 @@ export interface CloseRecords {
 /**
  * Run `conns` short connections (each sending `bytes`) from one client to a server listening
  * on `ports` ports, with the driver watching both, and return the close records it handled.
+ * With `complete` (the default) every connection's two close records must have come (at
+ * thousands a second a busy host may drop some from the ring: benchmarks pass false).
+ *
+ * @throws Error when the client could not connect them all, or records are missing
  */
 export async function captureCloseRecords(
   conns: number,
-  opts: { ports?: number; bytes?: number; port?: number } = {},
+  opts: { ports?: number; bytes?: number; port?: number; complete?: boolean } = {},
 ): Promise<CloseRecords> {
   const ports = opts.ports ?? 1, port = opts.port ?? 6401;
   const net = await NetPair.create();
@@ -76,8 +80,11 @@ export async function captureCloseRecords(
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 300)); // and the late resets that follow the last
-    if (closed < 2 * conns) {
-      throw new Error(`${closed} close records for ${conns} connections (2 each expected)`);
+    if ((opts.complete ?? true) && closed < 2 * conns) {
+      throw new Error(
+        `${closed} close records for ${conns} connections (2 each expected); hint: see the ` +
+          "driver's lost_events (ring buffer full)",
+      );
     }
   } finally {
     FlowTable.prototype.onClosed = original;

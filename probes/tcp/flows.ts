@@ -241,12 +241,14 @@ export class FlowTable {
   }
 
   /**
-   * A close record from the ring buffer (a view valid only during the call).
+   * A close record from the ring buffer (a view valid only during the call). Only where it lies
+   * is used (`buffer`, `byteOffset`): the ring buffer's own Uint8Array does as well as a
+   * DataView made around it.
    *
    * @returns the record's kind (`KIND`)
    */
-  onClosed(dv: DataView): number {
-    const b = this.#bytes, off = b.at(dv.buffer, dv.byteOffset);
+  onClosed(record: ArrayBufferView): number {
+    const b = this.#bytes, off = b.at(record.buffer, record.byteOffset);
     const kind = b.u8[off + KIND_AT];
     const reading = this.#reading;
     if (reading && this.#walk && b.u64(off + INO) === this.#walk) this.#closedCountedIdle++;

@@ -246,6 +246,12 @@ Deno.test("records at any alignment in their buffer (the ring's, a read's) give 
     }
     assertSameFlows(actual(t), want, `records shifted by ${shift} bytes`);
   }
+  // As the ring buffer hands them (a Uint8Array each), without a DataView around.
+  const fromBytes = new FlowTable(BUCKETS, 100);
+  for (let i = 0; i < records.count; i++) {
+    fromBytes.onClosed(new Uint8Array(records.bytes.buffer, i * TcpSnap.size, TcpSnap.size));
+  }
+  assertSameFlows(actual(fromBytes), want, "records as Uint8Arrays");
   // A read's output at an offset in a larger buffer: every record listed as live.
   const one = ownSockets(all), live = withKind(one, KIND.LIVE);
   const buf = new Uint8Array(live.length + 3);

@@ -332,8 +332,12 @@ export async function forkingClient(port: number, tag: string) {
     /** Forks the child; its pid, once it has connected. */
     async fork(): Promise<number> {
       await parent.send();
-      child = Number((await parent.next()).forked);
-      if ((await parent.next()).connected !== 1) throw new Error(`child ${child} did not connect`);
+      // Parent and child share the output pipe: the child's line may come first.
+      const lines = [await parent.next(), await parent.next()];
+      child = Number(lines.find((l) => "forked" in l)?.forked);
+      if (!lines.some((l) => l.connected === 1)) {
+        throw new Error(`child ${child} did not connect: ${JSON.stringify(lines)}`);
+      }
       return child;
     },
     async close(): Promise<void> {

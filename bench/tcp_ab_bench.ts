@@ -114,7 +114,7 @@ function load(name: string, bytes: Uint8Array, pids: number[]): Side {
     obj,
     links: new Map(),
     iter: obj.program("dump_tcp").attachIter(),
-    events: new RingBuffer(obj, obj.map("events"), () => {}, { copy: false }),
+    events: new RingBuffer(obj, obj.map("events"), { at: () => {} }),
     mark: new Map(),
     acc: new Map(),
   };

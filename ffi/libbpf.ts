@@ -16,7 +16,7 @@ export { BpfLink, BpfProgram, enableRunStats, readAllFd } from "./program.ts";
 export type { ProgramInfo } from "./program.ts";
 export { BPF_ANY, BPF_EXIST, BPF_NOEXIST, BpfMap, possibleCpus } from "./map.ts";
 export { RingBuffer } from "./ringbuf.ts";
-export type { RecordHandler } from "./ringbuf.ts";
+export type { RecordAtHandler, RecordHandler } from "./ringbuf.ts";
 export { inNetns, NetnsHandle, netnsInode, NetnsSet } from "./netns.ts";
 export { installLibbpfLog, setLibbpfSink } from "./log.ts";
 export type { LibbpfLevel, LibbpfSink } from "./log.ts";

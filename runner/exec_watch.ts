@@ -82,10 +82,13 @@ export async function openExecWatch(o: ExecWatchOptions): Promise<ExecWatch> {
       o.log.warn("exec handler failed", { error: e });
     }
   };
-  const ring = new ffi.RingBuffer(loaded, loaded.map("execs"), (d) => {
-    execs++;
-    pending.add(new DataView(d.buffer, d.byteOffset, d.byteLength).getUint32(0, true));
-  }, { copy: false });
+  const ring = new ffi.RingBuffer(loaded, loaded.map("execs"), {
+    at: (bytes, offset) => {
+      execs++;
+      const b = bytes.subarray(offset, offset + 4); // the tgid, a u32 in the host's (LE) order
+      pending.add((b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24) >>> 0);
+    },
+  });
   const poll = setInterval(() => {
     try {
       ring.consume();

@@ -241,14 +241,22 @@ export class FlowTable {
   }
 
   /**
-   * A close record from the ring buffer (a view valid only during the call). Only where it lies
-   * is used (`buffer`, `byteOffset`): the ring buffer's own Uint8Array does as well as a
-   * DataView made around it.
+   * A close record from the ring buffer (a view valid only during the call).
    *
    * @returns the record's kind (`KIND`)
    */
   onClosed(record: ArrayBufferView): number {
-    const b = this.#bytes, off = b.at(record.buffer, record.byteOffset);
+    return this.onClosedAt(record.buffer, record.byteOffset);
+  }
+
+  /**
+   * The close record at `byteOffset` of `buffer` (the ring buffer's mapping, read in place: no
+   * view is made per record).
+   *
+   * @returns the record's kind (`KIND`)
+   */
+  onClosedAt(buffer: ArrayBufferLike, byteOffset: number): number {
+    const b = this.#bytes, off = b.at(buffer, byteOffset);
     const kind = b.u8[off + KIND_AT];
     const reading = this.#reading;
     if (reading && this.#walk && b.u64(off + INO) === this.#walk) this.#closedCountedIdle++;

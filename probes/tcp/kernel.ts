@@ -12,6 +12,7 @@ import {
   type BpfMap,
   BpfObject,
   type NetnsSet,
+  type RecordAtHandler,
   RingBuffer,
 } from "../../ffi/libbpf.ts";
 import {
@@ -87,7 +88,7 @@ export class TcpKernel {
   /** The next periodic read lists every socket in full (values the reader lacks). */
   #fullRead = true;
 
-  private constructor(obj: BpfObject, onClosed: (record: DataView) => void) {
+  private constructor(obj: BpfObject, onClosed: RecordAtHandler) {
     this.#obj = obj;
     this.#conns = obj.map("conns");
     this.#stats = obj.map("stats");
@@ -105,12 +106,8 @@ export class TcpKernel {
     );
     this.#iter = obj.program(PROGRAMS["iter/tcp"]).attachIter();
     this.#connsIter = obj.program(PROGRAMS["iter/bpf_map_elem"]).attachIter({ map: this.#conns });
-    this.#rb = new RingBuffer(
-      obj,
-      obj.map("events"),
-      (d) => onClosed(new DataView(d.buffer, d.byteOffset, d.byteLength)),
-      { copy: false }, // handled at once: no allocation per record
-    );
+    // Handled in place, at once: nothing allocated per record.
+    this.#rb = new RingBuffer(obj, obj.map("events"), { at: onClosed });
   }
 
   /**
@@ -122,7 +119,7 @@ export class TcpKernel {
   static async open(
     path: string,
     sizes: KernelSizes,
-    onClosed: (record: DataView) => void,
+    onClosed: RecordAtHandler,
     degraded: Degraded[] = [],
   ): Promise<TcpKernel> {
     const bytes = await readObject(path);

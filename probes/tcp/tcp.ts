@@ -104,8 +104,8 @@ class TcpDriver implements ProbeDriver {
     this.#kernel = await TcpKernel.open(
       `${this.#ctx.buildDir}/bpf/tcp.bpf.o`,
       sizesOf(config),
-      (record) => {
-        if (flows.onClosed(record) === KIND.CLOSED) this.#health.closedRecords++;
+      (bytes, offset) => {
+        if (flows.onClosedAt(bytes.buffer, offset) === KIND.CLOSED) this.#health.closedRecords++;
       },
       this.#loadDegraded,
     );

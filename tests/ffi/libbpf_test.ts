@@ -76,43 +76,51 @@ Deno.test("rodata set before load reaches the tp_btf program's ring buffer recor
   assertGreater(readU64(obj.map("counts").lookup(u32(1))), 0n);
 });
 
-Deno.test("the ring buffer is read across many wraps of its 4 KB, every record whole, none left", async () => {
-  using obj = await openTiny();
-  obj.program("on_connect_kprobe").autoload = false;
-  obj.maps().find((m) => m.name.endsWith(".rodata"))!.initialValue().setUint32(0, 0xdec0de, true);
-  obj.load();
-  obj.program("on_state_btf").attach();
-  const counts = obj.map("counts"); // key 1: runs of on_state_btf, from the first
-  const runsSoFar = () => {
-    const v = counts.lookup(u32(1));
-    return v ? readU64(v) : 0n;
-  };
-  let records = 0, bad = 0;
-  const rb = new RingBuffer(obj, obj.map("events"), (d) => {
-    const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
-    records++;
-    const state = v.getInt32(12, true);
-    if (d.byteLength !== 16 || v.getUint32(0, true) !== 0xdec0de || state < 1 || state > 12) bad++;
-  }, { copy: false });
-  rb.consume();
-  const before = runsSoFar();
-  records = 0;
-  // ~10 transitions a connection, 24 bytes a record (16 + the header): 150 connections wrap the
-  // ring ~8 times, records straddling its end among them (4096 is no multiple of 24); consumed
-  // after each connection, so the ring never fills.
-  for (let i = 0; i < 150; i++) {
-    await loopbackConnection();
+for (const mode of ["copy", "in place"]) {
+  Deno.test(`the ring buffer is read across many wraps of its 4 KB, every record whole, none left (${mode})`, async () => {
+    using obj = await openTiny();
+    obj.program("on_connect_kprobe").autoload = false;
+    obj.maps().find((m) => m.name.endsWith(".rodata"))!.initialValue().setUint32(0, 0xdec0de, true);
+    obj.load();
+    obj.program("on_state_btf").attach();
+    const counts = obj.map("counts"); // key 1: runs of on_state_btf, from the first
+    const runsSoFar = () => {
+      const v = counts.lookup(u32(1));
+      return v ? readU64(v) : 0n;
+    };
+    let records = 0, bad = 0;
+    const check = (v: DataView) => {
+      records++;
+      const state = v.getInt32(12, true);
+      if (v.byteLength !== 16 || v.getUint32(0, true) !== 0xdec0de || state < 1 || state > 12) {
+        bad++;
+      }
+    };
+    const rb = mode === "copy"
+      ? new RingBuffer(obj, obj.map("events"), (d) => check(new DataView(d.buffer)))
+      : new RingBuffer(obj, obj.map("events"), {
+        at: (bytes, offset, size) => check(new DataView(bytes.buffer, offset, size)),
+      });
     rb.consume();
-  }
-  await new Promise((r) => setTimeout(r, 50));
-  rb.consume();
-  const runs = Number(runsSoFar() - before);
-  assertEquals(bad, 0, "records with a wrong size, magic or state");
-  assertGreater(records * 24, 4096 * 5, "the positions went round the ring several times");
-  // Every program run wrote one record (other sockets of the host included); runs after the last
-  // consume are the only ones not read.
-  assert(records <= runs && records >= runs - 40, `consumed ${records} of ${runs} records`);
-});
+    const before = runsSoFar();
+    records = 0;
+    // ~10 transitions a connection, 24 bytes a record (16 + the header): 150 connections wrap the
+    // ring ~8 times, records straddling its end among them (4096 is no multiple of 24); consumed
+    // after each connection, so the ring never fills.
+    for (let i = 0; i < 150; i++) {
+      await loopbackConnection();
+      rb.consume();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    rb.consume();
+    const runs = Number(runsSoFar() - before);
+    assertEquals(bad, 0, "records with a wrong size, magic or state");
+    assertGreater(records * 24, 4096 * 5, "the positions went round the ring several times");
+    // Every program run wrote one record (other sockets of the host included); runs after the last
+    // consume are the only ones not read.
+    assert(records <= runs && records >= runs - 40, `consumed ${records} of ${runs} records`);
+  });
+}
 
 Deno.test("raw_tp and classic tracepoint programs count the same transitions as tp_btf", async () => {
   await ensureTracefs();

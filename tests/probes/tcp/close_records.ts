@@ -51,13 +51,16 @@ export async function captureCloseRecords(
   ]);
   const chunks: Uint8Array[] = [];
   let closed = 0; // records of kind CLOSED (late resets come on top)
-  const original = FlowTable.prototype.onClosed;
-  FlowTable.prototype.onClosed = function capture(this: FlowTable, dv: DataView) {
-    if (dv.byteLength === TcpSnap.size) {
-      chunks.push(new Uint8Array(dv.buffer.slice(dv.byteOffset, dv.byteOffset + dv.byteLength)));
-      if (dv.getUint8(TcpSnap.offsets.kind) === KIND.CLOSED) closed++;
-    }
-    return original.call(this, dv);
+  const original = FlowTable.prototype.onClosedAt;
+  FlowTable.prototype.onClosedAt = function capture(
+    this: FlowTable,
+    buffer: ArrayBufferLike,
+    byteOffset: number,
+  ) {
+    const record = new Uint8Array(buffer.slice(byteOffset, byteOffset + TcpSnap.size));
+    chunks.push(record);
+    if (record[TcpSnap.offsets.kind] === KIND.CLOSED) closed++;
+    return original.call(this, buffer, byteOffset);
   };
   const all = await allSubprobes("tcp");
   const h = await startProbe(
@@ -87,7 +90,7 @@ export async function captureCloseRecords(
       );
     }
   } finally {
-    FlowTable.prototype.onClosed = original;
+    FlowTable.prototype.onClosedAt = original;
     await h.close();
     await cli.kill();
     await srv.kill();

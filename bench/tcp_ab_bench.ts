@@ -18,10 +18,10 @@
  * loss (nft, in the namespace) for retransmissions, and forks, by a watched parent (each child
  * inserted into `pids`) and by an unwatched one (the common case on a host), reported apart.
  *
- * Run: deno run -A --unstable-kv bench/tcp_ab_bench.ts [old.bpf.c-or-.o] [rounds] [held]
+ * Run: deno run -A --unstable-kv bench/tcp_ab_bench.ts [old.bpf.c-or-.o] [rounds] [held] [lossy]
  *   default old: probes/tcp/tcp.bpf.c of git HEAD ("" for it when passing more arguments);
  *   rounds: pairs of event rounds (4); held: client connections held open (2,000; each is two
- *   tracked sockets)
+ *   tracked sockets); lossy: bytes of the lossy transfer per round (16000000)
  */
 
 import { BpfObject, enableRunStats, NetnsSet, RingBuffer } from "../ffi/libbpf.ts";
@@ -32,6 +32,9 @@ import { WatchedPids } from "../probes/tcp/watched_pids.ts";
 
 const rounds = Number(Deno.args[1] ?? 4);
 const heldConns = Number(Deno.args[2] ?? 2000);
+/** Bytes of the lossy transfer per round: veth carries GSO segments of up to 64 KB, so 16 MB
+ * gives only ~30 retransmissions a round; more make on_retransmit's ratio steadier. */
+const lossyBytes = Deno.args[3] ?? "16000000";
 
 async function oldObject(): Promise<string> {
   const arg = Deno.args[0];
@@ -59,8 +62,8 @@ const POINTS: Record<string, string> = {
 };
 /** Forks per round, by a watched and by an unwatched parent. */
 const FORKS = 500;
-/** The lossy transfer's port and size per round. */
-const LOSSY_PORT = "6002", LOSSY_BYTES = "16000000";
+/** The lossy transfer's port. */
+const LOSSY_PORT = "6002";
 const ALL_FIELDS = 0x3f;
 /** The watched set of builds that have `pid_slots`, kept by the driver's code. */
 const watchedSets = new Map<string, WatchedPids>();
@@ -362,7 +365,7 @@ try {
       net.ipB,
       LOSSY_PORT,
       "--bytes",
-      LOSSY_BYTES,
+      lossyBytes,
     ]);
     watch(lossy.pid);
     await lossy.send();

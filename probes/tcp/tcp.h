@@ -47,14 +47,11 @@ struct conn_info {
 	__u8 role;
 	__u8 owner_src;
 	__u8 pad;
-	/* With the flags above, the only bytes of the value on the element's first cache line (the
-	 * one a lookup reads for the key): tcp_retransmit_skb, in timer context with all of it
-	 * cold, increments it with one miss less than elsewhere in the value. */
-	__u32 retrans_skbs;    /* tcp_retransmit_skb calls (one per skb, a GSO skb holds many segments) */
+	__u32 tgid;
 	__u64 start_ns;        /* SYN_SENT (client) or SYN_RECV (server) time */
 	__u64 connect_ns;      /* client: SYN sent -> ESTABLISHED; server: 0 */
 	__u32 syn_srtt_us;     /* srtt when the handshake completed (client SYN RTT, server SYN-ACK RTT) */
-	__u32 tgid;
+	__u32 retrans_skbs;    /* tcp_retransmit_skb calls (one per skb, a GSO skb holds many segments) */
 	__u32 retrans_failed;  /* ... that failed to leave this host (err != 0) */
 	__u32 rst_sent;
 	__u32 rst_recv;

@@ -425,7 +425,10 @@ static __always_inline void emit_closed(const struct sock *sk, struct tcp_sock *
 static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, const char *comm)
 {
 	struct conn_info ci = {};
-	ci.start_ns = bpf_ktime_get_ns();
+	/* Only a client's connect time is measured (from here to ESTABLISHED): a server's entry
+	 * spares the clock read (a helper call). */
+	if (role == ROLE_CLIENT)
+		ci.start_ns = bpf_ktime_get_ns();
 	ci.tgid = tgid;
 	ci.role = role;
 	ci.owner_src = owner;

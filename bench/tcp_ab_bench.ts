@@ -5,7 +5,10 @@
  *
  * Both objects are loaded and attached at once (each with its own maps), so both see every
  * event. Tracepoint programs run in attach order and the second finds warmer caches: the order
- * is swapped half way and both halves are summed. iter/tcp reads alternate between the objects.
+ * is swapped after every round, and besides the totals the median of the ratios of each pair of
+ * rounds (one in each order) is reported: a burst of other load on this host moves one pair,
+ * where it would move a total (a no-change build measured 0.9-1.3 on the totals of two halves).
+ * iter/tcp reads alternate between the objects.
  * Also: the cost of the periodic read per value group of the new object (`struct
  * tcp_cfg.fields`), and with `read_changed_only` (CFG_SKIP_IDLE) against full reads of the same
  * object, interleaved: idle-heavy (the held sockets idle, one request/response connection busy)
@@ -15,9 +18,10 @@
  * loss (nft, in the namespace) for retransmissions, and forks, by a watched parent (each child
  * inserted into `pids`) and by an unwatched one (the common case on a host), reported apart.
  *
- * Run: deno run -A --unstable-kv bench/tcp_ab_bench.ts [old.bpf.c-or-.o] [rounds] [held]
- *   default old: probes/tcp/tcp.bpf.c of git HEAD; held: client connections held open (2,000;
- *   each is two tracked sockets)
+ * Run: deno run -A --unstable-kv bench/tcp_ab_bench.ts [old.bpf.c-or-.o] [rounds] [held] [lossy]
+ *   default old: probes/tcp/tcp.bpf.c of git HEAD ("" for it when passing more arguments);
+ *   rounds: pairs of event rounds (4); held: client connections held open (2,000; each is two
+ *   tracked sockets); lossy: bytes of the lossy transfer per round (16000000)
  */
 
 import { BpfObject, enableRunStats, NetnsSet, RingBuffer } from "../ffi/libbpf.ts";
@@ -28,6 +32,9 @@ import { WatchedPids } from "../probes/tcp/watched_pids.ts";
 
 const rounds = Number(Deno.args[1] ?? 4);
 const heldConns = Number(Deno.args[2] ?? 2000);
+/** Bytes of the lossy transfer per round: veth carries GSO segments of up to 64 KB, so 16 MB
+ * gives only ~30 retransmissions a round; more make on_retransmit's ratio steadier. */
+const lossyBytes = Deno.args[3] ?? "16000000";
 
 async function oldObject(): Promise<string> {
   const arg = Deno.args[0];
@@ -55,8 +62,8 @@ const POINTS: Record<string, string> = {
 };
 /** Forks per round, by a watched and by an unwatched parent. */
 const FORKS = 500;
-/** The lossy transfer's port and size per round. */
-const LOSSY_PORT = "6002", LOSSY_BYTES = "16000000";
+/** The lossy transfer's port. */
+const LOSSY_PORT = "6002";
 const ALL_FIELDS = 0x3f;
 /** The watched set of builds that have `pid_slots`, kept by the driver's code. */
 const watchedSets = new Map<string, WatchedPids>();
@@ -72,6 +79,8 @@ interface Side {
   /** Run totals at the last mark, per program. */
   mark: Map<string, [number, number]>;
   acc: Map<string, [number, number]>;
+  /** Run time and count per program in each event round since the start. */
+  perRound: Map<string, [number, number]>[];
 }
 
 function u32(n: number): Uint8Array<ArrayBuffer> {
@@ -117,6 +126,7 @@ function load(name: string, bytes: Uint8Array, pids: number[]): Side {
     events: new RingBuffer(obj, obj.map("events"), { at: () => {} }),
     mark: new Map(),
     acc: new Map(),
+    perRound: [],
   };
   for (const p of pids) addPid(s, p);
   setCfg(s, ALL_FIELDS);
@@ -146,11 +156,30 @@ function markAll(s: Side): void {
 }
 
 function accumulate(s: Side): void {
+  const round = new Map<string, [number, number]>();
   for (const p of [...Object.values(POINTS), "dump_tcp"]) {
     const [t, c] = totals(s, p), [t0, c0] = s.mark.get(p)!;
     const a = s.acc.get(p) ?? [0, 0];
     s.acc.set(p, [a[0] + t - t0, a[1] + c - c0]);
+    round.set(p, [t - t0, c - c0]);
   }
+  s.perRound.push(round);
+}
+
+/** new/old of mean ns per run over each pair of rounds (one in each attach order): median, and
+ * the lowest and highest. */
+function pairRatios(o: Side, n: Side, prog: string): { med: number; lo: number; hi: number } {
+  const rs: number[] = [];
+  for (let r = 0; r + 1 < o.perRound.length; r += 2) {
+    const sum = (s: Side) => {
+      const [t1, c1] = s.perRound[r].get(prog)!, [t2, c2] = s.perRound[r + 1].get(prog)!;
+      return (t1 + t2) / Math.max(1, c1 + c2);
+    };
+    const on = sum(o);
+    if (on > 0) rs.push(sum(n) / on);
+  }
+  rs.sort((a, b) => a - b);
+  return { med: rs[Math.floor(rs.length / 2)] ?? NaN, lo: rs[0] ?? NaN, hi: rs.at(-1) ?? NaN };
 }
 
 /** The periodic read of one object: its iterator program and how to run it once. */
@@ -306,58 +335,56 @@ const drain = setInterval(() => {
 }, 100);
 try {
   // Events: short connections (lifecycle, resets at SO_LINGER close) and request/response.
-  for (let half = 0; half < 2; half++) {
+  for (let r = 0; r < rounds * 2; r++) {
     for (const s of sides) markAll(s);
-    for (let r = 0; r < rounds; r++) {
-      const c = await Traffic.spawn(net.a, ["client", net.ipB, "6001", "--conns", "1500"]);
-      watch(c.pid);
-      await c.send();
-      await c.next();
-      await c.kill();
-      const rr = await Traffic.spawn(net.a, ["client", net.ipB, "6001", "--rr", "3000"]);
-      watch(rr.pid);
-      await rr.send();
-      await rr.next();
-      await rr.next().catch(() => {});
-      await rr.kill();
-      const rst = await Traffic.spawn(net.a, [
-        "client",
-        net.ipB,
-        "6001",
-        "--conns",
-        "300",
-        "--rst",
-      ]);
-      watch(rst.pid);
-      await rst.send();
-      await rst.next();
-      await rst.kill();
-      const lossy = await Traffic.spawn(net.a, [
-        "client",
-        net.ipB,
-        LOSSY_PORT,
-        "--bytes",
-        LOSSY_BYTES,
-      ]);
-      watch(lossy.pid);
-      await lossy.send();
-      await lossy.next();
-      await lossy.kill();
-      // Forks: a watched parent's children go into `pids` (removed again, as the driver's
-      // pruneForked does); an unwatched parent's cost the lookup only.
-      const fw = forker(FORKS);
-      watch(fw.pid);
-      for (const s of sides) forkMark.set(s.name + "/watched", totals(s, "on_fork"));
-      await fw.run();
-      for (const s of sides) forkAdd(s, "watched");
-      for (const s of sides) pruneForked(s);
-      const fu = forker(FORKS);
-      for (const s of sides) forkMark.set(s.name + "/unwatched", totals(s, "on_fork"));
-      await fu.run();
-      for (const s of sides) forkAdd(s, "unwatched");
-    }
+    const c = await Traffic.spawn(net.a, ["client", net.ipB, "6001", "--conns", "1500"]);
+    watch(c.pid);
+    await c.send();
+    await c.next();
+    await c.kill();
+    const rr = await Traffic.spawn(net.a, ["client", net.ipB, "6001", "--rr", "3000"]);
+    watch(rr.pid);
+    await rr.send();
+    await rr.next();
+    await rr.next().catch(() => {});
+    await rr.kill();
+    const rst = await Traffic.spawn(net.a, [
+      "client",
+      net.ipB,
+      "6001",
+      "--conns",
+      "300",
+      "--rst",
+    ]);
+    watch(rst.pid);
+    await rst.send();
+    await rst.next();
+    await rst.kill();
+    const lossy = await Traffic.spawn(net.a, [
+      "client",
+      net.ipB,
+      LOSSY_PORT,
+      "--bytes",
+      lossyBytes,
+    ]);
+    watch(lossy.pid);
+    await lossy.send();
+    await lossy.next();
+    await lossy.kill();
+    // Forks: a watched parent's children go into `pids` (removed again, as the driver's
+    // pruneForked does); an unwatched parent's cost the lookup only.
+    const fw = forker(FORKS);
+    watch(fw.pid);
+    for (const s of sides) forkMark.set(s.name + "/watched", totals(s, "on_fork"));
+    await fw.run();
+    for (const s of sides) forkAdd(s, "watched");
+    for (const s of sides) pruneForked(s);
+    const fu = forker(FORKS);
+    for (const s of sides) forkMark.set(s.name + "/unwatched", totals(s, "on_fork"));
+    await fu.run();
+    for (const s of sides) forkAdd(s, "unwatched");
     for (const s of sides) accumulate(s);
-    // Swap the attach order for the second half.
+    // Swap the attach order for the next round.
     for (const s of sides) detachAll(s);
     sides = [sides[1], sides[0]];
     for (const s of sides) attachAll(s);
@@ -376,11 +403,12 @@ try {
       continue;
     }
     const on = ot / Math.max(1, oc), nn = nt / Math.max(1, nc);
+    const pr = pairRatios(o, n, prog);
     console.log(
       `  ${prog.padEnd(18)} old ${on.toFixed(0).padStart(5)} ns x${String(oc).padStart(7)}` +
         `   new ${nn.toFixed(0).padStart(5)} ns x${String(nc).padStart(7)}   new/old ${
           (nn / on).toFixed(2)
-        }`,
+        }   pairs: median ${pr.med.toFixed(2)} (${pr.lo.toFixed(2)}-${pr.hi.toFixed(2)})`,
     );
   }
   for (const kind of ["watched", "unwatched"]) {

@@ -48,7 +48,7 @@ struct conn_info {
 	__u8 owner_src;
 	__u8 pad;
 	__u32 tgid;
-	__u64 start_ns;        /* SYN_SENT (client) or SYN_RECV (server) time */
+	__u64 start_ns;        /* SYN_SENT time (client; 0 for a server) */
 	__u64 connect_ns;      /* client: SYN sent -> ESTABLISHED; server: 0 */
 	__u32 syn_srtt_us;     /* srtt when the handshake completed (client SYN RTT, server SYN-ACK RTT) */
 	__u32 retrans_skbs;    /* tcp_retransmit_skb calls (one per skb, a GSO skb holds many segments) */

@@ -48,8 +48,14 @@ export function lastErrno(): number {
  * the process's RSS for good.
  */
 export function releaseFreeMemory(): void {
-  libc().malloc_trim(0n);
+  if (!canTrim) return;
+  try {
+    libc().malloc_trim(0n);
+  } catch {
+    canTrim = false; // not glibc (no libc.so.6 or no malloc_trim): nothing to give back this way
+  }
 }
+let canTrim = true;
 
 /** `O_RDONLY | O_CLOEXEC`. */
 export const O_RDONLY_CLOEXEC = 0o2000000;

@@ -68,6 +68,7 @@ public final class ChildApp {
   private static org.eclipse.jetty.server.Server jetty;
   private static ManagedChannel tlsChannel;
   private static SSLContext trustAll;
+  private static BackgroundLoad load;
   private static final HttpClient JDK = HttpClient.newBuilder().build();
   private static HttpClient jdkTls;
   private static final okhttp3.OkHttpClient OK = new okhttp3.OkHttpClient();
@@ -114,6 +115,17 @@ public final class ChildApp {
               + " " + grpc.getPort() + " " + (grpcTls == null ? 0 : grpcTls.getPort()) + " "
               + (jetty == null ? 0 : ((org.eclipse.jetty.server.ServerConnector) jetty.getConnectors()[0]).getLocalPort()));
           case "run" -> System.out.println(run(w[1], Integer.parseInt(w[2]), w.length > 3 ? w[3] : "/echo"));
+          // "load <threads> <lib>:<path>...": calls back to back until "load-stop" (prints the counts).
+          case "load" -> {
+            java.util.List<TimedCalls.Call> calls = new java.util.ArrayList<>();
+            for (int i = 2; i < w.length; i++) {
+              String[] lp = w[i].split(":", 2);
+              calls.add(() -> call(lp[0], lp[1]));
+            }
+            load = new BackgroundLoad(calls, Integer.parseInt(w[1]));
+            System.out.println("load started");
+          }
+          case "load-stop" -> System.out.println(load.stop());
           case "stats" -> System.out.println("stats " + gc() + Thread.activeCount() + " "
               + ManagementFactory.getClassLoadingMXBean().getLoadedClassCount() + " " + threadNames());
           // A system property, "-" when unset (e.g. the agent's demarc.agent.disabled).

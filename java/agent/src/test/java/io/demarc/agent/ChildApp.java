@@ -70,6 +70,13 @@ public final class ChildApp {
   private static SSLContext trustAll;
   private static BackgroundLoad load;
   private static final HttpClient JDK = HttpClient.newBuilder().build();
+  /**
+   * Own clients (so own connection pools) for the async and servlet calls: with several threads
+   * on one pool the JDK's HttpClient itself now and then fails a call on loopback (a race of its
+   * pool, no agent needed), and DetachUnderLoadTest runs these libraries side by side.
+   */
+  private static final HttpClient JDK_ASYNC = HttpClient.newBuilder().build();
+  private static final HttpClient JDK_SERVLET = HttpClient.newBuilder().build();
   private static HttpClient jdkTls;
   private static final okhttp3.OkHttpClient OK = new okhttp3.OkHttpClient();
   private static final CloseableHttpClient APACHE = HttpClients.createDefault();
@@ -304,7 +311,7 @@ public final class ChildApp {
     switch (lib) {
       case "jdkclient" -> JDK.send(HttpRequest.newBuilder(URI.create(base + path)).build(),
           HttpResponse.BodyHandlers.ofString());
-      case "jdkclient-async" -> JDK.sendAsync(HttpRequest.newBuilder(URI.create(base + path)).build(),
+      case "jdkclient-async" -> JDK_ASYNC.sendAsync(HttpRequest.newBuilder(URI.create(base + path)).build(),
           HttpResponse.BodyHandlers.ofString()).join();
       case "jdkclient-https" -> jdkTls.send(HttpRequest.newBuilder(
           URI.create("https://127.0.0.1:" + https.getAddress().getPort() + path)).build(),
@@ -367,7 +374,7 @@ public final class ChildApp {
         r.getEntity().getContent().readAllBytes();
         return r.getCode();
       });
-      case "servlet" -> JDK.send(HttpRequest.newBuilder(URI.create(
+      case "servlet" -> JDK_SERVLET.send(HttpRequest.newBuilder(URI.create(
           "http://127.0.0.1:" + tomcat.getConnector().getLocalPort() + path)).build(),
           HttpResponse.BodyHandlers.ofString());
       case "grpc-unary" -> ClientCalls.blockingUnaryCall(channel, UNARY, CallOptions.DEFAULT, path);

@@ -1,6 +1,6 @@
 /**
  * `deno run -A --unstable-kv bench/jvm_overhead.ts [--pairs 6] [--rate 1000] [--seconds 2]
- *   [--saturation-calls 10000] [--settle-chunk-calls 4000] [--only grpc,http]`
+ *   [--saturation-calls 10000] [--settle-chunk-calls 4000] [--only grpc,http] [--agents demarc,otel]`
  *
  * What an agent adds per call, for Dubbo, gRPC and HTTP echo services, measured so that JIT state
  * and the noise of a shared 2-core host cancel out:
@@ -48,6 +48,8 @@ const { values: opt } = parseArgs({
     "settle-chunk-calls": { type: "string", default: "4000" },
     "warmup-calls": { type: "string", default: "30000" },
     only: { type: "string" },
+    /** Which agents to measure (both by default); `demarc` alone, e.g. to compare two builds of it. */
+    agents: { type: "string", default: "demarc,otel" },
   },
 });
 const PAIRS = Number(opt.pairs);
@@ -94,7 +96,8 @@ if (!jarsBuilt()) {
   console.error("build/java/*.jar missing: run `deno task build --java-only` first");
   Deno.exit(2);
 }
-const otel = await otelAgent();
+const AGENTS = opt.agents.split(",");
+const otel = AGENTS.includes("otel") ? await otelAgent() : "";
 const demarc = await startDemarc({ logLevel: "warn", buildDir: BUILD });
 
 async function startPair(svc: Service, withOtel: boolean): Promise<Pair> {
@@ -301,8 +304,10 @@ function summarize(service: string, agent: "demarc" | "otel", d: Diffs): Summary
 const results: Summary[] = [];
 try {
   for (const svc of SERVICES.filter((s) => !opt.only || opt.only.split(",").includes(s.name))) {
-    results.push(summarize(svc.name, "demarc", await measureDemarc(svc)));
-    results.push(summarize(svc.name, "otel", await measureOtel(svc)));
+    if (AGENTS.includes("demarc")) {
+      results.push(summarize(svc.name, "demarc", await measureDemarc(svc)));
+    }
+    if (AGENTS.includes("otel")) results.push(summarize(svc.name, "otel", await measureOtel(svc)));
   }
 } finally {
   await demarc.stop();
@@ -354,7 +359,8 @@ console.log(
 );
 const spread = (xs: number[]) => Math.max(...xs) - Math.min(...xs);
 for (const r of results.filter((x) => x.agent === "demarc")) {
-  const o = results.find((x) => x.agent === "otel" && x.service === r.service)!;
+  const o = results.find((x) => x.agent === "otel" && x.service === r.service);
+  if (!o) continue; // --agents demarc: the table above has the figures
   const verdict = (ok: boolean) => ok ? "met" : "NOT met";
   const latency = (ok: boolean, xs: number[]) =>
     spread(xs) > 20 ? `unresolved (pairs spread ${spread(xs).toFixed(0)} µs)` : verdict(ok);

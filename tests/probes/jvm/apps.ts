@@ -27,6 +27,8 @@ export interface RunResult {
   bytesSent: number;
   bytesReceived: number;
   localPorts: number[];
+  /** The first few distinct exceptions of failed calls ("Class: message <- cause"). */
+  failures?: string[];
 }
 
 /** How to start an app. */

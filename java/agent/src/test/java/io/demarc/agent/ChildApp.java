@@ -68,7 +68,15 @@ public final class ChildApp {
   private static org.eclipse.jetty.server.Server jetty;
   private static ManagedChannel tlsChannel;
   private static SSLContext trustAll;
+  private static BackgroundLoad load;
   private static final HttpClient JDK = HttpClient.newBuilder().build();
+  /**
+   * Own clients (so own connection pools) for the async and servlet calls: with several threads
+   * on one pool the JDK's HttpClient itself now and then fails a call on loopback (a race of its
+   * pool, no agent needed), and DetachUnderLoadTest runs these libraries side by side.
+   */
+  private static final HttpClient JDK_ASYNC = HttpClient.newBuilder().build();
+  private static final HttpClient JDK_SERVLET = HttpClient.newBuilder().build();
   private static HttpClient jdkTls;
   private static final okhttp3.OkHttpClient OK = new okhttp3.OkHttpClient();
   private static final CloseableHttpClient APACHE = HttpClients.createDefault();
@@ -114,6 +122,17 @@ public final class ChildApp {
               + " " + grpc.getPort() + " " + (grpcTls == null ? 0 : grpcTls.getPort()) + " "
               + (jetty == null ? 0 : ((org.eclipse.jetty.server.ServerConnector) jetty.getConnectors()[0]).getLocalPort()));
           case "run" -> System.out.println(run(w[1], Integer.parseInt(w[2]), w.length > 3 ? w[3] : "/echo"));
+          // "load <threads> <lib>:<path>...": calls back to back until "load-stop" (prints the counts).
+          case "load" -> {
+            java.util.List<TimedCalls.Call> calls = new java.util.ArrayList<>();
+            for (int i = 2; i < w.length; i++) {
+              String[] lp = w[i].split(":", 2);
+              calls.add(() -> call(lp[0], lp[1]));
+            }
+            load = new BackgroundLoad(calls, Integer.parseInt(w[1]));
+            System.out.println("load started");
+          }
+          case "load-stop" -> System.out.println(load.stop());
           case "stats" -> System.out.println("stats " + gc() + Thread.activeCount() + " "
               + ManagementFactory.getClassLoadingMXBean().getLoadedClassCount() + " " + threadNames());
           // A system property, "-" when unset (e.g. the agent's demarc.agent.disabled).
@@ -292,7 +311,7 @@ public final class ChildApp {
     switch (lib) {
       case "jdkclient" -> JDK.send(HttpRequest.newBuilder(URI.create(base + path)).build(),
           HttpResponse.BodyHandlers.ofString());
-      case "jdkclient-async" -> JDK.sendAsync(HttpRequest.newBuilder(URI.create(base + path)).build(),
+      case "jdkclient-async" -> JDK_ASYNC.sendAsync(HttpRequest.newBuilder(URI.create(base + path)).build(),
           HttpResponse.BodyHandlers.ofString()).join();
       case "jdkclient-https" -> jdkTls.send(HttpRequest.newBuilder(
           URI.create("https://127.0.0.1:" + https.getAddress().getPort() + path)).build(),
@@ -355,7 +374,7 @@ public final class ChildApp {
         r.getEntity().getContent().readAllBytes();
         return r.getCode();
       });
-      case "servlet" -> JDK.send(HttpRequest.newBuilder(URI.create(
+      case "servlet" -> JDK_SERVLET.send(HttpRequest.newBuilder(URI.create(
           "http://127.0.0.1:" + tomcat.getConnector().getLocalPort() + path)).build(),
           HttpResponse.BodyHandlers.ofString());
       case "grpc-unary" -> ClientCalls.blockingUnaryCall(channel, UNARY, CallOptions.DEFAULT, path);

@@ -4,9 +4,11 @@ import io.demarc.agent.core.DubboCompletion;
 import io.demarc.agent.core.Handoff;
 import java.net.InetSocketAddress;
 import io.demarc.agent.core.Recorder;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
 import net.bytebuddy.asm.Advice;
 import org.apache.dubbo.common.URL;
+import org.apache.dubbo.rpc.AsyncRpcResult;
 import org.apache.dubbo.rpc.Invocation;
 import org.apache.dubbo.rpc.Invoker;
 import org.apache.dubbo.rpc.Result;
@@ -14,7 +16,8 @@ import org.apache.dubbo.rpc.Result;
 /**
  * Dubbo 3 consumer, {@code AbstractInvoker.invoke}, timed as the caller sees it: one remote invocation (after cluster, load
  * balancing and retries chose a provider, so the peer is the provider actually called). Sync
- * calls have completed at exit; async ones complete later through the Result's callback.
+ * calls have completed at exit (Dubbo 3) and are recorded there; async ones (and Dubbo 2.7's, which
+ * wait outside this method) complete later through the Result's callback.
  */
 public final class DubboConsumerAdvice {
   private DubboConsumerAdvice() {}
@@ -36,14 +39,28 @@ public final class DubboConsumerAdvice {
     URL url = self.getUrl();
     if ("injvm".equals(url.getProtocol())) return; // in-process: no network involved
     String service = inv.getServiceName() != null ? inv.getServiceName() : url.getServiceInterface();
-    DubboCompletion done = new DubboCompletion("client", Recorder.ip(local), Recorder.port(local),
-        remote != null ? Recorder.ip(remote) : Recorder.literalIp(url.getHost()),
-        remote != null ? Recorder.port(remote) : url.getPort(), service, inv.getMethodName(), start,
-        Recorder.dubboLibrary(url.getProtocol()));
+    String localIp = Recorder.ip(local);
+    int localPort = Recorder.port(local);
+    String peerIp = remote != null ? Recorder.ip(remote) : Recorder.literalIp(url.getHost());
+    int peerPort = remote != null ? Recorder.port(remote) : url.getPort();
+    String library = Recorder.dubboLibrary(url.getProtocol());
     if (thrown != null || result == null) {
-      done.accept(null, thrown);
-    } else {
-      result.whenCompleteWithContext((BiConsumer) done);
+      DubboCompletion.record("client", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(), start,
+          library, null, thrown);
+      return;
     }
+    // Dubbo 3 sync calls have their answer by now: recorded at once, no callback object.
+    CompletableFuture<?> answer = null;
+    try {
+      if (result instanceof AsyncRpcResult) answer = ((AsyncRpcResult) result).getResponseFuture();
+    } catch (LinkageError e) {
+      // a Dubbo without getResponseFuture (older than the tested 2.7.23): the callback below
+    }
+    if (DubboCompletion.recordIfDone(answer, "client", localIp, localPort, peerIp, peerPort,
+        service, inv.getMethodName(), start, library)) {
+      return;
+    }
+    result.whenCompleteWithContext((BiConsumer) new DubboCompletion("client", localIp, localPort, peerIp, peerPort,
+        service, inv.getMethodName(), start, library));
   }
 }

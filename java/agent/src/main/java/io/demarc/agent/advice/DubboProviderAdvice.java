@@ -14,7 +14,8 @@ import org.apache.dubbo.rpc.Invoker;
  * {@code ExchangeHandlerAdapter}, {@code reply(ExchangeChannel, Object)}), which runs the
  * provider's whole filter chain and the service. Calls that a provider filter answers or fails
  * itself (never reaching the service implementation) are measured too. The consumer's address is
- * the channel's (the connection's); the call ends when the reply's future completes.
+ * the channel's (the connection's); the call ends when the reply's future completes
+ * (already at exit for a sync service: recorded there, without a callback object).
  */
 public final class DubboProviderAdvice {
   private DubboProviderAdvice() {}
@@ -35,12 +36,21 @@ public final class DubboProviderAdvice {
         : inv.getServiceName();
     InetSocketAddress local = channel.getLocalAddress();
     InetSocketAddress remote = channel.getRemoteAddress();
-    DubboCompletion done = new DubboCompletion("server", Recorder.ip(local), Recorder.port(local), Recorder.ip(remote),
-        Recorder.port(remote), service, inv.getMethodName(), start, "dubbo-dubbo");
+    String localIp = Recorder.ip(local);
+    int localPort = Recorder.port(local);
+    String peerIp = Recorder.ip(remote);
+    int peerPort = Recorder.port(remote);
     if (thrown != null || future == null) {
-      done.accept(null, thrown);
-    } else {
-      future.whenComplete(done);
+      DubboCompletion.record("server", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(), start,
+          "dubbo-dubbo", null, thrown);
+      return;
     }
+    // A sync service has answered by now: recorded at once, no callback object.
+    if (DubboCompletion.recordIfDone(future, "server", localIp, localPort, peerIp, peerPort, service,
+        inv.getMethodName(), start, "dubbo-dubbo")) {
+      return;
+    }
+    future.whenComplete(new DubboCompletion("server", localIp, localPort, peerIp, peerPort, service,
+        inv.getMethodName(), start, "dubbo-dubbo"));
   }
 }

@@ -4,9 +4,11 @@ import io.demarc.agent.core.DubboCompletion;
 import io.demarc.agent.core.Handoff;
 import io.demarc.agent.core.Recorder;
 import java.net.InetSocketAddress;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
 import net.bytebuddy.asm.Advice;
 import org.apache.dubbo.common.URL;
+import org.apache.dubbo.rpc.AsyncRpcResult;
 import org.apache.dubbo.rpc.Invocation;
 import org.apache.dubbo.rpc.Invoker;
 import org.apache.dubbo.rpc.Result;
@@ -43,14 +45,27 @@ public final class DubboTripleProviderAdvice {
     if (start == 0) return;
     URL url = self.getUrl();
     String service = self.getInterface() != null ? self.getInterface().getName() : inv.getServiceName();
-    DubboCompletion done = new DubboCompletion("server",
-        local != null ? Recorder.ip(local) : Recorder.literalIp(url.getHost()),
-        local != null ? Recorder.port(local) : url.getPort(), Recorder.ip(remote), Recorder.port(remote), service,
-        inv.getMethodName(), start, "dubbo-tri");
+    String localIp = local != null ? Recorder.ip(local) : Recorder.literalIp(url.getHost());
+    int localPort = local != null ? Recorder.port(local) : url.getPort();
+    String peerIp = Recorder.ip(remote);
+    int peerPort = Recorder.port(remote);
     if (thrown != null || result == null) {
-      done.accept(null, thrown);
-    } else {
-      result.whenCompleteWithContext((BiConsumer) done);
+      DubboCompletion.record("server", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(), start,
+          "dubbo-tri", null, thrown);
+      return;
     }
+    // A sync service has answered by now: recorded at once, no callback object.
+    CompletableFuture<?> answer = null;
+    try {
+      if (result instanceof AsyncRpcResult) answer = ((AsyncRpcResult) result).getResponseFuture();
+    } catch (LinkageError e) {
+      // a Dubbo without getResponseFuture: the callback below
+    }
+    if (DubboCompletion.recordIfDone(answer, "server", localIp, localPort, peerIp, peerPort,
+        service, inv.getMethodName(), start, "dubbo-tri")) {
+      return;
+    }
+    result.whenCompleteWithContext((BiConsumer) new DubboCompletion("server", localIp, localPort, peerIp, peerPort,
+        service, inv.getMethodName(), start, "dubbo-tri"));
   }
 }

@@ -1,5 +1,6 @@
 package io.demarc.agent.advice;
 
+import io.demarc.agent.core.Handoff;
 import io.demarc.agent.core.HttpCompletion;
 import io.demarc.agent.core.Recorder;
 import io.demarc.agent.core.StatusClass;
@@ -10,14 +11,23 @@ import net.bytebuddy.asm.Advice;
 
 /**
  * JDK java.net.http, on the private 4-argument {@code HttpClientImpl.sendAsync} that both
- * {@code send} and {@code sendAsync} go through. The call ends when the returned future does.
+ * {@code send} and {@code sendAsync} go through. The call ends when the returned future does: a
+ * completion callback per call, for the application's own sendAsync only (a blocking send is
+ * recorded by {@link JdkHttpClientSendAdvice} when it returns, without one).
  */
 public final class JdkHttpClientAdvice {
   private JdkHttpClientAdvice() {}
 
   @Advice.OnMethodEnter(suppress = Throwable.class)
   public static long enter() {
-    return Recorder.start();
+    long start = Recorder.start();
+    if (start == 0) return 0;
+    Handoff h = Handoff.take();
+    if (h.jdkSend) {
+      h.jdkSend = false; // the send this runs inside measures the call (JdkHttpClientSendAdvice)
+      return 0;
+    }
+    return start;
   }
 
   @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)

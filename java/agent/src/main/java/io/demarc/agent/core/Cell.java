@@ -2,6 +2,8 @@ package io.demarc.agent.core;
 
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * The counters of one row, cumulative since the row was created. Writers only add; the flusher
@@ -13,7 +15,8 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * flusher sums the stripes, each under its lock. So threads sharing a hot row mostly touch
  * different cache lines, and a call costs one locked instruction instead of one per counter.
  * The locks are also the eviction gate: closing a row locks every stripe for good, which only
- * succeeds while no writer holds one.
+ * succeeds while no writer holds one. A call never waits for a lock: when every stripe is held
+ * (holders descheduled mid-add), it adds to shared atomic counters instead.
  */
 final class Cell {
   static final int REQUESTS = 0;
@@ -40,6 +43,11 @@ final class Cell {
   /** The stripes, {@link #stride} longs apart (at least a cache line of padding between two). */
   private final long[] counts;
   private final AtomicIntegerArray locks = new AtomicIntegerArray(STRIPES * LOCK_STRIDE);
+  /** Counts of calls that found every stripe held: see {@link #addShared}. */
+  private final AtomicLongArray shared;
+  /** Writers that entered and left the shared path: a writer is inside while they differ. */
+  private final AtomicLong sharedEntered = new AtomicLong();
+  private final AtomicLong sharedLeft = new AtomicLong();
   private final int width;
   private final int stride;
   /** Owned by the flusher thread only. */
@@ -51,6 +59,7 @@ final class Cell {
     this.width = BUCKETS + bounds.length + 1;
     this.stride = (width + 8 + 7) & ~7;
     this.counts = new long[stride * STRIPES];
+    this.shared = new AtomicLongArray(width);
     this.reported = new long[width];
   }
 
@@ -68,7 +77,7 @@ final class Cell {
     // Everything that calls out (and so could throw, even a StackOverflowError) happens before
     // the lock is taken: a stripe left locked would stall the flusher.
     int bucket = BUCKETS + bucket(bounds, durationNs);
-    for (int tries = 0; ; tries++) {
+    for (int tries = 0; tries < STRIPES; tries++) {
       int s = (home + tries) & (STRIPES - 1);
       if (locks.compareAndSet(s * LOCK_STRIDE, FREE, HELD)) {
         int b = s * stride;
@@ -90,12 +99,66 @@ final class Cell {
         return true;
       }
       if (locks.get(s * LOCK_STRIDE) == CLOSED) return false;
-      if (tries >= STRIPES) {
-        // Every stripe busy (holders descheduled mid-add): wait for one.
-        if (tries % 64 == 0) Thread.yield();
-        else Thread.onSpinWait();
-      }
     }
+    // Every stripe held (their holders descheduled mid-add, or the flusher summing): never wait
+    // for one, add to the shared counters instead, one atomic add per counter (rare, so cheap).
+    return addShared(bucket, durationNs, responded, statusClass, bytesSent, bytesReceived);
+  }
+
+  /**
+   * The fallback of {@link #add}: the row's shared atomic counters. Writers in here are counted so
+   * that {@link #close} cannot succeed under one (it would lose the call): a writer announces
+   * itself, then looks for the close mark on stripe 0 (which close takes first), while close marks
+   * every stripe, then looks for writers; one of the two always sees the other (all of these are
+   * volatile accesses, so sequentially consistent).
+   */
+  private boolean addShared(int bucket, long durationNs, boolean responded, String statusClass, long bytesSent,
+      long bytesReceived) {
+    sharedEntered.getAndIncrement();
+    try {
+      if (locks.get(0) == CLOSED) return false;
+      shared.getAndIncrement(REQUESTS);
+      if (responded) shared.getAndIncrement(RESPONSES);
+      if (statusClass == StatusClass.CLIENT_ERROR) shared.getAndIncrement(CLIENT_ERRORS);
+      else if (statusClass == StatusClass.SERVER_ERROR) shared.getAndIncrement(SERVER_ERRORS);
+      shared.getAndAdd(LATENCY_SUM, durationNs);
+      if (bytesSent >= 0) {
+        shared.getAndAdd(BYTES_SENT, bytesSent);
+        shared.getAndIncrement(SENT_KNOWN);
+      }
+      if (bytesReceived >= 0) {
+        shared.getAndAdd(BYTES_RECEIVED, bytesReceived);
+        shared.getAndIncrement(RECEIVED_KNOWN);
+      }
+      shared.getAndIncrement(bucket);
+      return true;
+    } finally {
+      sharedLeft.getAndIncrement();
+    }
+  }
+
+  /**
+   * Adds the shared counters to {@code now}, read while no writer is inside so that no call is
+   * split over two periods: the flusher waits for writers there (their adds are short), never
+   * the other way round.
+   */
+  private void sumShared(long[] now) {
+    long[] snapshot = new long[width];
+    for (int spins = 1; ; spins++) {
+      long entered = sharedEntered.get();
+      if (sharedLeft.get() == entered) {
+        for (int i = 0; i < width; i++) snapshot[i] = shared.get(i);
+        if (sharedEntered.get() == entered) break; // nobody entered meanwhile
+      }
+      if (spins % 64 == 0) Thread.yield();
+      else Thread.onSpinWait();
+    }
+    for (int i = 0; i < width; i++) now[i] += snapshot[i];
+  }
+
+  /** Calls that found every stripe held and went to the shared counters (for tests and diagnostics). */
+  long sharedAdds() {
+    return shared.get(REQUESTS);
   }
 
   /**
@@ -106,11 +169,21 @@ final class Cell {
   boolean close() {
     for (int s = 0; s < STRIPES; s++) {
       if (!locks.compareAndSet(s * LOCK_STRIDE, FREE, CLOSED)) {
-        for (int r = 0; r < s; r++) locks.setRelease(r * LOCK_STRIDE, FREE);
+        reopen(s);
         return false;
       }
     }
+    // Entered first: a writer entering after that read sees the close mark (see addShared).
+    if (sharedEntered.get() != sharedLeft.get()) { // one is adding to the shared counters
+      reopen(STRIPES);
+      return false;
+    }
     return true;
+  }
+
+  /** Lets go of the first {@code n} stripes a failed close took. */
+  private void reopen(int n) {
+    for (int r = 0; r < n; r++) locks.setRelease(r * LOCK_STRIDE, FREE);
   }
 
   /** Index of the first bound >= value, or bounds.length for +Inf (Prometheus "le" buckets). */
@@ -119,22 +192,34 @@ final class Cell {
     return i >= 0 ? i : -i - 1;
   }
 
+  /**
+   * The flusher's hold of stripe {@code s}, waiting for a writer inside it (a writer's add is
+   * short, unless it was descheduled); false when the stripe is closed (the row is evicted).
+   */
+  boolean holdStripe(int s) {
+    int lock = s * LOCK_STRIDE;
+    for (int spins = 1; !locks.compareAndSet(lock, FREE, HELD); spins++) {
+      if (locks.get(lock) == CLOSED) return false;
+      if (spins % 64 == 0) Thread.yield();
+      else Thread.onSpinWait();
+    }
+    return true;
+  }
+
+  void releaseStripe(int s) {
+    locks.setRelease(s * LOCK_STRIDE, FREE);
+  }
+
   /** Counts added since the last call (stripes summed, each under its lock); null when nothing happened. */
   long[] takeDelta() {
     long[] now = new long[width];
     for (int s = 0; s < STRIPES; s++) {
-      int lock = s * LOCK_STRIDE;
-      boolean closed = locks.get(lock) == CLOSED; // by this (the flusher's) thread: nobody writes any more
-      if (!closed) {
-        for (int spins = 1; !locks.compareAndSet(lock, FREE, HELD); spins++) {
-          if (spins % 64 == 0) Thread.yield(); // a writer's add is short, unless it was descheduled
-          else Thread.onSpinWait();
-        }
-      }
+      boolean closed = !holdStripe(s); // closed by this (the flusher's) thread: nobody writes any more
       int b = s * stride;
       for (int i = 0; i < width; i++) now[i] += counts[b + i];
-      if (!closed) locks.setRelease(lock, FREE);
+      if (!closed) releaseStripe(s);
     }
+    if (sharedEntered.get() != 0) sumShared(now);
     boolean any = false;
     for (int i = 0; i < width; i++) {
       long d = now[i] - reported[i];

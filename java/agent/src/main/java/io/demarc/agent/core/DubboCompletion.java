@@ -1,11 +1,15 @@
 package io.demarc.agent.core;
 
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.BiConsumer;
 
 /**
- * Records a Dubbo call when its Result completes (sync calls complete before the advice sees
- * them, so this runs at once). Dubbo chains this into the Result's own future, so it must never
- * throw.
+ * Records a Dubbo call from its outcome: at once when the call has completed by the time the
+ * advice sees it ({@link #record}, {@link #recordIfDone}: sync calls, nothing allocated), else as
+ * the callback chained into the Result's future (an instance holds the call's fields until then).
+ * Dubbo runs the callback inside its own future, so nothing here may throw.
  */
 public final class DubboCompletion implements BiConsumer<Object, Throwable> {
   private static final Reflect HAS_EXCEPTION = new Reflect("hasException");
@@ -39,6 +43,35 @@ public final class DubboCompletion implements BiConsumer<Object, Throwable> {
 
   @Override
   public void accept(Object result, Throwable error) {
+    record(role, localIp, localPort, peerIp, peerPort, service, method, start, library, result, error);
+  }
+
+  /**
+   * Records the call now when {@code future} (Dubbo's response future) has completed; false, with
+   * nothing recorded, when it is still running (or null): then chain a {@link DubboCompletion}.
+   */
+  public static boolean recordIfDone(CompletableFuture<?> future, String role, String localIp, int localPort,
+      String peerIp, int peerPort, String service, String method, long start, String library) {
+    if (future == null || !future.isDone()) return false;
+    Object result = null;
+    Throwable error = null;
+    try {
+      result = future.getNow(null);
+    } catch (CompletionException e) {
+      error = e.getCause() != null ? e.getCause() : e; // what a whenComplete callback would have seen
+    } catch (CancellationException e) {
+      error = e;
+    }
+    record(role, localIp, localPort, peerIp, peerPort, service, method, start, library, result, error);
+    return true;
+  }
+
+  /**
+   * Records one call: {@code result} is Dubbo's Result or AppResponse (null when the call threw),
+   * {@code error} what the call failed with (null when it returned).
+   */
+  public static void record(String role, String localIp, int localPort, String peerIp, int peerPort, String service,
+      String method, long start, String library, Object result, Throwable error) {
     try {
       Throwable failure = error;
       if (failure == null && HAS_EXCEPTION.callBool(result)) {
@@ -57,7 +90,7 @@ public final class DubboCompletion implements BiConsumer<Object, Throwable> {
       Recorder.record("dubbo", role, false, localIp, localPort, peerIp, peerPort, service, method, status, cls,
           responded, start, -1, -1, library, failure);
     } catch (Throwable t) {
-      // never into Dubbo's future
+      // never into Dubbo's future nor the application
     }
   }
 }

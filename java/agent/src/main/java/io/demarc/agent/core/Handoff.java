@@ -14,6 +14,11 @@ public final class Handoff {
   public InetSocketAddress remote;
   /** Apache HttpClient 5: the exec runtime made by the doExecute running on this thread. */
   public Object runtime;
+  /**
+   * JDK HttpClient: a blocking send on this thread measures its call; the sendAsync it runs
+   * inside takes (clears) this and leaves the call alone. The other way round from the fields above.
+   */
+  public boolean jdkSend;
 
   private Handoff() {}
 

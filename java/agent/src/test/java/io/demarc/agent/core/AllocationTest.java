@@ -7,6 +7,7 @@ import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -75,6 +76,62 @@ class AllocationTest {
     List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.aggregator().flush(true));
     assertEquals(2, rows.size());
     for (Map<String, Object> r : rows) assertEquals(2L * CALLS, r.get("requests"));
+  }
+
+  /** What Dubbo's AppResponse answers the completion (reflectively, as the agent's core cannot name it). */
+  public static final class Answer {
+    public boolean hasException() {
+      return false;
+    }
+  }
+
+  private static final CompletableFuture<Object> ANSWERED = CompletableFuture.completedFuture(new Answer());
+
+  /** A Dubbo 3 sync call as the consumer advice records it now: its future is done at exit. */
+  private static void dubboSyncCall() {
+    long start = Recorder.start();
+    DubboCompletion.recordIfDone(ANSWERED, "client", Recorder.ip(LOCAL), Recorder.port(LOCAL), Recorder.ip(REMOTE),
+        Recorder.port(REMOTE), "demo.Echo", "say", start, "dubbo-dubbo");
+  }
+
+  /** The same call as the consumer advice recorded it before: a callback object chained into the future. */
+  private static void dubboCallbackCall() {
+    long start = Recorder.start();
+    ANSWERED.whenComplete(new DubboCompletion("client", Recorder.ip(LOCAL), Recorder.port(LOCAL),
+        Recorder.ip(REMOTE), Recorder.port(REMOTE), "demo.Echo", "say", start, "dubbo-dubbo"));
+  }
+
+  /** A blocking JDK HttpClient send as JdkHttpClientSendAdvice records it when send returns. */
+  private static void jdkSendCall() {
+    long start = Recorder.start();
+    Recorder.record("http", "client", false, "", 0, "127.0.0.1", 8080, "127.0.0.1",
+        Recorder.httpMethod("POST", "/echo"), 200, StatusClass.http(200), true, start, -1, -1, "jdk-httpclient",
+        null);
+  }
+
+  /** The same send as recorded before, through the completion chained into sendAsync's future. */
+  private static void jdkSendCallbackCall(CompletableFuture<Object> response) {
+    long start = Recorder.start();
+    response.whenComplete(new HttpCompletion(false, "127.0.0.1", 8080, "127.0.0.1",
+        Recorder.httpMethod("POST", "/echo"), start, "jdk-httpclient"));
+  }
+
+  @Test
+  void syncDubboCallsAndBlockingJdkSendsAllocateNoCompletion() {
+    Recorder.activate(true);
+    double dubboOld = bytesPerCall(AllocationTest::dubboCallbackCall);
+    double dubboNew = bytesPerCall(AllocationTest::dubboSyncCall);
+    CompletableFuture<Object> response = CompletableFuture.completedFuture(null);
+    double jdkOld = bytesPerCall(() -> jdkSendCallbackCall(response));
+    double jdkNew = bytesPerCall(AllocationTest::jdkSendCall);
+    System.out.printf("allocated per call, callback chained (before) vs recorded at once (now): dubbo sync %.1f -> "
+        + "%.1f B, jdk HttpClient send %.1f -> %.1f B%n", dubboOld, dubboNew, jdkOld, jdkNew);
+    assertTrue(dubboNew < BOUND_BYTES, "dubbo sync call allocates " + dubboNew + " B");
+    assertTrue(jdkNew < BOUND_BYTES, "jdk send allocates " + jdkNew + " B");
+    List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.aggregator().flush(true));
+    long dubbo = 0;
+    for (Map<String, Object> r : rows) if ("dubbo".equals(r.get("protocol"))) dubbo += (Long) r.get("requests");
+    assertEquals(4L * CALLS, dubbo, "every dubbo call recorded, either way");
   }
 
   @Test

@@ -34,6 +34,19 @@ public final class LoadRunner {
 
   private LoadRunner() {}
 
+  /** Distinct failure descriptions a run keeps. */
+  static final int MAX_FAILURE_SAMPLES = 5;
+
+  /** "Class: message", then each cause's, so a wrapped I/O error shows its root. */
+  static String describe(Throwable e) {
+    StringBuilder sb = new StringBuilder();
+    for (Throwable t = e; t != null && sb.length() < 400; t = t.getCause() == t ? null : t.getCause()) {
+      if (sb.length() > 0) sb.append(" <- ");
+      sb.append(t.getClass().getName()).append(": ").append(t.getMessage());
+    }
+    return sb.toString();
+  }
+
   /** @returns the run's JSON result line */
   public static String run(Options o, Call call) throws InterruptedException {
     byte[] payload = new byte[o.payload()];
@@ -55,7 +68,7 @@ public final class LoadRunner {
         try {
           r = call.call(payload);
         } catch (Exception e) {
-          tally.exceptions.incrementAndGet();
+          tally.failedWith(e);
           r = new Outcome(Outcome.Kind.CLIENT_ERROR, payload.length, 0, 0);
         }
         latencies[i] = System.nanoTime() - t0;
@@ -76,6 +89,13 @@ public final class LoadRunner {
     final AtomicLong ok = new AtomicLong(), clientErrors = new AtomicLong(), serverErrors = new AtomicLong();
     final AtomicLong sent = new AtomicLong(), received = new AtomicLong(), exceptions = new AtomicLong();
     final ConcurrentSkipListSet<Integer> ports = new ConcurrentSkipListSet<>();
+    /** The first few distinct failures ("Class: message <- cause"), so a failed run says why. */
+    final ConcurrentSkipListSet<String> failures = new ConcurrentSkipListSet<>();
+
+    void failedWith(Exception e) {
+      exceptions.incrementAndGet();
+      if (failures.size() < MAX_FAILURE_SAMPLES) failures.add(describe(e));
+    }
 
     void add(Outcome r) {
       switch (r.kind()) {
@@ -108,6 +128,7 @@ public final class LoadRunner {
       m.put("bytesSent", sent.get());
       m.put("bytesReceived", received.get());
       m.put("localPorts", new TreeSet<>(ports));
+      m.put("failures", new TreeSet<>(failures));
       return Json.write(m);
     }
   }

@@ -1,6 +1,6 @@
 /**
  * The few libc calls the BPF layer needs: raw fd read/close, open for namespace files, setns,
- * errno, mmap for ring buffers, and vsnprintf to format libbpf's log lines.
+ * errno, mmap for ring buffers, and vasprintf to format libbpf's log lines.
  *
  * @module
  */
@@ -24,8 +24,10 @@ const LIBC_SYMBOLS = {
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
   // long sysconf(int name)
   sysconf: { parameters: ["i32"], result: "i64" },
-  // int vsnprintf(char *str, size_t size, const char *format, va_list ap)  (x86_64: ap is a pointer)
-  vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
+  // int vasprintf(char **strp, const char *format, va_list ap)  (x86_64: ap is a pointer)
+  vasprintf: { parameters: ["buffer", "pointer", "pointer"], result: "i32" },
+  // void free(void *ptr)
+  free: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 let lib: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;

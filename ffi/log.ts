@@ -25,8 +25,10 @@ let sink: LibbpfSink = (level, line) => {
 // int (*libbpf_print_fn_t)(enum libbpf_print_level level, const char *fmt, va_list ap)
 const PRINT_FN = { parameters: ["i32", "pointer", "pointer"], result: "i32" } as const;
 let callback: Deno.UnsafeCallback<typeof PRINT_FN> | undefined;
-// Verifier logs arrive in one call and can be megabytes long; va_list cannot be replayed.
-let buf: Uint8Array<ArrayBuffer> | undefined;
+// Verifier logs arrive in one call and can be megabytes long, and a va_list cannot be replayed:
+// vasprintf formats into a buffer of the right size (malloc'd, freed at once), where a fixed buffer
+// would either cut a log's tail (where the verifier says what failed) or hold megabytes for good.
+const resultPtr = new BigUint64Array(1);
 
 /** Route libbpf's log lines to `fn` (installs the print hook on first call). */
 export function setLibbpfSink(fn: LibbpfSink): void {
@@ -40,11 +42,14 @@ export function installLibbpfLog(): void {
   const cb = new Deno.UnsafeCallback(
     PRINT_FN,
     (level, fmt, ap) => {
-      buf ??= new Uint8Array(1 << 22);
-      const n = libc().vsnprintf(buf, BigInt(buf.length), fmt, ap);
-      const text = new TextDecoder().decode(
-        buf.subarray(0, Math.min(Math.max(n, 0), buf.length - 1)),
-      );
+      if (libc().vasprintf(resultPtr, fmt, ap) < 0) return 0; // out of memory: line lost
+      const p = Deno.UnsafePointer.create(resultPtr[0]);
+      let text: string;
+      try {
+        text = Deno.UnsafePointerView.getCString(p!);
+      } finally {
+        libc().free(p);
+      }
       for (const line of text.split("\n")) {
         if (!line) continue;
         recent.push(line);

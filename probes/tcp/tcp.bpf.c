@@ -131,14 +131,15 @@ struct {
 
 __u32 unsettled[1 << UNSETTLED_BITS];
 
-/* What the periodic read knows of each `conns` element without touching its value: the map's
- * elements are one preallocated array, so a value's address gives its index, and this array
- * holds per index the socket's hash (for the activity checks) and the walk that last counted it
- * as unchanged. Reading the value would cost a cache miss per entry (~150 ns here): an unchanged
- * socket costs only this 4-byte slot and the element's first line (key, `listed`), which the
- * walk reads anyway for the chain. 0 = unknown: read the entry in full. A slot is trusted only
- * while its element says `listed`: an element the LRU evicted keeps its slot, and the socket
- * that takes the element next starts unlisted, so it is read in full (no write at insert). */
+/* What the periodic read knows of each `conns` element without touching it: the map's elements
+ * are one preallocated array, so a value's address gives its index, and this array holds per
+ * index the socket's hash (for the activity checks) and the walk that last counted it as
+ * unchanged. Reading the element's value would cost a cache miss per entry (~150 ns here): an
+ * unchanged socket costs only this 4-byte slot. 0 = unknown: read the entry in full. Cleared at
+ * every insert (the element may be one the LRU evicted, its slot another socket's). Trusting a
+ * slot only while the value says `listed`, to spare that clear, measured 1-2% less for
+ * inet_sock_set_state but twice the read's cost per unchanged socket (101-111 -> 224-234 ns,
+ * bench/tcp_ab_bench.ts): the value's line is a miss there. */
 #define ELEM_KNOWN (1U << 31)
 #define ELEM_HASH_SHIFT 15 /* bits 15..30: the socket's 16-bit hash */
 #define ELEM_WALK_MASK 0x7fffU /* bits 0..14: the walk that counted it unchanged */
@@ -437,10 +438,13 @@ static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, 
 		stat_inc(STAT_INSERT_FAIL);
 		return;
 	}
-	/* The element may be one the LRU just evicted, its `elems` slot still another socket's:
-	 * `listed` is 0 in the new value, which makes the periodic read ignore the slot. Clearing
-	 * the slot here instead cost a lookup and a cache miss per insert. */
 	stat_inc(STAT_INSERTS);
+	/* The element may be one just evicted from the LRU, still known to the periodic read as
+	 * another socket's: forget it (read in full next time). */
+	struct conn_info *v = bpf_map_lookup_elem(&conns, &key);
+	__u32 *e = v ? elem_slot(v) : NULL;
+	if (e)
+		*e = 0;
 }
 
 /* tcp_need_reset(): the states from which tcp_disconnect/tcp_close send a reset right after
@@ -457,8 +461,8 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 	}
 	/* The periodic read forgets the element; if a read counted it as unchanged, the record
 	 * says which (user space checks its count against the sockets it holds). A connection no
-	 * read has listed (most short ones) has no slot of its own (a stale one at most, ignored
-	 * while unlisted): its `elems` line (a cache miss) is not touched. */
+	 * read has listed (most short ones) has a clear slot since its insert: its `elems` line
+	 * (a cache miss) is not touched. */
 	__u32 counted = 0;
 	if (ci->listed) {
 		__u32 *e = elem_slot(ci);
@@ -818,7 +822,7 @@ int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
 	if (!c || !e)
 		return 0;
 	__u32 info = *e;
-	if ((c->flags & CFG_SKIP_IDLE) && (info & ELEM_KNOWN) && ci->listed &&
+	if ((c->flags & CFG_SKIP_IDLE) && (info & ELEM_KNOWN) &&
 	    !recently_active(info >> ELEM_HASH_SHIFT)) {
 		/* Unchanged since it was last read: counted, not listed, and the value (a cache
 		 * miss) not touched. One reader at a time: plain stores. */

@@ -33,7 +33,13 @@ final class RowKeyProbe {
     return p;
   }
 
+  /**
+   * Done with this call. The strings are dropped too: a thread's probe outlives the agent's detach
+   * (the recorder stays on the boot class path), and must not keep the application's service and
+   * method names reachable for the thread's lifetime.
+   */
   void release() {
+    protocol = role = localIp = peerIp = service = method = statusClass = library = null;
     inUse = false;
   }
 

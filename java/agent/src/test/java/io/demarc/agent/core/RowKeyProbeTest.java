@@ -2,6 +2,7 @@ package io.demarc.agent.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -51,6 +52,28 @@ class RowKeyProbeTest {
         }
         default -> assertEquals("overflow", r.get("service"));
       }
+    }
+  }
+
+  /** After a call the thread's probe holds none of its strings (it outlives a detach). */
+  @Test
+  void aRecordedCallLeavesNoStringInTheThreadsProbe() {
+    Recorder.activate(true);
+    try {
+      Recorder.record("http", "server", false, "127.0.0.1", 80, "127.0.0.1", 5000, "svc",
+          Recorder.httpMethod("GET", "/kept"), 200, StatusClass.OK, true, Recorder.start(), 1, -1, "t", null);
+      RowKeyProbe p = RowKeyProbe.acquire(); // the same thread's probe: not in use any more
+      try {
+        for (String s : new String[] {p.protocol, p.role, p.localIp, p.peerIp, p.service, p.method, p.statusClass,
+            p.library}) {
+          assertNull(s);
+        }
+      } finally {
+        p.release();
+      }
+    } finally {
+      Recorder.activate(false);
+      Recorder.reset();
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * The few libc calls the BPF layer needs: raw fd read/close, open for namespace files, setns,
- * errno, mmap for ring buffers, and vasprintf to format libbpf's log lines.
+ * errno, mmap for ring buffers, vasprintf to format libbpf's log lines, and a signal mask around
+ * BPF loads.
  *
  * @module
  */
@@ -28,6 +29,10 @@ const LIBC_SYMBOLS = {
   vasprintf: { parameters: ["buffer", "pointer", "pointer"], result: "i32" },
   // void free(void *ptr)
   free: { parameters: ["pointer"], result: "void" },
+  // int sigfillset(sigset_t *set)
+  sigfillset: { parameters: ["buffer"], result: "i32" },
+  // int pthread_sigmask(int how, const sigset_t *set, sigset_t *oldset)
+  pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 let lib: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
@@ -58,6 +63,28 @@ export function releaseFreeMemory(): void {
   }
 }
 let canTrim = true;
+
+/** glibc's sigset_t: 1024 bits. */
+const SIGSET_BYTES = 128;
+const SIG_BLOCK = 0, SIG_SETMASK = 2;
+
+/**
+ * Run `fn` with every blockable signal blocked on this thread. The BPF verifier gives up with
+ * EAGAIN when a signal is pending for the loading thread (libbpf retries 5 times, then fails):
+ * a steady stream of them (a profiler's SIGPROF, a burst of SIGCHLD from helpers the runner
+ * spawned) made a probe fail to start. Blocked here, process-wide signals go to the process's
+ * other threads; ones sent to this thread wait until `fn` returns.
+ */
+export function withSignalsBlocked<T>(fn: () => T): T {
+  const all = new Uint8Array(SIGSET_BYTES), old = new Uint8Array(SIGSET_BYTES);
+  const c = libc();
+  const blocked = c.sigfillset(all) === 0 && c.pthread_sigmask(SIG_BLOCK, all, old) === 0;
+  try {
+    return fn();
+  } finally {
+    if (blocked) c.pthread_sigmask(SIG_SETMASK, old, null);
+  }
+}
 
 /** `O_RDONLY | O_CLOEXEC`. */
 export const O_RDONLY_CLOEXEC = 0o2000000;

@@ -7,7 +7,7 @@
 
 import { ptrOrThrow } from "./check.ts";
 import { BpfError, unwrap } from "./errors.ts";
-import { cstr } from "./libc.ts";
+import { cstr, withSignalsBlocked } from "./libc.ts";
 import { installLibbpfLog, logMark, logSince } from "./log.ts";
 import { BpfMap } from "./map.ts";
 import { BpfProgram } from "./program.ts";
@@ -102,11 +102,9 @@ export class BpfObject implements Disposable {
    */
   load(): void {
     const mark = logMark();
-    unwrap(
-      `load BPF object ${this.name}`,
-      libbpf().bpf_object__load(this.ptr),
-      () => logSince(mark),
-    );
+    // Verification gives up when a signal is pending for this thread (see withSignalsBlocked).
+    const rc = withSignalsBlocked(() => libbpf().bpf_object__load(this.ptr));
+    unwrap(`load BPF object ${this.name}`, rc, () => logSince(mark));
     this.#loaded = true;
   }
 

@@ -307,3 +307,25 @@ Deno.test("a cgroup program attached to a cgroup v2 directory sees only that cgr
     await Deno.remove(cg).catch(() => {});
   }
 });
+
+Deno.test("an object loads while a stream of signals arrives (the verifier's EAGAIN on a pending signal)", async () => {
+  // The TCP probe's object: its verification takes long enough for signals to land during it.
+  // Loaded by `deno run` in a child, as the runner does: on its main thread, the thread a
+  // process-wide signal goes to first (`deno test` runs test code on another thread).
+  // Unmasked, 2-5 of 5 loads failed here.
+  const root = new URL("../..", import.meta.url).pathname;
+  const tcpObj = await compileBpf(`${root}probes/tcp/tcp.bpf.c`, [
+    `${root}probes/tcp`,
+    `${root}probes`,
+  ]);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", fixture("load_under_signals.ts"), tcpObj, "8"],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "{}");
+  assertGreater(r.receivedBefore, 0, "the sender's signals reach the loading process");
+  assertEquals(r.failed, [], "every load succeeds");
+  assertEquals(r.loaded, 8);
+  assertGreater(r.receivedAfter, r.receivedBefore, "signals are handled again after the loads");
+});

@@ -302,6 +302,19 @@ await net.exec(
 const pids = [srv.pid, sink.pid];
 const stats = enableRunStats();
 let sides = [load("old", oldBytes, pids), load("new", newBytes, pids)];
+// The servers listened before the objects were loaded: their owners are recorded as the driver's
+// adoption does, so that their connections are tracked (server inserts, closes) as in the driver.
+const serverNetns = Number((await Deno.stat(`/proc/${srv.pid}/ns/net`)).ino);
+for (const s of sides) {
+  for (const [t, port] of [[srv, 6001], [sink, Number(LOSSY_PORT)]] as const) {
+    const k = new Uint8Array(8), v = new Uint8Array(24);
+    new DataView(k.buffer).setUint32(0, serverNetns, true);
+    new DataView(k.buffer).setUint16(4, port, true);
+    new DataView(v.buffer).setUint32(0, t.pid, true);
+    v.set(new TextEncoder().encode(t === srv ? "dm-ab-srv" : "dm-ab-sink"), 8);
+    s.obj.map("listeners").update(k, v);
+  }
+}
 const netns = new NetnsSet();
 /** on_fork run totals per side and parent kind ("old/watched"), and the sums per phase. */
 const forkMark = new Map<string, [number, number]>();

@@ -127,7 +127,7 @@ export const ListenerKey = defineStruct(
   [["netns", "u32"], ["port", "u16"], ["pad", "u16"]] as const,
 );
 export const ListenerOwner = defineStruct(
-  [["tgid", "u32"], ["tfo", "u32"], ["comm", "char", 16]] as const,
+  [["tgid", "u32"], ["pad", "u32"], ["comm", "char", 16]] as const,
 );
 
 /** `enum demarc_role`. */

@@ -423,8 +423,6 @@ static __always_inline void emit_closed(const struct sock *sk, struct tcp_sock *
 	bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
 }
 
-#define EEXIST 17
-
 /* Nanoseconds from `start_ns` (bpf_ktime_get_ns at SYN_SENT) to a client's move to ESTABLISHED.
  * The kernel has just read the same clock (CLOCK_MONOTONIC, tcp_clock_ns) into tcp_clock_cache
  * when it began processing the SYN-ACK (tcp_rcv_state_process refreshes it in SYN_SENT), a few
@@ -441,10 +439,7 @@ static __always_inline __u64 connect_time(const struct tcp_sock *tp, __u64 start
 	return now - start_ns;
 }
 
-/* A new entry for the socket at `key`; `established` for a server child inserted at ESTABLISHED
- * (with its handshake's srtt). Returns 0, or -EEXIST with BPF_NOEXIST when there is one. */
-static __always_inline int track(__u64 key, __u32 tgid, __u8 role, __u8 owner, const char *comm,
-				 bool established, __u32 syn_srtt_us, __u64 flags)
+static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, const char *comm)
 {
 	struct conn_info ci = {};
 	/* Only a client's connect time is measured (from here to ESTABLISHED): a server's entry
@@ -454,16 +449,10 @@ static __always_inline int track(__u64 key, __u32 tgid, __u8 role, __u8 owner, c
 	ci.tgid = tgid;
 	ci.role = role;
 	ci.owner_src = owner;
-	if (established) {
-		ci.syn_srtt_us = syn_srtt_us;
-		ci.established = 1;
-	}
 	__builtin_memcpy(ci.comm, comm, DEMARC_COMM_LEN);
-	int err = bpf_map_update_elem(&conns, &key, &ci, flags);
-	if (err) {
-		if (err != -EEXIST)
-			stat_inc(STAT_INSERT_FAIL);
-		return err;
+	if (bpf_map_update_elem(&conns, &key, &ci, BPF_ANY) != 0) {
+		stat_inc(STAT_INSERT_FAIL);
+		return;
 	}
 	stat_inc(STAT_INSERTS);
 	/* The element may be one just evicted from the LRU, still known to the periodic read as
@@ -472,7 +461,6 @@ static __always_inline int track(__u64 key, __u32 tgid, __u8 role, __u8 owner, c
 	__u32 *e = v ? elem_slot(v) : NULL;
 	if (e)
 		*e = 0;
-	return 0;
 }
 
 /* tcp_need_reset(): the states from which tcp_disconnect/tcp_close send a reset right after
@@ -577,67 +565,29 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 		}
 		char comm[DEMARC_COMM_LEN];
 		bpf_get_current_comm(comm, sizeof(comm));
-		track(key, tgid, ROLE_CLIENT, OWNER_CONNECT, comm, false, 0, BPF_ANY);
+		track(key, tgid, ROLE_CLIENT, OWNER_CONNECT, comm);
 		return 0;
 	}
 	if (newstate == TCP_SYN_RECV) {
-		/* A listener's child (cloned from it: oldstate LISTEN). Its entry is made at
-		 * ESTABLISHED, microseconds later in the same softirq, with the handshake's values:
-		 * that spares a `conns` lookup (a bucket and an element missed, ~15% of this
-		 * program's mean) per server connection. Except for TCP Fast Open: such a child may
-		 * live in SYN_RECV for a while, sending data and retransmitting, so it is tracked
-		 * now. The child is still a byte copy of its listener here (inet_csk_clone_lock
-		 * clears the accept queue after this tracepoint): a listener that accepts TFO has a
-		 * fastopen queue length. A simultaneous open (oldstate SYN_SENT) keeps its entry. */
-		if (oldstate != TCP_LISTEN ||
-		    !as_tcp_sock(sk)->inet_conn.icsk_accept_queue.fastopenq.max_qlen)
-			return 0;
+		/* The child of a listener: current is whoever delivered the ACK, so the owner is the
+		 * listener's (refined at the first sendmsg with server_owner=sendmsg). */
 		struct listener_key lk = { .netns = sk_netns(sk), .port = sk->__sk_common.skc_num };
 		struct listener_owner *lo = bpf_map_lookup_elem(&listeners, &lk);
 		if (!lo) {
 			stat_inc(STAT_NO_OWNER);
 			return 0;
 		}
-		if (!lo->tfo)
-			lo->tfo = 1; /* ESTABLISHED must then keep this entry (see there) */
 		if (!watched(lo->tgid)) {
 			stat_inc(STAT_FILTERED);
 			return 0;
 		}
-		track(key, lo->tgid, ROLE_SERVER, OWNER_LISTENER, lo->comm, false, 0, BPF_ANY);
+		track(key, lo->tgid, ROLE_SERVER, OWNER_LISTENER, lo->comm);
 		return 0;
 	}
 	if (newstate == TCP_ESTABLISHED) {
-		struct tcp_sock *tp = as_tcp_sock(sk); /* a full TCP socket (see on_close) */
-		__u32 srtt = tp->srtt_us >> 3;
-		if (oldstate == TCP_SYN_RECV) {
-			/* A listener's child (see SYN_RECV), its owner the listener's (refined at
-			 * the first sendmsg with server_owner=sendmsg): current is whoever delivered
-			 * the ACK. An entry already there is overwritten, as the insert at SYN_RECV
-			 * did before: the socket's address may hold a stale entry (one user space
-			 * adopted for a socket that closed meanwhile). Except for a listener that
-			 * tracked a TFO child at SYN_RECV: its entry (with the counts of its
-			 * SYN_RECV time) is completed by the lookup below. A simultaneous open (a
-			 * client passing SYN_RECV) finds no listener on its port: the lookup too. */
-			struct listener_key lk = { .netns = sk_netns(sk),
-						   .port = sk->__sk_common.skc_num };
-			struct listener_owner *lo = bpf_map_lookup_elem(&listeners, &lk);
-			if (lo) {
-				if (!watched(lo->tgid)) {
-					stat_inc(STAT_FILTERED);
-					return 0;
-				}
-				if (track(key, lo->tgid, ROLE_SERVER, OWNER_LISTENER, lo->comm,
-					  true, srtt, lo->tfo ? BPF_NOEXIST : BPF_ANY) != -EEXIST)
-					return 0;
-			}
-		}
 		struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
-		if (!ci) {
-			if (oldstate == TCP_SYN_RECV)
-				stat_inc(STAT_NO_OWNER); /* no listener owner and no entry */
+		if (!ci)
 			return 0;
-		}
 		/* Only an entry a read has listed needs the mark (a handshake that spanned a read):
 		 * an unlisted one is read in full next time anyway, and the read that first lists an
 		 * entry marks it itself (dump_conns), which covers a read racing this move. For
@@ -646,7 +596,8 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 		 * line the lookup read the key from. */
 		if (ci->listed)
 			mark_active(sk);
-		ci->syn_srtt_us = srtt;
+		struct tcp_sock *tp = as_tcp_sock(sk); /* a full TCP socket (see on_close) */
+		ci->syn_srtt_us = tp->srtt_us >> 3;
 		ci->established = 1;
 		if (ci->role == ROLE_CLIENT)
 			ci->connect_ns = connect_time(tp, ci->start_ns);

@@ -70,7 +70,7 @@ struct listener_key {
 
 struct listener_owner {
 	__u32 tgid;
-	__u32 tfo;             /* it accepts TCP Fast Open: its children are tracked from SYN_RECV */
+	__u32 pad;
 	char comm[DEMARC_COMM_LEN];
 };
 

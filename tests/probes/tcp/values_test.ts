@@ -156,7 +156,7 @@ Deno.test("client and server rows match ss -tinme for the same sockets (counters
     assertEquals(synC.count, 1);
     assert(synC.sum > 0, `client SYN RTT ${synC.sum}`);
     assert(delay.sum >= synC.sum - 1e-6, `connect ${delay.sum}s < SYN RTT ${synC.sum}s`);
-    // The server's entry is made at ESTABLISHED, with the SYN-ACK's RTT.
+    // The server's SYN-ACK RTT, once.
     const synS = one(h.latest.get("tcp_srtt"), server).syn_rtt as { count: number; sum: number };
     assertEquals(synS.count, 1);
     assert(synS.sum > 0 && synS.sum < 0.5, `server SYN-ACK RTT ${synS.sum}`);

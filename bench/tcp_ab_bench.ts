@@ -19,9 +19,12 @@
  * inserted into `pids`) and by an unwatched one (the common case on a host), reported apart.
  *
  * Run: deno run -A --unstable-kv bench/tcp_ab_bench.ts [old.bpf.c-or-.o] [rounds] [held] [lossy]
+ *   [--programs-only]
  *   default old: probes/tcp/tcp.bpf.c of git HEAD ("" for it when passing more arguments);
  *   rounds: pairs of event rounds (4); held: client connections held open (2,000; each is two
- *   tracked sockets); lossy: bytes of the lossy transfer per round (16000000)
+ *   tracked sockets); lossy: bytes of the lossy transfer per round (16000000); --programs-only:
+ *   the tracepoint programs alone, no periodic reads (several variants measured in the time
+ *   of one full run)
  */
 
 import { BpfObject, enableRunStats, NetnsSet, RingBuffer } from "../ffi/libbpf.ts";
@@ -30,14 +33,16 @@ import { compileBpf } from "../tests/ffi/build_fixture.ts";
 import { NetPair, ROOT, sh, Traffic } from "../tests/probes/tcp/harness.ts";
 import { WatchedPids } from "../probes/tcp/watched_pids.ts";
 
-const rounds = Number(Deno.args[1] ?? 4);
-const heldConns = Number(Deno.args[2] ?? 2000);
+const programsOnly = Deno.args.includes("--programs-only");
+const args = Deno.args.filter((a) => a !== "--programs-only");
+const rounds = Number(args[1] ?? 4);
+const heldConns = Number(args[2] ?? 2000);
 /** Bytes of the lossy transfer per round: veth carries GSO segments of up to 64 KB, so 16 MB
  * gives only ~30 retransmissions a round; more make on_retransmit's ratio steadier. */
-const lossyBytes = Deno.args[3] ?? "16000000";
+const lossyBytes = args[3] ?? "16000000";
 
 async function oldObject(): Promise<string> {
-  const arg = Deno.args[0];
+  const arg = args[0];
   if (arg?.endsWith(".o")) return arg;
   if (arg) return await compileBpf(arg, [arg.replace(/\/[^/]*$/, ""), `${ROOT}/probes`]);
   const dir = await Deno.makeTempDir({ prefix: "demarc-ab-old-" });
@@ -297,6 +302,19 @@ await net.exec(
 const pids = [srv.pid, sink.pid];
 const stats = enableRunStats();
 let sides = [load("old", oldBytes, pids), load("new", newBytes, pids)];
+// The servers listened before the objects were loaded: their owners are recorded as the driver's
+// adoption does, so that their connections are tracked (server inserts, closes) as in the driver.
+const serverNetns = Number((await Deno.stat(`/proc/${srv.pid}/ns/net`)).ino);
+for (const s of sides) {
+  for (const [t, port] of [[srv, 6001], [sink, Number(LOSSY_PORT)]] as const) {
+    const k = new Uint8Array(8), v = new Uint8Array(24);
+    new DataView(k.buffer).setUint32(0, serverNetns, true);
+    new DataView(k.buffer).setUint16(4, port, true);
+    new DataView(v.buffer).setUint32(0, t.pid, true);
+    v.set(new TextEncoder().encode(t === srv ? "dm-ab-srv" : "dm-ab-sink"), 8);
+    s.obj.map("listeners").update(k, v);
+  }
+}
 const netns = new NetnsSet();
 /** on_fork run totals per side and parent kind ("old/watched"), and the sums per phase. */
 const forkMark = new Map<string, [number, number]>();
@@ -425,6 +443,20 @@ try {
     );
   }
 
+  if (!programsOnly) await periodicReads(n);
+} finally {
+  stats.close();
+  clearInterval(drain);
+  for (const s of sides) s.events.close();
+  for (const s of sides) s.obj.close();
+  netns.close();
+  await srv.kill();
+  await sink.kill();
+  await net.close();
+}
+
+/** The periodic read: old against new, by value group, and read_changed_only against full. */
+async function periodicReads(n: Side): Promise<void> {
   // Sockets held open for the iterator: 2,000 client + 2,000 server sockets.
   const held = await Traffic.spawn(net.a, [
     "client",
@@ -532,13 +564,4 @@ try {
     }
   }
   await held.kill();
-} finally {
-  stats.close();
-  clearInterval(drain);
-  for (const s of sides) s.events.close();
-  for (const s of sides) s.obj.close();
-  netns.close();
-  await srv.kill();
-  await sink.kill();
-  await net.close();
 }

@@ -8,7 +8,9 @@
  * adopting). The tracepoints are host-wide: other processes' traffic runs them too, so absolute
  * means move between runs on a shared host (bench/tcp_ab_bench.ts compares builds side by side).
  *
- * Run: deno run -A --unstable-kv bench/tcp_programs_bench.ts
+ * Run: deno run -A --unstable-kv bench/tcp_programs_bench.ts [--max-connections N]
+ *   --max-connections: the probe's `max_connections` (the `conns` map's size; default the
+ *   manifest's): a smaller map has fewer hash buckets to miss
  */
 
 import { enableRunStats } from "../ffi/libbpf.ts";
@@ -16,6 +18,8 @@ import { allSubprobes, configFor, startProbe, Traffic } from "../tests/probes/tc
 import { Workload } from "./tcp_workload.ts";
 
 const ALL = await allSubprobes("tcp");
+const maxAt = Deno.args.indexOf("--max-connections");
+const maxConnections = maxAt >= 0 ? { max_connections: Number(Deno.args[maxAt + 1]) } : {};
 
 async function measure(
   owner: string,
@@ -29,6 +33,7 @@ async function measure(
       report_period: 1,
       server_owner: owner,
       read_changed_only: readChangedOnly,
+      ...maxConnections,
     }),
     pids,
   );

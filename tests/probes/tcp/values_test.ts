@@ -150,7 +150,16 @@ Deno.test("client and server rows match ss -tinme for the same sockets (counters
     };
     assertEquals(delay.count, 1);
     assert(delay.sum > 0 && delay.sum < 0.5, `connect latency ${delay.sum}`);
-    assertEquals((one(h.latest.get("tcp_srtt"), server).syn_rtt as { count: number }).count, 1);
+    // Both end when the SYN-ACK is processed; the connect began before the SYN left: a connect
+    // latency shorter than the SYN RTT would be a clock read too early (or on another clock).
+    const synC = one(h.latest.get("tcp_srtt"), client).syn_rtt as { count: number; sum: number };
+    assertEquals(synC.count, 1);
+    assert(synC.sum > 0, `client SYN RTT ${synC.sum}`);
+    assert(delay.sum >= synC.sum - 1e-6, `connect ${delay.sum}s < SYN RTT ${synC.sum}s`);
+    // The server's SYN-ACK RTT, once.
+    const synS = one(h.latest.get("tcp_srtt"), server).syn_rtt as { count: number; sum: number };
+    assertEquals(synS.count, 1);
+    assert(synS.sum > 0 && synS.sum < 0.5, `server SYN-ACK RTT ${synS.sum}`);
   } finally {
     await h.close();
     await cli.kill();

@@ -6,7 +6,8 @@
  */
 
 import { KIND, OWNER, TcpSnap } from "./layout.ts";
-import type { TcpKernel } from "./kernel.ts";
+import type { AdoptRequest, TcpKernel } from "./kernel.ts";
+import type { NetnsSet } from "../../ffi/libbpf.ts";
 import { findSocketOwners } from "./owners.ts";
 
 /** What one adoption pass did. */
@@ -27,16 +28,34 @@ interface Candidate {
 
 /**
  * Give the untracked connections and unknown listeners held by `pids` (the newly watched
- * processes) an owner in the kernel maps. A connection whose local port is a listening port of
- * its namespace is a server one. Reads only the few fields it needs from the iterator's bytes.
+ * processes) an owner in the kernel maps: {@link planAdoption}, then the kernel's insert
+ * during a second walk of the namespaces in `netns` (TcpKernel.adoptSockets), which skips
+ * every connection that closed in between.
  */
 export function adoptSockets(
   kernel: TcpKernel,
   buffers: readonly Uint8Array[],
   pids: ReadonlySet<number>,
+  netns: NetnsSet,
 ): Adopted {
-  const done: Adopted = { connections: 0, listeners: 0 };
-  if (!pids.size) return done;
+  const plan = planAdoption(kernel, buffers, pids);
+  const connections = plan.connections.length ? kernel.adoptSockets(plan.connections, netns) : 0;
+  return { connections, listeners: plan.listeners };
+}
+
+/**
+ * From an adoption scan's records (`buffers`) and the /proc fd tables of `pids`: record the
+ * owners of unknown listeners in the kernel, and say which connections to adopt. A connection
+ * whose local port is a listening port of its namespace is a server one. Reads only the few
+ * fields it needs from the iterator's bytes.
+ */
+export function planAdoption(
+  kernel: TcpKernel,
+  buffers: readonly Uint8Array[],
+  pids: ReadonlySet<number>,
+): { connections: AdoptRequest[]; listeners: number } {
+  const plan = { connections: [] as AdoptRequest[], listeners: 0 };
+  if (!pids.size) return plan;
   const listening = new Set<string>();
   const wanted = new Map<number, Candidate>();
   for (const bytes of buffers) {
@@ -58,17 +77,23 @@ export function adoptSockets(
       if (c.ino) wanted.set(c.ino, c);
     }
   }
-  if (!wanted.size) return done;
-  const owners = findSocketOwners(pids, new Set(wanted.keys()));
-  for (const [ino, o] of owners) {
+  if (!wanted.size) return plan;
+  for (const [ino, o] of findSocketOwners(pids, new Set(wanted.keys()))) {
     const c = wanted.get(ino)!;
     if (c.kind === KIND.LISTENER) {
       kernel.addListener(c.netns, c.sport, o.pid, o.comm);
-      done.listeners++;
+      plan.listeners++;
     } else {
       const role = listening.has(`${c.netns}:${c.sport}`) ? 2 : 1;
-      if (kernel.adoptSocket(c.sk, o.pid, o.comm, role, OWNER.PROC)) done.connections++;
+      plan.connections.push({
+        sk: c.sk,
+        ino,
+        tgid: o.pid,
+        comm: o.comm,
+        role,
+        ownerSrc: OWNER.PROC,
+      });
     }
   }
-  return done;
+  return plan;
 }

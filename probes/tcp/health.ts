@@ -1,6 +1,6 @@
 /**
- * The probe's own counters: kernel stats plus what user space knows (adoptions), turned into
- * monotonic values. Evictions are derived: every entry was either deleted at close, is still in
+ * The probe's own counters: kernel stats plus what user space knows, turned into monotonic
+ * values. Evictions are derived: every entry was either deleted at close, is still in
  * the map, or was pushed out by the LRU.
  *
  * @module
@@ -27,8 +27,6 @@ export interface Health {
 
 /** Accumulates kernel counters into health values. */
 export class HealthCounters {
-  /** Connections adopted from /proc (inserted from user space). */
-  adopted = 0;
   /** Close records received from the ring buffer. */
   closedRecords = 0;
   /** Duration of the last full read. */
@@ -53,17 +51,17 @@ export class HealthCounters {
    * truth while connections churn, and exact once they settle; it never overshoots.
    */
   update(s: KernelStats, tracked: number, after: KernelStats): Health {
-    const evicted = s.inserts + this.adopted - after.deletes - tracked;
+    const evicted = s.inserts + s.adopted - after.deletes - tracked;
     this.#last = {
       tracked,
-      inserts: s.inserts + this.adopted,
+      inserts: s.inserts + s.adopted,
       evictions: Math.max(this.#last.evictions, evicted),
       lost: after.ringbuf_lost + after.ringbuf_lost_resets,
       lostCloses: after.ringbuf_lost,
       insertFailures: after.insert_failures,
       filtered: after.filtered,
       noOwner: after.no_owner,
-      adopted: this.adopted,
+      adopted: s.adopted,
     };
     return this.#last;
   }

@@ -16,10 +16,12 @@ import {
   RingBuffer,
 } from "../../ffi/libbpf.ts";
 import {
+  ADOPT_BATCH,
+  AdoptReq,
   CFG_FLAGS,
-  ConnInfo,
   ListenerKey,
   ListenerOwner,
+  SCAN,
   STAT_MAX,
   STATS,
   TcpCfg,
@@ -53,6 +55,20 @@ export interface TrackedRead {
 }
 
 /** Map sizes (params). */
+/** A socket to adopt (see {@link TcpKernel.adoptSockets}). */
+export interface AdoptRequest {
+  /** The socket's address (`struct tcp_snap.sk` of the scan). */
+  sk: bigint;
+  /** Its inode, by which /proc named the owner. */
+  ino: number;
+  tgid: number;
+  comm: string;
+  /** 1 client, 2 server. */
+  role: 1 | 2;
+  /** `enum demarc_owner`. */
+  ownerSrc: number;
+}
+
 export interface KernelSizes {
   maxConnections: number;
   maxListeners: number;
@@ -79,12 +95,13 @@ export class TcpKernel {
   readonly #stats: BpfMap;
   readonly #cfg: BpfMap;
   readonly #activity: BpfMap;
+  readonly #adopt: BpfMap;
   /** The periodic read's buffer, reused while reads fill a fair share of it. */
   #readBuf: Uint8Array<ArrayBuffer> | undefined;
   /** Optional attach points whose programs the kernel refused to load. */
   #unloaded = new Set<string>();
   /** What `cfg` holds (see `struct tcp_cfg`). */
-  #cfgValue = { emitUntracked: false, fields: 0, gen: 2, flags: 0, walk: 0 };
+  #cfgValue = { scan: SCAN.OFF as number, fields: 0, gen: 2, flags: 0, walk: 0 };
   /** The next periodic read lists every socket in full (values the reader lacks). */
   #fullRead = true;
 
@@ -100,6 +117,7 @@ export class TcpKernel {
     this.#listeners = obj.map("listeners");
     this.#cfg = obj.map("cfg");
     this.#activity = obj.map("activity");
+    this.#adopt = obj.map("adopt");
     this.#links.set(
       "tp_btf/inet_sock_set_state",
       obj.program(PROGRAMS["tp_btf/inet_sock_set_state"]).attach(),
@@ -204,10 +222,13 @@ export class TcpKernel {
     this.#pids.pruneForked();
   }
 
-  /** Runtime switches (see `struct tcp_cfg`); `fields` is a mask of layout.ts' `FIELDS`. */
-  setCfg(emitUntracked: boolean, fields: number): void {
+  /**
+   * Runtime switches (see `struct tcp_cfg`): what iter/tcp does (`scan`: SCAN.OFF, or SCAN.EMIT
+   * for {@link readUntracked}), and the value groups to read (`fields`: a mask of `FIELDS`).
+   */
+  setCfg(scan: typeof SCAN.OFF | typeof SCAN.EMIT, fields: number): void {
     if (fields !== this.#cfgValue.fields) this.#fullRead = true; // a group's values are missing
-    this.#cfgValue.emitUntracked = emitUntracked;
+    this.#cfgValue.scan = scan;
     this.#cfgValue.fields = fields;
     this.#writeCfg();
   }
@@ -234,7 +255,7 @@ export class TcpKernel {
     const c = this.#cfgValue;
     const v = new Uint8Array(TcpCfg.size);
     const dv = new DataView(v.buffer);
-    dv.setUint32(TcpCfg.offsets.emit_untracked, c.emitUntracked ? 1 : 0, true);
+    dv.setUint32(TcpCfg.offsets.emit_untracked, c.scan, true);
     dv.setUint32(TcpCfg.offsets.fields, c.fields, true);
     dv.setUint32(TcpCfg.offsets.gen, c.gen, true);
     dv.setUint32(TcpCfg.offsets.flags, noSkip ? c.flags & ~CFG_FLAGS.SKIP_IDLE : c.flags, true);
@@ -333,27 +354,40 @@ export class TcpKernel {
   }
 
   /**
-   * Start tracking an existing socket (found through /proc) unless the kernel already does.
+   * Start tracking existing sockets whose owners were found through /proc: the kernel inserts
+   * each entry during a walk of its namespace in `netns`, holding the socket, and only if the
+   * socket still has the inode the owner was found by (one that closed since the scan is not
+   * tracked; one closing after the insert is deleted at its CLOSE as usual).
    *
-   * @returns true when an entry was added
+   * @returns how many entries were added
    */
-  adoptSocket(sk: bigint, tgid: number, comm: string, role: 1 | 2, ownerSrc: number): boolean {
-    const v = new Uint8Array(ConnInfo.size);
-    const dv = new DataView(v.buffer);
-    dv.setUint32(ConnInfo.offsets.tgid, tgid, true);
-    dv.setUint8(ConnInfo.offsets.role, role);
-    dv.setUint8(ConnInfo.offsets.owner_src, ownerSrc);
-    dv.setUint32(ConnInfo.offsets.established, 1, true);
-    v.set(new TextEncoder().encode(comm).subarray(0, 15), ConnInfo.offsets.comm);
-    try {
-      this.#conns.update(u64(sk), v, 1 /* BPF_NOEXIST */);
-      // The element may be an evicted one the periodic read still knows as another socket.
-      this.#fullRead = true;
-      return true;
-    } catch (e) {
-      if (!(e instanceof BpfError && e.code === "EEXIST")) throw e;
-      return false;
+  adoptSockets(reqs: readonly AdoptRequest[], netns: NetnsSet): number {
+    const before = this.#stat(STATS.indexOf("adopted"));
+    const enc = new TextEncoder();
+    for (let i = 0; i < reqs.length; i += ADOPT_BATCH) {
+      const batch = reqs.slice(i, i + ADOPT_BATCH);
+      for (const r of batch) {
+        const v = new Uint8Array(AdoptReq.size);
+        const dv = new DataView(v.buffer);
+        dv.setBigUint64(AdoptReq.offsets.ino, BigInt(r.ino), true);
+        dv.setUint32(AdoptReq.offsets.tgid, r.tgid, true);
+        dv.setUint8(AdoptReq.offsets.role, r.role);
+        dv.setUint8(AdoptReq.offsets.owner_src, r.ownerSrc);
+        v.set(enc.encode(r.comm).subarray(0, 15), AdoptReq.offsets.comm);
+        this.#adopt.update(u64(r.sk), v);
+      }
+      const scan = this.#cfgValue.scan;
+      this.#cfgValue.scan = SCAN.ADOPT;
+      this.#writeCfg();
+      try {
+        netns.map(() => this.#iter.readIter());
+      } finally {
+        this.#cfgValue.scan = scan;
+        this.#writeCfg();
+        for (const r of batch) this.#adopt.delete(u64(r.sk));
+      }
     }
+    return this.#stat(STATS.indexOf("adopted")) - before;
   }
 
   /** Is the owner of the listener on (netns, port) known to the kernel side? */

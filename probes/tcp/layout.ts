@@ -97,6 +97,22 @@ export const ConnInfo = defineStruct(
   ] as const,
 );
 
+/** `struct adopt_req`: value of the `adopt` map. */
+export const AdoptReq = defineStruct(
+  [
+    ["ino", "u64"],
+    ["tgid", "u32"],
+    ["role", "u8"],
+    ["owner_src", "u8"],
+    ["pad", "u16"],
+    ["comm", "char", 16],
+  ] as const,
+);
+/** `ADOPT_BATCH`: entries of the `adopt` map. */
+export const ADOPT_BATCH = 4096;
+/** `enum demarc_scan`: what iter/tcp does (`tcp_cfg.emit_untracked`). */
+export const SCAN = { OFF: 0, EMIT: 1, ADOPT: 2 } as const;
+
 /** `struct tcp_cfg`: value 0 of the `cfg` map. */
 export const TcpCfg = defineStruct(
   [
@@ -147,14 +163,16 @@ export const STATS = [
   "close_untracked",
   "forked",
   "ringbuf_lost_resets",
+  "adopted",
 ] as const;
 /** `STAT_MAX`: length of the stats array. */
-export const STAT_MAX = 9;
+export const STAT_MAX = 10;
 
 /** Field names of each struct in C, for the layout test. */
 export const LAYOUTS = {
   tcp_snap: TcpSnap,
   conn_info: ConnInfo,
+  adopt_req: AdoptReq,
   tcp_cfg: TcpCfg,
   listener_key: ListenerKey,
   listener_owner: ListenerOwner,

@@ -55,6 +55,14 @@ struct {
 	__type(value, __u64); /* a tgid (array elements take 8 bytes whatever the value) */
 } pid_slots SEC(".maps");
 
+/* Adoption requests (struct adopt_req), filled by user space for one adoption walk. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ADOPT_BATCH);
+	__type(key, __u64); /* struct sock address */
+	__type(value, struct adopt_req);
+} adopt SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -439,6 +447,16 @@ static __always_inline __u64 connect_time(const struct tcp_sock *tp, __u64 start
 	return now - start_ns;
 }
 
+/* After an insert: the element may be one just evicted from the LRU, still known to the periodic
+ * read as another socket's: forget it (read in full next time). */
+static __always_inline void forget_read_slot(__u64 key)
+{
+	struct conn_info *v = bpf_map_lookup_elem(&conns, &key);
+	__u32 *e = v ? elem_slot(v) : NULL;
+	if (e)
+		*e = 0;
+}
+
 static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, const char *comm)
 {
 	struct conn_info ci = {};
@@ -455,12 +473,7 @@ static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, 
 		return;
 	}
 	stat_inc(STAT_INSERTS);
-	/* The element may be one just evicted from the LRU, still known to the periodic read as
-	 * another socket's: forget it (read in full next time). */
-	struct conn_info *v = bpf_map_lookup_elem(&conns, &key);
-	__u32 *e = v ? elem_slot(v) : NULL;
-	if (e)
-		*e = 0;
+	forget_read_slot(key);
 }
 
 /* tcp_need_reset(): the states from which tcp_disconnect/tcp_close send a reset right after
@@ -876,9 +889,32 @@ int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
 	return 0;
 }
 
-/* Adoption scans (emit_untracked set while newly watched processes' sockets are looked for):
- * listeners and untracked connections of the reader's namespace, with what /proc attribution
- * needs. Tracked sockets come from dump_conns. */
+/* An adoption request for this socket, if it still holds the inode the scan saw: its entry. */
+static __always_inline void adopt_socket(const struct sock *sk, __u64 key)
+{
+	struct adopt_req *r = bpf_map_lookup_elem(&adopt, &key);
+	if (!r || r->ino != sk_ino(sk))
+		return;
+	__u8 state = sk->__sk_common.skc_state;
+	if (state == TCP_LISTEN || state == TCP_CLOSE || state == TCP_SYN_SENT)
+		return;
+	struct conn_info ci = {};
+	ci.tgid = r->tgid;
+	ci.role = r->role;
+	ci.owner_src = r->owner_src;
+	ci.established = 1;
+	__builtin_memcpy(ci.comm, r->comm, DEMARC_COMM_LEN);
+	/* NOEXIST: a connect()/SYN_RECV insert on another CPU, with fresher facts, wins. */
+	if (bpf_map_update_elem(&conns, &key, &ci, BPF_NOEXIST) != 0)
+		return;
+	stat_inc(STAT_ADOPTED);
+	forget_read_slot(key);
+}
+
+/* Adoption walks of the reader's namespace (tcp_cfg.emit_untracked): SCAN_EMIT writes listeners
+ * and untracked connections with what /proc attribution needs; SCAN_ADOPT then inserts the
+ * entries user space asked for. iter/tcp runs this with the socket locked and still hashed, so
+ * the socket cannot reach CLOSE in between. Tracked sockets come from dump_conns. */
 SEC("iter/tcp")
 int dump_tcp(struct bpf_iter__tcp *ctx)
 {
@@ -895,6 +931,10 @@ int dump_tcp(struct bpf_iter__tcp *ctx)
 	if (!tp)
 		return 0;
 	const struct sock *sk = (const struct sock *)tp;
+	if (c->emit_untracked == SCAN_ADOPT) {
+		adopt_socket(sk, key);
+		return 0;
+	}
 	struct tcp_snap s;
 	__builtin_memset(&s, 0, sizeof(s));
 	fill_ident(&s, sk, tp, false);

@@ -6,6 +6,8 @@
 #define DEMARC_TCP_H
 
 #define DEMARC_COMM_LEN 16
+/* Entries of the `adopt` map: adoption requests per walk. */
+#define ADOPT_BATCH 4096
 
 enum demarc_role { ROLE_UNKNOWN = 0, ROLE_CLIENT = 1, ROLE_SERVER = 2 };
 
@@ -32,7 +34,8 @@ enum demarc_stat {
 	STAT_CLOSE_UNTRACKED = 6, /* closes of sockets with no entry (evicted or pre-existing) */
 	STAT_FORKED = 7,       /* children of watched processes added to `pids` at fork */
 	STAT_RB_LOST_RST = 8,  /* late-reset records dropped: ring buffer full */
-	STAT_MAX = 9,
+	STAT_ADOPTED = 9,      /* conns entries created by adoption (sockets found through /proc) */
+	STAT_MAX = 10,
 };
 
 /* Values of `pids` (watched tgids). */
@@ -149,9 +152,29 @@ enum demarc_cfg_flags {
 	CFG_SENDMSG_OWNER = 1 << 1, /* server_owner=sendmsg: the first send settles a server's owner */
 };
 
+/* What iter/tcp does (tcp_cfg.emit_untracked). */
+enum demarc_scan {
+	SCAN_OFF = 0,
+	SCAN_EMIT = 1,  /* write listeners and untracked sockets (for /proc attribution) */
+	SCAN_ADOPT = 2, /* track the sockets of the `adopt` requests that still hold their inode */
+};
+
+/* A socket user space found the owner of through /proc (value of `adopt`, keyed by the socket's
+ * address): the adoption walk inserts its entry while iter/tcp holds the socket's lock, so a
+ * socket that closed since the scan (its address free, or another socket's: the inode differs)
+ * is never tracked, and one that closes after the insert passes CLOSE with its entry. */
+struct adopt_req {
+	__u64 ino;
+	__u32 tgid;
+	__u8 role;
+	__u8 owner_src;
+	__u16 pad;
+	char comm[DEMARC_COMM_LEN];
+};
+
 /* Runtime switches (value 0 of the `cfg` array). */
 struct tcp_cfg {
-	__u32 emit_untracked;  /* iter also writes listeners and untracked sockets (for /proc attribution) */
+	__u32 emit_untracked;  /* enum demarc_scan: what iter/tcp does */
 	__u32 fields;          /* enum demarc_fields: value groups snapshots read */
 	__u32 gen;             /* the read period (its parity picks the activity bitmap), advanced by
 	                        * user space after each periodic read */

@@ -21,7 +21,7 @@ import { FlowTable } from "./flows.ts";
 import { kernelHz } from "./hz.ts";
 import { type Degraded, type KernelSizes, MARKERS, PROGRAMS, TcpKernel } from "./kernel.ts";
 import { HealthCounters } from "./health.ts";
-import { FIELDS, KIND, TcpSnap } from "./layout.ts";
+import { FIELDS, KIND, SCAN, TcpSnap } from "./layout.ts";
 
 const CONSUME_MS = 100;
 /** After a drain that found the ring this full (a share of its records), drain again this soon. */
@@ -198,7 +198,7 @@ class TcpDriver implements ProbeDriver {
       this.#degraded.push({ part: "rto/ato units", reason: this.#hz.source });
     }
     for (const d of this.#degraded) this.#ctx.log.warn("tcp probe part degraded", { ...d });
-    k.setCfg(false, this.#fields);
+    k.setCfg(SCAN.OFF, this.#fields);
     // Skipping unchanged sockets is exact only while every activity marker runs.
     k.setFlags(skipIdle && !unmarked.length, owner === "sendmsg");
     if (!this.#reportTimer || prevPeriod !== config.params.report_period) {
@@ -232,16 +232,15 @@ class TcpDriver implements ProbeDriver {
     k.consume();
     let scanned = false;
     if (this.#scanPids.size) {
-      k.setCfg(true, this.#fields);
+      k.setCfg(SCAN.EMIT, this.#fields);
       let untracked;
       try {
         untracked = k.readUntracked(this.#netns);
       } finally {
-        k.setCfg(false, this.#fields);
+        k.setCfg(SCAN.OFF, this.#fields);
       }
-      const a = adoptSockets(k, untracked, this.#scanPids);
+      adoptSockets(k, untracked, this.#scanPids, this.#netns);
       this.#scanPids.clear();
-      this.#health.adopted += a.connections;
       scanned = true;
     }
     const r = k.readTracked(endOfPeriod);

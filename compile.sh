@@ -22,8 +22,9 @@ if [ -z "${DENORT_BIN:-}" ]; then
     exit 3
   fi
 fi
-# The V8 flags of deno.json's start task (a young generation of 1 MB semi-spaces: less RSS, figures in
-# README.md from bench/tcp_runner_bench.ts) are baked into the executable so it runs the shipped way,
+# The V8 flags of deno.json's start task (a young generation of 1 MB semi-spaces, memory-saver mode's
+# smaller old-generation growth between GCs: less RSS, figures in README.md from
+# bench/tcp_runner_bench.ts) are baked into the executable so it runs the shipped way,
 # and so is --no-code-cache (the code cache is a file mapped into the process: ~3 MB more RSS). The
 # malloc variables of the start task cannot be baked in: deploy/demarc.service sets them.
 start=$(grep -o '"start": "[^"]*"' deno.json)

@@ -9,7 +9,8 @@
  * Variants of `deno run` flags run side by side against the same connections, interleaved over
  * rounds (A B A B ...): by default `plain` (no flags, as before) and `shipped` (the flags of the
  * `start` task in deno.json, which compile.sh and deploy/demarc.service use too). Each run prints
- * where the RSS goes (smaps by mapping kind) and V8's heap as the process itself sees it.
+ * where the RSS goes (smaps by mapping kind, and per mapping at the steady peak), its threads,
+ * and V8's heap as the process itself sees it.
  *
  * Run: deno run -A --unstable-kv bench/tcp_runner_bench.ts [seconds] [rounds]
  *        [--variant name='NAME=value --flag --main=/other/tree/main.ts' ...]
@@ -23,7 +24,14 @@ import { startDemarc, startTask, waitFor } from "../tests/helpers/demarc.ts";
 import { allSubprobes, buildDirFor } from "../tests/probes/tcp/harness.ts";
 import { heldConnections } from "./tcp_workload.ts";
 import { compileBpf } from "../tests/ffi/build_fixture.ts";
-import { formatBreakdown, formatV8, memoryBreakdown } from "./runner_memory.ts";
+import {
+  formatBreakdown,
+  formatParts,
+  formatV8,
+  mappingParts,
+  memoryBreakdown,
+  threadNames,
+} from "./runner_memory.ts";
 import type { MemoryBreakdown } from "./runner_memory.ts";
 
 const positional = Deno.args.filter((a, i) =>
@@ -128,9 +136,12 @@ async function run(v: Variant): Promise<RunFigures> {
     // default interval); the RSS sampled every second, its peak kept.
     const t0 = cpuTicks(demarc.pid), w0 = performance.now();
     let steadyPeakKb = 0;
+    let peakParts = "";
     for (let sec = 0; sec < windowSecs; sec++) {
       if (sec % 5 === 0) await demarc.scrape();
-      steadyPeakKb = Math.max(steadyPeakKb, vmRssKb(demarc.pid));
+      const rss = vmRssKb(demarc.pid);
+      if (rss > steadyPeakKb) peakParts = formatParts(mappingParts(demarc.pid));
+      steadyPeakKb = Math.max(steadyPeakKb, rss);
       await new Promise((r) => setTimeout(r, w0 + (sec + 1) * 1000 - performance.now()));
     }
     const cpu = (cpuTicks(demarc.pid) - t0) / 100 / ((performance.now() - w0) / 1000);
@@ -154,7 +165,8 @@ async function run(v: Variant): Promise<RunFigures> {
         (best * 1000).toFixed(1)
       } ms (best of 15)`,
     );
-    console.log(`    steady: RSS peak ${(steadyPeakKb / 1024).toFixed(1)} MB`);
+    console.log(`    steady: RSS peak ${(steadyPeakKb / 1024).toFixed(1)} MB: ${peakParts}`);
+    console.log(`    threads: ${threadNames(demarc.pid)}`);
     return { idle, loaded, steadyPeakKb, cpu, seriesPerSec: series / best, series };
   } finally {
     await demarc.stop();

@@ -11,7 +11,7 @@ import { createApiApp } from "./api.ts";
 import {
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
-  renderBytes,
+  renderStream,
   wantsOpenMetrics,
 } from "./exporter.ts";
 import { createLogger } from "./log.ts";
@@ -97,20 +97,11 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
     version: VERSION,
   });
   const metricsApp = new Hono();
-  let metricsSizeHint = 64 * 1024; // the last scrape's size, so one buffer usually fits
   metricsApp.get("/metrics", (c) => {
     const om = wantsOpenMetrics(c.req.header("accept"));
-    const body = renderBytes(tables.values(), registry, om, metricsSizeHint);
-    metricsSizeHint = Math.ceil(body.length * 1.25) + 4096;
-    // As a stream of one chunk: a Response made from bytes copies them (the Fetch standard's
-    // body extraction), a second buffer of megabytes per scrape left for the next major GC.
-    const stream = new ReadableStream<Uint8Array>({
-      start(ctl) {
-        ctl.enqueue(body);
-        ctl.close();
-      },
-    });
-    return c.body(stream, 200, {
+    // Rendered chunk by chunk as the response is sent (exporter.ts renderStream): one buffer of
+    // the whole scrape was megabytes of ArrayBuffer per scrape left for V8's next major GC.
+    return c.body(renderStream(tables.values(), registry, om), 200, {
       "content-type": om ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
     });
   });

@@ -6,7 +6,7 @@
  */
 
 import { Hono } from "hono";
-import { parse } from "yaml";
+import { load as parseYaml } from "js-yaml";
 import { createApiApp } from "./api.ts";
 import {
   OPENMETRICS_CONTENT_TYPE,
@@ -82,7 +82,8 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
   let unsupportedPaths: string[] = [];
   try {
     unsupportedPaths =
-      (parse(await Deno.readTextFile(`${o.probesDir}/unsupported.yaml`))?.paths ?? []) as string[];
+      (parseYaml(await Deno.readTextFile(`${o.probesDir}/unsupported.yaml`))?.paths ??
+        []) as string[];
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { parse } from "yaml";
+import { load as parseYaml } from "js-yaml";
 import type { z } from "zod";
 
 /** A manifest or meta file is broken: says which file, which field, and what is accepted. */
@@ -39,7 +39,7 @@ export async function parseYamlFile<S extends z.ZodTypeAny>(
   }
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parseYaml(text);
   } catch (e) {
     throw new ManifestError(file, "(yaml)", `is not valid YAML: ${(e as Error).message}`, {
       cause: e,

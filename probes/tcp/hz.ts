@@ -4,8 +4,6 @@
  * @module
  */
 
-import { gunzipSync } from "node:zlib";
-
 /** Where HZ came from, for status. */
 export interface KernelHz {
   hz: number;
@@ -13,15 +11,19 @@ export interface KernelHz {
 }
 
 /** Read CONFIG_HZ from /proc/config.gz or /boot/config-<release>; 250 (with a note) otherwise. */
-export function kernelHz(): KernelHz {
+export async function kernelHz(): Promise<KernelHz> {
   const fromText = (t: string) => Number(/^CONFIG_HZ=(\d+)$/m.exec(t)?.[1] ?? NaN);
   try {
-    const hz = fromText(new TextDecoder().decode(gunzipSync(Deno.readFileSync("/proc/config.gz"))));
+    // The platform's gunzip: node:zlib would load Node's compatibility layer (~1 MB of RSS).
+    const gz = await Deno.open("/proc/config.gz");
+    const text = await new Response(gz.readable.pipeThrough(new DecompressionStream("gzip")))
+      .text();
+    const hz = fromText(text);
     if (hz > 0) return { hz, source: "/proc/config.gz" };
   } catch { /* try /boot next */ }
   try {
     const file = `/boot/config-${Deno.osRelease()}`;
-    const hz = fromText(Deno.readTextFileSync(file));
+    const hz = fromText(await Deno.readTextFile(file));
     if (hz > 0) return { hz, source: file };
   } catch { /* fall through */ }
   return { hz: 250, source: "assumed (no kernel config found); rto/ato may be off by HZ/250" };

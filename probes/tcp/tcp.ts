@@ -18,7 +18,7 @@ import type {
 import { ensureTracefs, NetnsSet, releaseFreeMemory } from "../../ffi/libbpf.ts";
 import { adoptSockets } from "./adopt.ts";
 import { FlowTable } from "./flows.ts";
-import { kernelHz } from "./hz.ts";
+import { type KernelHz, kernelHz } from "./hz.ts";
 import { type Degraded, type KernelSizes, MARKERS, PROGRAMS, TcpKernel } from "./kernel.ts";
 import { HealthCounters } from "./health.ts";
 import { FIELDS, KIND, SCAN, TcpSnap } from "./layout.ts";
@@ -72,7 +72,9 @@ class TcpDriver implements ProbeDriver {
   /** Optional programs left out at load (reported when their sub-probe is on). */
   #loadDegraded: Degraded[] = [];
   #health = new HealthCounters();
-  #hz = kernelHz();
+  /** CONFIG_HZ, read at the first start. */
+  #hz: KernelHz = { hz: 250, source: "not read yet" };
+  #hzRead = false;
   /** Newly watched processes whose existing sockets the next read adopts. */
   #scanPids = new Set<number>();
   #lastError: string | undefined;
@@ -87,6 +89,10 @@ class TcpDriver implements ProbeDriver {
 
   async start(config: ProbeConfig, pids: ReadonlySet<number>): Promise<void> {
     await this.#tracefsFor(config);
+    if (!this.#hzRead) {
+      this.#hz = await kernelHz();
+      this.#hzRead = true;
+    }
     try {
       Deno.statSync("/sys/kernel/btf/vmlinux");
     } catch {

@@ -54,6 +54,27 @@ class CoreTest {
   }
 
   @Test
+  void forMsStopsStartingCallsAndCountsOnlyTheCallsMade() throws Exception {
+    AtomicInteger made = new AtomicInteger();
+    LoadRunner.Call call = payload -> {
+      made.incrementAndGet();
+      Thread.sleep(1);
+      return new Outcome(Outcome.Kind.OK, payload.length, 0, 0);
+    };
+    // A million calls of >= 1 ms on 2 threads would take over 8 minutes: the limit ends it first.
+    String r = LoadRunner.run(LoadRunner.Options.parse(
+        Command.parse("run 1000000 concurrency=2 for_ms=100")), call);
+    long calls = Apps.num(r, "calls");
+    assertTrue(calls > 0 && calls < 1_000_000, r);
+    assertEquals(made.get(), calls, r);
+    assertEquals(calls, Apps.num(r, "ok"), r);
+    assertTrue(Apps.num(r, "elapsedNs") >= 100_000_000L, r);
+    // Every latency counted is a call made (none of the untaken slots' zeros): at least 1 ms each.
+    assertTrue(Apps.num(r, "p50Ns") >= 1_000_000L, r);
+    assertTrue(Apps.num(r, "sumNs") >= calls * 1_000_000L, r);
+  }
+
+  @Test
   void percentileIsNearestRank() {
     long[] v = new long[100];
     for (int i = 0; i < 100; i++) v[i] = i + 1;

@@ -20,15 +20,23 @@ public final class LoadRunner {
     Outcome call(byte[] payload) throws Exception;
   }
 
-  /** Options of a {@code run <n> [rate=] [concurrency=] [payload=]} line. */
-  public record Options(int calls, double rate, int concurrency, int payload) {
+  /**
+   * Options of a {@code run <n> [rate=] [concurrency=] [payload=] [for_ms=]} line. {@code forMs}
+   * (0 = no limit) stops starting calls that long after the run began, so two clients driven at
+   * the same time measure their throughput over the same interval (a benchmark comparing them side
+   * by side); the result's {@code calls} then counts the calls made.
+   */
+  public record Options(int calls, double rate, int concurrency, int payload, long forMs) {
     public static Options parse(Command c) {
-      if (c.args().isEmpty()) throw new IllegalArgumentException("usage: run <n> [rate=] [concurrency=] [payload=]");
+      if (c.args().isEmpty()) {
+        throw new IllegalArgumentException("usage: run <n> [rate=] [concurrency=] [payload=] [for_ms=]");
+      }
       return new Options(
           Integer.parseInt(c.args().get(0)),
           Double.parseDouble(c.options().getOrDefault("rate", "0")),
           Integer.parseInt(c.options().getOrDefault("concurrency", "1")),
-          Integer.parseInt(c.options().getOrDefault("payload", "64")));
+          Integer.parseInt(c.options().getOrDefault("payload", "64")),
+          Long.parseLong(c.options().getOrDefault("for_ms", "0")));
     }
   }
 
@@ -56,9 +64,11 @@ public final class LoadRunner {
     AtomicInteger next = new AtomicInteger();
     long intervalNs = o.rate() > 0 ? (long) (1e9 / o.rate()) : 0;
     long start = System.nanoTime();
+    long stopAt = o.forMs() > 0 ? start + o.forMs() * 1_000_000 : Long.MAX_VALUE;
 
     Runnable worker = () -> {
-      for (int i; (i = next.getAndIncrement()) < o.calls(); ) {
+      // The clock is read before an index is taken, so the indices taken are exactly the calls made.
+      for (int i; System.nanoTime() - stopAt < 0 && (i = next.getAndIncrement()) < o.calls(); ) {
         if (intervalNs > 0) {
           long due = start + i * intervalNs;
           for (long wait; (wait = due - System.nanoTime()) > 0; ) LockSupport.parkNanos(wait);
@@ -81,7 +91,8 @@ public final class LoadRunner {
       threads[t].start();
     }
     for (Thread t : threads) t.join();
-    return tally.json(latencies, System.nanoTime() - start);
+    int made = Math.min(next.get(), o.calls());
+    return tally.json(made < o.calls() ? Arrays.copyOf(latencies, made) : latencies, System.nanoTime() - start);
   }
 
   /** Counts of one run, updated by all its threads. */

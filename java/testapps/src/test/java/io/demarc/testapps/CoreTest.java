@@ -75,6 +75,22 @@ class CoreTest {
   }
 
   @Test
+  void startAtMsDelaysTheRunToThatTimeAndRefusesTimesFarAhead() throws Exception {
+    LoadRunner.Call call = payload -> new Outcome(Outcome.Kind.OK, payload.length, 0, 0);
+    long before = System.nanoTime();
+    double at = System.currentTimeMillis() + 200.0;
+    String r = LoadRunner.run(LoadRunner.Options.parse(
+        Command.parse("run 1 start_at_ms=" + at)), call);
+    assertEquals(1, Apps.num(r, "ok"), r);
+    // The wall clock read above is at most 1 ms behind: the run began at least 199 ms later.
+    assertTrue(System.nanoTime() - before >= 199_000_000L, r);
+    double far = System.currentTimeMillis() + 3_600_000.0;
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> LoadRunner.run(LoadRunner.Options.parse(
+            Command.parse("run 1 start_at_ms=" + far)), call));
+  }
+
+  @Test
   void percentileIsNearestRank() {
     long[] v = new long[100];
     for (int i = 0; i < 100; i++) v[i] = i + 1;

@@ -21,23 +21,49 @@ public final class LoadRunner {
   }
 
   /**
-   * Options of a {@code run <n> [rate=] [concurrency=] [payload=] [for_ms=]} line. {@code forMs}
-   * (0 = no limit) stops starting calls that long after the run began, so two clients driven at
-   * the same time measure their throughput over the same interval (a benchmark comparing them side
-   * by side); the result's {@code calls} then counts the calls made.
+   * Options of a {@code run <n> [rate=] [concurrency=] [payload=] [for_ms=] [start_at_ms=]} line.
+   * {@code forMs} (0 = no limit) stops starting calls that long after the run began, so two clients
+   * driven at the same time measure their throughput over the same interval (a benchmark comparing
+   * them side by side); the result's {@code calls} then counts the calls made. {@code startAtMs}
+   * (epoch milliseconds, fractions allowed; 0 = now) is when the run begins: two clients given the
+   * same time, or times half an interval apart, run their fixed-rate schedules in a known phase
+   * instead of a random one (calls of one arriving just behind the other's on the same CPUs).
    */
-  public record Options(int calls, double rate, int concurrency, int payload, long forMs) {
+  public record Options(int calls, double rate, int concurrency, int payload, long forMs, double startAtMs) {
     public static Options parse(Command c) {
       if (c.args().isEmpty()) {
-        throw new IllegalArgumentException("usage: run <n> [rate=] [concurrency=] [payload=] [for_ms=]");
+        throw new IllegalArgumentException(
+            "usage: run <n> [rate=] [concurrency=] [payload=] [for_ms=] [start_at_ms=]");
       }
       return new Options(
           Integer.parseInt(c.args().get(0)),
           Double.parseDouble(c.options().getOrDefault("rate", "0")),
           Integer.parseInt(c.options().getOrDefault("concurrency", "1")),
           Integer.parseInt(c.options().getOrDefault("payload", "64")),
-          Long.parseLong(c.options().getOrDefault("for_ms", "0")));
+          Long.parseLong(c.options().getOrDefault("for_ms", "0")),
+          Double.parseDouble(c.options().getOrDefault("start_at_ms", "0")));
     }
+  }
+
+  /** Most a run waits for its {@code start_at_ms}: a later time is a caller's mistake. */
+  static final long MAX_START_DELAY_MS = 60_000;
+
+  /**
+   * The {@link System#nanoTime()} at which a run given {@code startAtMs} begins. Both clocks are
+   * read together; on Linux nanoTime is CLOCK_MONOTONIC, shared by every process, so two JVMs given
+   * the same epoch time start within the few microseconds of reading the clocks.
+   */
+  static long startNanos(double startAtMs) {
+    long mono = System.nanoTime();
+    if (startAtMs <= 0) return mono;
+    java.time.Instant now = java.time.Instant.now();
+    double nowMs = now.getEpochSecond() * 1e3 + now.getNano() / 1e6;
+    double delayMs = startAtMs - nowMs;
+    if (delayMs > MAX_START_DELAY_MS) {
+      throw new IllegalArgumentException(
+          "start_at_ms is " + Math.round(delayMs) + " ms ahead (at most " + MAX_START_DELAY_MS + ")");
+    }
+    return mono + Math.max(0, Math.round(delayMs * 1e6));
   }
 
   private LoadRunner() {}
@@ -63,7 +89,8 @@ public final class LoadRunner {
     Tally tally = new Tally();
     AtomicInteger next = new AtomicInteger();
     long intervalNs = o.rate() > 0 ? (long) (1e9 / o.rate()) : 0;
-    long start = System.nanoTime();
+    long start = startNanos(o.startAtMs());
+    for (long wait; (wait = start - System.nanoTime()) > 0; ) LockSupport.parkNanos(wait);
     long stopAt = o.forMs() > 0 ? start + o.forMs() * 1_000_000 : Long.MAX_VALUE;
 
     Runnable worker = () -> {

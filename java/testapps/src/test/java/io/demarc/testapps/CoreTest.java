@@ -97,4 +97,16 @@ class CoreTest {
     assertEquals(50, LoadRunner.percentile(v, 0.50));
     assertEquals(99, LoadRunner.percentile(v, 0.99));
   }
+
+  @Test
+  void trimmedMeanLeavesOutTheShareAtEachEnd() {
+    long[] v = new long[100];
+    for (int i = 0; i < 100; i++) v[i] = 10;
+    v[99] = 1_000_000; // one call delayed by a millisecond
+    v[0] = 0;
+    assertEquals(10, LoadRunner.trimmedMean(v, 0.05));
+    for (int i = 0; i < 100; i++) v[i] = i; // 5..94 kept
+    assertEquals((5 + 94) / 2, LoadRunner.trimmedMean(v, 0.05));
+    assertEquals(0, LoadRunner.trimmedMean(new long[0], 0.05));
+  }
 }

@@ -158,6 +158,7 @@ public final class LoadRunner {
       m.put("serverErrors", serverErrors.get());
       m.put("exceptions", exceptions.get());
       m.put("meanNs", latencies.length == 0 ? 0 : sum / latencies.length);
+      m.put("trimmedMeanNs", trimmedMean(latencies, TRIM));
       m.put("p50Ns", percentile(latencies, 0.50));
       m.put("p99Ns", percentile(latencies, 0.99));
       m.put("maxNs", latencies.length == 0 ? 0 : latencies[latencies.length - 1]);
@@ -169,6 +170,22 @@ public final class LoadRunner {
       m.put("failures", new TreeSet<>(failures));
       return Json.write(m);
     }
+  }
+
+  /** Share of the slowest and of the fastest calls {@code trimmedMeanNs} leaves out. */
+  static final double TRIM = 0.05;
+
+  /**
+   * Mean of sorted values without the lowest and highest {@code share} of them: a shift of every
+   * call (what an agent's work on the call path adds) moves it as it moves the mean, while a few
+   * calls delayed by milliseconds (the host's scheduling) move it far less.
+   */
+  public static long trimmedMean(long[] sorted, double share) {
+    int cut = (int) Math.floor(sorted.length * share);
+    if (sorted.length - 2 * cut <= 0) return 0;
+    long sum = 0;
+    for (int i = cut; i < sorted.length - cut; i++) sum += sorted[i];
+    return sum / (sorted.length - 2 * cut);
   }
 
   /** Nearest-rank percentile of sorted values. */

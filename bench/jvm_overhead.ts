@@ -78,6 +78,7 @@ import {
   type Interval,
   meanInterval,
   verdictAtMost,
+  weightedGroupMeanInterval,
 } from "./jvm_stats.ts";
 
 const { values: opt } = parseArgs({
@@ -124,6 +125,10 @@ interface PairWindow {
   meanUs: number;
   /** Mean without the fastest and slowest 5% of the calls. */
   trimUs: number;
+  /** Standard deviation of the fixed-rate run's latencies. */
+  sdUs: number;
+  /** Calls of the fixed-rate run. */
+  fixedCalls: number;
   p50Us: number;
   p99Us: number;
   callsPerS: number;
@@ -142,6 +147,8 @@ interface PairWindow {
 interface WindowDiff {
   /** demarc: which pair carried the agent (0/1); OTel: the round. */
   group: number;
+  /** Variance of `meanUs` from the calls' spread (sd²/n of both pairs): the window's weight is 1/it. */
+  varUs2: number;
   meanUs: number;
   trimUs: number;
   p50Us: number;
@@ -246,6 +253,8 @@ async function measureWindow(pairs: Pair[], label: string): Promise<PairWindow[]
     return {
       meanUs: f.meanNs / 1e3,
       trimUs: f.trimmedMeanNs / 1e3,
+      sdUs: f.sdNs / 1e3,
+      fixedCalls: f.calls,
       p50Us: f.p50Ns / 1e3,
       p99Us: f.p99Ns / 1e3,
       callsPerS: s.calls / (s.elapsedNs / 1e9),
@@ -274,6 +283,7 @@ async function measureWindow(pairs: Pair[], label: string): Promise<PairWindow[]
 function diff(group: number, withAgent: PairWindow, without: PairWindow): WindowDiff {
   return {
     group,
+    varUs2: withAgent.sdUs ** 2 / withAgent.fixedCalls + without.sdUs ** 2 / without.fixedCalls,
     meanUs: withAgent.meanUs - without.meanUs,
     trimUs: withAgent.trimUs - without.trimUs,
     p50Us: withAgent.p50Us - without.p50Us,
@@ -357,6 +367,8 @@ interface Summary {
   service: string;
   agent: "demarc" | "otel";
   estimates: Record<Field, Interval>;
+  /** The mean and trimmed mean with windows weighted by 1 / varUs2. */
+  weighted: { meanUs: Interval; trimUs: Interval };
   /** Mean difference per group (demarc: per pair carrying it; OTel: per round), µs. */
   groupMeanUs: number[];
   failedCalls: number;
@@ -375,10 +387,15 @@ function summarize(service: string, agent: "demarc" | "otel", ws: WindowDiff[]):
       groups.length > 1 ? groupMeanInterval(byGroup(f)) : meanInterval(ws.map((w) => w[f])),
     ]),
   ) as Record<Field, Interval>;
+  const weightedBy = (f: Field) =>
+    weightedGroupMeanInterval(
+      groups.map((g) => ws.filter((w) => w.group === g).map((w) => ({ x: w[f], w: 1 / w.varUs2 }))),
+    );
   return {
     service,
     agent,
     estimates,
+    weighted: { meanUs: weightedBy("meanUs"), trimUs: weightedBy("trimUs") },
     groupMeanUs: byGroup("meanUs").map((g) => meanInterval(g).mean),
     failedCalls: ws.reduce((a, w) => a + w.failed, 0),
     failures: [...new Set(ws.flatMap((w) => w.failures))],
@@ -435,6 +452,16 @@ for (const r of results) {
     ].join(" "),
   );
 }
+console.log(
+  "Windows weighted by precision (1 / (sd²/n of both pairs' fixed-rate latencies)), interval " +
+    "from the weighted spread:",
+);
+for (const r of results) {
+  console.log(
+    `${r.service.padEnd(7)} ${r.agent.padEnd(7)} +mean ${fmtInterval(r.weighted.meanUs, 1)} µs, ` +
+      `+trimmed mean ${fmtInterval(r.weighted.trimUs, 1)} µs`,
+  );
+}
 for (const r of results) {
   const g = r.groupMeanUs.map((x) => x.toFixed(1)).join(", ");
   console.log(
@@ -477,7 +504,8 @@ for (const r of results.filter((x) => x.agent === "demarc")) {
   console.log(
     `${r.service.padEnd(7)} throughput ${tput}; +mean ≤ 2 µs ${
       verdictAtMost(e.meanUs, 2)
-    } (+trimmed mean ≤ 2 µs ${verdictAtMost(e.trimUs, 2)}); ≤ half of OTel's +mean ${half}`,
+    } (trimmed ${verdictAtMost(e.trimUs, 2)}; weighted ${verdictAtMost(r.weighted.meanUs, 2)}, ` +
+      `weighted trimmed ${verdictAtMost(r.weighted.trimUs, 2)}); ≤ half of OTel's +mean ${half}`,
   );
 }
 await Deno.mkdir(`${BUILD}/bench`, { recursive: true });

@@ -101,3 +101,32 @@ export function verdictAtMost(i: Interval, limit: number): "met" | "NOT met" | "
   if (i.mean - i.half > limit) return "NOT met";
   return "undecided";
 }
+
+/** A value and its weight (the inverse of its variance). */
+export interface Weighted {
+  x: number;
+  w: number;
+}
+
+/**
+ * Like {@link groupMeanInterval}, each group's mean weighted by precision (windows the host kept
+ * quiet count more than windows it disturbed). The variance of each weighted mean comes from the
+ * values' own spread around it (Σ w²(x − m)² / (Σ w)², scaled by n/(n − 1)), not from the
+ * weights, so it stays honest when the weights say less than the real noise.
+ */
+export function weightedGroupMeanInterval(groups: Weighted[][]): Interval {
+  const gs = groups.map((g) => g.filter((v) => Number.isFinite(v.x) && v.w > 0 && isFinite(v.w)))
+    .filter((g) => g.length);
+  if (!gs.length) return { mean: NaN, half: NaN, n: 0 };
+  const n = gs.reduce((a, g) => a + g.length, 0);
+  const parts = gs.map((g) => {
+    const sw = g.reduce((a, v) => a + v.w, 0);
+    const m = g.reduce((a, v) => a + v.w * v.x, 0) / sw;
+    const spread = g.reduce((a, v) => a + (v.w * (v.x - m)) ** 2, 0) / sw ** 2;
+    return { m, v: g.length < 2 ? NaN : spread * g.length / (g.length - 1) };
+  });
+  const mean = avg(parts.map((p) => p.m));
+  const df = n - gs.length;
+  const v = parts.reduce((a, p) => a + p.v, 0) / gs.length ** 2;
+  return { mean, half: df < 1 ? NaN : t95(df) * Math.sqrt(v), n };
+}

@@ -22,6 +22,8 @@ export interface RunResult {
   meanNs: number;
   /** Mean without the fastest and the slowest 5% of the calls. */
   trimmedMeanNs: number;
+  /** Standard deviation of the latencies. */
+  sdNs: number;
   p50Ns: number;
   p99Ns: number;
   sumNs: number;

@@ -109,4 +109,10 @@ class CoreTest {
     assertEquals((5 + 94) / 2, LoadRunner.trimmedMean(v, 0.05));
     assertEquals(0, LoadRunner.trimmedMean(new long[0], 0.05));
   }
+
+  @Test
+  void standardDeviationIsTheSampleOne() {
+    assertEquals(2, LoadRunner.standardDeviation(new long[] {1, 3, 5}));
+    assertEquals(0, LoadRunner.standardDeviation(new long[] {7}));
+  }
 }

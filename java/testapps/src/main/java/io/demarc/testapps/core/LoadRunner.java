@@ -159,6 +159,7 @@ public final class LoadRunner {
       m.put("exceptions", exceptions.get());
       m.put("meanNs", latencies.length == 0 ? 0 : sum / latencies.length);
       m.put("trimmedMeanNs", trimmedMean(latencies, TRIM));
+      m.put("sdNs", standardDeviation(latencies));
       m.put("p50Ns", percentile(latencies, 0.50));
       m.put("p99Ns", percentile(latencies, 0.99));
       m.put("maxNs", latencies.length == 0 ? 0 : latencies[latencies.length - 1]);
@@ -186,6 +187,17 @@ public final class LoadRunner {
     long sum = 0;
     for (int i = cut; i < sorted.length - cut; i++) sum += sorted[i];
     return sum / (sorted.length - 2 * cut);
+  }
+
+  /** Sample standard deviation (0 for fewer than two values). */
+  public static long standardDeviation(long[] values) {
+    if (values.length < 2) return 0;
+    double mean = 0;
+    for (long v : values) mean += v;
+    mean /= values.length;
+    double squares = 0;
+    for (long v : values) squares += (v - mean) * (v - mean);
+    return Math.round(Math.sqrt(squares / (values.length - 1)));
   }
 
   /** Nearest-rank percentile of sorted values. */

@@ -1,7 +1,8 @@
 /**
- * `deno run -A --unstable-kv bench/jvm_overhead.ts [--windows 16] [--otel-rounds 2]
- *   [--otel-windows 4] [--rate 1000] [--seconds 4] [--saturation-ms 2000] [--cpus 1]
- *   [--only grpc,http] [--agents demarc,otel]`
+ * `deno run -A --unstable-kv bench/jvm_overhead.ts [--windows 16] [--burn-in 4] [--otel-rounds 2]
+ *   [--otel-windows 4] [--otel-burn-in 1] [--rate 1000] [--seconds 4] [--saturation-ms 2000] [--cpus 1]
+ *   [--only grpc,http] [--agents demarc,otel] [--demarc-probes l7_rpc_metrics]
+ *   [--demarc-params '{"disabled_instrumentations":["dubbo"]}']`
  *
  * What an agent adds per call, for Dubbo, gRPC and HTTP echo services, measured SIDE BY SIDE IN
  * TIME, so that the noise of a shared 2-core host (other benchmarks, bursts of seconds) hits the
@@ -23,6 +24,10 @@
  *   attach or detach retransformed), so the one-off cost of attach/detach stays out. The four JVMs
  *   get the agent once and lose it again before the first window (its classes load only once per
  *   JVM; `jvm_first_sample.ts` times that).
+ * - Burn-in: the first `--burn-in` windows (4: one ABBA block) are measured and left out. In the
+ *   first run of this design the attached pair's excess fell from 30-60 µs (gRPC) in the first
+ *   windows to a few µs after about four: the JVMs were still compiling (30,000 warm-up calls and
+ *   settling leave the retransformed paths colder than the rest); OTel rounds burn in one window.
  * - OpenTelemetry Java agent (start-up only, `-javaagent`, exporters off): it cannot be swapped
  *   between pairs, so each ROUND starts a fresh plain pair and a fresh OTel pair (the start order
  *   alternates between rounds) and measures `--otel-windows` windows of OTel − plain. The
@@ -85,6 +90,9 @@ const { values: opt } = parseArgs({
   args: Deno.args,
   options: {
     windows: { type: "string", default: "16" },
+    /** Windows measured first and left out (demarc: a multiple of 4 keeps the ABBA order). */
+    "burn-in": { type: "string", default: "4" },
+    "otel-burn-in": { type: "string", default: "1" },
     "otel-rounds": { type: "string", default: "2" },
     "otel-windows": { type: "string", default: "4" },
     rate: { type: "string", default: "1000" },
@@ -92,6 +100,10 @@ const { values: opt } = parseArgs({
     "saturation-ms": { type: "string", default: "2000" },
     "settle-chunk-calls": { type: "string", default: "3000" },
     "warmup-calls": { type: "string", default: "30000" },
+    /** Extra params of the JVM probe, JSON (e.g. `{"disabled_instrumentations":["dubbo"]}`). */
+    "demarc-params": { type: "string", default: "{}" },
+    /** The JVM probe's sub-probes, comma-separated (all three by default). */
+    "demarc-probes": { type: "string", default: "l7_rpc_metrics,l7_bytes_metrics,l7_rpc_trace" },
     /** CPUs every benchmarked JVM is confined to (`taskset -c`); "" = not confined. */
     cpus: { type: "string", default: "1" },
     only: { type: "string" },
@@ -100,6 +112,8 @@ const { values: opt } = parseArgs({
   },
 });
 const WINDOWS = Number(opt.windows);
+const BURN_IN = Number(opt["burn-in"]);
+const OTEL_BURN_IN = Number(opt["otel-burn-in"]);
 const OTEL_ROUNDS = Number(opt["otel-rounds"]);
 const OTEL_WINDOWS = Number(opt["otel-windows"]);
 const RATE = Number(opt.rate);
@@ -118,6 +132,8 @@ const SETTLE_CHUNK = Number(opt["settle-chunk-calls"]);
 const SETTLE_MAX_CHUNKS = 8;
 const WARM_CALLS = Number(opt["warmup-calls"]);
 const AGENTS = opt.agents.split(",");
+const DEMARC_PARAMS = JSON.parse(opt["demarc-params"]) as Record<string, unknown>;
+const DEMARC_PROBES = opt["demarc-probes"].split(",");
 if (WINDOWS % 2 || WINDOWS < 4) throw new Error(`--windows ${WINDOWS}: give an even count ≥ 4`);
 
 /** What one pair measured in one window. */
@@ -308,7 +324,10 @@ async function measureDemarc(svc: Service): Promise<WindowDiff[]> {
   const attachTo = async (pids: number[]) => {
     // The runner detaches the JVMs that left the snoopers before it attaches the new ones, so
     // once these are connected the others are bare again.
-    await watch(demarc, pids, { params: { report_period: 5, trace_sample_ratio: 0.01 } });
+    await watch(demarc, pids, {
+      probes: DEMARC_PROBES,
+      params: { report_period: 5, trace_sample_ratio: 0.01, ...DEMARC_PARAMS },
+    });
     await waitConnected(demarc, pids);
   };
   const pidsOf = (p: Pair) => [p.server.pid, p.client.pid];
@@ -317,11 +336,12 @@ async function measureDemarc(svc: Service): Promise<WindowDiff[]> {
     pairs.push(await newPair(svc, false));
     await attachTo(pairs.flatMap(pidsOf));
     await settle(pairs);
-    for (let i = 0; i < WINDOWS; i++) {
+    for (let i = 0; i < BURN_IN + WINDOWS; i++) {
       const on = abba(i);
       await attachTo(pidsOf(pairs[on]));
-      const w = await measureWindow(pairs, `${svc.name} demarc window ${i + 1} (on P${on})`);
-      out.push(diff(on, w[on], w[1 - on]));
+      const label = i < BURN_IN ? `burn-in ${i + 1}` : `window ${i + 1 - BURN_IN}`;
+      const w = await measureWindow(pairs, `${svc.name} demarc ${label} (on P${on})`);
+      if (i >= BURN_IN) out.push(diff(on, w[on], w[1 - on]));
     }
     return out;
   } finally {
@@ -345,12 +365,13 @@ async function measureOtel(svc: Service): Promise<WindowDiff[]> {
         plain = await newPair(svc, false);
       }
       await settle([plain, withOtel]);
-      for (let i = 0; i < OTEL_WINDOWS; i++) {
+      for (let i = 0; i < OTEL_BURN_IN + OTEL_WINDOWS; i++) {
+        const label = i < OTEL_BURN_IN ? `burn-in ${i + 1}` : `window ${i + 1 - OTEL_BURN_IN}`;
         const w = await measureWindow(
           [plain, withOtel],
-          `${svc.name} otel round ${r + 1} window ${i + 1} (P0 plain, P1 otel)`,
+          `${svc.name} otel round ${r + 1} ${label} (P0 plain, P1 otel)`,
         );
-        out.push(diff(r, w[1], w[0]));
+        if (i >= OTEL_BURN_IN) out.push(diff(r, w[1], w[0]));
       }
     } finally {
       await stopPair(withOtel);
@@ -421,8 +442,9 @@ const col = (s: string, w: number) => s.padStart(w);
 console.log(
   `\nJVM agent overhead, added per call vs no agent, mean ± 95% interval over windows; two pairs ` +
     `driven at once: fixed rate ${RATE}/s × ${FIXED_CALLS} calls (concurrency 4) each, then ` +
-    `saturation for ${SAT_MS} ms (concurrency 8) each; demarc: ${WINDOWS} ABBA windows; ` +
-    `OpenTelemetry ${OTEL_VERSION} at start-up: ${OTEL_ROUNDS} rounds × ${OTEL_WINDOWS} windows; ` +
+    `saturation for ${SAT_MS} ms (concurrency 8) each; demarc: ${WINDOWS} ABBA windows after ` +
+    `${BURN_IN} burn-in; OpenTelemetry ${OTEL_VERSION} at start-up: ${OTEL_ROUNDS} rounds × ` +
+    `${OTEL_WINDOWS} windows after ${OTEL_BURN_IN} burn-in; ` +
     `wall time ${(wallS / 60).toFixed(1)} min`,
 );
 console.log(
@@ -514,6 +536,8 @@ await Deno.writeTextFile(
   JSON.stringify(
     {
       windows: WINDOWS,
+      burnIn: BURN_IN,
+      otelBurnIn: OTEL_BURN_IN,
       otelRounds: OTEL_ROUNDS,
       otelWindows: OTEL_WINDOWS,
       rate: RATE,

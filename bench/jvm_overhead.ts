@@ -2,7 +2,7 @@
  * `deno run -A --unstable-kv bench/jvm_overhead.ts [--windows 16] [--burn-in 4] [--otel-rounds 2]
  *   [--otel-windows 4] [--otel-burn-in 1] [--rate 1000] [--seconds 4] [--saturation-ms 2000] [--cpus 1]
  *   [--only grpc,http] [--agents demarc,otel] [--demarc-probes l7_rpc_metrics]
- *   [--demarc-params '{"disabled_instrumentations":["dubbo"]}']`
+ *   [--demarc-params '{"disabled_instrumentations":["dubbo"]}'] [--demarc-side client]`
  *
  * What an agent adds per call, for Dubbo, gRPC and HTTP echo services, measured SIDE BY SIDE IN
  * TIME, so that the noise of a shared 2-core host (other benchmarks, bursts of seconds) hits the
@@ -104,6 +104,8 @@ const { values: opt } = parseArgs({
     "demarc-params": { type: "string", default: "{}" },
     /** The JVM probe's sub-probes, comma-separated (all three by default). */
     "demarc-probes": { type: "string", default: "l7_rpc_metrics,l7_bytes_metrics,l7_rpc_trace" },
+    /** Which JVMs of a pair carry demarc in its windows: both, client or server (where a cost is). */
+    "demarc-side": { type: "string", default: "both" },
     /** CPUs every benchmarked JVM is confined to (`taskset -c`); "" = not confined. */
     cpus: { type: "string", default: "1" },
     only: { type: "string" },
@@ -331,6 +333,12 @@ async function measureDemarc(svc: Service): Promise<WindowDiff[]> {
     await waitConnected(demarc, pids);
   };
   const pidsOf = (p: Pair) => [p.server.pid, p.client.pid];
+  const side = opt["demarc-side"];
+  if (!["both", "client", "server"].includes(side)) {
+    throw new Error(`--demarc-side ${side}: give both, client or server`);
+  }
+  const attachedOf = (p: Pair) =>
+    side === "both" ? pidsOf(p) : [side === "client" ? p.client.pid : p.server.pid];
   try {
     pairs.push(await newPair(svc, false));
     pairs.push(await newPair(svc, false));
@@ -338,7 +346,7 @@ async function measureDemarc(svc: Service): Promise<WindowDiff[]> {
     await settle(pairs);
     for (let i = 0; i < BURN_IN + WINDOWS; i++) {
       const on = abba(i);
-      await attachTo(pidsOf(pairs[on]));
+      await attachTo(attachedOf(pairs[on]));
       const label = i < BURN_IN ? `burn-in ${i + 1}` : `window ${i + 1 - BURN_IN}`;
       const w = await measureWindow(pairs, `${svc.name} demarc ${label} (on P${on})`);
       if (i >= BURN_IN) out.push(diff(on, w[on], w[1 - on]));

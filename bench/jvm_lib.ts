@@ -105,22 +105,22 @@ async function eden(pid: number): Promise<Eden> {
 /**
  * Bytes allocated by some JVMs while `work` runs: each JVM's heap is collected first (`jcmd
  * GC.run`), then its eden occupancy (`jstat -gc`) is read before and after. Exact as long as no
- * young collection happens in between; when one does, the result is NaN (make the window smaller).
+ * young collection happens in between; a JVM where one did gets NaN (make the window smaller).
+ *
+ * @returns `perPid` in the order of `pids`, `bytes` their sum (NaN when any is)
  */
 export async function allocatedDuring<T>(
   pids: number[],
   work: () => Promise<T>,
-): Promise<{ bytes: number; result: T }> {
+): Promise<{ bytes: number; perPid: number[]; result: T }> {
   for (const pid of pids) await run("jcmd", [String(pid), "GC.run"]);
   const before = await Promise.all(pids.map(eden));
   const result = await work();
   const after = await Promise.all(pids.map(eden));
-  let bytes = 0;
-  for (let i = 0; i < pids.length; i++) {
-    if (after[i].youngGcs !== before[i].youngGcs) return { bytes: NaN, result };
-    bytes += after[i].usedBytes - before[i].usedBytes;
-  }
-  return { bytes, result };
+  const perPid = pids.map((_, i) =>
+    after[i].youngGcs !== before[i].youngGcs ? NaN : after[i].usedBytes - before[i].usedBytes
+  );
+  return { bytes: perPid.reduce((a, b) => a + b, 0), perPid, result };
 }
 
 let clockTicks: number | undefined;

@@ -20,6 +20,10 @@ export interface RunResult {
   serverErrors: number;
   exceptions: number;
   meanNs: number;
+  /** Mean without the fastest and the slowest 5% of the calls. */
+  trimmedMeanNs: number;
+  /** Standard deviation of the latencies. */
+  sdNs: number;
   p50Ns: number;
   p99Ns: number;
   sumNs: number;
@@ -41,6 +45,8 @@ export interface AppOptions {
   jvmArgs?: string[];
   /** The java executable. */
   java?: string;
+  /** Run on these CPUs only (`taskset -c`, e.g. "1"), so benchmarked JVMs share the same cores. */
+  cpus?: string;
 }
 
 /** One running test app. */
@@ -83,6 +89,8 @@ export async function startApp(
   const java = o.java ?? "java";
   const jar = o.user || o.privateTmp ? jarOutsideTmp() : TESTAPPS_JAR;
   let argv = [java, ...(o.jvmArgs ?? []), "-jar", jar, app, ...flags];
+  // taskset execs the JVM in place: the pid stays the JVM's.
+  if (o.cpus) argv = ["taskset", "-c", o.cpus, ...argv];
   if (o.user) {
     argv = [
       "setpriv",

@@ -20,16 +20,50 @@ public final class LoadRunner {
     Outcome call(byte[] payload) throws Exception;
   }
 
-  /** Options of a {@code run <n> [rate=] [concurrency=] [payload=]} line. */
-  public record Options(int calls, double rate, int concurrency, int payload) {
+  /**
+   * Options of a {@code run <n> [rate=] [concurrency=] [payload=] [for_ms=] [start_at_ms=]} line.
+   * {@code forMs} (0 = no limit) stops starting calls that long after the run began, so two clients
+   * driven at the same time measure their throughput over the same interval (a benchmark comparing
+   * them side by side); the result's {@code calls} then counts the calls made. {@code startAtMs}
+   * (epoch milliseconds, fractions allowed; 0 = now) is when the run begins: two clients given the
+   * same time, or times half an interval apart, run their fixed-rate schedules in a known phase
+   * instead of a random one (calls of one arriving just behind the other's on the same CPUs).
+   */
+  public record Options(int calls, double rate, int concurrency, int payload, long forMs, double startAtMs) {
     public static Options parse(Command c) {
-      if (c.args().isEmpty()) throw new IllegalArgumentException("usage: run <n> [rate=] [concurrency=] [payload=]");
+      if (c.args().isEmpty()) {
+        throw new IllegalArgumentException(
+            "usage: run <n> [rate=] [concurrency=] [payload=] [for_ms=] [start_at_ms=]");
+      }
       return new Options(
           Integer.parseInt(c.args().get(0)),
           Double.parseDouble(c.options().getOrDefault("rate", "0")),
           Integer.parseInt(c.options().getOrDefault("concurrency", "1")),
-          Integer.parseInt(c.options().getOrDefault("payload", "64")));
+          Integer.parseInt(c.options().getOrDefault("payload", "64")),
+          Long.parseLong(c.options().getOrDefault("for_ms", "0")),
+          Double.parseDouble(c.options().getOrDefault("start_at_ms", "0")));
     }
+  }
+
+  /** Most a run waits for its {@code start_at_ms}: a later time is a caller's mistake. */
+  static final long MAX_START_DELAY_MS = 60_000;
+
+  /**
+   * The {@link System#nanoTime()} at which a run given {@code startAtMs} begins. Both clocks are
+   * read together; on Linux nanoTime is CLOCK_MONOTONIC, shared by every process, so two JVMs given
+   * the same epoch time start within the few microseconds of reading the clocks.
+   */
+  static long startNanos(double startAtMs) {
+    long mono = System.nanoTime();
+    if (startAtMs <= 0) return mono;
+    java.time.Instant now = java.time.Instant.now();
+    double nowMs = now.getEpochSecond() * 1e3 + now.getNano() / 1e6;
+    double delayMs = startAtMs - nowMs;
+    if (delayMs > MAX_START_DELAY_MS) {
+      throw new IllegalArgumentException(
+          "start_at_ms is " + Math.round(delayMs) + " ms ahead (at most " + MAX_START_DELAY_MS + ")");
+    }
+    return mono + Math.max(0, Math.round(delayMs * 1e6));
   }
 
   private LoadRunner() {}
@@ -55,10 +89,13 @@ public final class LoadRunner {
     Tally tally = new Tally();
     AtomicInteger next = new AtomicInteger();
     long intervalNs = o.rate() > 0 ? (long) (1e9 / o.rate()) : 0;
-    long start = System.nanoTime();
+    long start = startNanos(o.startAtMs());
+    for (long wait; (wait = start - System.nanoTime()) > 0; ) LockSupport.parkNanos(wait);
+    long stopAt = o.forMs() > 0 ? start + o.forMs() * 1_000_000 : Long.MAX_VALUE;
 
     Runnable worker = () -> {
-      for (int i; (i = next.getAndIncrement()) < o.calls(); ) {
+      // The clock is read before an index is taken, so the indices taken are exactly the calls made.
+      for (int i; System.nanoTime() - stopAt < 0 && (i = next.getAndIncrement()) < o.calls(); ) {
         if (intervalNs > 0) {
           long due = start + i * intervalNs;
           for (long wait; (wait = due - System.nanoTime()) > 0; ) LockSupport.parkNanos(wait);
@@ -81,7 +118,8 @@ public final class LoadRunner {
       threads[t].start();
     }
     for (Thread t : threads) t.join();
-    return tally.json(latencies, System.nanoTime() - start);
+    int made = Math.min(next.get(), o.calls());
+    return tally.json(made < o.calls() ? Arrays.copyOf(latencies, made) : latencies, System.nanoTime() - start);
   }
 
   /** Counts of one run, updated by all its threads. */
@@ -120,6 +158,8 @@ public final class LoadRunner {
       m.put("serverErrors", serverErrors.get());
       m.put("exceptions", exceptions.get());
       m.put("meanNs", latencies.length == 0 ? 0 : sum / latencies.length);
+      m.put("trimmedMeanNs", trimmedMean(latencies, TRIM));
+      m.put("sdNs", standardDeviation(latencies));
       m.put("p50Ns", percentile(latencies, 0.50));
       m.put("p99Ns", percentile(latencies, 0.99));
       m.put("maxNs", latencies.length == 0 ? 0 : latencies[latencies.length - 1]);
@@ -131,6 +171,33 @@ public final class LoadRunner {
       m.put("failures", new TreeSet<>(failures));
       return Json.write(m);
     }
+  }
+
+  /** Share of the slowest and of the fastest calls {@code trimmedMeanNs} leaves out. */
+  static final double TRIM = 0.05;
+
+  /**
+   * Mean of sorted values without the lowest and highest {@code share} of them: a shift of every
+   * call (what an agent's work on the call path adds) moves it as it moves the mean, while a few
+   * calls delayed by milliseconds (the host's scheduling) move it far less.
+   */
+  public static long trimmedMean(long[] sorted, double share) {
+    int cut = (int) Math.floor(sorted.length * share);
+    if (sorted.length - 2 * cut <= 0) return 0;
+    long sum = 0;
+    for (int i = cut; i < sorted.length - cut; i++) sum += sorted[i];
+    return sum / (sorted.length - 2 * cut);
+  }
+
+  /** Sample standard deviation (0 for fewer than two values). */
+  public static long standardDeviation(long[] values) {
+    if (values.length < 2) return 0;
+    double mean = 0;
+    for (long v : values) mean += v;
+    mean /= values.length;
+    double squares = 0;
+    for (long v : values) squares += (v - mean) * (v - mean);
+    return Math.round(Math.sqrt(squares / (values.length - 1)));
   }
 
   /** Nearest-rank percentile of sorted values. */

@@ -2,8 +2,9 @@ package io.demarc.agent.core;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -15,7 +16,14 @@ public final class Spans {
   private record Span(RowKey key, int localPort, int peerPort, int status, long startEpochNs, long durationNs,
       String error) {}
 
-  private final ArrayBlockingQueue<Span> queue;
+  /**
+   * Lock-free: the application threads that offer never wait for each other or for the reporter
+   * (an ArrayBlockingQueue's lock made offering threads park and wake each other: seen in a
+   * Dubbo provider's call path under JFR). {@code queued} bounds it.
+   */
+  private final ConcurrentLinkedQueue<Span> queue = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger queued = new AtomicInteger();
+  private final int capacity;
   private final AtomicLong dropped = new AtomicLong();
   private final PeerAddresses addresses;
   private long droppedReported;
@@ -25,7 +33,7 @@ public final class Spans {
   }
 
   Spans(int capacity, PeerAddresses addresses) {
-    queue = new ArrayBlockingQueue<>(capacity);
+    this.capacity = capacity;
     this.addresses = addresses;
   }
 
@@ -39,9 +47,13 @@ public final class Spans {
    */
   public void offer(RowKey key, int localPort, int peerPort, int status, long startEpochNs, long durationNs,
       Throwable error) {
-    Span s = new Span(key, localPort, peerPort, status, startEpochNs, durationNs,
-        error == null ? null : error.getClass().getName());
-    if (!queue.offer(s)) dropped.incrementAndGet();
+    if (queued.incrementAndGet() > capacity) {
+      queued.decrementAndGet();
+      dropped.incrementAndGet();
+      return;
+    }
+    queue.offer(new Span(key, localPort, peerPort, status, startEpochNs, durationNs,
+        error == null ? null : error.getClass().getName()));
   }
 
   private String json(Span s) {
@@ -91,7 +103,10 @@ public final class Spans {
   /** The SPANS payload for what was queued, or null when there is nothing to say. */
   public String drain() {
     List<Span> out = new ArrayList<>();
-    queue.drainTo(out);
+    for (Span s; (s = queue.poll()) != null; ) {
+      queued.decrementAndGet();
+      out.add(s);
+    }
     long d = dropped.get();
     long newDrops = d - droppedReported;
     droppedReported = d;

@@ -115,4 +115,29 @@ class AggregatorTest {
     assertTrue(Spans.sampled(1.0));
     assertTrue(!Spans.sampled(0.0));
   }
+
+  /** Threads offering at once, a drain between rounds: every span is either drained or dropped. */
+  @Test
+  void concurrentOffersKeepTheBoundAndLoseNoCount() throws Exception {
+    Spans s = new Spans(1000);
+    int threads = 4, perThread = 5000;
+    long drained = 0, dropped = 0;
+    for (int round = 0; round < 3; round++) {
+      Thread[] ts = new Thread[threads];
+      for (int t = 0; t < threads; t++) {
+        ts[t] = new Thread(() -> {
+          for (int i = 0; i < perThread; i++) s.offer(key("GET /", "ok"), 0, 80, 200, 1, 2, null);
+        });
+        ts[t].start();
+      }
+      for (Thread t : ts) t.join();
+      @SuppressWarnings("unchecked")
+      Map<String, Object> m = (Map<String, Object>) Json.parse(s.drain());
+      int n = ((List<?>) m.get("spans")).size();
+      assertEquals(1000, n, "the bound is reached, never passed");
+      drained += n;
+      dropped += (Long) m.get("droppedSpans");
+    }
+    assertEquals(3L * threads * perThread, drained + dropped);
+  }
 }

@@ -54,7 +54,6 @@ export interface TrackedRead {
   idle: number | undefined;
 }
 
-/** Map sizes (params). */
 /** A socket to adopt (see {@link TcpKernel.adoptSockets}). */
 export interface AdoptRequest {
   /** The socket's address (`struct tcp_snap.sk` of the scan). */
@@ -69,6 +68,7 @@ export interface AdoptRequest {
   ownerSrc: number;
 }
 
+/** Map sizes (params). */
 export interface KernelSizes {
   maxConnections: number;
   maxListeners: number;

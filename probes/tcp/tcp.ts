@@ -73,8 +73,7 @@ class TcpDriver implements ProbeDriver {
   #loadDegraded: Degraded[] = [];
   #health = new HealthCounters();
   /** CONFIG_HZ, read at the first start. */
-  #hz: KernelHz = { hz: 250, source: "not read yet" };
-  #hzRead = false;
+  #hz: KernelHz | undefined;
   /** Newly watched processes whose existing sockets the next read adopts. */
   #scanPids = new Set<number>();
   #lastError: string | undefined;
@@ -89,10 +88,7 @@ class TcpDriver implements ProbeDriver {
 
   async start(config: ProbeConfig, pids: ReadonlySet<number>): Promise<void> {
     await this.#tracefsFor(config);
-    if (!this.#hzRead) {
-      this.#hz = await kernelHz();
-      this.#hzRead = true;
-    }
+    const hz = this.#hz ??= await kernelHz();
     try {
       Deno.statSync("/sys/kernel/btf/vmlinux");
     } catch {
@@ -104,7 +100,7 @@ class TcpDriver implements ProbeDriver {
     const flows = new FlowTable({
       connectLatency: histogramBounds(this.#ctx, "tcp_delay", "connect_latency"),
       synRtt: histogramBounds(this.#ctx, "tcp_srtt", "syn_rtt"),
-    }, this.#hz.hz);
+    }, hz.hz);
     this.#flows = flows;
     this.#loadDegraded = [];
     this.#kernel = await TcpKernel.open(
@@ -200,8 +196,9 @@ class TcpDriver implements ProbeDriver {
         }): every socket is read in full each period`,
       });
     }
-    if (this.#hz.source.startsWith("assumed")) {
-      this.#degraded.push({ part: "rto/ato units", reason: this.#hz.source });
+    const hzSource = this.#hz?.source ?? "";
+    if (hzSource.startsWith("assumed")) {
+      this.#degraded.push({ part: "rto/ato units", reason: hzSource });
     }
     for (const d of this.#degraded) this.#ctx.log.warn("tcp probe part degraded", { ...d });
     k.setCfg(SCAN.OFF, this.#fields);
@@ -343,7 +340,7 @@ class TcpDriver implements ProbeDriver {
         liveConnections: this.#flows?.liveConnections ?? 0,
         idleInLastRead: this.#flows?.idleInLastRead ?? 0,
         reports: this.#reports,
-        hz: `${this.#hz.hz} (${this.#hz.source})`,
+        hz: this.#hz ? `${this.#hz.hz} (${this.#hz.source})` : "not read yet",
         ...this.#health.snapshot(),
         programs: k?.programStats() ?? {},
         ...(this.#lastError ? { lastError: this.#lastError } : {}),

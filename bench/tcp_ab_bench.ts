@@ -512,55 +512,76 @@ async function periodicReads(n: Side): Promise<void> {
   console.log(`new: program ns per run by value group enabled (median of ${rounds}):`);
   console.log("  " + Object.entries(g).map(([k, v]) => `${k} ${med(v).toFixed(0)}`).join(", "));
 
-  if (n.obj.map("cfg").valueSize >= 16) {
-    // read_changed_only against full reads, same object, interleaved. One busy connection
-    // (request/response) runs throughout; the held sockets are idle after their setup.
+  // read_changed_only against full reads, interleaved, for each object whose cfg has the flags.
+  // One busy connection (request/response) runs throughout; the held sockets are idle after
+  // their setup.
+  const skipping = sides.filter((s) => s.obj.map("cfg").valueSize >= 16);
+  if (skipping.length) {
     const busy = await Traffic.spawn(net.a, ["client", net.ipB, "6001", "--rr", "100000000"]);
     watch(busy.pid);
     await busy.send();
-    let gen = 100;
-    setCfg(n, ALL_FIELDS, gen); // a full read marks every entry as read once
-    rd.new.read();
-    const modes: Record<string, ReadCost[]> = { full: [], idle_heavy: [], all_active: [] };
+    const gen = new Map(skipping.map((s) => [s.name, 100]));
+    const modes = new Map(
+      skipping.map((s) => [s.name, { full: [], idle_heavy: [], all_active: [] } as Record<
+        string,
+        ReadCost[]
+      >]),
+    );
+    for (const s of skipping) {
+      setCfg(s, ALL_FIELDS, gen.get(s.name)!); // a full read marks every entry as read once
+      rd[s.name].read();
+    }
     for (let r = 0; r < rounds * 2; r++) {
       const order = r % 2
         ? ["all_active", "idle_heavy", "full"]
         : ["full", "idle_heavy", "all_active"];
       for (const mode of order) {
-        const act = n.obj.map("activity");
-        if (mode === "full") setCfg(n, ALL_FIELDS, gen, false);
-        if (mode === "idle_heavy") {
-          // A new period, as the driver starts one: the next bitmap cleared, gen advanced; only
-          // sockets active in this or the previous round are re-read.
-          act.update(u32((gen + 1) & 1), new Uint8Array(act.valueSize));
-          setCfg(n, ALL_FIELDS, ++gen, true);
-        }
-        if (mode === "all_active") {
-          // Every bit of both periods set: each socket passes the check and is read in full.
-          const ones = new Uint8Array(act.valueSize).fill(0xff);
-          for (const p of [0, 1]) act.update(u32(p), ones);
-          setCfg(n, ALL_FIELDS, gen, true);
-        }
-        modes[mode].push(readCost(n, rd.new, 1, tracked));
-        if (mode === "all_active") {
-          for (const p of [0, 1]) act.update(u32(p), new Uint8Array(act.valueSize));
+        for (const s of r % 2 ? [...skipping].reverse() : skipping) {
+          const act = s.obj.map("activity");
+          let g = gen.get(s.name)!;
+          if (mode === "full") setCfg(s, ALL_FIELDS, g, false);
+          if (mode === "idle_heavy") {
+            // A new period, as the driver starts one: the next bitmap cleared, gen advanced;
+            // only sockets active in this or the previous round are re-read.
+            act.update(u32((g + 1) & 1), new Uint8Array(act.valueSize));
+            gen.set(s.name, ++g);
+            setCfg(s, ALL_FIELDS, g, true);
+          }
+          if (mode === "all_active") {
+            // Every bit of both periods set: each socket passes the check and is read in full.
+            const ones = new Uint8Array(act.valueSize).fill(0xff);
+            for (const p of [0, 1]) act.update(u32(p), ones);
+            setCfg(s, ALL_FIELDS, g, true);
+          }
+          modes.get(s.name)![mode].push(readCost(s, rd[s.name], 1, tracked));
+          if (mode === "all_active") {
+            for (const p of [0, 1]) act.update(u32(p), new Uint8Array(act.valueSize));
+          }
         }
       }
     }
     await busy.kill();
     console.log(
-      `new: periodic read of ${tracked} tracked sockets, read_changed_only vs full ` +
-        `(median of ${rounds * 2} interleaved reads; one busy connection):`,
+      `periodic read of ${tracked} tracked sockets, read_changed_only vs full ` +
+        `(median of ${rounds * 2} interleaved reads per object; one busy connection):`,
     );
     for (const k of ["perTracked", "wallPerTracked"] as const) {
-      const f = med(modes.full.map((c) => c[k]));
-      console.log(
-        `  ${k.padEnd(15)} full ${f.toFixed(0).padStart(5)} ns   idle-heavy ${
-          med(modes.idle_heavy.map((c) => c[k])).toFixed(0).padStart(5)
-        } ns (${(med(modes.idle_heavy.map((c) => c[k])) / f).toFixed(2)})   all-active ${
-          med(modes.all_active.map((c) => c[k])).toFixed(0).padStart(5)
-        } ns (${(med(modes.all_active.map((c) => c[k])) / f).toFixed(2)})`,
-      );
+      for (const [name, m] of modes) {
+        const f = med(m.full.map((c) => c[k]));
+        const idle = med(m.idle_heavy.map((c) => c[k]));
+        const active = med(m.all_active.map((c) => c[k]));
+        console.log(
+          `  ${k.padEnd(15)} ${name.padEnd(3)} full ${f.toFixed(0).padStart(5)} ns   idle-heavy ${
+            idle.toFixed(0).padStart(5)
+          } ns (${(idle / f).toFixed(2)})   all-active ${active.toFixed(0).padStart(5)} ns (${
+            (active / f).toFixed(2)
+          })`,
+        );
+      }
+      if (modes.size === 2) {
+        const idle = (name: string) => med(modes.get(name)!.idle_heavy.map((c) => c[k]));
+        console.log(`  ${k.padEnd(15)} idle-heavy new/old ${(idle("new") / idle("old")).toFixed(2)}`);
+      }
     }
   }
   await held.kill();

@@ -580,7 +580,9 @@ async function periodicReads(n: Side): Promise<void> {
       }
       if (modes.size === 2) {
         const idle = (name: string) => med(modes.get(name)!.idle_heavy.map((c) => c[k]));
-        console.log(`  ${k.padEnd(15)} idle-heavy new/old ${(idle("new") / idle("old")).toFixed(2)}`);
+        console.log(
+          `  ${k.padEnd(15)} idle-heavy new/old ${(idle("new") / idle("old")).toFixed(2)}`,
+        );
       }
     }
   }

@@ -13,13 +13,18 @@ import type { Row } from "../../../runner/probe_api.ts";
 const ALL = await allSubprobes("tcp");
 
 /** The fields of `ss -tinme` for the one established socket matching `port`. */
-async function ssFields(net: NetPair, ns: string, port: number): Promise<Record<string, number>> {
+async function ssFields(
+  net: NetPair,
+  ns: string,
+  port: number,
+  state = "established",
+): Promise<Record<string, number>> {
   const out = await net.exec(
     ns,
     "ss",
     "-tinmeH",
     "state",
-    "established",
+    state,
     `( sport = :${port} or dport = :${port} )`,
   );
   const text = out.replace(/\s+/g, " ");
@@ -221,6 +226,44 @@ Deno.test("sockets skipped as unchanged keep values equal to ss; a read by the a
     assertEquals((await srv.next()).drained, 60_000);
     await compare("after the application's read", cport);
     assertEquals(one(h.latest.get("tcp_sockbuf"), server).rmem_alloc, 0);
+  } finally {
+    await h.close();
+    await cli.kill();
+    await srv.kill();
+    await net.close();
+  }
+});
+
+Deno.test("a socket in a closing state is read again while segments arrive there (they pass no tcp_probe)", async () => {
+  const net = await NetPair.create();
+  const srv = await Traffic.spawn(net.b, ["server", "5802", "--stall"]);
+  const cli = await Traffic.spawn(net.a, ["client", net.ipB, "5802", "--bytes", "1000", "--hold"]);
+  const h = await startProbe(
+    "tcp",
+    await configFor("tcp", ALL, { report_period: 1 }),
+    new Set([srv.pid, cli.pid]),
+  );
+  const server = { tgid: srv.pid, role: "server", server_port: 5802 };
+  try {
+    await cli.send();
+    const cport = ((await cli.next()).ports as number[])[0];
+    // The server half-closes: its socket goes to FIN_WAIT2, where the client can still send.
+    await srv.send("shutdown");
+    assertEquals((await srv.next()).shut, 1);
+    let total = 1000;
+    for (const burst of [3000, 5000]) {
+      await sleep(2500); // quiet for more than two periods: no activity mark left
+      await cli.send(`send ${burst}`);
+      assertEquals((await cli.next()).sent, burst);
+      total += burst;
+      // Nothing marks the server socket for these segments: only its closing state has it read.
+      await sleep(1500);
+      const before = h.latest.get("tcp_link");
+      await h.waitFor("tcp_link", (r) => r !== before);
+      const ss = await ssFields(net, net.b, cport, "fin-wait-2");
+      assertEquals(ss.bytes_received, total, "ss sees the socket in FIN_WAIT2 with every byte");
+      assertEquals(one(h.latest.get("tcp_link"), server).bytes_received, total, `after ${burst}`);
+    }
   } finally {
     await h.close();
     await cli.kill();

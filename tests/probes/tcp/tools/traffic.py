@@ -5,6 +5,9 @@ server PORT [--source]        accept forever; sink what arrives (or stream data 
                               --stall: never read, except on a stdin line: drain what is queued
 client HOST PORT [options]    wait for a line on stdin ("go"), then connect and send; report JSON
 
+A --stall server takes stdin lines: "shutdown" half-closes every held connection (its FIN sent),
+anything else drains them. A client holding connections takes "send N": N more bytes on each.
+
 Every line printed is JSON; the first is {"ready": pid}. A client holding connections keeps
 them until stdin closes, then closes them (with SO_LINGER 0 when --rst).
 """
@@ -66,8 +69,14 @@ def serve(port, source, host, cc, backlog, accept, workers, nports, echo=False, 
     while True:
         for key, _ in sel.select():
             if key.fileobj is sys.stdin:
-                if not sys.stdin.readline():
+                line = sys.stdin.readline()
+                if not line:
                     sel.unregister(sys.stdin)
+                    continue
+                if line.strip() == "shutdown":
+                    for c in held:
+                        c.shutdown(socket.SHUT_WR)
+                    say(shut=len(held))
                     continue
                 n = 0  # drain: the application reads once, no segment arrives
                 for c in held:
@@ -170,7 +179,14 @@ def client(host, port, conns, nbytes, hold, rst, timeout, rate_bps, cc, srcs=(),
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             s.close()
     say(done=True, connected=len(ports), errors=errors, ports=ports[:2000])
-    sys.stdin.readline()  # hold until told (or stdin closes)
+    while True:  # hold until told (or stdin closes); "send N" sends N more bytes on each
+        line = sys.stdin.readline()
+        if not line.startswith("send "):
+            break
+        n = int(line.split()[1])
+        for s in socks:
+            s.sendall(b"z" * n)
+        say(sent=n)
     for s in socks:
         if rst:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -130,11 +130,16 @@ def client(host, port, conns, nbytes, hold, rst, timeout, rate_bps, cc, srcs=(),
     say(ready=os.getpid())
     sys.stdin.readline()
     if fork:  # --fork: a child does the work at once; the parent waits for it
+        told_r, told_w = os.pipe()
         child = os.fork()
         if child:
             say(forked=child)
+            # The child speaks only after this line: a line over 4 KB (the ports) reaches the
+            # pipe in pieces, and the parent's line could land between them.
+            os.write(told_w, b"x")
             os.waitpid(child, 0)
             return
+        os.read(told_r, 1)
     socks, errors, ports = [], {}, []
     for i in range(conns):
         s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)

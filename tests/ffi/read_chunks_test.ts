@@ -26,7 +26,11 @@ Deno.test("readFdChunks hands over whole units only, putting split ones back tog
       chunks++;
     });
     assertEquals(total, bytes.length, "every byte read");
-    assertEquals(new Uint8Array(got), bytes.subarray(0, 24000), "units in order, the tail left out");
+    assertEquals(
+      new Uint8Array(got),
+      bytes.subarray(0, 24000),
+      "units in order, the tail left out",
+    );
     assert(chunks >= 24000 / 64, `at most a buffer per chunk (${chunks} chunks)`);
   } finally {
     await Deno.remove(path);

@@ -131,7 +131,8 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
   const trimTimer = setInterval(() => {
     releaseFreeMemory();
     try {
-      filePages?.tick();
+      const kb = filePages?.tick();
+      if (kb) log.debug("unused file pages dropped", { kb });
     } catch (e) {
       filePages = undefined; // once: the RSS stays higher, nothing else depends on it
       log.warn("dropping unused file pages failed; not tried again", { error: e });

@@ -23,6 +23,8 @@ const LIBC_SYMBOLS = {
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
   // int munmap(void *addr, size_t length)
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  // int madvise(void *addr, size_t length, int advice)
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   // long sysconf(int name)
   sysconf: { parameters: ["i32"], result: "i64" },
   // int vasprintf(char **strp, const char *format, va_list ap)  (x86_64: ap is a pointer)

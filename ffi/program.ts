@@ -200,6 +200,23 @@ export class BpfLink implements Disposable {
     return readFdInto(fd, `read iterator ${this.program}`, buf);
   }
 
+  /**
+   * {@link readIter} a buffer at a time, for readers that decode records as they come: memory
+   * stays `buf` however much the iterator writes. `onChunk` gets, after each read(2), the whole
+   * records of `unit` bytes read so far (a record split across two reads is put back together
+   * first), as a view over `buf` valid during the call.
+   *
+   * @returns the bytes the iterator wrote
+   */
+  readIterChunks(
+    buf: Uint8Array<ArrayBuffer>,
+    unit: number,
+    onChunk: (records: Uint8Array<ArrayBuffer>) => void,
+  ): number {
+    const fd = unwrap(`create iterator ${this.program}`, libbpf().bpf_iter_create(this.fd));
+    return readFdChunks(fd, `read iterator ${this.program}`, buf, unit, onChunk);
+  }
+
   /** Detach and free. Safe to call twice. */
   close(): void {
     if (!this.#ptr) return;
@@ -277,4 +294,46 @@ export function readFdInto(
     libc().close(fd);
   }
   return buf.subarray(0, len);
+}
+
+/**
+ * Read a raw fd to EOF through `buf`, then close it: after each read(2), `onChunk` gets the
+ * whole units of `unit` bytes in `buf` and the part of a unit after them is moved to its start.
+ * A seq_file read fills at most the room it is given (a bpf iterator's seq buffer is 32 KiB), so a
+ * buffer of 64 KiB takes each read whole. Bytes after the last whole unit at EOF are left out.
+ *
+ * @returns the bytes read
+ */
+export function readFdChunks(
+  fd: number,
+  op: string,
+  buf: Uint8Array<ArrayBuffer>,
+  unit: number,
+  onChunk: (units: Uint8Array<ArrayBuffer>) => void,
+): number {
+  let held = 0, total = 0;
+  try {
+    if (buf.length < 2 * unit) {
+      const detail = `a buffer of ${buf.length} bytes for units of ${unit}: give it two units`;
+      throw new BpfError(op, 22, detail);
+    }
+    for (;;) {
+      const room = buf.subarray(held);
+      const n = Number(libc().read(fd, room, BigInt(room.length)));
+      if (n < 0) {
+        const e = lastErrno();
+        if (e === 4 || e === 11) continue; // EINTR, EAGAIN: the seq file retries
+        throw new BpfError(op, e);
+      }
+      if (n === 0) break;
+      total += n;
+      const len = held + n, whole = len - len % unit;
+      if (whole) onChunk(buf.subarray(0, whole));
+      held = len - whole;
+      if (held) buf.copyWithin(0, whole, len);
+    }
+  } finally {
+    libc().close(fd);
+  }
+  return total;
 }

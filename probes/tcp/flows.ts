@@ -154,6 +154,8 @@ export class FlowTable {
   readonly #buckets: FlowBuckets;
   readonly #hz: number;
   #period = 0;
+  /** The period of the read under way: the next one, or the same for a read again in full. */
+  #readPeriod = 0;
   #idleInLastRead = 0;
   /** The kernel's number of the read under way (`struct tcp_cfg.walk`). */
   #walk = 0;
@@ -283,55 +285,68 @@ export class FlowTable {
       this.#count(f, b, off);
     }
     this.#fold(f, b, off);
-    f.lastSeen = this.#period;
+    // Not back: a read under way may have listed the flow in its (next) period already.
+    if (f.lastSeen < this.#period) f.lastSeen = this.#period;
     return kind;
   }
 
   /**
    * A read starts: close records handled from now on may concern sockets it will list. `walk`:
-   * its number in the kernel (`struct tcp_cfg.walk`), 0 for a read that lists every socket.
+   * its number in the kernel (`struct tcp_cfg.walk`), 0 for a read that lists every socket;
+   * `retry`: the period's read again in full, after {@link onRead} returned false.
    */
-  beginRead(walk = 0): void {
+  beginRead(walk = 0, retry = false): void {
     this.#closedDuringRead.clear();
     this.#walk = walk;
     this.#closedCountedIdle = 0;
     this.#reading = true;
+    this.#readPeriod = retry ? this.#period : this.#period + 1;
   }
 
   /**
-   * The records of one complete read (all namespaces, `struct tcp_snap` back to back).
-   * Sequence: consume the ring buffer, {@link beginRead}, read, consume again, then this: a
-   * socket that closed while the read ran is listed by it but already folded.
+   * Records of the read under way (`struct tcp_snap` back to back), as the read hands them
+   * over. Consume the ring buffer before each call: a socket that closed since it was listed is
+   * then already folded, and its record is passed over (as is a new socket that took its
+   * address). One closing after its record was handled is folded from its close record later.
+   */
+  onRecords(bytes: Uint8Array): void {
+    if (!this.#reading) this.beginRead();
+    const b = this.#bytes, end = bytes.byteOffset + bytes.byteLength, period = this.#readPeriod;
+    for (let at = bytes.byteOffset; at + TcpSnap.size <= end; at += TcpSnap.size) {
+      // Per record: the views are remade only when the read's buffer changes (or for a
+      // record that is not aligned in it).
+      const off = b.at(bytes.buffer, at);
+      if (b.u8[off + KIND_AT] !== KIND.LIVE) continue;
+      const sk = skAt(b, off);
+      if (this.#closedDuringRead.size && this.#closedDuringRead.has(sk)) continue;
+      this.#onLive(b, off, sk, period);
+    }
+  }
+
+  /**
+   * The end of a read (all namespaces), with its last `buffers` of records if any.
+   * Sequence: consume the ring buffer, {@link beginRead}, read (consuming the ring before each
+   * {@link onRecords}), consume again, then this.
    *
    * `idle`: how many entries the kernel counted as unchanged instead of listing them (a read
    * with read_changed_only). Those keep their last values, provided the count adds up: the
    * open connections not listed plus those closed since that the read had counted. If it does
    * not (an entry left the map without a close record: LRU eviction, a lost record), nothing is
-   * folded and false is returned: read again in full, then call this with `retry`.
+   * folded and false is returned: read again in full (`beginRead(0, true)`), then call this.
    */
-  onRead(buffers: readonly Uint8Array[], idle?: number, retry = false): boolean {
+  onRead(buffers: readonly Uint8Array[] = [], idle?: number): boolean {
     try {
-      return this.#applyRead(buffers, idle, retry);
+      for (const bytes of buffers) this.onRecords(bytes);
+      if (!this.#reading) this.beginRead();
+      return this.#endRead(idle);
     } finally {
       this.#reading = false;
       this.#closedDuringRead.clear();
     }
   }
 
-  #applyRead(buffers: readonly Uint8Array[], idle: number | undefined, retry: boolean): boolean {
-    const period = retry ? this.#period : ++this.#period;
-    for (const bytes of buffers) {
-      const b = this.#bytes, end = bytes.byteOffset + bytes.byteLength;
-      for (let at = bytes.byteOffset; at + TcpSnap.size <= end; at += TcpSnap.size) {
-        // Per record: the views are remade only when the read's buffer changes (or for a
-        // record that is not aligned in it).
-        const off = b.at(bytes.buffer, at);
-        if (b.u8[off + KIND_AT] !== KIND.LIVE) continue;
-        const sk = skAt(b, off);
-        if (this.#closedDuringRead.size && this.#closedDuringRead.has(sk)) continue;
-        this.#onLive(b, off, sk, period);
-      }
-    }
+  #endRead(idle: number | undefined): boolean {
+    const period = this.#period = this.#readPeriod;
     // Slots in use are walked by index, not with live.slots(): a generator's step allocates a
     // result object, two walks of 10,000 connections per read were 1 MB of garbage a report.
     const live = this.#live, seen = live.seen, flow = live.flow;

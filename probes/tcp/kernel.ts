@@ -25,6 +25,7 @@ import {
   STAT_MAX,
   STATS,
   TcpCfg,
+  TcpSnap,
 } from "./layout.ts";
 import { WatchedPids } from "./watched_pids.ts";
 import { u32, u64 } from "../../ffi/struct.ts";
@@ -49,9 +50,16 @@ export const PROGRAMS: Readonly<Record<string, string>> = {
 
 /** One periodic read (see {@link TcpKernel.readTracked}). */
 export interface TrackedRead {
-  records: Uint8Array;
   walk: number;
   idle: number | undefined;
+}
+
+/** Who decodes a periodic read's records, a buffer at a time (see {@link TcpKernel.readTracked}). */
+export interface TrackedReader {
+  /** The read starts, with its number `walk` (0 when it lists every socket). */
+  begin(walk: number): void;
+  /** `struct tcp_snap` records back to back, a view valid during the call. */
+  records(bytes: Uint8Array): void;
 }
 
 /** A socket to adopt (see {@link TcpKernel.adoptSockets}). */
@@ -96,8 +104,8 @@ export class TcpKernel {
   readonly #cfg: BpfMap;
   readonly #activity: BpfMap;
   readonly #adopt: BpfMap;
-  /** The periodic read's buffer, reused while reads fill a fair share of it. */
-  #readBuf: Uint8Array<ArrayBuffer> | undefined;
+  /** The periodic read's buffer: records are handed over as each read(2) fills it. */
+  readonly #readBuf = new Uint8Array(READ_BUF);
   /** Optional attach points whose programs the kernel refused to load. */
   #unloaded = new Set<string>();
   /** What `cfg` holds (see `struct tcp_cfg`). */
@@ -275,18 +283,19 @@ export class TcpKernel {
    * read's number `walk` (close records of counted sockets carry it). `endOfPeriod`: this is
    * the report period's read, after which activity counts as the previous period's (reads
    * between, e.g. at adoption, do not advance it: the one-period grace for delayed ACKs and
-   * timers stays a report period long). `records` is a view over a buffer kept for the next
-   * reads while they fill a quarter of it (10,000 sockets are 2.4 MB: allocating that every
-   * period costs the GC and RSS): valid until the next call.
+   * timers stays a report period long). The records go to `reader` as the iterator writes them,
+   * one 64 KiB buffer at a time: 10,000 sockets are 2.4 MB, which a buffer holding the whole read
+   * kept resident (or cost the GC every period when allocated per read).
    */
-  readTracked(endOfPeriod = true): TrackedRead {
+  readTracked(reader: TrackedReader, endOfPeriod = true): TrackedRead {
     const c = this.#cfgValue;
     const skip = !this.#fullRead && (c.flags & CFG_FLAGS.SKIP_IDLE) !== 0;
     c.walk = skip ? (c.walk % 32767) + 1 : 0;
     this.#writeCfg(!skip);
-    let v, idle;
+    let idle;
     try {
-      v = this.#connsIter.readIterInto(this.#readBuf ?? new Uint8Array(READ_BUF_MIN));
+      reader.begin(c.walk);
+      this.#connsIter.readIterChunks(this.#readBuf, TcpSnap.size, (b) => reader.records(b));
       if (skip) {
         const cfg = this.#cfg.lookup(u32(0))!;
         idle = new DataView(cfg.buffer).getUint32(TcpCfg.offsets.idle, true);
@@ -301,14 +310,7 @@ export class TcpKernel {
       this.#writeCfg();
     }
     this.#fullRead = false;
-    // A full read of 10,000 sockets grows the buffer to 4 MB; with read_changed_only the reads
-    // after it list only the active sockets. Keeping 4 MB for those would hold ~2.5 MB resident
-    // for nothing: a buffer four times larger than its read is let go (the next full read grows
-    // one again, a few copies once in a while).
-    const oversized = v.buffer.byteLength > READ_BUF_KEEP &&
-      v.byteLength * 4 < v.buffer.byteLength;
-    this.#readBuf = oversized ? undefined : new Uint8Array(v.buffer);
-    return { records: v, walk: c.walk, idle };
+    return { walk: c.walk, idle };
   }
 
   /**
@@ -423,8 +425,8 @@ export const MARKERS: readonly string[] = [
   "tp_btf/tcp_receive_reset",
 ];
 
-/** The periodic read's first buffer, and the size up to which a buffer is kept whatever it held. */
-const READ_BUF_MIN = 1 << 16, READ_BUF_KEEP = 1 << 18;
+/** The periodic read's buffer: room for one read(2) of the iterator (its seq buffer is 32 KiB). */
+const READ_BUF = 1 << 16;
 
 /** Attach points the probe cannot run without. */
 const REQUIRED = new Set(["tp_btf/inet_sock_set_state", "iter/tcp", "iter/bpf_map_elem"]);

@@ -246,17 +246,21 @@ class TcpDriver implements ProbeDriver {
       this.#scanPids.clear();
       scanned = true;
     }
-    const r = k.readTracked(endOfPeriod);
-    flows.beginRead(r.walk); // no close record is handled between the read and here
+    // Records are decoded as the read hands them over, each batch after the close records that
+    // came in meanwhile (see FlowTable.onRecords).
+    const records = (bytes: Uint8Array) => {
+      k.consume();
+      flows.onRecords(bytes);
+    };
+    const r = k.readTracked({ begin: (walk) => flows.beginRead(walk), records }, endOfPeriod);
     k.consume();
-    if (!flows.onRead([r.records], r.idle)) {
+    if (!flows.onRead([], r.idle)) {
       // An entry left the map without a close record (evicted, record lost): list all.
       this.#health.fullRereads++;
       k.requestFullRead();
-      const again = k.readTracked(false);
-      flows.beginRead(0);
+      k.readTracked({ begin: () => flows.beginRead(0, true), records }, false);
       k.consume();
-      flows.onRead([again.records], undefined, true);
+      flows.onRead([]);
     }
     // An adoption scan (at start, and when processes join) reads every socket of each namespace
     // and /proc fd tables once: a burst of native memory that would otherwise stay in the RSS.

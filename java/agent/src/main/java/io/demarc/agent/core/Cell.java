@@ -1,6 +1,5 @@
 package io.demarc.agent.core;
 
-import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -40,6 +39,8 @@ final class Cell {
   private static final int LOCK_STRIDE = 16;
 
   final long[] bounds;
+  /** The row this cell counts (the aggregator's map key; the overflow row's for that cell). */
+  final RowKey key;
   /** The stripes, {@link #stride} longs apart (at least a cache line of padding between two). */
   private final long[] counts;
   private final AtomicIntegerArray locks = new AtomicIntegerArray(STRIPES * LOCK_STRIDE);
@@ -55,7 +56,12 @@ final class Cell {
   int idlePeriods;
 
   Cell(long[] bounds) {
+    this(bounds, RowKey.OVERFLOW);
+  }
+
+  Cell(long[] bounds, RowKey key) {
     this.bounds = bounds;
+    this.key = key;
     this.width = BUCKETS + bounds.length + 1;
     this.stride = (width + 8 + 7) & ~7;
     this.counts = new long[stride * STRIPES];
@@ -186,10 +192,15 @@ final class Cell {
     for (int r = 0; r < n; r++) locks.setRelease(r * LOCK_STRIDE, FREE);
   }
 
-  /** Index of the first bound >= value, or bounds.length for +Inf (Prometheus "le" buckets). */
+  /**
+   * Index of the first bound >= value, or bounds.length for +Inf (Prometheus "le" buckets). A
+   * scan from the lowest bound: histograms have few bounds and most calls fall in the low ones,
+   * so this ends after a few well-predicted compares, where a binary search's are not.
+   */
   static int bucket(long[] bounds, long value) {
-    int i = Arrays.binarySearch(bounds, value);
-    return i >= 0 ? i : -i - 1;
+    int i = 0;
+    while (i < bounds.length && bounds[i] < value) i++;
+    return i;
   }
 
   /**

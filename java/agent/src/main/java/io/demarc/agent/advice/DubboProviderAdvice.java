@@ -8,6 +8,7 @@ import net.bytebuddy.asm.Advice;
 import org.apache.dubbo.remoting.exchange.ExchangeChannel;
 import org.apache.dubbo.rpc.Invocation;
 import org.apache.dubbo.rpc.Invoker;
+import org.apache.dubbo.rpc.Result;
 
 /**
  * Dubbo 3 provider, dubbo protocol: the protocol's request handler ({@code DubboProtocol}'s
@@ -45,7 +46,15 @@ public final class DubboProviderAdvice {
           "dubbo-dubbo", null, thrown);
       return;
     }
-    // A sync service has answered by now: recorded at once, no callback object.
+    // A sync service has answered by now: recorded at once, no callback object; its Result read
+    // here, typed (the core would need a method handle per call).
+    if (future.isDone() && !future.isCompletedExceptionally()) {
+      Object answer = future.getNow(null);
+      DubboCompletion.recordOutcome("server", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(),
+          start, "dubbo-dubbo", answer instanceof Result && ((Result) answer).hasException()
+              ? ((Result) answer).getException() : null);
+      return;
+    }
     if (DubboCompletion.recordIfDone(future, "server", localIp, localPort, peerIp, peerPort, service,
         inv.getMethodName(), start, "dubbo-dubbo")) {
       return;

@@ -1,8 +1,8 @@
 package io.demarc.agent.advice;
 
+import io.demarc.agent.core.ConnectionFacts;
 import io.demarc.agent.core.DubboCompletion;
 import io.demarc.agent.core.Recorder;
-import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 import net.bytebuddy.asm.Advice;
 import org.apache.dubbo.remoting.exchange.ExchangeChannel;
@@ -35,12 +35,13 @@ public final class DubboProviderAdvice {
     Invoker<?> invoker = inv.getInvoker();
     String service = invoker != null && invoker.getInterface() != null ? invoker.getInterface().getName()
         : inv.getServiceName();
-    InetSocketAddress local = channel.getLocalAddress();
-    InetSocketAddress remote = channel.getRemoteAddress();
-    String localIp = Recorder.ip(local);
-    int localPort = Recorder.port(local);
-    String peerIp = Recorder.ip(remote);
-    int peerPort = Recorder.port(remote);
+    // The channel is the connection's (one per connection): its addresses read once.
+    ConnectionFacts conn = ConnectionFacts.recent(channel);
+    if (conn == null) conn = ConnectionFacts.remember(channel, channel.getLocalAddress(), channel.getRemoteAddress(), false);
+    String localIp = conn.localIp;
+    int localPort = conn.localPort;
+    String peerIp = conn.peerIp;
+    int peerPort = conn.peerPort;
     if (thrown != null || future == null) {
       DubboCompletion.record("server", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(), start,
           "dubbo-dubbo", null, thrown);

@@ -96,6 +96,7 @@ public final class Recorder {
 
   public static void activate(boolean on) {
     active = on;
+    if (!on) ConnectionFacts.clear(); // they hold the application's objects
   }
 
   public static boolean active() {
@@ -118,6 +119,7 @@ public final class Recorder {
 
   /** Forgets everything counted (a new attach starts from zero). */
   public static void reset() {
+    ConnectionFacts.clear();
     config = Config.DEFAULT;
     aggregator = new Aggregator(Config.DEFAULT.latencyBoundsNs(), Config.DEFAULT.cardinalityCap());
     SPANS.drain();

@@ -21,6 +21,7 @@ public final class Recorder {
   private static volatile boolean throwForTest;
 
   private static final String CLIENT = "client";
+  private static final String SERVER = "server";
 
   private Recorder() {}
 
@@ -50,7 +51,8 @@ public final class Recorder {
       Config c = config;
       // Rows are keyed like the L4 flow they join (client ip, server ip, server port): the
       // ephemeral port of the client's side is left out, or every connection would be a row.
-      boolean client = CLIENT.equals(role);
+      // Advice passes the literals (interned: the same instances), so identity mostly decides.
+      boolean client = role == CLIENT || (role != SERVER && CLIENT.equals(role));
       String protocolText = nz(protocol);
       String roleText = nz(role);
       String local = nz(localIp);

@@ -37,7 +37,9 @@ public final class DubboProviderAdvice {
         : inv.getServiceName();
     // The channel is the connection's (one per connection): its addresses read once.
     ConnectionFacts conn = ConnectionFacts.recent(channel);
-    if (conn == null) conn = ConnectionFacts.remember(channel, channel.getLocalAddress(), channel.getRemoteAddress(), false);
+    if (conn == null) {
+      conn = ConnectionFacts.remember(channel, channel.getLocalAddress(), channel.getRemoteAddress(), false);
+    }
     String localIp = conn.localIp;
     int localPort = conn.localPort;
     String peerIp = conn.peerIp;

@@ -56,6 +56,14 @@ public final class DubboConsumerAdvice {
     } catch (LinkageError e) {
       // a Dubbo without getResponseFuture (older than the tested 2.7.23): the callback below
     }
+    // Its Result read here, typed (the core would need a method handle per call).
+    if (answer != null && answer.isDone() && !answer.isCompletedExceptionally()) {
+      Object done = answer.getNow(null);
+      DubboCompletion.recordOutcome("client", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(),
+          start, library, done instanceof Result && ((Result) done).hasException()
+              ? ((Result) done).getException() : null);
+      return;
+    }
     if (DubboCompletion.recordIfDone(answer, "client", localIp, localPort, peerIp, peerPort,
         service, inv.getMethodName(), start, library)) {
       return;

@@ -1,13 +1,14 @@
 package io.demarc.agent.advice;
 
+import io.demarc.agent.core.ConnectionFacts;
 import io.demarc.agent.core.DubboCompletion;
 import io.demarc.agent.core.Recorder;
-import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 import net.bytebuddy.asm.Advice;
 import org.apache.dubbo.remoting.exchange.ExchangeChannel;
 import org.apache.dubbo.rpc.Invocation;
 import org.apache.dubbo.rpc.Invoker;
+import org.apache.dubbo.rpc.Result;
 
 /**
  * Dubbo 3 provider, dubbo protocol: the protocol's request handler ({@code DubboProtocol}'s
@@ -34,18 +35,29 @@ public final class DubboProviderAdvice {
     Invoker<?> invoker = inv.getInvoker();
     String service = invoker != null && invoker.getInterface() != null ? invoker.getInterface().getName()
         : inv.getServiceName();
-    InetSocketAddress local = channel.getLocalAddress();
-    InetSocketAddress remote = channel.getRemoteAddress();
-    String localIp = Recorder.ip(local);
-    int localPort = Recorder.port(local);
-    String peerIp = Recorder.ip(remote);
-    int peerPort = Recorder.port(remote);
+    // The channel is the connection's (one per connection): its addresses read once.
+    ConnectionFacts conn = ConnectionFacts.recent(channel);
+    if (conn == null) {
+      conn = ConnectionFacts.remember(channel, channel.getLocalAddress(), channel.getRemoteAddress(), false);
+    }
+    String localIp = conn.localIp;
+    int localPort = conn.localPort;
+    String peerIp = conn.peerIp;
+    int peerPort = conn.peerPort;
     if (thrown != null || future == null) {
       DubboCompletion.record("server", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(), start,
           "dubbo-dubbo", null, thrown);
       return;
     }
-    // A sync service has answered by now: recorded at once, no callback object.
+    // A sync service has answered by now: recorded at once, no callback object; its Result read
+    // here, typed (the core would need a method handle per call).
+    if (future.isDone() && !future.isCompletedExceptionally()) {
+      Object answer = future.getNow(null);
+      DubboCompletion.recordOutcome("server", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(),
+          start, "dubbo-dubbo", answer instanceof Result && ((Result) answer).hasException()
+              ? ((Result) answer).getException() : null);
+      return;
+    }
     if (DubboCompletion.recordIfDone(future, "server", localIp, localPort, peerIp, peerPort, service,
         inv.getMethodName(), start, "dubbo-dubbo")) {
       return;

@@ -61,6 +61,14 @@ public final class DubboTripleProviderAdvice {
     } catch (LinkageError e) {
       // a Dubbo without getResponseFuture: the callback below
     }
+    // Its Result read here, typed (the core would need a method handle per call).
+    if (answer != null && answer.isDone() && !answer.isCompletedExceptionally()) {
+      Object done = answer.getNow(null);
+      DubboCompletion.recordOutcome("server", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(),
+          start, "dubbo-tri", done instanceof Result && ((Result) done).hasException()
+              ? ((Result) done).getException() : null);
+      return;
+    }
     if (DubboCompletion.recordIfDone(answer, "server", localIp, localPort, peerIp, peerPort,
         service, inv.getMethodName(), start, "dubbo-tri")) {
       return;

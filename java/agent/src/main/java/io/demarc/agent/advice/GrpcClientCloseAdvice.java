@@ -8,8 +8,8 @@ import io.grpc.ClientCall;
 import io.grpc.Grpc;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
+import io.demarc.agent.core.ConnectionFacts;
 import io.demarc.agent.core.InFlight;
-import java.net.SocketAddress;
 import net.bytebuddy.asm.Advice;
 
 /**
@@ -24,17 +24,20 @@ public final class GrpcClientCloseAdvice {
       @Advice.Argument(1) Status status) {
     long start = InFlight.end(call);
     if (start == 0) return;
+    // The transport's attributes: one object per connection, its addresses read once.
     Attributes attrs = call.getAttributes();
-    SocketAddress remote = attrs.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
-    SocketAddress local = attrs.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR);
-    boolean ssl = attrs.get(Grpc.TRANSPORT_ATTR_SSL_SESSION) != null;
+    ConnectionFacts conn = ConnectionFacts.recent(attrs);
+    if (conn == null) {
+      conn = ConnectionFacts.remember(attrs, attrs.get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR),
+          attrs.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), attrs.get(Grpc.TRANSPORT_ATTR_SSL_SESSION) != null);
+    }
     String full = md.getFullMethodName();
     MethodLabels.Grpc name = Recorder.grpcMethod(full);
     int code = status.getCode().value();
     // CANCELLED, DEADLINE_EXCEEDED and UNAVAILABLE usually mean no answer came from the server.
     boolean responded = code != 1 && code != 4 && code != 14;
-    Recorder.record("grpc", "client", ssl, Recorder.ip(local), Recorder.port(local), Recorder.ip(remote),
-        Recorder.port(remote), name.service(), name.method(), code,
+    Recorder.record("grpc", "client", conn.ssl, conn.localIp, conn.localPort, conn.peerIp, conn.peerPort,
+        name.service(), name.method(), code,
         StatusClass.grpc(code), responded, start, -1, -1, "grpc-java", status.getCause());
   }
 }

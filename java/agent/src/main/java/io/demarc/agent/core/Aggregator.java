@@ -21,6 +21,17 @@ public final class Aggregator {
 
   private final PeerAddresses addresses;
   private long overflowReported;
+  /**
+   * The row each thread added to last, one slot per thread id (threads whose ids share a slot
+   * take turns in it): a call of the same row as its thread's last one compares the fields with
+   * that row's key and adds, without hashing a key or reading the map. Calls of a server thread
+   * mostly go to the same row, and the map's table, nodes and keys are then left untouched (in
+   * a JVM sharing its CPU they are cache misses). Plain reads and writes: a Cell is immutable
+   * where it matters (final fields, its key), so a racing thread sees either cell whole; a slot
+   * holding an evicted (closed) cell just misses.
+   */
+  private final Cell[] recent = new Cell[RECENT_SLOTS];
+  private static final int RECENT_SLOTS = 64;
 
   public Aggregator(long[] boundsNs, int cap) {
     this(boundsNs, cap, PeerAddresses.SHARED);
@@ -30,7 +41,7 @@ public final class Aggregator {
     this.addresses = addresses;
     this.bounds = boundsNs.clone();
     this.cap = cap;
-    this.overflow = new Cell(bounds);
+    this.overflow = new Cell(bounds, RowKey.OVERFLOW);
   }
 
   public long[] bounds() {
@@ -46,8 +57,39 @@ public final class Aggregator {
     addTo(probe, null, durationNs, responded, bytesSent, bytesReceived);
   }
 
-  /** {@code lookup} is a RowKey or a RowKeyProbe; {@code key} the RowKey when the caller has one. */
-  private void addTo(Object lookup, RowKey key, long durationNs, boolean responded, long bytesSent,
+  /**
+   * Adds one call of the row with these fields (the recorder's hot path); returns the row's key,
+   * or null when the call went to the overflow row. Only a call of another row than its thread's
+   * last one hashes the fields and looks the row up.
+   */
+  RowKey add(String protocol, String role, boolean ssl, String localIp, int localPort, String peerIp, int peerPort,
+      String service, String method, String statusClass, String library, long durationNs, boolean responded,
+      long bytesSent, long bytesReceived) {
+    int slot = (int) Thread.currentThread().getId() & (RECENT_SLOTS - 1);
+    Cell last = recent[slot];
+    if (last != null
+        && last.key.matches(protocol, role, ssl, localIp, localPort, peerIp, peerPort, service, method, statusClass,
+            library)
+        && last.add(durationNs, responded, statusClass, bytesSent, bytesReceived)) {
+      return last.key;
+    }
+    RowKeyProbe probe = RowKeyProbe.acquire().set(protocol, role, ssl, localIp, localPort, peerIp, peerPort,
+        service, method, statusClass, library);
+    try {
+      Cell c = addTo(probe, null, durationNs, responded, bytesSent, bytesReceived);
+      if (c == overflow) return null;
+      recent[slot] = c;
+      return c.key;
+    } finally {
+      probe.release();
+    }
+  }
+
+  /**
+   * {@code lookup} is a RowKey or a RowKeyProbe; {@code key} the RowKey when the caller has one.
+   * Returns the cell the call was added to.
+   */
+  private Cell addTo(Object lookup, RowKey key, long durationNs, boolean responded, long bytesSent,
       long bytesReceived) {
     String statusClass = key != null ? key.statusClass() : ((RowKeyProbe) lookup).statusClass;
     for (int tries = 1; ; tries++) {
@@ -58,10 +100,10 @@ public final class Aggregator {
           c = overflow;
         } else {
           RowKey k = key != null ? key : ((RowKeyProbe) lookup).toKey();
-          c = cells.computeIfAbsent(k, x -> new Cell(bounds));
+          c = cells.computeIfAbsent(k, x -> new Cell(bounds, x));
         }
       }
-      if (c.add(durationNs, responded, statusClass, bytesSent, bytesReceived)) return;
+      if (c.add(durationNs, responded, statusClass, bytesSent, bytesReceived)) return c;
       // The flusher is evicting this row right now: it removes it or reopens it within moments.
       if (tries % 16 == 0) Thread.yield();
       else Thread.onSpinWait();

@@ -1,7 +1,7 @@
 package io.demarc.agent.core;
 
-import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 
@@ -33,16 +33,24 @@ final class Cell {
   /** Stripes per row: enough for the cores (twice, so that two busy threads rarely share one), at most 8. */
   static final int STRIPES = stripes(Runtime.getRuntime().availableProcessors());
 
-  private static final int FREE = 0;
-  private static final int HELD = 1;
-  private static final int CLOSED = 2;
-  /** Lock slots 16 ints (a cache line) apart. */
-  private static final int LOCK_STRIDE = 16;
+  private static final long FREE = 0;
+  private static final long HELD = 1;
+  private static final long CLOSED = 2;
+  /**
+   * Atomic access to a stripe's lock, which is the first long of the stripe itself: a call's
+   * lock and counters share cache lines (a separate lock array was two more objects to fetch per
+   * call, cold in a JVM that shares its CPU).
+   */
+  private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
 
   final long[] bounds;
-  /** The stripes, {@link #stride} longs apart (at least a cache line of padding between two). */
+  /** The row this cell counts (the aggregator's map key; the overflow row's for that cell). */
+  final RowKey key;
+  /**
+   * The stripes, {@link #stride} longs apart (at least a cache line of padding between two): each
+   * its lock, then its {@link #width} counters.
+   */
   private final long[] counts;
-  private final AtomicIntegerArray locks = new AtomicIntegerArray(STRIPES * LOCK_STRIDE);
   /** Counts of calls that found every stripe held: see {@link #addShared}. */
   private final AtomicLongArray shared;
   /** Writers that entered and left the shared path: a writer is inside while they differ. */
@@ -55,9 +63,14 @@ final class Cell {
   int idlePeriods;
 
   Cell(long[] bounds) {
+    this(bounds, RowKey.OVERFLOW);
+  }
+
+  Cell(long[] bounds, RowKey key) {
     this.bounds = bounds;
+    this.key = key;
     this.width = BUCKETS + bounds.length + 1;
-    this.stride = (width + 8 + 7) & ~7;
+    this.stride = (1 + width + 8 + 7) & ~7;
     this.counts = new long[stride * STRIPES];
     this.shared = new AtomicLongArray(width);
     this.reported = new long[width];
@@ -79,8 +92,9 @@ final class Cell {
     int bucket = BUCKETS + bucket(bounds, durationNs);
     for (int tries = 0; tries < STRIPES; tries++) {
       int s = (home + tries) & (STRIPES - 1);
-      if (locks.compareAndSet(s * LOCK_STRIDE, FREE, HELD)) {
-        int b = s * stride;
+      int lock = s * stride;
+      if (LONGS.compareAndSet(counts, lock, FREE, HELD)) {
+        int b = lock + 1;
         counts[b + REQUESTS]++;
         if (responded) counts[b + RESPONSES]++;
         if (statusClass == StatusClass.CLIENT_ERROR) counts[b + CLIENT_ERRORS]++;
@@ -95,10 +109,10 @@ final class Cell {
           counts[b + RECEIVED_KNOWN]++;
         }
         counts[b + bucket]++;
-        locks.setRelease(s * LOCK_STRIDE, FREE); // publishes the adds to the next holder
+        LONGS.setRelease(counts, lock, FREE); // publishes the adds to the next holder
         return true;
       }
-      if (locks.get(s * LOCK_STRIDE) == CLOSED) return false;
+      if (lockState(lock) == CLOSED) return false;
     }
     // Every stripe held (their holders descheduled mid-add, or the flusher summing): never wait
     // for one, add to the shared counters instead, one atomic add per counter (rare, so cheap).
@@ -116,7 +130,7 @@ final class Cell {
       long bytesReceived) {
     sharedEntered.getAndIncrement();
     try {
-      if (locks.get(0) == CLOSED) return false;
+      if (lockState(0) == CLOSED) return false;
       shared.getAndIncrement(REQUESTS);
       if (responded) shared.getAndIncrement(RESPONSES);
       if (statusClass == StatusClass.CLIENT_ERROR) shared.getAndIncrement(CLIENT_ERRORS);
@@ -168,7 +182,7 @@ final class Cell {
    */
   boolean close() {
     for (int s = 0; s < STRIPES; s++) {
-      if (!locks.compareAndSet(s * LOCK_STRIDE, FREE, CLOSED)) {
+      if (!LONGS.compareAndSet(counts, s * stride, FREE, CLOSED)) {
         reopen(s);
         return false;
       }
@@ -183,13 +197,18 @@ final class Cell {
 
   /** Lets go of the first {@code n} stripes a failed close took. */
   private void reopen(int n) {
-    for (int r = 0; r < n; r++) locks.setRelease(r * LOCK_STRIDE, FREE);
+    for (int r = 0; r < n; r++) LONGS.setRelease(counts, r * stride, FREE);
   }
 
-  /** Index of the first bound >= value, or bounds.length for +Inf (Prometheus "le" buckets). */
+  /**
+   * Index of the first bound >= value, or bounds.length for +Inf (Prometheus "le" buckets). A
+   * scan from the lowest bound: histograms have few bounds and most calls fall in the low ones,
+   * so this ends after a few well-predicted compares, where a binary search's are not.
+   */
   static int bucket(long[] bounds, long value) {
-    int i = Arrays.binarySearch(bounds, value);
-    return i >= 0 ? i : -i - 1;
+    int i = 0;
+    while (i < bounds.length && bounds[i] < value) i++;
+    return i;
   }
 
   /**
@@ -197,17 +216,22 @@ final class Cell {
    * short, unless it was descheduled); false when the stripe is closed (the row is evicted).
    */
   boolean holdStripe(int s) {
-    int lock = s * LOCK_STRIDE;
-    for (int spins = 1; !locks.compareAndSet(lock, FREE, HELD); spins++) {
-      if (locks.get(lock) == CLOSED) return false;
+    int lock = s * stride;
+    for (int spins = 1; !LONGS.compareAndSet(counts, lock, FREE, HELD); spins++) {
+      if (lockState(lock) == CLOSED) return false;
       if (spins % 64 == 0) Thread.yield();
       else Thread.onSpinWait();
     }
     return true;
   }
 
+  /** A stripe lock's state (volatile read); {@code lock} is the lock's index in counts. */
+  private long lockState(int lock) {
+    return (long) LONGS.getVolatile(counts, lock);
+  }
+
   void releaseStripe(int s) {
-    locks.setRelease(s * LOCK_STRIDE, FREE);
+    LONGS.setRelease(counts, s * stride, FREE);
   }
 
   /** Counts added since the last call (stripes summed, each under its lock); null when nothing happened. */
@@ -215,7 +239,7 @@ final class Cell {
     long[] now = new long[width];
     for (int s = 0; s < STRIPES; s++) {
       boolean closed = !holdStripe(s); // closed by this (the flusher's) thread: nobody writes any more
-      int b = s * stride;
+      int b = s * stride + 1;
       for (int i = 0; i < width; i++) now[i] += counts[b + i];
       if (!closed) releaseStripe(s);
     }

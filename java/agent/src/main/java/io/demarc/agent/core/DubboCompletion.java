@@ -68,7 +68,8 @@ public final class DubboCompletion implements BiConsumer<Object, Throwable> {
 
   /**
    * Records one call: {@code result} is Dubbo's Result or AppResponse (null when the call threw),
-   * {@code error} what the call failed with (null when it returned).
+   * {@code error} what the call failed with (null when it returned). The result's exception is
+   * read reflectively here, as the core cannot name Dubbo's types.
    */
   public static void record(String role, String localIp, int localPort, String peerIp, int peerPort, String service,
       String method, long start, String library, Object result, Throwable error) {
@@ -77,6 +78,21 @@ public final class DubboCompletion implements BiConsumer<Object, Throwable> {
       if (failure == null && HAS_EXCEPTION.callBool(result)) {
         failure = (Throwable) GET_EXCEPTION.call(result, null);
       }
+      recordOutcome(role, localIp, localPort, peerIp, peerPort, service, method, start, library, failure);
+    } catch (Throwable t) {
+      // never into Dubbo's future nor the application
+    }
+  }
+
+  /**
+   * Records one call whose outcome the caller has read already: {@code failure} is what it
+   * failed with (the thrown exception or the Result's), null when it succeeded. Advice that can
+   * name Dubbo's Result calls this on the sync path: a typed call there instead of a method
+   * handle found per class here.
+   */
+  public static void recordOutcome(String role, String localIp, int localPort, String peerIp, int peerPort,
+      String service, String method, long start, String library, Throwable failure) {
+    try {
       int status = OK;
       String cls = StatusClass.OK;
       boolean responded = true;

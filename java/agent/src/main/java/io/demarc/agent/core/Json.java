@@ -19,6 +19,10 @@ public final class Json {
       return;
     }
     sb.append('"');
+    if (plain(s)) { // the common case (names, addresses): one bulk copy
+      sb.append(s).append('"');
+      return;
+    }
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       switch (c) {
@@ -34,6 +38,15 @@ public final class Json {
       }
     }
     sb.append('"');
+  }
+
+  /** No character of {@code s} needs escaping. */
+  private static boolean plain(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c == '"' || c == '\\') return false;
+    }
+    return true;
   }
 
   /** Appends {@code "name":} (with a leading comma unless the object was just opened). */

@@ -18,7 +18,16 @@ public final class MethodLabels {
   /** Labels by path, one map per common verb (index of {@link #verb}). */
   @SuppressWarnings("unchecked")
   private static final ConcurrentHashMap<String, String>[] HTTP = new ConcurrentHashMap[8];
-  private static final ConcurrentHashMap<String, Grpc> GRPC = new ConcurrentHashMap<>();
+  /** A full gRPC method name and its labels, as cached. */
+  private record GrpcEntry(String fullMethodName, Grpc labels) {}
+
+  private static final ConcurrentHashMap<String, GrpcEntry> GRPC = new ConcurrentHashMap<>();
+  /**
+   * The gRPC methods met last, one per slot of their name's hash, in front of {@link #GRPC}: the
+   * name is the method descriptor's own String, so the hash is cached in it and the compare is
+   * mostly by identity; a slot read touches less memory than the map's lookup.
+   */
+  private static final GrpcEntry[] RECENT_GRPC = new GrpcEntry[64];
   /** Entries in all the maps (only counted when one is added). */
   private static final AtomicInteger ENTRIES = new AtomicInteger();
 
@@ -61,13 +70,18 @@ public final class MethodLabels {
 
   /** "pkg.Service/Method" as its service and method (no slash: no service). */
   static Grpc grpc(String fullMethodName) {
-    Grpc g = GRPC.get(fullMethodName);
-    if (g == null) {
+    int slot = (fullMethodName.hashCode() * 0x9E3779B9) >>> 26; // the top 6 bits: 64 slots
+    GrpcEntry recent = RECENT_GRPC[slot];
+    if (recent != null && recent.fullMethodName.equals(fullMethodName)) return recent.labels;
+    GrpcEntry e = GRPC.get(fullMethodName);
+    if (e == null) {
       int slash = fullMethodName.lastIndexOf('/');
-      g = new Grpc(fullMethodName.substring(0, Math.max(slash, 0)), fullMethodName.substring(slash + 1));
-      if (ENTRIES.get() < MAX_ENTRIES && GRPC.putIfAbsent(fullMethodName, g) == null) ENTRIES.incrementAndGet();
+      e = new GrpcEntry(fullMethodName, new Grpc(fullMethodName.substring(0, Math.max(slash, 0)),
+          fullMethodName.substring(slash + 1)));
+      if (ENTRIES.get() < MAX_ENTRIES && GRPC.putIfAbsent(fullMethodName, e) == null) ENTRIES.incrementAndGet();
     }
-    return g;
+    RECENT_GRPC[slot] = e;
+    return e.labels;
   }
 
   /** How many labels are cached (tests check the bound). */

@@ -21,6 +21,7 @@ public final class Recorder {
   private static volatile boolean throwForTest;
 
   private static final String CLIENT = "client";
+  private static final String SERVER = "server";
 
   private Recorder() {}
 
@@ -50,18 +51,31 @@ public final class Recorder {
       Config c = config;
       // Rows are keyed like the L4 flow they join (client ip, server ip, server port): the
       // ephemeral port of the client's side is left out, or every connection would be a row.
-      boolean client = CLIENT.equals(role);
-      RowKeyProbe key = RowKeyProbe.acquire().set(nz(protocol), nz(role), ssl, nz(localIp), client ? 0 : localPort,
-          nz(peerIp), client ? peerPort : 0, nz(service), nz(method), nz(statusClass), nz(library));
-      try {
-        if (c.metrics()) aggregator.add(key, duration, responded, bytesSent, bytesReceived);
-        if (c.trace() && Spans.sampled(c.traceSampleRatio())) {
-          // A span is one call on one connection: it keeps both ports.
-          SPANS.offer(key.toKey(), localPort, peerPort, status,
-              System.currentTimeMillis() * 1_000_000L - (now - startNs), duration, error);
+      // Advice passes the literals (interned: the same instances), so identity mostly decides.
+      boolean client = role == CLIENT || (role != SERVER && CLIENT.equals(role));
+      String protocolText = nz(protocol);
+      String roleText = nz(role);
+      String local = nz(localIp);
+      int rowLocalPort = client ? 0 : localPort;
+      String peer = nz(peerIp);
+      int rowPeerPort = client ? peerPort : 0;
+      String serviceText = nz(service);
+      String methodText = nz(method);
+      String cls = nz(statusClass);
+      String lib = nz(library);
+      RowKey row = null;
+      if (c.metrics()) {
+        row = aggregator.add(protocolText, roleText, ssl, local, rowLocalPort, peer, rowPeerPort, serviceText,
+            methodText, cls, lib, duration, responded, bytesSent, bytesReceived);
+      }
+      if (c.trace() && Spans.sampled(c.traceSampleRatio())) {
+        if (row == null) {
+          row = new RowKey(protocolText, roleText, ssl, local, rowLocalPort, peer, rowPeerPort, serviceText,
+              methodText, cls, lib);
         }
-      } finally {
-        key.release();
+        // A span is one call on one connection: it keeps both ports.
+        SPANS.offer(row, localPort, peerPort, status, System.currentTimeMillis() * 1_000_000L - (now - startNs),
+            duration, error);
       }
     } catch (Throwable t) {
       INTERNAL_ERRORS.incrementAndGet();
@@ -84,6 +98,7 @@ public final class Recorder {
 
   public static void activate(boolean on) {
     active = on;
+    if (!on) ConnectionFacts.clear(); // they hold the application's objects
   }
 
   public static boolean active() {
@@ -106,6 +121,7 @@ public final class Recorder {
 
   /** Forgets everything counted (a new attach starts from zero). */
   public static void reset() {
+    ConnectionFacts.clear();
     config = Config.DEFAULT;
     aggregator = new Aggregator(Config.DEFAULT.latencyBoundsNs(), Config.DEFAULT.cardinalityCap());
     SPANS.drain();
@@ -133,18 +149,33 @@ public final class Recorder {
     return "";
   }
 
-  /** getHostAddress() builds a new string each time. */
-  private static final java.util.concurrent.ConcurrentHashMap<InetAddress, String> IP_TEXT =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  /** An address and its text, as cached. */
+  private record IpText(InetAddress address, String text) {}
 
-  /** The address as text (cached: a process talks to few addresses). */
+  /** getHostAddress() builds a new string each time. */
+  private static final java.util.concurrent.ConcurrentHashMap<InetAddress, IpText> IP_TEXT =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  /**
+   * The addresses met last, one per slot of their hash, in front of {@link #IP_TEXT}: a process
+   * talks to few addresses, and one slot read and an address compare touch far less memory
+   * than the map's lookup (table, node, key). Filled with the map's own entries, so a slot two
+   * addresses take turns in allocates nothing.
+   */
+  private static final IpText[] RECENT_IPS = new IpText[64];
+
+  /** The address as text (cached). */
   public static String ipText(InetAddress ia) {
-    String s = IP_TEXT.get(ia);
-    if (s == null) {
-      s = ia.getHostAddress();
-      if (IP_TEXT.size() < 4096) IP_TEXT.put(ia, s);
+    int h = ia.hashCode() * 0x9E3779B9;
+    int slot = h >>> 26; // the top 6 bits: 64 slots
+    IpText recent = RECENT_IPS[slot];
+    if (recent != null && recent.address.equals(ia)) return recent.text;
+    IpText t = IP_TEXT.get(ia);
+    if (t == null) {
+      t = new IpText(ia, ia.getHostAddress());
+      if (IP_TEXT.size() < 4096) IP_TEXT.put(ia, t);
     }
-    return s;
+    RECENT_IPS[slot] = t;
+    return t.text;
   }
 
   public static int port(SocketAddress a) {

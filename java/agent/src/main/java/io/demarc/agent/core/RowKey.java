@@ -16,6 +16,19 @@ public record RowKey(String protocol, String role, boolean ssl, String localIp, 
     return hash(protocol, role, ssl, localIp, localPort, peerIp, peerPort, service, method, statusClass, library);
   }
 
+  /**
+   * Whether this key has these fields (the fields most likely to differ between two rows of one
+   * thread are compared first; equal strings are mostly the same instance, which equals checks
+   * before their contents).
+   */
+  boolean matches(String protocol, String role, boolean ssl, String localIp, int localPort, String peerIp,
+      int peerPort, String service, String method, String statusClass, String library) {
+    return this.localPort == localPort && this.peerPort == peerPort && this.ssl == ssl
+        && this.method.equals(method) && this.service.equals(service) && this.statusClass.equals(statusClass)
+        && this.peerIp.equals(peerIp) && this.localIp.equals(localIp) && this.library.equals(library)
+        && this.role.equals(role) && this.protocol.equals(protocol);
+  }
+
   /** The hash of a key with these fields (Strings cache their own hash, so this is cheap). */
   static int hash(String protocol, String role, boolean ssl, String localIp, int localPort, String peerIp,
       int peerPort, String service, String method, String statusClass, String library) {

@@ -66,10 +66,11 @@ public final class Spans {
     }
     ThreadLocalRandom r = ThreadLocalRandom.current();
     StringBuilder sb = new StringBuilder(320).append('{');
-    Json.key(sb, "traceId");
-    Json.string(sb, hex(r.nextLong()) + hex(r.nextLong()));
-    Json.key(sb, "spanId");
-    Json.string(sb, hex(r.nextLong()));
+    Json.key(sb, "traceId").append('"');
+    hex(sb, r.nextLong());
+    hex(sb, r.nextLong()).append('"');
+    Json.key(sb, "spanId").append('"');
+    hex(sb, r.nextLong()).append('"');
     Json.key(sb, "startEpochNs").append(s.startEpochNs());
     Json.key(sb, "durationNs").append(s.durationNs());
     Json.key(sb, "protocol");
@@ -95,9 +96,12 @@ public final class Spans {
     return sb.append('}').toString();
   }
 
-  private static String hex(long v) {
-    String h = Long.toHexString(v);
-    return "0".repeat(16 - h.length()) + h;
+  private static final char[] HEX_DIGITS = "0123456789abcdef".toCharArray();
+
+  /** {@code v} as 16 lowercase hex digits, written in place (no strings per id). */
+  private static StringBuilder hex(StringBuilder sb, long v) {
+    for (int shift = 60; shift >= 0; shift -= 4) sb.append(HEX_DIGITS[(int) (v >>> shift) & 15]);
+    return sb;
   }
 
   /** The SPANS payload for what was queued, or null when there is nothing to say. */

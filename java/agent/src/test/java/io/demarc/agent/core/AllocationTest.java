@@ -116,6 +116,24 @@ class AllocationTest {
         Recorder.httpMethod("POST", "/echo"), start, "jdk-httpclient"));
   }
 
+  /** A thread whose calls alternate between two rows: each misses the remembered row and looks its own up. */
+  @Test
+  void callsAlternatingBetweenRowsAllocateNothingEither() {
+    Recorder.activate(true);
+    int[] n = {0};
+    double alternating = bytesPerCall(() -> {
+      long start = Recorder.start();
+      Recorder.record("http", "server", false, Recorder.ip(LOCAL), Recorder.port(LOCAL), Recorder.ip(REMOTE),
+          Recorder.port(REMOTE), "", Recorder.httpMethod("GET", (n[0]++ & 1) == 0 ? "/a" : "/b"), 200,
+          StatusClass.OK, true, start, 1, 1, "jdk-httpserver", null);
+    });
+    System.out.printf("allocated per call alternating between two rows: %.1f B%n", alternating);
+    assertTrue(alternating < BOUND_BYTES, "alternating calls allocate " + alternating + " B");
+    List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.aggregator().flush(true));
+    assertEquals(2, rows.size());
+    for (Map<String, Object> r : rows) assertEquals((long) CALLS, r.get("requests"));
+  }
+
   @Test
   void syncDubboCallsAndBlockingJdkSendsAllocateNoCompletion() {
     Recorder.activate(true);

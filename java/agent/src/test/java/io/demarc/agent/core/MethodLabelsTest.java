@@ -26,6 +26,18 @@ class MethodLabelsTest {
     assertEquals(new MethodLabels.Grpc("", "bare"), Recorder.grpcMethod("bare"));
   }
 
+  /** More methods than the slots in front of the map: names sharing a slot still get their own labels. */
+  @Test
+  void grpcLabelsStayRightWhenMethodsShareASlot() {
+    for (int round = 0; round < 3; round++) {
+      for (int i = 0; i < 300; i++) {
+        MethodLabels.Grpc g = Recorder.grpcMethod("demo.S" + i + "/M" + (i % 7));
+        assertEquals("demo.S" + i, g.service());
+        assertEquals("M" + (i % 7), g.method());
+      }
+    }
+  }
+
   @Test
   void theCacheIsBoundedAndLabelsStayRightPastTheBound() {
     for (int i = 0; i < MethodLabels.MAX_ENTRIES + 100; i++) {

@@ -266,6 +266,16 @@ let scratch = new Uint8Array(0);
 /** Room left below which {@link readFdInto} grows its buffer (a seq_file read fills what it gets). */
 const MIN_ROOM = 1 << 16;
 
+/** One read(2) of `fd` into `room`: the bytes read, 0 at EOF (EINTR and EAGAIN are retried). */
+function readSome(fd: number, op: string, room: Uint8Array<ArrayBuffer>): number {
+  for (;;) {
+    const n = Number(libc().read(fd, room, BigInt(room.length)));
+    if (n >= 0) return n;
+    const e = lastErrno();
+    if (e !== 4 && e !== 11) throw new BpfError(op, e); // EINTR, EAGAIN: the seq file retries
+  }
+}
+
 /** Read a raw fd to EOF into `buf` (doubled while short of room), then close it. */
 export function readFdInto(
   fd: number,
@@ -280,13 +290,7 @@ export function readFdInto(
         bigger.set(buf.subarray(0, len));
         buf = bigger;
       }
-      const room = buf.subarray(len);
-      const n = Number(libc().read(fd, room, BigInt(room.length)));
-      if (n < 0) {
-        const e = lastErrno();
-        if (e === 4 || e === 11) continue; // EINTR, EAGAIN: the seq file retries
-        throw new BpfError(op, e);
-      }
+      const n = readSome(fd, op, buf.subarray(len));
       if (n === 0) break;
       len += n;
     }
@@ -318,13 +322,7 @@ export function readFdChunks(
       throw new BpfError(op, 22, detail);
     }
     for (;;) {
-      const room = buf.subarray(held);
-      const n = Number(libc().read(fd, room, BigInt(room.length)));
-      if (n < 0) {
-        const e = lastErrno();
-        if (e === 4 || e === 11) continue; // EINTR, EAGAIN: the seq file retries
-        throw new BpfError(op, e);
-      }
+      const n = readSome(fd, op, buf.subarray(held));
       if (n === 0) break;
       total += n;
       const len = held + n, whole = len - len % unit;

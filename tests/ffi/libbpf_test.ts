@@ -324,6 +324,7 @@ Deno.test("an object loads while a stream of signals arrives (the verifier's EAG
     args: ["run", "-A", fixture("load_under_signals.ts"), tcpObj, "8"],
     stdout: "piped",
     stderr: "null",
+    signal: AbortSignal.timeout(180_000), // a stuck child fails the test instead of hanging it
   }).output();
   const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "{}");
   assertGreater(r.receivedBefore, 0, "the sender's signals reach the loading process");

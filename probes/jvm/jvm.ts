@@ -156,8 +156,9 @@ class JvmDriver implements ProbeDriver {
       store: this.#store,
       helper: {
         jar: `${ctx.buildDir}/java/demarc-attach.jar`,
-        // The helper allows loading the agent 30 s on top of its own timeout.
-        timeoutMs: Number(this.#config!.params.attach_timeout ?? 20) * 1000 + 30_000,
+        // The helper keeps its steps within attach_timeout itself; this kill is the backstop,
+        // with room for the helper JVM's own start-up on a loaded host.
+        timeoutMs: Number(this.#config!.params.attach_timeout ?? 20) * 1000 + 10_000,
       },
       agentJar: `${ctx.buildDir}/java/demarc-agent.jar`,
       agentVersion: this.#agentVersion,

@@ -161,7 +161,10 @@ export class JvmSession {
           : `attach to pid ${this.pid} (${info.comm}) failed: ${res.error}`,
       );
     }
-    if (!await this.#waitHello(this.#d.attachTimeoutMs)) {
+    // One budget for the whole attach: the HELLO gets what the helper left of it (at least
+    // 1 s: the agent connects right after its agentmain returned).
+    const helloMs = Math.max(1000, this.#d.attachTimeoutMs - (performance.now() - t0));
+    if (!await this.#waitHello(helloMs)) {
       const gone = !(await sameProcess(info));
       await runHelper(this.#d.helper, this.#helperArgs("detach")).catch(() => undefined);
       await this.#d.store.delete(this.pid);

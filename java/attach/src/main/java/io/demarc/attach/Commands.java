@@ -9,10 +9,8 @@ final class Commands {
   static final String PROP_LOADED = "demarc.agent.version";
   /** Set by the agent on first load and never cleared: its classes stay in the JVM for good. */
   static final String PROP_CLASSES = "demarc.agent.classes";
-  /** Retransforming already-loaded classes takes longer than answering a command. */
-  private static final long LOAD_TIMEOUT_MS = 30_000;
-
   private final long pid;
+  /** The whole command's budget: every step gets what the steps before it left. */
   private final long timeoutMs;
   private final long started = System.nanoTime();
 
@@ -21,11 +19,21 @@ final class Commands {
     this.timeoutMs = timeoutMs;
   }
 
+  /** What is left of the command's budget for {@code step}; a timeout when nothing is. */
+  long left(String step) throws AttachException {
+    long left = timeoutMs - (System.nanoTime() - started) / 1_000_000;
+    if (left <= 0) {
+      throw new AttachException("timeout", "the command's budget of " + timeoutMs + " ms ran out before " + step
+          + " (pid " + pid + ")", "raise --timeout-ms (the jvm probe's attach_timeout param)");
+    }
+    return left;
+  }
+
   Map<String, Object> check(java.nio.file.Path agentOrNull) throws AttachException {
     Target t = Target.inspect(pid);
-    AttachListener l = new AttachListener(t, timeoutMs);
+    AttachListener l = new AttachListener(t, left("starting the attach listener"));
     l.ensureStarted();
-    Properties p = l.systemProperties(timeoutMs);
+    Properties p = l.systemProperties(left("reading system properties"));
     Map<String, Object> o = result(t, p);
     o.put("attachable", true);
     if (agentOrNull != null) {
@@ -42,16 +50,17 @@ final class Commands {
           "write socket=...;secret=...;version=... to the helper's stdin");
     }
     Target t = Target.inspect(pid);
-    AttachListener l = new AttachListener(t, timeoutMs);
+    AttachListener l = new AttachListener(t, left("starting the attach listener"));
     l.ensureStarted();
-    Properties before = l.systemProperties(timeoutMs);
+    Properties before = l.systemProperties(left("reading system properties"));
     String conflict = conflict(before, jar.version());
     if (conflict != null) {
       throw new AttachException("version_conflict", conflict, "detach the other agent or restart the JVM");
     }
     String path = jar.pathFor(t);
-    l.loadAgent(path, args, Math.max(timeoutMs, LOAD_TIMEOUT_MS));
-    Properties after = l.systemProperties(timeoutMs);
+    // Loading retransforms the application's loaded classes: the longest step by far.
+    l.loadAgent(path, args, left("loading the agent"));
+    Properties after = l.systemProperties(left("checking the agent started"));
     if (!jar.version().equals(after.getProperty(PROP_LOADED))) {
       throw new AttachException("load_failed", "the agent loaded but did not start (no " + PROP_LOADED + ")",
           "see the JVM's stderr");
@@ -64,9 +73,9 @@ final class Commands {
 
   Map<String, Object> detach(AgentJar jar) throws AttachException {
     Target t = Target.inspect(pid);
-    AttachListener l = new AttachListener(t, timeoutMs);
+    AttachListener l = new AttachListener(t, left("starting the attach listener"));
     l.ensureStarted();
-    Properties before = l.systemProperties(timeoutMs);
+    Properties before = l.systemProperties(left("reading system properties"));
     Map<String, Object> o;
     if (before.getProperty(PROP_LOADED) == null) {
       o = result(t, before);
@@ -74,8 +83,8 @@ final class Commands {
       o.put("reason", "no demarc agent loaded");
       return o;
     }
-    l.loadAgent(jar.pathFor(t), "command=detach", Math.max(timeoutMs, LOAD_TIMEOUT_MS));
-    Properties after = l.systemProperties(timeoutMs);
+    l.loadAgent(jar.pathFor(t), "command=detach", left("detaching the agent"));
+    Properties after = l.systemProperties(left("checking the agent detached"));
     if (after.getProperty(PROP_LOADED) != null) {
       throw new AttachException("load_failed", "the agent is still loaded after detach", "see the JVM's stderr");
     }

@@ -9,6 +9,7 @@ import java.util.Map;
 
 /**
  * {@code java -jar demarc-attach.jar attach|check|detach --pid N [--agent JAR] [--timeout-ms MS]}.
+ * {@code --timeout-ms} is the whole command's budget (default 20000), shared by its steps.
  * Prints one JSON line and exits 0 (ok) or 1. {@code attach} reads the agent's argument string
  * from stdin so the per-attach secret never shows on a command line.
  */
@@ -28,7 +29,7 @@ public final class Main {
       Map<String, String> opts = parse(argv);
       String cmd = opts.get("");
       long pid = parsePid(opts.get("pid"));
-      long timeout = Long.parseLong(opts.getOrDefault("timeout-ms", "5000"));
+      long timeout = Long.parseLong(opts.getOrDefault("timeout-ms", "20000"));
       Commands c = new Commands(pid, timeout);
       return switch (cmd) {
         case "check" -> c.check(agentPathOrNull(opts));
@@ -106,7 +107,7 @@ public final class Main {
 
   private static AttachException usage(String why) {
     return new AttachException("bad_input", why,
-        "usage: demarc-attach.jar attach|check|detach --pid N [--agent demarc-agent.jar] [--timeout-ms 5000]"
+        "usage: demarc-attach.jar attach|check|detach --pid N [--agent demarc-agent.jar] [--timeout-ms 20000]"
             + " (attach reads the agent argument string from stdin)");
   }
 }

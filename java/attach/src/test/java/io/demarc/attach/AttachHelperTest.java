@@ -116,6 +116,20 @@ class AttachHelperTest {
   }
 
   @Test
+  void aLoadSlowerThanTheWholeBudgetTimesOutWithinIt() throws Exception {
+    try (Jvms.Child c = sleeperJvm(Jvms.jdks().get(0), List.of(), List.of(), List.of())) {
+      String pid = Long.toString(c.pid());
+      // The listener started and answering first, so the budget is left to the load step.
+      assertEquals(true, run("", "check", "--pid", pid).get("ok"));
+      // The agent takes 8 s; a load step with a floor of its own (or per-step timeouts) would wait.
+      Map<String, Object> r = run("slowMs=8000", "attach", "--pid", pid, "--agent", fakeAgent.toString(),
+          "--timeout-ms", "2000");
+      assertEquals("timeout", r.get("code"), r.toString());
+      assertTrue(r.get("error").toString().contains("'load'"), r.toString());
+    }
+  }
+
+  @Test
   void aProcessThatIsNotAJvmIsRefused() throws Exception {
     Process p = new ProcessBuilder("sleep", "30").start();
     try {

@@ -11,6 +11,13 @@ public final class FakeAgent {
       return;
     }
     if (args != null && args.contains("fail=1")) throw new IllegalStateException("asked to fail");
+    if (args != null && args.startsWith("slowMs=")) { // a load that takes long (retransforming a big app)
+      try {
+        Thread.sleep(Long.parseLong(args.substring("slowMs=".length())));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     String v = version();
     System.setProperty("demarc.agent.version", v);
     System.setProperty("demarc.agent.classes", v);

@@ -30,7 +30,6 @@ record LibraryHook(String name, String instrumentation, String covers, ElementMa
   private static final String ADVICE = "io.demarc.agent.advice.";
   private static final String URLCONN = "sun.net.www.protocol.http.HttpURLConnection";
   private static final String OKHTTP3_TRANSMITTER = "okhttp3.internal.connection.Transmitter";
-  private static final String DUBBO_INVOKER = "org.apache.dubbo.rpc.protocol.dubbo.DubboInvoker";
   private static final String APACHE_RUNTIME = "org.apache.hc.client5.http.impl.classic.InternalExecRuntime";
 
   private static Method m(ElementMatcher<? super MethodDescription> matcher, String advice) {
@@ -95,12 +94,9 @@ record LibraryHook(String name, String instrumentation, String covers, ElementMa
       new LibraryHook("dubbo-consumer", "dubbo", "Apache Dubbo 2.7 and 3.x, dubbo and triple protocols (tested 2.7.23, 3.3.6)",
           named("org.apache.dubbo.rpc.protocol.AbstractInvoker"),
           List.of(m(named("invoke").and(takesArguments(1)), "DubboConsumerAdvice"))),
-      new LibraryHook("dubbo-consumer-connection", "dubbo", "Apache Dubbo 3.3.x dubbo protocol (tested 3.3.6)",
-          named(DUBBO_INVOKER).and(declaresField(named("clientsProvider"))),
-          List.of(m(named("doInvoke").and(takesArguments(1)), "DubboInvokerAdvice"))),
-      new LibraryHook("dubbo27-consumer-connection", "dubbo", "Apache Dubbo 2.7.x dubbo protocol (tested 2.7.23)",
-          named(DUBBO_INVOKER).and(declaresField(named("clients"))),
-          List.of(m(named("doInvoke").and(takesArguments(1)), "DubboInvoker27Advice"))),
+      new LibraryHook("dubbo-consumer-connection", "dubbo", "Apache Dubbo 2.7 and 3.x dubbo protocol over netty4 (tested 2.7.23, 3.3.6)",
+          named("org.apache.dubbo.remoting.transport.netty4.NettyChannel"),
+          List.of(m(named("send").and(takesArguments(2)), "DubboChannelSendAdvice"))),
       new LibraryHook("dubbo-provider-triple", "dubbo", "Apache Dubbo 3.x triple protocol (tested 3.3.6)",
           named("org.apache.dubbo.rpc.cluster.filter.FilterChainBuilder$CallbackRegistrationInvoker"),
           List.of(m(named("invoke").and(takesArguments(1)), "DubboTripleProviderAdvice"))),

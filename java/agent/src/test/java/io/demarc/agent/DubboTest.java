@@ -22,6 +22,48 @@ class DubboTest {
   }
 
   /**
+   * A consumer with three connections to its provider, used in turn: each call is named by the
+   * connection that carried it (its span's local port is the peer port the provider saw), so it
+   * joins the TCP probe's row of that very connection.
+   */
+  @Test
+  void aConsumerWithSeveralConnectionsNamesTheOneEachCallUsed() throws Exception {
+    try (Child app = new Child(DubboChildApp.class.getName(), Support.defaultJdk(), null, Support.log("dubbo-conns"),
+        "-Ddemarc.dubbo.connections=3");
+        FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(),
+            "{\"reportPeriodMs\":300,\"trace\":true,\"traceSampleRatio\":1}")) {
+      Support.attach(app.pid(), runner.args());
+      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+      assertEquals(30, app.run(30, "hello").ok());
+      assertTrue(FakeRunner.await(10_000, () -> spanPorts(runner, "client", "localPort").size() == 30
+          && spanPorts(runner, "server", "peerPort").size() == 30), runner.spans.toString());
+      java.util.List<Integer> consumerSide = spanPorts(runner, "client", "localPort");
+      java.util.List<Integer> providerSide = spanPorts(runner, "server", "peerPort");
+      assertTrue(!consumerSide.contains(0), "every call names its connection: " + consumerSide);
+      assertEquals(3, new java.util.HashSet<>(consumerSide).size(), consumerSide.toString());
+      assertEquals(new java.util.HashSet<>(providerSide), new java.util.HashSet<>(consumerSide));
+      // Call by call: the same number of calls went over each connection on both sides.
+      java.util.Collections.sort(consumerSide);
+      java.util.Collections.sort(providerSide);
+      assertEquals(providerSide, consumerSide);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static java.util.List<Integer> spanPorts(FakeRunner runner, String role, String field) {
+    java.util.List<Integer> ports = new java.util.ArrayList<>();
+    for (Map<String, Object> frame : runner.spans) {
+      for (Object o : (java.util.List<Object>) frame.get("spans")) {
+        Map<String, Object> span = (Map<String, Object>) o;
+        if ("dubbo".equals(span.get("protocol")) && role.equals(span.get("role"))) {
+          ports.add(((Number) span.get(field)).intValue());
+        }
+      }
+    }
+    return ports;
+  }
+
+  /**
    * Dubbo 2.7.23 on its own class path: the same advice (AbstractInvoker.invoke, the dubbo
    * protocol's reply handler; 2.7's DubboInvoker has its own connection hook) and the same checks.
    */

@@ -1,8 +1,8 @@
 package io.demarc.agent.advice;
 
+import io.demarc.agent.core.ConnectionFacts;
 import io.demarc.agent.core.DubboCompletion;
 import io.demarc.agent.core.Handoff;
-import java.net.InetSocketAddress;
 import io.demarc.agent.core.Recorder;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
@@ -31,18 +31,19 @@ public final class DubboConsumerAdvice {
   @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
   public static void exit(@Advice.Enter long start, @Advice.This Invoker<?> self, @Advice.Argument(0) Invocation inv,
       @Advice.Return Result result, @Advice.Thrown Throwable thrown) {
-    Handoff conn = Handoff.take(); // the connection's addresses, when DubboInvokerAdvice left them
-    InetSocketAddress local = conn.local;
-    InetSocketAddress remote = conn.remote;
-    conn.clear();
+    // The connection that sent this very invocation, when DubboChannelSendAdvice saw it (dubbo
+    // protocol); else (triple, or nothing sent) the URL's host and port.
+    Handoff left = Handoff.take();
+    ConnectionFacts conn = left.factsFor == inv ? left.facts : null;
+    left.clear();
     if (start == 0) return;
     URL url = self.getUrl();
     if ("injvm".equals(url.getProtocol())) return; // in-process: no network involved
     String service = inv.getServiceName() != null ? inv.getServiceName() : url.getServiceInterface();
-    String localIp = Recorder.ip(local);
-    int localPort = Recorder.port(local);
-    String peerIp = remote != null ? Recorder.ip(remote) : Recorder.literalIp(url.getHost());
-    int peerPort = remote != null ? Recorder.port(remote) : url.getPort();
+    String localIp = conn != null ? conn.localIp : "";
+    int localPort = conn != null ? conn.localPort : 0;
+    String peerIp = conn != null ? conn.peerIp : Recorder.literalIp(url.getHost());
+    int peerPort = conn != null ? conn.peerPort : url.getPort();
     String library = Recorder.dubboLibrary(url.getProtocol());
     if (thrown != null || result == null) {
       DubboCompletion.record("client", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(), start,

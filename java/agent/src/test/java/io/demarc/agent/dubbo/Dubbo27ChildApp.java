@@ -47,6 +47,8 @@ public final class Dubbo27ChildApp {
     ref.setInterface(Echo.class);
     ref.setUrl("dubbo://127.0.0.1:" + port);
     ref.setRetries(0);
+    // -Ddemarc.dubbo.connections=N: N connections to the provider, used in turn.
+    ref.setConnections(Integer.getInteger("demarc.dubbo.connections", 1));
     ref.setTimeout(10_000);
     Echo echo = ref.get();
     echo.echo("warm-up");

@@ -43,6 +43,8 @@ public final class DubboChildApp {
     ref.setInterface(Echo.class);
     ref.setUrl(name + "://127.0.0.1:" + port);
     ref.setRetries(0);
+    // -Ddemarc.dubbo.connections=N: N connections to the provider, used in turn.
+    ref.setConnections(Integer.getInteger("demarc.dubbo.connections", 1));
     ref.setTimeout(10_000);
     DubboBootstrap.newInstance(new FrameworkModel()).application(capp)
         .registry(new RegistryConfig(RegistryConfig.NO_AVAILABLE)).reference(ref).start();

@@ -21,6 +21,7 @@ import {
   CFG_FLAGS,
   ListenerKey,
   ListenerOwner,
+  ReadState,
   SCAN,
   STAT_MAX,
   STATS,
@@ -36,7 +37,7 @@ export { FORK_GRACE_MS } from "./watched_pids.ts";
 export const PROGRAMS: Readonly<Record<string, string>> = {
   "tp_btf/inet_sock_set_state": "on_state",
   "iter/tcp": "dump_tcp",
-  "iter/bpf_map_elem": "dump_conns",
+  "iter/bpf_map_elem": "read_slots",
   "tp_btf/tcp_retransmit_skb": "on_retransmit",
   "tp_btf/tcp_send_reset": "on_send_reset",
   "tp_btf/tcp_receive_reset": "on_receive_reset",
@@ -52,6 +53,9 @@ export const PROGRAMS: Readonly<Record<string, string>> = {
 export interface TrackedRead {
   walk: number;
   idle: number | undefined;
+  /** The read looked every entry up instead of trusting the slots of unchanged ones (an LRU
+   * eviction since the last such read, a full read, or a change under way when it began). */
+  verified: boolean;
 }
 
 /** Who decodes a periodic read's records, a buffer at a time (see {@link TcpKernel.readTracked}). */
@@ -104,12 +108,13 @@ export class TcpKernel {
   readonly #cfg: BpfMap;
   readonly #activity: BpfMap;
   readonly #adopt: BpfMap;
+  readonly #readState: BpfMap;
   /** The periodic read's buffer: records are handed over as each read(2) fills it. */
   readonly #readBuf = new Uint8Array(READ_BUF);
   /** Optional attach points whose programs the kernel refused to load. */
   #unloaded = new Set<string>();
   /** What `cfg` holds (see `struct tcp_cfg`). */
-  #cfgValue = { scan: SCAN.OFF as number, fields: 0, gen: 2, flags: 0, walk: 0 };
+  #cfgValue = { scan: SCAN.OFF as number, fields: 0, gen: 2, flags: 0, walk: 0, readId: 0 };
   /** The next periodic read lists every socket in full (values the reader lacks). */
   #fullRead = true;
 
@@ -126,12 +131,16 @@ export class TcpKernel {
     this.#cfg = obj.map("cfg");
     this.#activity = obj.map("activity");
     this.#adopt = obj.map("adopt");
+    this.#readState = obj.map("read_state");
     this.#links.set(
       "tp_btf/inet_sock_set_state",
       obj.program(PROGRAMS["tp_btf/inet_sock_set_state"]).attach(),
     );
     this.#iter = obj.program(PROGRAMS["iter/tcp"]).attachIter();
-    this.#connsIter = obj.program(PROGRAMS["iter/bpf_map_elem"]).attachIter({ map: this.#conns });
+    // The read walks the slots of conns' elements, a chunk of them per program run.
+    this.#connsIter = obj.program(PROGRAMS["iter/bpf_map_elem"]).attachIter({
+      map: obj.map("chunks"),
+    });
     // Handled in place, at once: nothing allocated per record.
     this.#rb = new RingBuffer(obj, obj.map("events"), { at: onClosed });
   }
@@ -154,8 +163,11 @@ export class TcpKernel {
       const obj = BpfObject.openMem(bytes, "tcp.bpf.o");
       try {
         obj.map("conns").setMaxEntries(sizes.maxConnections);
-        // One slot per element of conns, indexed modulo a power of two (tcp.bpf.c elem_slot).
-        obj.map("elems").setMaxEntries(pow2(sizes.maxConnections));
+        // One slot per element of conns, indexed modulo a power of two (tcp.bpf.c elem_index),
+        // read SLOT_CHUNK to a program run.
+        const slots = pow2(sizes.maxConnections);
+        obj.map("elems").setMaxEntries(slots);
+        obj.map("chunks").setMaxEntries(slots / SLOT_CHUNK);
         obj.map("listeners").setMaxEntries(sizes.maxListeners);
         obj.map("pids").setMaxEntries(sizes.maxPids);
         obj.map("events").setMaxEntries(pow2(sizes.ringbufSize));
@@ -268,6 +280,7 @@ export class TcpKernel {
     dv.setUint32(TcpCfg.offsets.gen, c.gen, true);
     dv.setUint32(TcpCfg.offsets.flags, noSkip ? c.flags & ~CFG_FLAGS.SKIP_IDLE : c.flags, true);
     dv.setUint32(TcpCfg.offsets.walk, c.walk, true); // `idle` starts at 0
+    dv.setUint32(TcpCfg.offsets.read_id, c.readId, true);
     this.#cfg.update(u32(0), v);
   }
 
@@ -291,6 +304,7 @@ export class TcpKernel {
     const c = this.#cfgValue;
     const skip = !this.#fullRead && (c.flags & CFG_FLAGS.SKIP_IDLE) !== 0;
     c.walk = skip ? (c.walk % 32767) + 1 : 0;
+    c.readId = (c.readId + 1) >>> 0;
     this.#writeCfg(!skip);
     let idle;
     try {
@@ -310,7 +324,18 @@ export class TcpKernel {
       this.#writeCfg();
     }
     this.#fullRead = false;
-    return { walk: c.walk, idle };
+    return { walk: c.walk, idle, verified: this.readState().verify !== 0 };
+  }
+
+  /** What the periodic read knows of the LRU's evictions (`struct read_state`). */
+  readState(): { verify: number; verifyReads: number; evictionsClean: number } {
+    const v = this.#readState.lookup(u32(0))!;
+    const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
+    return {
+      verify: dv.getUint32(ReadState.offsets.verify, true),
+      verifyReads: dv.getUint32(ReadState.offsets.verify_reads, true),
+      evictionsClean: Number(dv.getBigUint64(ReadState.offsets.evictions_clean, true)),
+    };
   }
 
   /**
@@ -424,6 +449,9 @@ export const MARKERS: readonly string[] = [
   "tp_btf/tcp_send_reset",
   "tp_btf/tcp_receive_reset",
 ];
+
+/** Slots of `elems` per run of the periodic read (tcp.bpf.c SLOT_CHUNK). */
+const SLOT_CHUNK = 128;
 
 /** The periodic read's buffer: room for one read(2) of the iterator (its seq buffer is 32 KiB). */
 const READ_BUF = 1 << 16;

@@ -343,6 +343,9 @@ class TcpDriver implements ProbeDriver {
         flows: this.#flows?.size ?? 0,
         liveConnections: this.#flows?.liveConnections ?? 0,
         idleInLastRead: this.#flows?.idleInLastRead ?? 0,
+        // Reads that looked every entry up (an LRU eviction since the last such read, or a full
+        // read) rather than trusting the slots of unchanged sockets.
+        verifiedReads: k?.readState().verifyReads ?? 0,
         reports: this.#reports,
         hz: this.#hz ? `${this.#hz.hz} (${this.#hz.source})` : "not read yet",
         ...this.#health.snapshot(),

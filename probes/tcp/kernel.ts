@@ -213,7 +213,7 @@ export class TcpKernel {
 
   /**
    * Mean cost per run of each attached program (only while kernel.bpf_stats_enabled=1; for
-   * iter/tcp a run is one socket visited).
+   * iter/tcp a run is one socket visited, for iter/bpf_map_elem 128 slots of tracked sockets).
    */
   programStats(): Record<string, { runs: number; nsPerRun: number }> {
     const out: Record<string, { runs: number; nsPerRun: number }> = {};
@@ -290,8 +290,8 @@ export class TcpKernel {
   }
 
   /**
-   * The tracked connections (all namespaces), from a walk of the `conns` map: `records`, a
-   * `struct tcp_snap` per socket listed; with read_changed_only, sockets unchanged since they
+   * The tracked connections (all namespaces), from a walk of the slots of the `conns` map's
+   * elements (tcp.bpf.c read_slots): `records`, a `struct tcp_snap` per socket listed; with read_changed_only, sockets unchanged since they
    * were last listed are only counted (`idle`; undefined when every socket was listed) under the
    * read's number `walk` (close records of counted sockets carry it). `endOfPeriod`: this is
    * the report period's read, after which activity counts as the previous period's (reads

@@ -137,6 +137,7 @@ export const ReadState = defineStruct(
     ["verify", "u32"],
     ["verify_reads", "u32"],
     ["pad", "u32"],
+    ["fence", "u64"],
   ] as const,
 );
 

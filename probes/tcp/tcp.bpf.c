@@ -257,6 +257,18 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1; /* per-CPU slot: no atomic needed */
 }
 
+/* The halves of the sequence count around an insert or delete of `conns` (see begin_read): a
+ * value-returning atomic, fully ordered on every architecture (arm64: ldaddal), so the change's own
+ * counts are seen between them by a reader on another CPU. */
+static __always_inline void change_mark(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v) {
+		__u64 old = __sync_fetch_and_add(v, 1);
+		barrier_var(old);
+	}
+}
+
 static __always_inline __u64 *pid_slot(__u32 tgid)
 {
 	__u32 slot = tgid & (PID_SLOTS - 1);
@@ -535,10 +547,10 @@ static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, 
 	ci.role = role;
 	ci.owner_src = owner;
 	__builtin_memcpy(ci.comm, comm, DEMARC_COMM_LEN);
-	stat_inc(STAT_CHANGE_BEGIN);
+	change_mark(STAT_CHANGE_BEGIN);
 	long err = bpf_map_update_elem(&conns, &key, &ci, BPF_ANY);
 	stat_inc(err ? STAT_INSERT_FAIL : STAT_INSERTS);
-	stat_inc(STAT_CHANGE_END);
+	change_mark(STAT_CHANGE_END);
 	if (!err)
 		forget_read_slot(key);
 }
@@ -585,10 +597,10 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 			lc->ci = *ci;
 		}
 	}
-	stat_inc(STAT_CHANGE_BEGIN);
+	change_mark(STAT_CHANGE_BEGIN);
 	if (bpf_map_delete_elem(&conns, &key) == 0)
 		stat_inc(STAT_DELETES);
-	stat_inc(STAT_CHANGE_END);
+	change_mark(STAT_CHANGE_END);
 }
 
 /* The struct proto of the TCP socket last seen here, per family (0 AF_INET, 1 AF_INET6). A
@@ -925,6 +937,14 @@ static __always_inline __u64 stat_sum(__u32 idx)
 	return sum;
 }
 
+/* Loads before it complete before loads after it (a fully ordered atomic: arm64 may otherwise
+ * reorder loads; x86 does not). */
+static __always_inline void read_barrier(struct read_state *rs)
+{
+	__u64 old = __sync_fetch_and_add(&rs->fence, 0);
+	barrier_var(old);
+}
+
 /* The first run of a read (chunk 0): may it trust the slots? An entry the LRU evicts (inside
  * another insert: no program of ours sees it) leaves its slot saying "known, unchanged", and a
  * read trusting it would count a connection that is gone as live. Evictions = inserts + adoptions
@@ -938,9 +958,11 @@ static __always_inline void begin_read(const struct tcp_cfg *c, struct read_stat
 {
 	rs->read_id = c->read_id;
 	__u64 end = stat_sum(STAT_CHANGE_END);
+	read_barrier(rs);
 	__u64 ins = stat_sum(STAT_INSERTS), adopted = stat_sum(STAT_ADOPTED);
 	__u64 del = stat_sum(STAT_DELETES);
 	__s64 n = bpf_map_sum_elem_count((struct bpf_map *)&conns);
+	read_barrier(rs);
 	__u64 begin = stat_sum(STAT_CHANGE_BEGIN);
 	__u64 evictions = ins + adopted - del - (__u64)n;
 	rs->now_valid = begin == end;
@@ -1135,11 +1157,11 @@ static __always_inline void adopt_socket(const struct sock *sk, __u64 key)
 	ci.established = 1;
 	__builtin_memcpy(ci.comm, r->comm, DEMARC_COMM_LEN);
 	/* NOEXIST: a connect()/SYN_RECV insert on another CPU, with fresher facts, wins. */
-	stat_inc(STAT_CHANGE_BEGIN);
+	change_mark(STAT_CHANGE_BEGIN);
 	long err = bpf_map_update_elem(&conns, &key, &ci, BPF_NOEXIST);
 	if (!err)
 		stat_inc(STAT_ADOPTED);
-	stat_inc(STAT_CHANGE_END);
+	change_mark(STAT_CHANGE_END);
 	if (!err)
 		forget_read_slot(key);
 }

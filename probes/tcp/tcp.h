@@ -201,6 +201,7 @@ struct read_state {
 	__u32 verify;            /* the read under way looks up every entry */
 	__u32 verify_reads;      /* reads that looked up every entry (since load) */
 	__u32 pad;
+	__u64 fence;             /* the read's memory barriers add 0 to it */
 };
 
 #endif

@@ -117,9 +117,12 @@ export class TcpKernel {
   #cfgValue = { scan: SCAN.OFF as number, fields: 0, gen: 2, flags: 0, walk: 0, readId: 0 };
   /** The next periodic read lists every socket in full (values the reader lacks). */
   #fullRead = true;
+  /** The periodic read's program: read_slots, or on kernels before 6.6 dump_conns. */
+  readonly #readProgram: string;
 
-  private constructor(obj: BpfObject, onClosed: RecordAtHandler) {
+  private constructor(obj: BpfObject, onClosed: RecordAtHandler, readProgram: string) {
     this.#obj = obj;
+    this.#readProgram = readProgram;
     this.#conns = obj.map("conns");
     this.#stats = obj.map("stats");
     this.#pids = new WatchedPids(
@@ -137,9 +140,10 @@ export class TcpKernel {
       obj.program(PROGRAMS["tp_btf/inet_sock_set_state"]).attach(),
     );
     this.#iter = obj.program(PROGRAMS["iter/tcp"]).attachIter();
-    // The read walks the slots of conns' elements, a chunk of them per program run.
-    this.#connsIter = obj.program(PROGRAMS["iter/bpf_map_elem"]).attachIter({
-      map: obj.map("chunks"),
+    // The read walks the slots of conns' elements, a chunk of them per program run (before 6.6,
+    // the conns hash table, an entry per run).
+    this.#connsIter = obj.program(readProgram).attachIter({
+      map: obj.map(readProgram === HASH_WALK ? "conns" : "chunks"),
     });
     // Handled in place, at once: nothing allocated per record.
     this.#rb = new RingBuffer(obj, obj.map("events"), { at: onClosed });
@@ -159,6 +163,7 @@ export class TcpKernel {
   ): Promise<TcpKernel> {
     const bytes = await readObject(path);
     const skip = new Set<string>();
+    let readProgram = PROGRAMS["iter/bpf_map_elem"];
     for (;;) {
       const obj = BpfObject.openMem(bytes, "tcp.bpf.o");
       try {
@@ -172,12 +177,30 @@ export class TcpKernel {
         obj.map("pids").setMaxEntries(sizes.maxPids);
         obj.map("events").setMaxEntries(pow2(sizes.ringbufSize));
         for (const p of skip) obj.program(PROGRAMS[p]).autoload = false;
+        for (const p of [PROGRAMS["iter/bpf_map_elem"], HASH_WALK]) {
+          obj.program(p).autoload = p === readProgram;
+        }
         obj.load();
-        const k = new TcpKernel(obj, onClosed);
+        const k = new TcpKernel(obj, onClosed, readProgram);
         k.#unloaded = skip;
         return k;
       } catch (e) {
         obj.close();
+        if (
+          readProgram !== HASH_WALK && e instanceof BpfError &&
+          failedProgram(e.message) === readProgram
+        ) {
+          // A kernel before 6.6 (no element count for the eviction check, or no open-coded
+          // loops): the hash-table walk, exact on its own and slower per socket.
+          readProgram = HASH_WALK;
+          degraded.push({
+            part: "iter/bpf_map_elem",
+            reason: `the read of the slots is not loadable on this kernel (${
+              firstLine(e)
+            }): the connection map's hash table is walked instead`,
+          });
+          continue;
+        }
         const point = e instanceof BpfError ? failedPoint(e.message) : undefined;
         if (!point || REQUIRED.has(point) || skip.has(point)) throw e;
         skip.add(point);
@@ -218,7 +241,8 @@ export class TcpKernel {
   programStats(): Record<string, { runs: number; nsPerRun: number }> {
     const out: Record<string, { runs: number; nsPerRun: number }> = {};
     for (const point of this.attached()) {
-      const i = this.#obj.program(PROGRAMS[point]).info();
+      const prog = point === "iter/bpf_map_elem" ? this.#readProgram : PROGRAMS[point];
+      const i = this.#obj.program(prog).info();
       if (i.runCount) out[point] = { runs: i.runCount, nsPerRun: i.runTimeNs / i.runCount };
     }
     return out;
@@ -325,6 +349,11 @@ export class TcpKernel {
     }
     this.#fullRead = false;
     return { walk: c.walk, idle, verified: this.readState().verify !== 0 };
+  }
+
+  /** The periodic read's program: `read_slots`, or `dump_conns` on kernels before 6.6. */
+  get readProgram(): string {
+    return this.#readProgram;
   }
 
   /** What the periodic read knows of the LRU's evictions (`struct read_state`). */
@@ -450,6 +479,9 @@ export const MARKERS: readonly string[] = [
   "tp_btf/tcp_receive_reset",
 ];
 
+/** The periodic read where read_slots cannot load (tcp.bpf.c dump_conns). */
+const HASH_WALK = "dump_conns";
+
 /** Slots of `elems` per run of the periodic read (tcp.bpf.c SLOT_CHUNK). */
 const SLOT_CHUNK = 128;
 
@@ -467,11 +499,16 @@ async function readObject(path: string): Promise<Uint8Array> {
   }
 }
 
-/** The attach point whose program libbpf names in a load failure (`prog 'x': ...`). */
-function failedPoint(message: string): string | undefined {
-  const prog = /prog '([\w]+)': (?:BPF program load failed|failed to (?:load|find|resolve))/.exec(
+/** The program libbpf names in a load failure (`prog 'x': ...`). */
+function failedProgram(message: string): string | undefined {
+  return /prog '([\w]+)': (?:BPF program load failed|failed to (?:load|find|resolve))/.exec(
     message,
   )?.[1];
+}
+
+/** The attach point whose program libbpf names in a load failure. */
+function failedPoint(message: string): string | undefined {
+  const prog = failedProgram(message);
   return Object.entries(PROGRAMS).find(([, p]) => p === prog)?.[0];
 }
 

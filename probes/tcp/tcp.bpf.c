@@ -206,11 +206,16 @@ struct {
 	__type(value, struct read_state);
 } read_state SEC(".maps");
 
-/* The number of elements in a map (the kernel's per-CPU count, kept for hash maps). */
-extern __s64 bpf_map_sum_elem_count(const struct bpf_map *map) __ksym;
-extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym;
-extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym;
-extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
+/* The number of elements in a map (the kernel's per-CPU count, kept for hash maps since 6.6), and
+ * open-coded loops (6.4). Weak: on an older kernel only read_slots fails to load, and the driver
+ * reads through dump_conns instead. */
+extern __s64 bpf_map_sum_elem_count(const struct bpf_map *map) __ksym __weak;
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym __weak;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym __weak;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym __weak;
+#ifdef DEMARC_NO_SLOT_READ /* tests: a kernel without what read_slots needs */
+extern void bpf_demarc_not_in_this_kernel(void) __ksym __weak;
+#endif
 
 /* A 16-bit Fibonacci hash of the socket address (slab objects: the low 6 bits carry little);
  * the activity slot is all of it. The verifier refuses shifts of a pointer, but the difference
@@ -1098,6 +1103,9 @@ int read_slots(struct bpf_iter__bpf_map_elem *ctx)
 	struct read_chunk *ch = ctx->value;
 	if (!key || !ch)
 		return 0;
+#ifdef DEMARC_NO_SLOT_READ
+	bpf_demarc_not_in_this_kernel();
+#endif
 	__u32 zero = 0, chunk = *key;
 	struct tcp_cfg *c = get_cfg();
 	struct read_state *rs = bpf_map_lookup_elem(&read_state, &zero);
@@ -1138,6 +1146,33 @@ int read_slots(struct bpf_iter__bpf_map_elem *ctx)
 	ch->idle = idle;
 	if (last && !full)
 		end_read(rs);
+	return 0;
+}
+
+/* The periodic read on kernels before 6.6 (no element count to catch evictions with): a walk of
+ * the `conns` hash table, a program run per entry; exact by itself, as the walk visits only the
+ * entries in the map. Unchanged entries are counted as read_slots counts them. */
+SEC("iter/bpf_map_elem")
+int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
+{
+	__u64 *key = ctx->key;
+	struct conn_info *ci = ctx->value;
+	if (!key || !ci)
+		return 0;
+	struct tcp_cfg *c = get_cfg();
+	struct elem_slot *e = elem_slot(ci);
+	if (!c || !e)
+		return 0;
+	__u32 info = e->info;
+	if ((c->flags & CFG_SKIP_IDLE) && (info & ELEM_KNOWN) &&
+	    !recently_active(info >> ELEM_HASH_SHIFT)) {
+		e->info = (info & ~ELEM_WALK_MASK) | (c->walk & ELEM_WALK_MASK);
+		c->idle++;
+		return 0;
+	}
+	/* A full buffer drops this run's record and runs it again: its marks make that run list
+	 * the socket again. */
+	list_entry(ctx->meta->seq, c, *key, ci, e);
 	return 0;
 }
 

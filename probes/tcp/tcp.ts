@@ -187,6 +187,9 @@ class TcpDriver implements ProbeDriver {
       this.#loadDegraded.find((l) => l.part === d.part) ?? d
     );
     this.#degraded = failed.filter((d) => wanted.has(d.part));
+    // The read of the slots needs kernel 6.6: before, the hash-table walk (same values, slower).
+    const hashWalk = this.#loadDegraded.find((d) => d.part === "iter/bpf_map_elem");
+    if (hashWalk) this.#degraded.push(hashWalk);
     const unmarked = skipIdle ? MARKERS.filter((m) => !k.attached().includes(m)) : [];
     if (unmarked.length) {
       this.#degraded.push({
@@ -346,6 +349,7 @@ class TcpDriver implements ProbeDriver {
         // Reads that looked every entry up (an LRU eviction since the last such read, or a full
         // read) rather than trusting the slots of unchanged sockets.
         verifiedReads: k?.readState().verifyReads ?? 0,
+        readProgram: k?.readProgram ?? "",
         reports: this.#reports,
         hz: this.#hz ? `${this.#hz.hz} (${this.#hz.source})` : "not read yet",
         ...this.#health.snapshot(),

@@ -71,19 +71,22 @@ Deno.test("held sockets counted as unchanged, then evicted by the LRU, are not k
   }
 });
 
+/** Programs of the bare object: tracking, the read, and the activity marks of sends and receives. */
+const BARE = ["on_state", "read_slots", "on_sendmsg", "on_tcp_probe", "on_recv"];
+
 /** The tcp object loaded bare: connects of `pids` tracked, the periodic read run by hand. */
 async function bareProbe(pids: number[]) {
   const obj = BpfObject.openMem(
     await Deno.readFile(`${await buildDirFor("tcp")}/bpf/tcp.bpf.o`),
     "tcp.bpf.o",
   );
-  for (const p of obj.programs()) p.autoload = p.name === "on_state" || p.name === "read_slots";
+  for (const p of obj.programs()) p.autoload = BARE.includes(p.name);
   obj.map("conns").setMaxEntries(1024);
   obj.map("elems").setMaxEntries(4096);
   obj.map("chunks").setMaxEntries(4096 / 128);
   obj.load();
   new WatchedPids(obj.map("pids"), obj.map("pid_slots")).set(new Set(pids));
-  const state = obj.program("on_state").attach();
+  const links = BARE.filter((p) => p !== "read_slots").map((p) => obj.program(p).attach());
   const iter = obj.program("read_slots").attachIter({ map: obj.map("chunks") });
   const cfg = obj.map("cfg"), activity = obj.map("activity");
   let gen = 2, readId = 0, walk = 0;
@@ -101,21 +104,22 @@ async function bareProbe(pids: number[]) {
       dv.setUint32(TcpCfg.offsets.read_id, ++readId, true);
       cfg.update(u32(0), v);
       const bytes = iter.readIter();
-      const sks: bigint[] = [];
+      const sks: bigint[] = [], tgids: number[] = [];
       const rv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let at = 0; at + TcpSnap.size <= bytes.byteLength; at += TcpSnap.size) {
         sks.push(rv.getBigUint64(at + TcpSnap.offsets.sk, true));
+        tgids.push(rv.getUint32(at + TcpSnap.offsets.tgid, true));
       }
       const idle = new DataView(cfg.lookup(u32(0))!.buffer).getUint32(TcpCfg.offsets.idle, true);
       const rs = obj.map("read_state").lookup(u32(0))!;
       const verify = new DataView(rs.buffer).getUint32(ReadState.offsets.verify, true) !== 0;
       activity.update(u32((gen + 1) & 1), new Uint8Array(activity.valueSize));
       gen++;
-      return { sks, idle, verify };
+      return { sks, tgids, idle, verify };
     },
     close() {
       iter.close();
-      state.close();
+      for (const l of links) l.close();
       obj.close();
     },
   };
@@ -158,6 +162,36 @@ Deno.test("the read counts no slot of an entry that left the map unseen; runs re
       idle: 299,
       verify: false,
     });
+  } finally {
+    p.close();
+    await held.kill();
+    await srv.kill();
+    await net.close();
+  }
+});
+
+Deno.test("a read whose runs overflow the buffer while others count: every changed socket once, every unchanged one counted once", async () => {
+  const net = await NetPair.create();
+  const srv = await Traffic.spawn(net.b, ["server", "5403"]);
+  const held = await Traffic.spawn(net.a, ["client", net.ipB, "5403", "--conns", "600", "--hold"]);
+  const p = await bareProbe([held.pid]);
+  try {
+    await held.send();
+    assertEquals((await held.next()).connected, 600);
+    let r = p.read(true);
+    for (let i = 0; i < 5 && !(r.idle === 600 && !r.verify); i++) r = p.read(true);
+    assertEquals({ listed: r.sks.length, idle: r.idle }, { listed: 0, idle: 600 });
+    // Every other 64-bit word of both activity bitmaps set: about half the sockets changed, by
+    // their hash, spread over every chunk of slots. ~300 records of 240 bytes overflow the 32 KB
+    // buffer, and the run that overflows has counted unchanged slots before it stopped.
+    const act = p.obj.map("activity");
+    const half = new Uint8Array(act.valueSize);
+    for (let w = 0; w < half.length / 8; w += 2) half.fill(0xff, w * 8, w * 8 + 8);
+    for (const parity of [0, 1]) act.update(u32(parity), half);
+    r = p.read(true);
+    assert(r.sks.length > 220 && r.sks.length < 380, `about half listed: ${r.sks.length}`);
+    assertEquals(new Set(r.sks).size, r.sks.length, "none twice");
+    assertEquals(r.sks.length + r.idle, 600, "each socket listed or counted, once");
   } finally {
     p.close();
     await held.kill();

@@ -129,8 +129,9 @@ Deno.test("the read counts no slot of an entry that left the map unseen; runs re
   const net = await NetPair.create();
   const srv = await Traffic.spawn(net.b, ["server", "5402"]);
   const held = await Traffic.spawn(net.a, ["client", net.ipB, "5402", "--conns", "300", "--hold"]);
-  const p = await bareProbe([held.pid]);
+  let p: Awaited<ReturnType<typeof bareProbe>> | undefined;
   try {
+    p = await bareProbe([held.pid]);
     await held.send();
     assertEquals((await held.next()).connected, 300);
     // A full read: 300 records of 240 bytes overflow the iterator's 32 KB buffer twice, and the
@@ -163,7 +164,7 @@ Deno.test("the read counts no slot of an entry that left the map unseen; runs re
       verify: false,
     });
   } finally {
-    p.close();
+    p?.close();
     await held.kill();
     await srv.kill();
     await net.close();
@@ -174,8 +175,9 @@ Deno.test("a read whose runs overflow the buffer while others count: every chang
   const net = await NetPair.create();
   const srv = await Traffic.spawn(net.b, ["server", "5403"]);
   const held = await Traffic.spawn(net.a, ["client", net.ipB, "5403", "--conns", "600", "--hold"]);
-  const p = await bareProbe([held.pid]);
+  let p: Awaited<ReturnType<typeof bareProbe>> | undefined;
   try {
+    p = await bareProbe([held.pid]);
     await held.send();
     assertEquals((await held.next()).connected, 600);
     let r = p.read(true);
@@ -193,7 +195,7 @@ Deno.test("a read whose runs overflow the buffer while others count: every chang
     assertEquals(new Set(r.sks).size, r.sks.length, "none twice");
     assertEquals(r.sks.length + r.idle, 600, "each socket listed or counted, once");
   } finally {
-    p.close();
+    p?.close();
     await held.kill();
     await srv.kill();
     await net.close();

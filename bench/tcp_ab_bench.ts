@@ -94,10 +94,11 @@ function u32(n: number): Uint8Array<ArrayBuffer> {
   return b;
 }
 
-/** CFG_SKIP_IDLE | CFG_SENDMSG_OWNER (builds whose cfg has { ..., gen, flags }). */
-const SKIP_IDLE = 1, SENDMSG_OWNER = 2;
+/** CFG_SKIP_IDLE | CFG_SENDMSG_OWNER (builds whose cfg has { ..., gen, flags }); CFG_VERIFY
+ * (builds that read the slots: look every entry up, as after an LRU eviction). */
+const SKIP_IDLE = 1, SENDMSG_OWNER = 2, VERIFY = 4;
 
-function setCfg(s: Side, fields: number, gen = 0, skipIdle = false): void {
+function setCfg(s: Side, fields: number, gen = 0, skipIdle = false, flags = 0): void {
   const m = s.obj.map("cfg");
   const v = new Uint8Array(m.valueSize);
   const dv = new DataView(v.buffer);
@@ -107,7 +108,7 @@ function setCfg(s: Side, fields: number, gen = 0, skipIdle = false): void {
   dv.setUint32(4, lazyLayout ? 1 : fields, true);
   if (m.valueSize >= 16) {
     dv.setUint32(8, gen, true);
-    dv.setUint32(12, SENDMSG_OWNER | (skipIdle ? SKIP_IDLE : 0), true);
+    dv.setUint32(12, SENDMSG_OWNER | (skipIdle ? SKIP_IDLE : 0) | flags, true);
   }
   m.update(u32(0), v);
 }
@@ -191,27 +192,38 @@ function pairRatios(o: Side, n: Side, prog: string): { med: number; lo: number; 
 function reader(s: Side, netns: NetnsSet): { prog: string; read: () => number } {
   const names = s.obj.programs().map((p) => p.name);
   let buf = new Uint8Array(1 << 16);
+  const readInto = (link: BpfLink) => () => {
+    const v = link.readIterInto(buf);
+    buf = new Uint8Array(v.buffer);
+    return v.byteLength;
+  };
+  if (names.includes("read_slots")) {
+    // This build walks the slots of the conns elements, a chunk per run; each read has its
+    // number (`struct tcp_cfg.read_id`, after `idle`): a run seeing its own number again takes
+    // itself for a repeat.
+    const link = s.obj.program("read_slots").attachIter({ map: s.obj.map("chunks") });
+    const cfg = s.obj.map("cfg"), read = readInto(link);
+    let id = 0;
+    return {
+      prog: "read_slots",
+      read: () => {
+        const v = cfg.lookup(u32(0))!;
+        new DataView(v.buffer).setUint32(24, ++id, true);
+        cfg.update(u32(0), v);
+        return read();
+      },
+    };
+  }
   if (names.includes("dump_conns")) {
     // This build walks the conns map (all namespaces at once).
     const link = s.obj.program("dump_conns").attachIter({ map: s.obj.map("conns") });
-    return {
-      prog: "dump_conns",
-      read: () => {
-        const v = link.readIterInto(buf);
-        buf = new Uint8Array(v.buffer);
-        return v.byteLength;
-      },
-    };
+    return { prog: "dump_conns", read: readInto(link) };
   }
   return {
     prog: "dump_tcp",
     read: () => {
       let n = 0;
-      netns.map(() => {
-        const v = s.iter.readIterInto(buf);
-        buf = new Uint8Array(v.buffer);
-        n += v.byteLength;
-      });
+      netns.map(() => (n += readInto(s.iter)()));
       return n;
     },
   };
@@ -522,7 +534,9 @@ async function periodicReads(n: Side): Promise<void> {
     await busy.send();
     const gen = new Map(skipping.map((s) => [s.name, 100]));
     const modes = new Map(
-      skipping.map((s) => [s.name, { full: [], idle_heavy: [], all_active: [] } as Record<
+      skipping.map((
+        s,
+      ) => [s.name, { full: [], idle_heavy: [], all_active: [], verify: [] } as Record<
         string,
         ReadCost[]
       >]),
@@ -533,19 +547,21 @@ async function periodicReads(n: Side): Promise<void> {
     }
     for (let r = 0; r < rounds * 2; r++) {
       const order = r % 2
-        ? ["all_active", "idle_heavy", "full"]
-        : ["full", "idle_heavy", "all_active"];
+        ? ["verify", "all_active", "idle_heavy", "full"]
+        : ["full", "idle_heavy", "all_active", "verify"];
       for (const mode of order) {
         for (const s of r % 2 ? [...skipping].reverse() : skipping) {
+          if (mode === "verify" && rd[s.name].prog !== "read_slots") continue;
           const act = s.obj.map("activity");
           let g = gen.get(s.name)!;
           if (mode === "full") setCfg(s, ALL_FIELDS, g, false);
-          if (mode === "idle_heavy") {
+          if (mode === "idle_heavy" || mode === "verify") {
             // A new period, as the driver starts one: the next bitmap cleared, gen advanced;
-            // only sockets active in this or the previous round are re-read.
+            // only sockets active in this or the previous round are re-read. `verify`: the
+            // same, with every entry looked up (the slot read after an LRU eviction).
             act.update(u32((g + 1) & 1), new Uint8Array(act.valueSize));
             gen.set(s.name, ++g);
-            setCfg(s, ALL_FIELDS, g, true);
+            setCfg(s, ALL_FIELDS, g, true, mode === "verify" ? VERIFY : 0);
           }
           if (mode === "all_active") {
             // Every bit of both periods set: each socket passes the check and is read in full.
@@ -570,18 +586,28 @@ async function periodicReads(n: Side): Promise<void> {
         const f = med(m.full.map((c) => c[k]));
         const idle = med(m.idle_heavy.map((c) => c[k]));
         const active = med(m.all_active.map((c) => c[k]));
+        const verify = m.verify.length
+          ? `   verify (idle-heavy, every entry looked up) ${
+            med(m.verify.map((c) => c[k])).toFixed(0).padStart(5)
+          } ns`
+          : "";
         console.log(
           `  ${k.padEnd(15)} ${name.padEnd(3)} full ${f.toFixed(0).padStart(5)} ns   idle-heavy ${
             idle.toFixed(0).padStart(5)
           } ns (${(idle / f).toFixed(2)})   all-active ${active.toFixed(0).padStart(5)} ns (${
             (active / f).toFixed(2)
-          })`,
+          })${verify}`,
         );
       }
       if (modes.size === 2) {
-        const idle = (name: string) => med(modes.get(name)!.idle_heavy.map((c) => c[k]));
+        const ratio = (mode: string) => {
+          const of = (name: string) => med(modes.get(name)![mode].map((c) => c[k]));
+          return (of("new") / of("old")).toFixed(2);
+        };
         console.log(
-          `  ${k.padEnd(15)} idle-heavy new/old ${(idle("new") / idle("old")).toFixed(2)}`,
+          `  ${k.padEnd(15)} new/old: full ${ratio("full")}, idle-heavy ${
+            ratio("idle_heavy")
+          }, all-active ${ratio("all_active")}`,
         );
       }
     }

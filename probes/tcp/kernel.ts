@@ -21,6 +21,7 @@ import {
   CFG_FLAGS,
   ListenerKey,
   ListenerOwner,
+  ReadState,
   SCAN,
   STAT_MAX,
   STATS,
@@ -36,7 +37,7 @@ export { FORK_GRACE_MS } from "./watched_pids.ts";
 export const PROGRAMS: Readonly<Record<string, string>> = {
   "tp_btf/inet_sock_set_state": "on_state",
   "iter/tcp": "dump_tcp",
-  "iter/bpf_map_elem": "dump_conns",
+  "iter/bpf_map_elem": "read_slots",
   "tp_btf/tcp_retransmit_skb": "on_retransmit",
   "tp_btf/tcp_send_reset": "on_send_reset",
   "tp_btf/tcp_receive_reset": "on_receive_reset",
@@ -52,6 +53,9 @@ export const PROGRAMS: Readonly<Record<string, string>> = {
 export interface TrackedRead {
   walk: number;
   idle: number | undefined;
+  /** The read looked every entry up instead of trusting the slots of unchanged ones (an LRU
+   * eviction since the last such read, a full read, or a change under way when it began). */
+  verified: boolean;
 }
 
 /** Who decodes a periodic read's records, a buffer at a time (see {@link TcpKernel.readTracked}). */
@@ -104,17 +108,21 @@ export class TcpKernel {
   readonly #cfg: BpfMap;
   readonly #activity: BpfMap;
   readonly #adopt: BpfMap;
+  readonly #readState: BpfMap;
   /** The periodic read's buffer: records are handed over as each read(2) fills it. */
   readonly #readBuf = new Uint8Array(READ_BUF);
   /** Optional attach points whose programs the kernel refused to load. */
   #unloaded = new Set<string>();
   /** What `cfg` holds (see `struct tcp_cfg`). */
-  #cfgValue = { scan: SCAN.OFF as number, fields: 0, gen: 2, flags: 0, walk: 0 };
+  #cfgValue = { scan: SCAN.OFF as number, fields: 0, gen: 2, flags: 0, walk: 0, readId: 0 };
   /** The next periodic read lists every socket in full (values the reader lacks). */
   #fullRead = true;
+  /** The periodic read's program: read_slots, or on kernels before 6.6 dump_conns. */
+  readonly #readProgram: string;
 
-  private constructor(obj: BpfObject, onClosed: RecordAtHandler) {
+  private constructor(obj: BpfObject, onClosed: RecordAtHandler, readProgram: string) {
     this.#obj = obj;
+    this.#readProgram = readProgram;
     this.#conns = obj.map("conns");
     this.#stats = obj.map("stats");
     this.#pids = new WatchedPids(
@@ -126,12 +134,17 @@ export class TcpKernel {
     this.#cfg = obj.map("cfg");
     this.#activity = obj.map("activity");
     this.#adopt = obj.map("adopt");
+    this.#readState = obj.map("read_state");
     this.#links.set(
       "tp_btf/inet_sock_set_state",
       obj.program(PROGRAMS["tp_btf/inet_sock_set_state"]).attach(),
     );
     this.#iter = obj.program(PROGRAMS["iter/tcp"]).attachIter();
-    this.#connsIter = obj.program(PROGRAMS["iter/bpf_map_elem"]).attachIter({ map: this.#conns });
+    // The read walks the slots of conns' elements, a chunk of them per program run (before 6.6,
+    // the conns hash table, an entry per run).
+    this.#connsIter = obj.program(readProgram).attachIter({
+      map: obj.map(readProgram === HASH_WALK ? "conns" : "chunks"),
+    });
     // Handled in place, at once: nothing allocated per record.
     this.#rb = new RingBuffer(obj, obj.map("events"), { at: onClosed });
   }
@@ -150,22 +163,44 @@ export class TcpKernel {
   ): Promise<TcpKernel> {
     const bytes = await readObject(path);
     const skip = new Set<string>();
+    let readProgram = PROGRAMS["iter/bpf_map_elem"];
     for (;;) {
       const obj = BpfObject.openMem(bytes, "tcp.bpf.o");
       try {
         obj.map("conns").setMaxEntries(sizes.maxConnections);
-        // One slot per element of conns, indexed modulo a power of two (tcp.bpf.c elem_slot).
-        obj.map("elems").setMaxEntries(pow2(sizes.maxConnections));
+        // One slot per element of conns, indexed modulo a power of two (tcp.bpf.c elem_index),
+        // read SLOT_CHUNK to a program run.
+        const slots = pow2(sizes.maxConnections);
+        obj.map("elems").setMaxEntries(slots);
+        obj.map("chunks").setMaxEntries(slots / SLOT_CHUNK);
         obj.map("listeners").setMaxEntries(sizes.maxListeners);
         obj.map("pids").setMaxEntries(sizes.maxPids);
         obj.map("events").setMaxEntries(pow2(sizes.ringbufSize));
         for (const p of skip) obj.program(PROGRAMS[p]).autoload = false;
+        for (const p of [PROGRAMS["iter/bpf_map_elem"], HASH_WALK]) {
+          obj.program(p).autoload = p === readProgram;
+        }
         obj.load();
-        const k = new TcpKernel(obj, onClosed);
+        const k = new TcpKernel(obj, onClosed, readProgram);
         k.#unloaded = skip;
         return k;
       } catch (e) {
         obj.close();
+        if (
+          readProgram !== HASH_WALK && e instanceof BpfError &&
+          failedProgram(e.message) === readProgram
+        ) {
+          // A kernel before 6.6 (no element count for the eviction check, or no open-coded
+          // loops): the hash-table walk, exact on its own and slower per socket.
+          readProgram = HASH_WALK;
+          degraded.push({
+            part: "iter/bpf_map_elem",
+            reason: `the read of the slots is not loadable on this kernel (${
+              firstLine(e)
+            }): the connection map's hash table is walked instead`,
+          });
+          continue;
+        }
         const point = e instanceof BpfError ? failedPoint(e.message) : undefined;
         if (!point || REQUIRED.has(point) || skip.has(point)) throw e;
         skip.add(point);
@@ -201,12 +236,13 @@ export class TcpKernel {
 
   /**
    * Mean cost per run of each attached program (only while kernel.bpf_stats_enabled=1; for
-   * iter/tcp a run is one socket visited).
+   * iter/tcp a run is one socket visited, for iter/bpf_map_elem 128 slots of tracked sockets).
    */
   programStats(): Record<string, { runs: number; nsPerRun: number }> {
     const out: Record<string, { runs: number; nsPerRun: number }> = {};
     for (const point of this.attached()) {
-      const i = this.#obj.program(PROGRAMS[point]).info();
+      const prog = point === "iter/bpf_map_elem" ? this.#readProgram : PROGRAMS[point];
+      const i = this.#obj.program(prog).info();
       if (i.runCount) out[point] = { runs: i.runCount, nsPerRun: i.runTimeNs / i.runCount };
     }
     return out;
@@ -268,6 +304,7 @@ export class TcpKernel {
     dv.setUint32(TcpCfg.offsets.gen, c.gen, true);
     dv.setUint32(TcpCfg.offsets.flags, noSkip ? c.flags & ~CFG_FLAGS.SKIP_IDLE : c.flags, true);
     dv.setUint32(TcpCfg.offsets.walk, c.walk, true); // `idle` starts at 0
+    dv.setUint32(TcpCfg.offsets.read_id, c.readId, true);
     this.#cfg.update(u32(0), v);
   }
 
@@ -277,8 +314,8 @@ export class TcpKernel {
   }
 
   /**
-   * The tracked connections (all namespaces), from a walk of the `conns` map: `records`, a
-   * `struct tcp_snap` per socket listed; with read_changed_only, sockets unchanged since they
+   * The tracked connections (all namespaces), from a walk of the slots of the `conns` map's
+   * elements (tcp.bpf.c read_slots): `records`, a `struct tcp_snap` per socket listed; with read_changed_only, sockets unchanged since they
    * were last listed are only counted (`idle`; undefined when every socket was listed) under the
    * read's number `walk` (close records of counted sockets carry it). `endOfPeriod`: this is
    * the report period's read, after which activity counts as the previous period's (reads
@@ -291,6 +328,7 @@ export class TcpKernel {
     const c = this.#cfgValue;
     const skip = !this.#fullRead && (c.flags & CFG_FLAGS.SKIP_IDLE) !== 0;
     c.walk = skip ? (c.walk % 32767) + 1 : 0;
+    c.readId = (c.readId + 1) >>> 0;
     this.#writeCfg(!skip);
     let idle;
     try {
@@ -310,7 +348,23 @@ export class TcpKernel {
       this.#writeCfg();
     }
     this.#fullRead = false;
-    return { walk: c.walk, idle };
+    return { walk: c.walk, idle, verified: this.readState().verify !== 0 };
+  }
+
+  /** The periodic read's program: `read_slots`, or `dump_conns` on kernels before 6.6. */
+  get readProgram(): string {
+    return this.#readProgram;
+  }
+
+  /** What the periodic read knows of the LRU's evictions (`struct read_state`). */
+  readState(): { verify: number; verifyReads: number; evictionsClean: number } {
+    const v = this.#readState.lookup(u32(0))!;
+    const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
+    return {
+      verify: dv.getUint32(ReadState.offsets.verify, true),
+      verifyReads: dv.getUint32(ReadState.offsets.verify_reads, true),
+      evictionsClean: Number(dv.getBigUint64(ReadState.offsets.evictions_clean, true)),
+    };
   }
 
   /**
@@ -425,6 +479,12 @@ export const MARKERS: readonly string[] = [
   "tp_btf/tcp_receive_reset",
 ];
 
+/** The periodic read where read_slots cannot load (tcp.bpf.c dump_conns). */
+const HASH_WALK = "dump_conns";
+
+/** Slots of `elems` per run of the periodic read (tcp.bpf.c SLOT_CHUNK). */
+const SLOT_CHUNK = 128;
+
 /** The periodic read's buffer: room for one read(2) of the iterator (its seq buffer is 32 KiB). */
 const READ_BUF = 1 << 16;
 
@@ -439,11 +499,16 @@ async function readObject(path: string): Promise<Uint8Array> {
   }
 }
 
-/** The attach point whose program libbpf names in a load failure (`prog 'x': ...`). */
-function failedPoint(message: string): string | undefined {
-  const prog = /prog '([\w]+)': (?:BPF program load failed|failed to (?:load|find|resolve))/.exec(
+/** The program libbpf names in a load failure (`prog 'x': ...`). */
+function failedProgram(message: string): string | undefined {
+  return /prog '([\w]+)': (?:BPF program load failed|failed to (?:load|find|resolve))/.exec(
     message,
   )?.[1];
+}
+
+/** The attach point whose program libbpf names in a load failure. */
+function failedPoint(message: string): string | undefined {
+  const prog = failedProgram(message);
   return Object.entries(PROGRAMS).find(([, p]) => p === prog)?.[0];
 }
 

@@ -122,11 +122,27 @@ export const TcpCfg = defineStruct(
     ["flags", "u32"],
     ["walk", "u32"],
     ["idle", "u32"],
+    ["read_id", "u32"],
+  ] as const,
+);
+
+/** `struct read_state`: value 0 of the `read_state` map (written by the periodic read). */
+export const ReadState = defineStruct(
+  [
+    ["evictions_clean", "u64"],
+    ["evictions_now", "u64"],
+    ["read_id", "u32"],
+    ["clean_valid", "u32"],
+    ["now_valid", "u32"],
+    ["verify", "u32"],
+    ["verify_reads", "u32"],
+    ["pad", "u32"],
+    ["fence", "u64"],
   ] as const,
 );
 
 /** `enum demarc_cfg_flags`. */
-export const CFG_FLAGS = { SKIP_IDLE: 1 << 0, SENDMSG_OWNER: 1 << 1 } as const;
+export const CFG_FLAGS = { SKIP_IDLE: 1 << 0, SENDMSG_OWNER: 1 << 1, VERIFY: 1 << 2 } as const;
 
 /** `enum demarc_fields`: the value groups a snapshot reads, by the sub-probe that needs them. */
 export const FIELDS: Readonly<Record<string, number>> = {
@@ -164,9 +180,11 @@ export const STATS = [
   "forked",
   "ringbuf_lost_resets",
   "adopted",
+  "change_begin",
+  "change_end",
 ] as const;
 /** `STAT_MAX`: length of the stats array. */
-export const STAT_MAX = 10;
+export const STAT_MAX = 12;
 
 /** Field names of each struct in C, for the layout test. */
 export const LAYOUTS = {
@@ -174,6 +192,7 @@ export const LAYOUTS = {
   conn_info: ConnInfo,
   adopt_req: AdoptReq,
   tcp_cfg: TcpCfg,
+  read_state: ReadState,
   listener_key: ListenerKey,
   listener_owner: ListenerOwner,
 };

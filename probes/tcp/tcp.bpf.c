@@ -18,6 +18,11 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 	((struct tcp_sock *)bpf_rdonly_cast((void *)(sk), bpf_core_type_id_kernel(struct tcp_sock)))
 
 #define AF_INET 2
+/* Single loads and stores the compiler may not merge, split or reorder among themselves. */
+#define READ_ONCE_U64(x) (*(volatile __u64 *)&(x))
+#define READ_ONCE_U32(x) (*(volatile __u32 *)&(x))
+#define WRITE_ONCE_U64(x, v) (*(volatile __u64 *)&(x) = (v))
+#define WRITE_ONCE_U32(x, v) (*(volatile __u32 *)&(x) = (v))
 #define AF_INET6 10
 #define IPPROTO_TCP 6
 
@@ -142,23 +147,75 @@ __u64 addr_anchor;
 
 /* What the periodic read knows of each `conns` element without touching it: the map's elements
  * are one preallocated array, so a value's address gives its index, and this array holds per
- * index the socket's hash (for the activity checks) and the walk that last counted it as
- * unchanged. Reading the element's value would cost a cache miss per entry (~150 ns here): an
- * unchanged socket costs only this 4-byte slot. 0 = unknown: read the entry in full. Cleared at
- * every insert (the element may be one the LRU evicted, its slot another socket's). Trusting a
- * slot only while the value says `listed`, to spare that clear, measured 1-2% less for
- * inet_sock_set_state but twice the read's cost per unchanged socket (101-111 -> 224-234 ns,
- * bench/tcp_ab_bench.ts): the value's line is a miss there. */
+ * index the socket's address (set at insert), its hash (for the activity checks) and the walk
+ * that last counted it as unchanged. Reading the element would cost a cache miss per entry
+ * (~150 ns here): an unchanged socket costs only its slot. info 0 = unknown: look the socket up
+ * and read it in full. Cleared at every insert (the element may be one the LRU evicted, its slot
+ * another socket's). Trusting a slot only while the value says `listed`, to spare that clear,
+ * measured 1-2% less for inet_sock_set_state but twice the read's cost per unchanged socket
+ * (101-111 -> 224-234 ns, bench/tcp_ab_bench.ts): the value's line is a miss there.
+ * The read walks these slots (read_slots), not the hash table: the slots of the elements in use
+ * are dense, 128 to a program run. */
 #define ELEM_KNOWN (1U << 31)
 #define ELEM_HASH_SHIFT 15 /* bits 15..30: the socket's 16-bit hash */
 #define ELEM_WALK_MASK 0x7fffU /* bits 0..14: the walk that counted it unchanged */
+
+struct elem_slot {
+	__u32 info; /* ELEM_KNOWN | hash | walk, or 0 */
+	__u32 pad;
+	__u64 sk;   /* the socket of the element's last insert (0: none, or cleared as stale) */
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 65536); /* >= conns' max_entries, a power of two (set at load) */
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct elem_slot);
 } elems SEC(".maps");
+
+/* The periodic read: one program run per SLOT_CHUNK slots of `elems` (iter/bpf_map_elem over
+ * this array, elems' max_entries / SLOT_CHUNK entries, set at load). A run may write a record
+ * per slot, and its records must fit the iterator's 32 KB seq buffer (8 pages): 128 x 240 B.
+ * A run whose records overflow what earlier runs left of the buffer is run again with an empty
+ * one (its output dropped): the chunk remembers what its earlier run of the same read counted
+ * and listed, so a repeat neither counts twice nor leaves out a socket. */
+#define SLOT_CHUNK 128
+
+struct read_chunk {
+	__u32 read_id; /* the read (tcp_cfg.read_id) that last ran this chunk */
+	__u32 idle;    /* slots that run counted as unchanged */
+	__u64 listed[SLOT_CHUNK / 64]; /* slots that read listed */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536 / SLOT_CHUNK); /* elems' max_entries / SLOT_CHUNK (set at load) */
+	__type(key, __u32);
+	__type(value, struct read_chunk);
+} chunks SEC(".maps");
+
+/* Chunks holding a slot some insert has used: the others cost the read one bit. Never cleared
+ * (an element once handed out stays in the LRU's rotation). Sized for 2^23 slots. */
+#define CHUNK_USED_WORDS 1024
+__u64 chunk_used[CHUNK_USED_WORDS];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct read_state);
+} read_state SEC(".maps");
+
+/* The number of elements in a map (the kernel's per-CPU count, kept for hash maps since 6.6), and
+ * open-coded loops (6.4). Weak: on an older kernel only read_slots fails to load, and the driver
+ * reads through dump_conns instead. */
+extern __s64 bpf_map_sum_elem_count(const struct bpf_map *map) __ksym __weak;
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym __weak;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym __weak;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym __weak;
+#ifdef DEMARC_NO_SLOT_READ /* tests: a kernel without what read_slots needs */
+extern void bpf_demarc_not_in_this_kernel(void) __ksym __weak;
+#endif
 
 /* A 16-bit Fibonacci hash of the socket address (slab objects: the low 6 bits carry little);
  * the activity slot is all of it. The verifier refuses shifts of a pointer, but the difference
@@ -170,11 +227,11 @@ static __always_inline __u32 sk_hash(const void *sk)
 	return ((d >> 6) * 0x9E3779B97F4A7C15ULL) >> (64 - ACT_BITS);
 }
 
-/* The `elems` slot of the `conns` element whose value is at `ci`. Elements are the map's
+/* The `elems` index of the `conns` element whose value is at `ci`. Elements are the map's
  * preallocated array, one stride apart (the kernel's struct htab_elem, the key, the value): the
  * distance from any fixed address outside it, divided by the stride, differs by one between
  * neighbours, so modulo a power of two >= max_entries no two elements share a slot. */
-static __always_inline __u32 *elem_slot(const void *ci)
+static __always_inline __u32 elem_index(const void *ci)
 {
 	__u64 stride = (bpf_core_type_size(struct htab_elem) + sizeof(__u64) +
 			sizeof(struct conn_info) + 7) & ~7ULL;
@@ -189,7 +246,12 @@ static __always_inline __u32 *elem_slot(const void *ci)
 		idx = d >> 8;
 	else
 		idx = d / stride;
-	idx &= mask;
+	return idx & mask;
+}
+
+static __always_inline struct elem_slot *elem_slot(const void *ci)
+{
+	__u32 idx = elem_index(ci);
 	return bpf_map_lookup_elem(&elems, &idx);
 }
 
@@ -198,6 +260,18 @@ static __always_inline void stat_inc(__u32 idx)
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
 	if (v)
 		*v += 1; /* per-CPU slot: no atomic needed */
+}
+
+/* The halves of the sequence count around an insert or delete of `conns` (see begin_read): a
+ * value-returning atomic, fully ordered on every architecture (arm64: ldaddal), so the change's own
+ * counts are seen between them by a reader on another CPU. */
+static __always_inline void change_mark(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v) {
+		__u64 old = __sync_fetch_and_add(v, 1);
+		barrier_var(old);
+	}
 }
 
 static __always_inline __u64 *pid_slot(__u32 tgid)
@@ -447,13 +521,24 @@ static __always_inline __u64 connect_time(const struct tcp_sock *tp, __u64 start
 }
 
 /* After an insert: the element may be one just evicted from the LRU, still known to the periodic
- * read as another socket's: forget it (read in full next time). */
+ * read as another socket's: forget it (read in full next time), and name the new socket. The
+ * info is cleared before the address is written: the read loads the address first, so it never
+ * pairs this socket with the info of the element's previous one. */
 static __always_inline void forget_read_slot(__u64 key)
 {
 	struct conn_info *v = bpf_map_lookup_elem(&conns, &key);
-	__u32 *e = v ? elem_slot(v) : NULL;
-	if (e)
-		*e = 0;
+	if (!v)
+		return;
+	__u32 idx = elem_index(v);
+	struct elem_slot *e = bpf_map_lookup_elem(&elems, &idx);
+	if (!e)
+		return;
+	WRITE_ONCE_U32(e->info, 0);
+	WRITE_ONCE_U64(e->sk, key);
+	__u64 *w = &chunk_used[(idx / SLOT_CHUNK / 64) & (CHUNK_USED_WORDS - 1)];
+	__u64 bit = 1ULL << ((idx / SLOT_CHUNK) % 64);
+	if (!(*w & bit))
+		__sync_fetch_and_or(w, bit);
 }
 
 static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, const char *comm)
@@ -467,12 +552,12 @@ static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, 
 	ci.role = role;
 	ci.owner_src = owner;
 	__builtin_memcpy(ci.comm, comm, DEMARC_COMM_LEN);
-	if (bpf_map_update_elem(&conns, &key, &ci, BPF_ANY) != 0) {
-		stat_inc(STAT_INSERT_FAIL);
-		return;
-	}
-	stat_inc(STAT_INSERTS);
-	forget_read_slot(key);
+	change_mark(STAT_CHANGE_BEGIN);
+	long err = bpf_map_update_elem(&conns, &key, &ci, BPF_ANY);
+	stat_inc(err ? STAT_INSERT_FAIL : STAT_INSERTS);
+	change_mark(STAT_CHANGE_END);
+	if (!err)
+		forget_read_slot(key);
 }
 
 /* tcp_need_reset(): the states from which tcp_disconnect/tcp_close send a reset right after
@@ -493,12 +578,12 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 	 * (a cache miss) is not touched. */
 	__u32 counted = 0;
 	if (ci->listed) {
-		__u32 *e = elem_slot(ci);
+		struct elem_slot *e = elem_slot(ci);
 		if (e) {
-			__u32 info = *e;
+			__u32 info = e->info;
 			if (info & ELEM_KNOWN)
 				counted = info & ELEM_WALK_MASK;
-			*e = 0;
+			e->info = 0;
 		}
 	}
 	/* on_state checked it is TCP, and inet_sock_set_state only sees full sockets: a cast. */
@@ -517,8 +602,10 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 			lc->ci = *ci;
 		}
 	}
-	bpf_map_delete_elem(&conns, &key);
-	stat_inc(STAT_DELETES);
+	change_mark(STAT_CHANGE_BEGIN);
+	if (bpf_map_delete_elem(&conns, &key) == 0)
+		stat_inc(STAT_DELETES);
+	change_mark(STAT_CHANGE_END);
 }
 
 /* The struct proto of the TCP socket last seen here, per family (0 AF_INET, 1 AF_INET6). A
@@ -607,7 +694,7 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 			return 0;
 		/* Only an entry a read has listed needs the mark (a handshake that spanned a read):
 		 * an unlisted one is read in full next time anyway, and the read that first lists an
-		 * entry marks it itself (dump_conns), which covers a read racing this move. For
+		 * entry marks it itself (read_slots), which covers a read racing this move. For
 		 * nearly every connection the bit is not set yet and the mark is an atomic OR on a
 		 * line other CPUs write: measured ~5% of on_state's mean per run. `listed` is on the
 		 * line the lookup read the key from. */
@@ -838,33 +925,75 @@ int on_accept(struct trace_event_raw_sys_exit *ctx)
 	return owner_from_accept(ctx->ret);
 }
 
-/* The periodic read of tracked connections: a walk of `conns` itself. Walking every socket of
- * each namespace with iter/tcp cost a `conns` lookup per socket, ~140 ns of cache misses that
- * dominated the read (untracked sockets paid it too); here the entries come in table order and
- * the socket is read through its address. An entry always names a live tcp_sock: it is created
- * at SYN_SENT/SYN_RECV (or adopted from an established socket) and deleted when the socket
- * reaches CLOSE, which every TCP socket passes before it is freed. All namespaces in one walk. */
-SEC("iter/bpf_map_elem")
-int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
+/* A kernel-side counter summed over CPUs (stops at the first CPU past nr_cpu_ids). */
+static __always_inline __u64 stat_sum(__u32 idx)
 {
-	__u64 *key = ctx->key;
-	struct conn_info *ci = ctx->value;
-	if (!key || !ci)
-		return 0;
-	struct tcp_cfg *c = get_cfg();
-	__u32 *e = elem_slot(ci);
-	if (!c || !e)
-		return 0;
-	__u32 info = *e;
-	if ((c->flags & CFG_SKIP_IDLE) && (info & ELEM_KNOWN) &&
-	    !recently_active(info >> ELEM_HASH_SHIFT)) {
-		/* Unchanged since it was last read: counted, not listed, and the value (a cache
-		 * miss) not touched. One reader at a time: plain stores. */
-		*e = (info & ~ELEM_WALK_MASK) | (c->walk & ELEM_WALK_MASK);
-		c->idle++;
-		return 0;
+	struct bpf_iter_num it;
+	int *cpu;
+	__u64 sum = 0;
+	bpf_iter_num_new(&it, 0, 4096);
+	while ((cpu = bpf_iter_num_next(&it))) {
+		__u64 *v = bpf_map_lookup_percpu_elem(&stats, &idx, *cpu);
+		if (!v)
+			break;
+		sum += *v;
 	}
-	struct tcp_sock *tp = as_tcp_sock(*key);
+	bpf_iter_num_destroy(&it);
+	return sum;
+}
+
+/* Loads before it complete before loads after it (a fully ordered atomic: arm64 may otherwise
+ * reorder loads; x86 does not). */
+static __always_inline void read_barrier(struct read_state *rs)
+{
+	__u64 old = __sync_fetch_and_add(&rs->fence, 0);
+	barrier_var(old);
+}
+
+/* The first run of a read (chunk 0): may it trust the slots? An entry the LRU evicts (inside
+ * another insert: no program of ours sees it) leaves its slot saying "known, unchanged", and a
+ * read trusting it would count a connection that is gone as live. Evictions = inserts + adoptions
+ * - deletes - elements, exact when no insert or delete is under way: the counts are read between
+ * the two halves of a sequence count that every insert and delete of `conns` increments before
+ * and after (STAT_CHANGE_END read first, STAT_CHANGE_BEGIN last: equal sums mean none began or
+ * was under way meanwhile). A read trusts the slots only if the evictions are those measured when
+ * the last verifying read began; otherwise (or with a change under way) it looks every entry up,
+ * clearing slots whose element is gone, and its end records the new figure. */
+static __always_inline void begin_read(const struct tcp_cfg *c, struct read_state *rs)
+{
+	rs->read_id = c->read_id;
+	__u64 end = stat_sum(STAT_CHANGE_END);
+	read_barrier(rs);
+	__u64 ins = stat_sum(STAT_INSERTS), adopted = stat_sum(STAT_ADOPTED);
+	__u64 del = stat_sum(STAT_DELETES);
+	__s64 n = bpf_map_sum_elem_count((struct bpf_map *)&conns);
+	read_barrier(rs);
+	__u64 begin = stat_sum(STAT_CHANGE_BEGIN);
+	__u64 evictions = ins + adopted - del - (__u64)n;
+	rs->now_valid = begin == end;
+	rs->evictions_now = evictions;
+	bool trusted = rs->now_valid && rs->clean_valid && evictions == rs->evictions_clean;
+	rs->verify = !trusted || !(c->flags & CFG_SKIP_IDLE) || (c->flags & CFG_VERIFY);
+	if (rs->verify)
+		rs->verify_reads++;
+}
+
+/* The last run of a read: a verifying read has cleared the slots of every element evicted before
+ * it began. (Evictions during it change the figure: the next read verifies again.) */
+static __always_inline void end_read(struct read_state *rs)
+{
+	if (rs->verify && rs->now_valid) {
+		rs->evictions_clean = rs->evictions_now;
+		rs->clean_valid = 1;
+	}
+}
+
+/* List the socket of entry `ci` (key `key`, slot `e`): 1 when a record was written, 0 when the
+ * socket is not one to list, -1 when the seq buffer is full (the run is repeated). */
+static __always_inline int list_entry(struct seq_file *seq, struct tcp_cfg *c, __u64 key,
+				      struct conn_info *ci, struct elem_slot *e)
+{
+	struct tcp_sock *tp = as_tcp_sock(key);
 	const struct sock *sk = (const struct sock *)tp;
 	/* Cheap guard against an entry whose socket is gone (it would need a missed CLOSE). */
 	__u8 state = sk->__sk_common.skc_state;
@@ -878,10 +1007,11 @@ int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
 	__u32 fields = c->fields;
 	fill_counters(&s, sk, tp, fields);
 	fill_gauges(&s, sk, tp, fields);
-	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
+	if (bpf_seq_write(seq, &s, sizeof(s)) != 0)
+		return -1;
 	__u32 h = sk_hash(tp);
 	/* A closing socket stays unknown: read in full every time (see on_state). */
-	*e = is_closing(state) ? 0 : ELEM_KNOWN | (h << ELEM_HASH_SHIFT);
+	e->info = is_closing(state) ? 0 : ELEM_KNOWN | (h << ELEM_HASH_SHIFT);
 	if (!ci->listed) {
 		/* Listed for the first time: its close must clear the slot (a store only the first
 		 * time), and the next read must read it in full again. The move to ESTABLISHED marks
@@ -891,6 +1021,158 @@ int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
 		ci->listed = 1;
 		mark_hash(c, h);
 	}
+	return 1;
+}
+
+/* One chunk's walk (read_slots): what each slot's step needs, and what it found. */
+struct slot_walk {
+	struct seq_file *seq;
+	struct tcp_cfg *c;
+	__u32 first;     /* the chunk's first slot */
+	__u32 walk;
+	__u32 idle;      /* slots counted as unchanged */
+	bool skip;       /* read_changed_only */
+	bool verify;     /* look up even unchanged slots (see begin_read) */
+	bool full;       /* the seq buffer is full: this run is repeated */
+	__u64 listed_lo; /* slots 0-63 listed in this read, 64-127 */
+	__u64 listed_hi;
+};
+
+/* Slot `first + n` (a bpf_loop step: verified once, where an open-coded loop over this body made
+ * the verifier's states explode). */
+static long read_slot(__u64 n, struct slot_walk *w)
+{
+	__u32 idx = w->first + (n & (SLOT_CHUNK - 1));
+	struct elem_slot *e = bpf_map_lookup_elem(&elems, &idx);
+	if (!e)
+		return 1;
+	__u64 sk = READ_ONCE_U64(e->sk);
+	if (!sk)
+		return 0;
+	__u32 info = READ_ONCE_U32(e->info);
+	__u64 bit = 1ULL << (n % 64);
+	bool hi = (n & 64) != 0;
+	bool unchanged = w->skip && (info & ELEM_KNOWN) &&
+			 !((hi ? w->listed_hi : w->listed_lo) & bit) &&
+			 !recently_active(info >> ELEM_HASH_SHIFT);
+	if (unchanged && !w->verify) {
+		/* Unchanged since it was last read: counted, not listed, nothing of the entry or the
+		 * socket touched. One reader at a time: plain stores. */
+		e->info = (info & ~ELEM_WALK_MASK) | w->walk;
+		w->idle++;
+		return 0;
+	}
+	struct conn_info *ci = bpf_map_lookup_elem(&conns, &sk);
+	if (!ci || elem_index(ci) != idx) {
+		/* The element is free (closed before a read listed it, or evicted): forget it,
+		 * unless an insert has just handed it to another socket. */
+		e->info = 0;
+		__sync_val_compare_and_swap(&e->sk, sk, 0);
+		return 0;
+	}
+	if (unchanged) {
+		e->info = (info & ~ELEM_WALK_MASK) | w->walk;
+		w->idle++;
+		return 0;
+	}
+	int r = list_entry(w->seq, w->c, sk, ci, e);
+	if (r < 0) {
+		w->full = true; /* this run's records are dropped and it runs again */
+		return 1;
+	}
+	if (r > 0 && hi)
+		w->listed_hi |= bit;
+	else if (r > 0)
+		w->listed_lo |= bit;
+	return 0;
+}
+
+/* The periodic read of tracked connections: a walk of the `elems` slots, SLOT_CHUNK per run (see
+ * `chunks`). Walking the `conns` hash table instead cost a program run per entry (~46 ns with run
+ * stats, most of an unchanged socket's cost) and the kernel's walk of the buckets (~630 ns of wall
+ * time per entry); walking every socket of each namespace with iter/tcp cost a `conns` lookup per
+ * socket, untracked ones too. An unchanged socket costs its slot and two bitmap words; any other
+ * slot is looked up in `conns` by its address, and only an entry whose element is this slot's is
+ * read (through the address: an entry always names a live tcp_sock, created at
+ * SYN_SENT/SYN_RECV or adopted from an established socket and deleted at CLOSE, which every TCP
+ * socket passes before it is freed). All namespaces in one walk. */
+SEC("iter/bpf_map_elem")
+int read_slots(struct bpf_iter__bpf_map_elem *ctx)
+{
+	__u32 *key = ctx->key;
+	struct read_chunk *ch = ctx->value;
+	if (!key || !ch)
+		return 0;
+#ifdef DEMARC_NO_SLOT_READ
+	bpf_demarc_not_in_this_kernel();
+#endif
+	__u32 zero = 0, chunk = *key;
+	struct tcp_cfg *c = get_cfg();
+	struct read_state *rs = bpf_map_lookup_elem(&read_state, &zero);
+	if (!c || !rs)
+		return 0;
+	if (rs->read_id != c->read_id)
+		begin_read(c, rs);
+	bool last = chunk + 1 == ((struct bpf_map *)&chunks)->max_entries;
+	__u64 used = chunk_used[(chunk / 64) & (CHUNK_USED_WORDS - 1)] & (1ULL << (chunk % 64));
+	if (!used) {
+		if (last)
+			end_read(rs);
+		return 0;
+	}
+	/* A repeat of this chunk in the same read (the earlier run's records were dropped): list
+	 * again what it listed, and count its unchanged slots anew in place of its count. */
+	__u32 earlier_idle = 0;
+	struct slot_walk w = {
+		.seq = ctx->meta->seq,
+		.c = c,
+		.first = chunk * SLOT_CHUNK,
+		.walk = c->walk & ELEM_WALK_MASK,
+		.skip = (c->flags & CFG_SKIP_IDLE) != 0,
+		.verify = rs->verify,
+	};
+	if (ch->read_id == c->read_id) {
+		earlier_idle = ch->idle;
+		w.listed_lo = ch->listed[0];
+		w.listed_hi = ch->listed[1];
+	}
+	ch->read_id = c->read_id;
+	bpf_loop(SLOT_CHUNK, read_slot, &w, 0);
+	ch->listed[0] = w.listed_lo;
+	ch->listed[1] = w.listed_hi;
+	__u32 idle = w.idle;
+	bool full = w.full;
+	c->idle += idle - earlier_idle;
+	ch->idle = idle;
+	if (last && !full)
+		end_read(rs);
+	return 0;
+}
+
+/* The periodic read on kernels before 6.6 (no element count to catch evictions with): a walk of
+ * the `conns` hash table, a program run per entry; exact by itself, as the walk visits only the
+ * entries in the map. Unchanged entries are counted as read_slots counts them. */
+SEC("iter/bpf_map_elem")
+int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
+{
+	__u64 *key = ctx->key;
+	struct conn_info *ci = ctx->value;
+	if (!key || !ci)
+		return 0;
+	struct tcp_cfg *c = get_cfg();
+	struct elem_slot *e = elem_slot(ci);
+	if (!c || !e)
+		return 0;
+	__u32 info = e->info;
+	if ((c->flags & CFG_SKIP_IDLE) && (info & ELEM_KNOWN) &&
+	    !recently_active(info >> ELEM_HASH_SHIFT)) {
+		e->info = (info & ~ELEM_WALK_MASK) | (c->walk & ELEM_WALK_MASK);
+		c->idle++;
+		return 0;
+	}
+	/* A full buffer drops this run's record and runs it again: its marks make that run list
+	 * the socket again. */
+	list_entry(ctx->meta->seq, c, *key, ci, e);
 	return 0;
 }
 
@@ -910,16 +1192,19 @@ static __always_inline void adopt_socket(const struct sock *sk, __u64 key)
 	ci.established = 1;
 	__builtin_memcpy(ci.comm, r->comm, DEMARC_COMM_LEN);
 	/* NOEXIST: a connect()/SYN_RECV insert on another CPU, with fresher facts, wins. */
-	if (bpf_map_update_elem(&conns, &key, &ci, BPF_NOEXIST) != 0)
-		return;
-	stat_inc(STAT_ADOPTED);
-	forget_read_slot(key);
+	change_mark(STAT_CHANGE_BEGIN);
+	long err = bpf_map_update_elem(&conns, &key, &ci, BPF_NOEXIST);
+	if (!err)
+		stat_inc(STAT_ADOPTED);
+	change_mark(STAT_CHANGE_END);
+	if (!err)
+		forget_read_slot(key);
 }
 
 /* Adoption walks of the reader's namespace (tcp_cfg.emit_untracked): SCAN_EMIT writes listeners
  * and untracked connections with what /proc attribution needs; SCAN_ADOPT then inserts the
  * entries user space asked for. iter/tcp runs this with the socket locked and still hashed, so
- * the socket cannot reach CLOSE in between. Tracked sockets come from dump_conns. */
+ * the socket cannot reach CLOSE in between. Tracked sockets come from read_slots. */
 SEC("iter/tcp")
 int dump_tcp(struct bpf_iter__tcp *ctx)
 {

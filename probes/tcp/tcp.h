@@ -35,7 +35,11 @@ enum demarc_stat {
 	STAT_FORKED = 7,       /* children of watched processes added to `pids` at fork */
 	STAT_RB_LOST_RST = 8,  /* late-reset records dropped: ring buffer full */
 	STAT_ADOPTED = 9,      /* conns entries created by adoption (sockets found through /proc) */
-	STAT_MAX = 10,
+	/* Around every insert into and delete from conns (a sequence count): the periodic read
+	 * measures the LRU's evictions only while none is under way (tcp.bpf.c begin_read). */
+	STAT_CHANGE_BEGIN = 10,
+	STAT_CHANGE_END = 11,
+	STAT_MAX = 12,
 };
 
 /* Values of `pids` (watched tgids). */
@@ -150,6 +154,7 @@ struct tcp_snap {
 enum demarc_cfg_flags {
 	CFG_SKIP_IDLE = 1 << 0,     /* the periodic read skips sockets with no recent activity */
 	CFG_SENDMSG_OWNER = 1 << 1, /* server_owner=sendmsg: the first send settles a server's owner */
+	CFG_VERIFY = 1 << 2,        /* the periodic read looks up every entry, trusting no slot */
 };
 
 /* What iter/tcp does (tcp_cfg.emit_untracked). */
@@ -181,6 +186,22 @@ struct tcp_cfg {
 	__u32 flags;           /* enum demarc_cfg_flags */
 	__u32 walk;            /* the periodic read under way (1..32767), set by user space before it */
 	__u32 idle;            /* entries it counted as unchanged and did not list (user space zeroes) */
+	__u32 read_id;         /* advanced by user space before every periodic read (walk may repeat) */
+};
+
+/* What the periodic read knows of the LRU's evictions (value 0 of `read_state`, written by the
+ * read only). An entry the LRU evicts leaves its `elems` slot behind: the read trusts slots only
+ * while no eviction happened since a read that looked every entry up (see tcp.bpf.c). */
+struct read_state {
+	__u64 evictions_clean;   /* evictions when the last verifying read began */
+	__u64 evictions_now;     /* evictions when the read under way began */
+	__u32 read_id;           /* the read under way (tcp_cfg.read_id) */
+	__u32 clean_valid;       /* evictions_clean holds a value */
+	__u32 now_valid;         /* evictions_now was measured with no insert or delete under way */
+	__u32 verify;            /* the read under way looks up every entry */
+	__u32 verify_reads;      /* reads that looked up every entry (since load) */
+	__u32 pad;
+	__u64 fence;             /* the read's memory barriers add 0 to it */
 };
 
 #endif

@@ -187,6 +187,9 @@ class TcpDriver implements ProbeDriver {
       this.#loadDegraded.find((l) => l.part === d.part) ?? d
     );
     this.#degraded = failed.filter((d) => wanted.has(d.part));
+    // The read of the slots needs kernel 6.6: before, the hash-table walk (same values, slower).
+    const hashWalk = this.#loadDegraded.find((d) => d.part === "iter/bpf_map_elem");
+    if (hashWalk) this.#degraded.push(hashWalk);
     const unmarked = skipIdle ? MARKERS.filter((m) => !k.attached().includes(m)) : [];
     if (unmarked.length) {
       this.#degraded.push({
@@ -343,6 +346,10 @@ class TcpDriver implements ProbeDriver {
         flows: this.#flows?.size ?? 0,
         liveConnections: this.#flows?.liveConnections ?? 0,
         idleInLastRead: this.#flows?.idleInLastRead ?? 0,
+        // Reads that looked every entry up (an LRU eviction since the last such read, or a full
+        // read) rather than trusting the slots of unchanged sockets.
+        verifiedReads: k?.readState().verifyReads ?? 0,
+        readProgram: k?.readProgram ?? "",
         reports: this.#reports,
         hz: this.#hz ? `${this.#hz.hz} (${this.#hz.source})` : "not read yet",
         ...this.#health.snapshot(),

@@ -70,3 +70,36 @@ Deno.test("a required attach point this kernel lacks fails the start with the li
   assertMatch(err.message, /load BPF object tcp\.bpf\.o failed/);
   assertMatch(err.message, /on_state/);
 });
+
+Deno.test("a kernel that cannot load the read of the slots walks the hash table: same values, counted idle", async () => {
+  const buildDir = await buildWith("DEMARC_NO_SLOT_READ");
+  const net = await NetPair.create();
+  const srv = await Traffic.spawn(net.b, ["server", "5502"]);
+  const cli = await Traffic.spawn(net.a, ["client", net.ipB, "5502", "--bytes", "1000", "--hold"]);
+  const h = await startProbe(
+    "tcp",
+    await configFor("tcp", ["tcp_stats"], { report_period: 3600 }),
+    new Set([srv.pid, cli.pid]),
+    buildDir,
+  );
+  const report = () => (h.driver as unknown as { reportNow(): void }).reportNow();
+  try {
+    const st = h.driver.status!();
+    assertEquals(st.degraded!.map((d) => d.part), ["iter/bpf_map_elem"]);
+    assertMatch(st.degraded![0].reason, /hash table is walked instead/);
+    assertEquals(st.details!.readProgram, "dump_conns");
+    await cli.send();
+    await cli.next();
+    for (let i = 0; i < 4; i++) report();
+    const rows = h.latest.get("tcp_link");
+    assertEquals(rowsWith(rows, { tgid: cli.pid })[0].values.bytes_sent, 1000);
+    const d = h.driver.status!().details as Record<string, number>;
+    assertEquals(d.idleInLastRead, 2, `both sockets counted as unchanged: ${JSON.stringify(d)}`);
+    assertEquals(d.verifiedReads, 0);
+  } finally {
+    await h.close();
+    await cli.kill();
+    await srv.kill();
+    await net.close();
+  }
+});

@@ -62,7 +62,16 @@ Deno.test("20,000 short and 5,000 concurrent connections: the map stays bounded 
     for (const c of [shortA, shortB]) assertEquals((await c.next()).connected, 10000);
     const shortSecs = (performance.now() - t0) / 1000;
     let hv = await truth();
-    assertEquals(hv.inserts, 40000, "both sides of every short connection were tracked");
+    // Both sides of every short connection were tracked. A few more inserts are the kernel's, not
+    // ours: when two CPUs complete the same handshake at once (its ACK and the FIN behind it),
+    // each makes a SYN_RECV child and the loser is closed at once (tcp_check_req, !own_req); a run
+    // saw 40,001 once under load. More than a handful would be something else.
+    const inserts = hv.inserts as number;
+    assert(
+      inserts >= 40000 && inserts <= 40050,
+      `inserts ${inserts}: 40,000 expected (+ a few raced children)`,
+    );
+    if (inserts > 40000) console.log(`inserts: ${inserts - 40000} more than connections`);
     const rows = h.latest.get("tcp_link");
     const opens = (labels: Record<string, string | number>) =>
       rowsWith(rows, labels).reduce((n, r) => n + (r.values.opens as number), 0);
@@ -80,7 +89,9 @@ Deno.test("20,000 short and 5,000 concurrent connections: the map stays bounded 
 
     await many.send();
     assertEquals((await many.next()).connected, 5000);
-    const during = health(await h.waitFor("tcp_probe_health", (r) => health(r).inserts === 50000));
+    const during = health(
+      await h.waitFor("tcp_probe_health", (r) => (health(r).inserts as number) >= inserts + 10000),
+    );
     assert(
       (during.tracked_connections as number) <= capacity,
       `tracked ${during.tracked_connections} <= ${capacity}`,

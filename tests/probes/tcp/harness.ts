@@ -204,9 +204,14 @@ export class NetPair {
     return sh("ip", "netns", "exec", ns, ...args);
   }
 
-  /** Delete both namespaces (the veth goes with them). */
+  /** Delete both namespaces (the veth goes with them). Safe to call twice. */
   async close(): Promise<void> {
     for (const ns of [this.a, this.b]) await sh("ip", "netns", "del", ns).catch(() => {});
+  }
+
+  /** `await using net = await NetPair.create()`: deleted also when the test's setup throws. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 
@@ -271,6 +276,11 @@ export class Traffic {
     } catch { /* already gone */ }
     await this.#child.status;
     await this.#writer.close().catch(() => {});
+  }
+
+  /** `await using p = await Traffic.spawn(...)`: killed also when the test's setup throws. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.kill();
   }
 }
 

@@ -17,7 +17,7 @@ Deno.test("held sockets counted as unchanged, then evicted by the LRU, are not k
   const first = await Traffic.spawn(net.a, ["client", net.ipB, "5401", "--conns", "200", "--hold"]);
   const second = await Traffic.spawn(
     net.a,
-    ["client", net.ipB, "5401", "--conns", "300"],
+    ["client", net.ipB, "5401", "--conns", "100", "--hold"],
   );
   const procs = [srv, first, second];
   const capacity = 512;
@@ -43,11 +43,13 @@ Deno.test("held sockets counted as unchanged, then evicted by the LRU, are not k
     const verifiedBefore = d.verifiedReads;
     assertEquals(d.liveConnections, d.tracked);
 
-    // 300 short connections (600 entries) through a 512-entry map holding 400 idle ones: the LRU
-    // evicts counted ones.
+    // 100 more held connections (200 entries) into a 512-entry map holding 400 idle ones: 600
+    // live sockets, so the LRU must evict at least 88 entries, the least recently used first,
+    // i.e. counted ones. (Short connections instead leave it to chance: a closed entry's element
+    // is reused, and whether the LRU evicts depends on its per-CPU free lists.)
     await second.send();
-    assertEquals((await second.next()).connected, 300);
-    await sleep(1000); // the last closes settle: every socket then is held or gone
+    assertEquals((await second.next()).connected, 100);
+    await sleep(1000); // the handshakes settle: no insert after this
     for (let i = 0; i < 3; i++) {
       report();
       d = details();
@@ -140,29 +142,29 @@ Deno.test("the read counts no slot of an entry that left the map unseen; runs re
     assertEquals(full.sks.length, 300);
     assertEquals(new Set(full.sks).size, 300);
     assert(full.verify, "a full read looks every entry up");
-    // Listed, listed again (a first listing marks the socket), then counted: trusted slots.
+    // Listed, listed again (a first listing marks the socket), then counted: trusted slots. The
+    // activity bits are a hash of the socket's address shared by every socket of the host, so any
+    // number of ours may be listed again because other sockets were active (this host is shared,
+    // other sessions run loads on it): what must hold is that each is listed or counted, once.
+    const seen = (r: { sks: bigint[]; idle: number; verify: boolean }) => ({
+      each: r.sks.length + r.idle,
+      verify: r.verify,
+    });
     let r = p.read(true);
-    for (let i = 0; i < 4 && !(r.idle === 300 && !r.verify); i++) r = p.read(true);
-    assertEquals({ listed: r.sks.length, idle: r.idle, verify: r.verify }, {
-      listed: 0,
-      idle: 300,
-      verify: false,
-    });
-    // One entry leaves the map with no program of ours seeing it, as at an LRU eviction: its
-    // slot still says "known, unchanged".
-    assert(p.obj.map("conns").delete(u64(full.sks[7])));
+    for (let i = 0; i < 4 && !(r.idle > 0 && !r.verify); i++) r = p.read(true);
+    assertEquals(seen(r), { each: 300, verify: false });
+    assert(r.idle > 0, "some sockets counted from their slots");
+    // One entry the last read counted from its slot leaves the map with no program of ours seeing
+    // it, as at an LRU eviction: its slot still says "known, unchanged", and a read that trusted
+    // it would count 300.
+    const listed = new Set(r.sks);
+    const counted = full.sks.find((sk) => !listed.has(sk))!;
+    assert(p.obj.map("conns").delete(u64(counted)));
     r = p.read(true);
-    assertEquals({ listed: r.sks.length, idle: r.idle, verify: r.verify }, {
-      listed: 0,
-      idle: 299,
-      verify: true,
-    });
+    assertEquals(seen(r), { each: 299, verify: true });
+    assert(!r.sks.includes(counted), "the deleted entry's socket is not listed");
     r = p.read(true);
-    assertEquals({ listed: r.sks.length, idle: r.idle, verify: r.verify }, {
-      listed: 0,
-      idle: 299,
-      verify: false,
-    });
+    assertEquals(seen(r), { each: 299, verify: false });
   } finally {
     p?.close();
     await held.kill();
@@ -181,8 +183,10 @@ Deno.test("a read whose runs overflow the buffer while others count: every chang
     await held.send();
     assertEquals((await held.next()).connected, 600);
     let r = p.read(true);
-    for (let i = 0; i < 5 && !(r.idle === 600 && !r.verify); i++) r = p.read(true);
-    assertEquals({ listed: r.sks.length, idle: r.idle }, { listed: 0, idle: 600 });
+    for (let i = 0; i < 5 && !(r.idle > 0 && !r.verify); i++) r = p.read(true);
+    // Each listed or counted (sockets sharing an activity bit with another socket of this
+    // shared host are listed again).
+    assertEquals(r.sks.length + r.idle, 600);
     // Every other 64-bit word of both activity bitmaps set: about half the sockets changed, by
     // their hash, spread over every chunk of slots. ~300 records of 240 bytes overflow the 32 KB
     // buffer, and the run that overflows has counted unchanged slots before it stopped.
@@ -191,7 +195,9 @@ Deno.test("a read whose runs overflow the buffer while others count: every chang
     for (let w = 0; w < half.length / 8; w += 2) half.fill(0xff, w * 8, w * 8 + 8);
     for (const parity of [0, 1]) act.update(u32(parity), half);
     r = p.read(true);
-    assert(r.sks.length > 220 && r.sks.length < 380, `about half listed: ${r.sks.length}`);
+    // About half listed (more when other sockets of the host are active): enough records to
+    // overflow the buffer more than once.
+    assert(r.sks.length > 220, `about half listed: ${r.sks.length}`);
     assertEquals(new Set(r.sks).size, r.sks.length, "none twice");
     assertEquals(r.sks.length + r.idle, 600, "each socket listed or counted, once");
   } finally {

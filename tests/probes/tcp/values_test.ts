@@ -65,9 +65,9 @@ function one(rows: Row[] | undefined, labels: Record<string, string | number>): 
 }
 
 Deno.test("client and server rows match ss -tinme for the same sockets (counters exact, RTT within 10%)", async () => {
-  const net = await NetPair.create();
-  const srv = await Traffic.spawn(net.b, ["server", "5001"]);
-  const cli = await Traffic.spawn(net.a, [
+  await using net = await NetPair.create(); // also deleted when the setup below throws
+  await using srv = await Traffic.spawn(net.b, ["server", "5001"]);
+  await using cli = await Traffic.spawn(net.a, [
     "client",
     net.ipB,
     "5001",
@@ -174,9 +174,16 @@ Deno.test("client and server rows match ss -tinme for the same sockets (counters
 });
 
 Deno.test("sockets skipped as unchanged keep values equal to ss; a read by the application alone is seen", async () => {
-  const net = await NetPair.create();
-  const srv = await Traffic.spawn(net.b, ["server", "5801", "--stall"]);
-  const cli = await Traffic.spawn(net.a, ["client", net.ipB, "5801", "--bytes", "60000", "--hold"]);
+  await using net = await NetPair.create(); // also deleted when the setup below throws
+  await using srv = await Traffic.spawn(net.b, ["server", "5801", "--stall"]);
+  await using cli = await Traffic.spawn(net.a, [
+    "client",
+    net.ipB,
+    "5801",
+    "--bytes",
+    "60000",
+    "--hold",
+  ]);
   const h = await startProbe(
     "tcp",
     await configFor("tcp", ALL, { report_period: 1 }),
@@ -235,9 +242,16 @@ Deno.test("sockets skipped as unchanged keep values equal to ss; a read by the a
 });
 
 Deno.test("a socket in a closing state is read again while segments arrive there (they pass no tcp_probe)", async () => {
-  const net = await NetPair.create();
-  const srv = await Traffic.spawn(net.b, ["server", "5802", "--stall"]);
-  const cli = await Traffic.spawn(net.a, ["client", net.ipB, "5802", "--bytes", "1000", "--hold"]);
+  await using net = await NetPair.create(); // also deleted when the setup below throws
+  await using srv = await Traffic.spawn(net.b, ["server", "5802", "--stall"]);
+  await using cli = await Traffic.spawn(net.a, [
+    "client",
+    net.ipB,
+    "5802",
+    "--bytes",
+    "1000",
+    "--hold",
+  ]);
   const h = await startProbe(
     "tcp",
     await configFor("tcp", ALL, { report_period: 1 }),
@@ -273,10 +287,17 @@ Deno.test("a socket in a closing state is read again while segments arrive there
 });
 
 Deno.test("IPv6 connections carry family 10 and compressed addresses; v4-mapped ones read as IPv4", async () => {
-  const net = await NetPair.create();
-  const srv = await Traffic.spawn(net.b, ["server", "5701", "--host", "::"]);
-  const v6 = await Traffic.spawn(net.b, ["client", "::1", "5701", "--bytes", "3000", "--hold"]);
-  const v4 = await Traffic.spawn(net.b, [
+  await using net = await NetPair.create(); // also deleted when the setup below throws
+  await using srv = await Traffic.spawn(net.b, ["server", "5701", "--host", "::"]);
+  await using v6 = await Traffic.spawn(net.b, [
+    "client",
+    "::1",
+    "5701",
+    "--bytes",
+    "3000",
+    "--hold",
+  ]);
+  await using v4 = await Traffic.spawn(net.b, [
     "client",
     "127.0.0.1",
     "5701",

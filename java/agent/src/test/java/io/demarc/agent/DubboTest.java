@@ -29,9 +29,24 @@ class DubboTest {
   @Test
   void aConsumerWithSeveralConnectionsNamesTheOneEachCallUsed() throws Exception {
     try (Child app = new Child(DubboChildApp.class.getName(), Support.defaultJdk(), null, Support.log("dubbo-conns"),
-        "-Ddemarc.dubbo.connections=3");
-        FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(),
-            "{\"reportPeriodMs\":300,\"trace\":true,\"traceSampleRatio\":1}")) {
+        "-Ddemarc.dubbo.connections=3")) {
+      assertEachCallNamesItsConnection(app);
+    }
+  }
+
+  /** The same on Dubbo 2.7.23, whose invoker and client classes differ (the channel's do not). */
+  @Test
+  void aDubbo27ConsumerWithSeveralConnectionsNamesTheOneEachCallUsed() throws Exception {
+    try (Child app = new Child(Dubbo27ChildApp.class.getName(), TestJars.ownClassPath("dubbo27"), Support.defaultJdk(),
+        null, Support.log("dubbo27-conns"), "--add-opens=java.base/java.lang=ALL-UNNAMED",
+        "-Ddemarc.dubbo.connections=3")) {
+      assertEachCallNamesItsConnection(app);
+    }
+  }
+
+  private static void assertEachCallNamesItsConnection(Child app) throws Exception {
+    try (FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(),
+        "{\"reportPeriodMs\":300,\"trace\":true,\"traceSampleRatio\":1}")) {
       Support.attach(app.pid(), runner.args());
       assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
       assertEquals(30, app.run(30, "hello").ok());

@@ -166,10 +166,7 @@ Deno.test("client and server rows match ss -tinme for the same sockets (counters
     assertEquals(synS.count, 1);
     assert(synS.sum > 0 && synS.sum < 0.5, `server SYN-ACK RTT ${synS.sum}`);
   } finally {
-    await h.close();
-    await cli.kill();
-    await srv.kill();
-    await net.close();
+    await h.close(); // then cli, srv and net go as they were declared (await using), in reverse
   }
 });
 
@@ -234,10 +231,7 @@ Deno.test("sockets skipped as unchanged keep values equal to ss; a read by the a
     await compare("after the application's read", cport);
     assertEquals(one(h.latest.get("tcp_sockbuf"), server).rmem_alloc, 0);
   } finally {
-    await h.close();
-    await cli.kill();
-    await srv.kill();
-    await net.close();
+    await h.close(); // then cli, srv and net go as they were declared (await using), in reverse
   }
 });
 
@@ -279,10 +273,7 @@ Deno.test("a socket in a closing state is read again while segments arrive there
       assertEquals(one(h.latest.get("tcp_link"), server).bytes_received, total, `after ${burst}`);
     }
   } finally {
-    await h.close();
-    await cli.kill();
-    await srv.kill();
-    await net.close();
+    await h.close(); // then cli, srv and net go as they were declared (await using), in reverse
   }
 });
 
@@ -333,8 +324,6 @@ Deno.test("IPv6 connections carry family 10 and compressed addresses; v4-mapped 
     );
     assertEquals(rowsWith(rows, { tgid: v4.pid })[0].labels.family, 2);
   } finally {
-    await h.close();
-    for (const p of procs) await p.kill();
-    await net.close();
+    await h.close(); // then the processes and net go as they were declared (await using), in reverse
   }
 });

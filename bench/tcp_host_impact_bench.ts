@@ -23,12 +23,21 @@
  * trial and stops after it, outside the timed part. Toggling only the pid map would leave every
  * program attached (running its filter on each event), so it would measure neither state.
  *
+ * The programs' own run time comes from kernel.bpf_stats_enabled, whose clock reads around every
+ * run (~0.3-0.5 us per connection) a production host does not pay: so it is on only in a separate
+ * "stats" trial (this tree's driver, on) after each pair, whose figures give the "bpf" line and
+ * stay out of every ratio.
+ *
+ * With `--idle`, each pair also runs an "idle" trial: the driver started and every program
+ * attached, but watching no process, so each program runs only its filter. Its ratio to off is the
+ * floor that attaching costs; on/idle is what tracking the connections adds.
+ *
  * With `--base REV`, each pair also runs an "on" trial with the driver (TypeScript) of revision
  * REV of this repository, on the same BPF object, in the same rotation (off, on, base / base, on,
  * off), and the driver's CPU per operation is compared, base against this tree, pair by pair.
  *
  * Run: deno run -A --unstable-kv bench/tcp_host_impact_bench.ts [pairs] [--cpus 1] [--nice -19]
- *        [--kinds short,bulk,rr] [--base REV]
+ *        [--kinds short,bulk,rr] [--base REV] [--idle]
  *   --cpus LIST  pin the load (clients and servers, every thread) to these CPUs with taskset
  *   --nice N     the priority of this process, its driver and the load (0: leave it)
  *   --kinds      the load kinds to run (default all three)
@@ -57,6 +66,8 @@ const baseAt = args.indexOf("--base");
 const baseRev = baseAt >= 0 ? args.splice(baseAt, 2)[1] : undefined;
 const shortOpsAt = args.indexOf("--short-ops");
 const shortOps = shortOpsAt >= 0 ? Number(args.splice(shortOpsAt, 2)[1]) : 4000;
+const idleAt = args.indexOf("--idle");
+const idle = idleAt >= 0 && args.splice(idleAt, 1).length > 0;
 const pairs = Number(args[0] ?? 15);
 
 /** Renice every thread of this process; threads and children created later inherit it. */
@@ -94,12 +105,14 @@ for (const k of KINDS) {
     throw new Error(`--kinds: unknown kind ${k} (${ALL_KINDS.join(",")})`);
   }
 }
-/** The probe off, this tree's driver on, or the base revision's driver on. */
-type Mode = "off" | "on" | "base";
+/**
+ * The probe off, this tree's driver on, the base revision's driver on, this tree's driver attached
+ * but watching nothing (idle), or on with the kernel's run-time statistics (stats).
+ */
+type Mode = "off" | "on" | "base" | "idle" | "stats";
 const targets: Record<Kind, number> = { short: 0.95, bulk: 0.98, rr: 0.97 };
 const units: Record<Kind, string> = { short: "conn/s", bulk: "Gbit/s", rr: "round trips/s" };
 
-const runStats = enableRunStats();
 const w = await Workload.start();
 const load = CpuGroup.create(`dmc-host-impact-${Deno.pid}`);
 for (const p of w.serverPids) {
@@ -150,6 +163,8 @@ interface Trial {
   rate: number;
   cpuNsPerOp: number;
   bpfNsPerOp: number;
+  /** Per tracepoint program: runs and run time per operation (stats trials). */
+  perProgram: Record<string, { runsPerOp: number; nsPerOp: number }>;
   /** This process's CPU time per operation: the driver (on), the bench's own bookkeeping (both). */
   selfNsPerOp: number;
   /** Of it, system time (the kernel's work in this process's threads). */
@@ -158,15 +173,16 @@ interface Trial {
 
 /** One trial of one load kind; the probe on (watching the load) or off (not attached). */
 async function trial(kind: Kind, mode: Mode): Promise<Trial> {
-  const pids = new Set(w.serverPids);
+  const pids = new Set(mode === "idle" ? [] : w.serverPids);
   const driver = mode === "off" ? undefined : await startDriver(mode, pids);
+  const runStats = mode === "stats" ? enableRunStats() : undefined;
   // The driver's CPU is counted from when it watches the trial's client: adopting a new
   // process's sockets (a walk of its namespace) is paid once per process, not per operation.
   let self0 = { user: 0, system: 0 };
   const watch = async (pid: number) => {
     load.add(pid);
     await pin(pid);
-    pids.add(pid);
+    if (mode !== "idle") pids.add(pid);
     await driver?.updatePids(new Set(pids));
     self0 = selfCpuNs();
   };
@@ -186,10 +202,17 @@ async function trial(kind: Kind, mode: Mode): Promise<Trial> {
       string,
       { runs: number; nsPerRun: number }
     >;
-    const bpfNs = Object.entries(programs).filter(([point]) => !point.startsWith("iter/"))
-      .reduce((sum, [, p]) => sum + p.runs * p.nsPerRun, 0);
-    return { rate, cpuNsPerOp, bpfNsPerOp: bpfNs / ops, selfNsPerOp, selfSysNsPerOp };
+    const tracepoints = Object.entries(programs).filter(([point]) => !point.startsWith("iter/"));
+    const bpfNs = tracepoints.reduce((sum, [, p]) => sum + p.runs * p.nsPerRun, 0);
+    const perProgram = Object.fromEntries(
+      tracepoints.map(([point, p]) => [point, {
+        runsPerOp: p.runs / ops,
+        nsPerOp: p.runs * p.nsPerRun / ops,
+      }]),
+    );
+    return { rate, cpuNsPerOp, bpfNsPerOp: bpfNs / ops, selfNsPerOp, selfSysNsPerOp, perProgram };
   } finally {
+    runStats?.close();
     await driver?.stop();
   }
 }
@@ -204,22 +227,29 @@ const results: Record<Mode, Record<Kind, Trial[]>> = {
   off: { short: [], bulk: [], rr: [] },
   on: { short: [], bulk: [], rr: [] },
   base: { short: [], bulk: [], rr: [] },
+  idle: { short: [], bulk: [], rr: [] },
+  stats: { short: [], bulk: [], rr: [] },
 };
 const { off, on } = results;
-const modes: Mode[] = baseRev ? ["off", "on", "base"] : ["off", "on"];
+const modes: Mode[] = [
+  "off",
+  "on",
+  ...(baseRev ? ["base" as const] : []),
+  ...(idle ? ["idle" as const] : []),
+];
 try {
   // Warm-up: first runs of the tools (and of each driver's code) are slower.
-  for (const k of KINDS) for (const m of modes) await trial(k, m);
+  for (const k of KINDS) for (const m of [...modes, "stats" as const]) await trial(k, m);
   for (let i = 0; i < pairs; i++) {
     for (const k of KINDS) {
       const order = i % 2 === 0 ? modes : [...modes].reverse();
       for (const mode of order) results[mode][k].push(await trial(k, mode));
+      results.stats[k].push(await trial(k, "stats"));
     }
   }
 } finally {
   await w.close();
   load.remove();
-  runStats.close();
   await baseDriver?.close();
 }
 
@@ -246,9 +276,10 @@ for (const k of KINDS) {
   const rates = off[k].map((o, i) => on[k][i].rate / o.rate);
   const costs = off[k].map((o, i) => o.cpuNsPerOp / on[k][i].cpuNsPerOp);
   const cost = quantile(costs, 0.5);
-  const median = (ts: Trial[], key: keyof Trial) => quantile(ts.map((t) => t[key]), 0.5);
+  const median = (ts: Trial[], key: Exclude<keyof Trial, "perProgram">) =>
+    quantile(ts.map((t) => t[key]), 0.5);
   const perOp = k === "bulk" ? "ms per Gbit" : "us per op";
-  const base = median(off[k], "cpuNsPerOp"), bpf = median(on[k], "bpfNsPerOp");
+  const base = median(off[k], "cpuNsPerOp"), bpf = median(results.stats[k], "bpfNsPerOp");
   const driver = median(on[k], "selfNsPerOp") - median(off[k], "selfNsPerOp");
   const opScale = k === "bulk" ? 1e-6 * 1e9 : 1e-3;
   console.log(
@@ -258,14 +289,34 @@ for (const k of KINDS) {
       (median(on[k], "rate") * scale).toFixed(digits)
     } ${units[k]}; CPU off ${(median(off[k], "cpuNsPerOp") * opScale).toFixed(2)}, on ${
       (median(on[k], "cpuNsPerOp") * opScale).toFixed(2)
-    } ${perOp} (medians)\n        bpf ${
-      (median(on[k], "bpfNsPerOp") * opScale).toFixed(3)
-    } ${perOp} -> ${f(base / (base + bpf))}; driver (this process, on - off) ${
-      (driver * opScale).toFixed(3)
-    } ${perOp}; both -> ${f(base / (base + bpf + driver))}`,
+    } ${perOp} (medians)\n        bpf ${(bpf * opScale).toFixed(3)} ${perOp} (stats trials) -> ${
+      f(base / (base + bpf))
+    }; driver (this process, on - off) ${(driver * opScale).toFixed(3)} ${perOp}; both -> ${
+      f(base / (base + bpf + driver))
+    }`,
   );
+  const points = [...new Set(results.stats[k].flatMap((t) => Object.keys(t.perProgram)))].sort();
+  const perProgram = points.map((point) => {
+    const of = (key: "runsPerOp" | "nsPerOp") =>
+      quantile(results.stats[k].map((t) => t.perProgram[point]?.[key] ?? 0), 0.5);
+    const runs = of("runsPerOp"), ns = of("nsPerOp");
+    return `${point.replace(/^tp_btf\//, "")} ${runs.toFixed(2)} x ${
+      runs ? (ns / runs).toFixed(0) : "-"
+    } ns`;
+  });
+  console.log(`        programs per op (runs x mean ns, stats trials): ${perProgram.join(", ")}`);
   const sys = median(on[k], "selfSysNsPerOp") - median(off[k], "selfSysNsPerOp");
   console.log(`        of the driver's, system time ${(sys * opScale).toFixed(3)} ${perOp}`);
+  if (idle) {
+    const i = results.idle[k];
+    console.log(
+      `        idle (attached, watching nothing): cost off/idle ${
+        spread(off[k].map((o, j) => o.cpuNsPerOp / i[j].cpuNsPerOp))
+      }, idle/on ${spread(i.map((t, j) => t.cpuNsPerOp / on[k][j].cpuNsPerOp))}; CPU ${
+        (median(i, "cpuNsPerOp") * opScale).toFixed(2)
+      } ${perOp}`,
+    );
+  }
   if (baseRev) {
     const b = results.base[k];
     const old = median(b, "selfNsPerOp") - median(off[k], "selfNsPerOp");
@@ -275,7 +326,7 @@ for (const k of KINDS) {
     );
     console.log(
       `        driver of ${baseRev}: ${(old * opScale).toFixed(3)} ${perOp} -> ${
-        f(base / (base + median(b, "bpfNsPerOp") + old))
+        f(base / (base + bpf + old))
       }; driver ${baseRev}/this per pair ${spread(perPair)}; cost off/${baseRev} ${
         spread(off[k].map((o, i) => o.cpuNsPerOp / b[i].cpuNsPerOp))
       }`,

@@ -125,11 +125,11 @@ export class Store {
    * @throws {Error} with the path and a hint when the file cannot be opened or read.
    */
   static async open(path: string, opts: StoreOptions): Promise<Store> {
-    const full = {
-      flushIntervalMs: 1000,
-      maxBufferedRows: 200_000,
-      maxBytes: DEFAULT_MAX_BYTES,
-      ...opts,
+    const full: Required<StoreOptions> = {
+      retentionMs: opts.retentionMs,
+      flushIntervalMs: opts.flushIntervalMs ?? 1000,
+      maxBufferedRows: opts.maxBufferedRows ?? 200_000,
+      maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES,
     };
     if (!(Number.isFinite(full.maxBytes) && full.maxBytes > 0)) {
       throw new Error(

@@ -12,6 +12,19 @@
 /** A sample chunk's KV key: `["sample", table, tsMs, seq]`. */
 export type SampleKey = [string, string, number, number];
 
+/** A chunk's KV value. `n` (rows) lets the index be rebuilt without parsing the JSON. */
+export interface StoredChunk {
+  probe: string;
+  ts: number;
+  /** Absent in chunks written before it was added. */
+  n?: number;
+  /** `[row,row,...]` as JSON text. */
+  rows: string;
+}
+
+/** Deno KV allows 1,000 mutations per atomic commit. */
+export const MAX_MUTATIONS = 1000;
+
 /**
  * About how many bytes one sample entry takes in the KV file, from what it holds. An upper bound of
  * SQLite's key and value lengths (measured against `length(k)`, `length(v)` of Deno KV's `kv`
@@ -112,4 +125,45 @@ export class SampleIndex {
     this.#rows = copy(this.#rows, new Uint32Array(cap));
     this.#head = 0;
   }
+}
+
+/**
+ * Index the sample chunks in `kv`, oldest first, with one scan of the `["sample"]` keys; chunks at
+ * or before `cutoffMs` (written under a longer retention, or not collected by KV yet) and entries
+ * that are not chunks are deleted instead.
+ *
+ * @returns the index, and the next free `seq` (so new keys never overwrite old ones)
+ */
+export async function indexSamplesOnDisk(
+  kv: Deno.Kv,
+  cutoffMs: number,
+): Promise<{ index: SampleIndex; nextSeq: number }> {
+  const found: Array<{ table: string; ts: number; seq: number; bytes: number; rows: number }> = [];
+  const gone: Deno.KvKey[] = [];
+  for await (const e of kv.list<StoredChunk>({ prefix: ["sample"] }, { batchSize: 500 })) {
+    const [, table, ts, seq] = e.key;
+    const v = e.value;
+    if (
+      typeof table !== "string" || typeof ts !== "number" || typeof seq !== "number" ||
+      typeof v?.rows !== "string" || typeof v.probe !== "string" || ts <= cutoffMs
+    ) {
+      gone.push(e.key);
+      continue;
+    }
+    const rows = typeof v.n === "number" ? v.n : (JSON.parse(v.rows) as unknown[]).length;
+    found.push({ table, ts, seq, bytes: sampleEntryBytes(table, v.probe, v.rows), rows });
+  }
+  for (let i = 0; i < gone.length; i += MAX_MUTATIONS) {
+    const op = kv.atomic();
+    for (const k of gone.slice(i, i + MAX_MUTATIONS)) op.delete(k);
+    await op.commit();
+  }
+  found.sort((a, b) => a.ts - b.ts || a.seq - b.seq);
+  const index = new SampleIndex();
+  let nextSeq = 0;
+  for (const c of found) {
+    index.push(c.table, c.ts, c.seq, c.bytes, c.rows);
+    if (c.seq >= nextSeq) nextSeq = c.seq + 1;
+  }
+  return { index, nextSeq };
 }

@@ -14,7 +14,13 @@
  */
 
 import type { ProbeConfig, ProbeState, Row } from "./probe_api.ts";
-import { sampleEntryBytes, SampleIndex } from "./sample_index.ts";
+import {
+  indexSamplesOnDisk,
+  MAX_MUTATIONS,
+  sampleEntryBytes,
+  SampleIndex,
+  type StoredChunk,
+} from "./sample_index.ts";
 
 /** One stored sample row. */
 export interface SampleRecord extends Row {
@@ -40,20 +46,11 @@ interface Chunk {
   bytes: number;
 }
 
-/** A chunk's KV value. `n` (rows) lets the index be rebuilt without parsing the JSON. */
-interface StoredChunk {
-  probe: string;
-  ts: number;
-  n: number;
-  rows: string;
-}
-
 const CHUNK_BYTES = 60_000;
 /** Deno KV allows 800 KiB of mutations per atomic commit. */
 const COMMIT_BYTES = 600_000;
-/** Deno KV allows 1,000 mutations per atomic commit; half for new chunks leaves room for deletes. */
-const MAX_MUTATIONS = 1000;
-const MAX_CHUNKS_PER_COMMIT = 500;
+/** Half of KV's mutations per commit for new chunks leaves room for deleting old ones. */
+const MAX_CHUNKS_PER_COMMIT = MAX_MUTATIONS / 2;
 
 /** The default budget for stored samples: 256 MiB. */
 export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
@@ -94,7 +91,7 @@ export class Store {
   #buffer: Chunk[] = [];
   #bufferedRows = 0;
   #seq = 0;
-  readonly #index = new SampleIndex();
+  #index = new SampleIndex();
   #timer: ReturnType<typeof setInterval> | undefined;
   #flushing: Promise<void> = Promise.resolve();
   #closed = false;
@@ -159,42 +156,18 @@ export class Store {
   }
 
   /**
-   * Index the sample chunks on disk, oldest first, deleting those past retention (written under a
-   * longer one, or not collected yet) and, if they are over the budget, the oldest.
+   * Index the sample chunks on disk ({@link indexSamplesOnDisk}) and delete the oldest if they
+   * are over the budget (it may have been lowered since they were written).
    */
   async #rebuildIndex(): Promise<void> {
     const t0 = performance.now();
-    const cutoff = Date.now() - this.#opts.retentionMs;
-    const found: Array<{ table: string; ts: number; seq: number; bytes: number; rows: number }> =
-      [];
-    const gone: Deno.KvKey[] = [];
-    const iter = this.#kv.list<StoredChunk>({ prefix: ["sample"] }, { batchSize: 500 });
-    for await (const e of iter) {
-      const [, table, ts, seq] = e.key;
-      const v = e.value;
-      if (
-        typeof table !== "string" || typeof ts !== "number" || typeof seq !== "number" ||
-        typeof v?.rows !== "string" || typeof v.probe !== "string" || ts <= cutoff
-      ) {
-        gone.push(e.key); // expired, or not a chunk samples() could read
-        continue;
-      }
-      const rows = typeof v.n === "number" ? v.n : (JSON.parse(v.rows) as unknown[]).length;
-      found.push({ table, ts, seq, bytes: sampleEntryBytes(table, v.probe, v.rows), rows });
-    }
-    for (let i = 0; i < gone.length; i += MAX_MUTATIONS) {
-      const op = this.#kv.atomic();
-      for (const k of gone.slice(i, i + MAX_MUTATIONS)) op.delete(k);
-      await op.commit();
-    }
-    found.sort((a, b) => a.ts - b.ts || a.seq - b.seq);
-    for (const c of found) {
-      this.#index.push(c.table, c.ts, c.seq, c.bytes, c.rows);
-      if (c.seq >= this.#seq) this.#seq = c.seq + 1;
-    }
+    const found = await indexSamplesOnDisk(this.#kv, Date.now() - this.#opts.retentionMs);
+    this.#index = found.index;
+    this.#seq = found.nextSeq;
     if (!await this.#deleteOldest(this.#victims(0))) {
       throw new Error("could not delete the samples over the budget");
     }
+    this.stats.bytesStored = this.#index.bytes;
     this.stats.openScanMs = performance.now() - t0;
   }
 
@@ -310,6 +283,9 @@ export class Store {
       this.stats.rowsWritten += rows;
       this.stats.commits++;
     }
+    // Nothing (more) to write: expired chunks still go now, so the bytes said are the bytes there.
+    const expired = this.#victims(0);
+    if (expired) await this.#deleteOldest(expired);
   }
 
   /**

@@ -127,20 +127,30 @@ Deno.test("configs and probe state survive sample writes of any size over the bu
   }
 });
 
-Deno.test("chunks past retention are deleted by the next write, and are not counted as evicted", async () => {
+Deno.test("chunks past retention are deleted by the next flush, and are not counted as evicted", async () => {
   const dir = await Deno.makeTempDir({ prefix: "demarc-store-" });
   const path = `${dir}/kv`;
-  const store = await Store.open(path, { retentionMs: 60_000, flushIntervalMs: 60_000 });
+  const store = await Store.open(path, { retentionMs: 1000, flushIntervalMs: 60_000 });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   try {
-    store.addSamples("p", "t", kbRows(0, 10), Date.now() - 120_000);
+    // Half a retention old when written; past it 600 ms later (KV would collect it only later).
+    store.addSamples("p", "t", kbRows(0, 10), Date.now() - 500);
     await store.flush();
-    assertEquals(samplesOnDisk(path).entries, 1, "written (KV would expire it later)");
-    store.addSamples("p", "t", kbRows(10, 10));
+    assertEquals(samplesOnDisk(path).entries, 1);
+    await sleep(600);
+    await store.flush(); // nothing to write
+    assertEquals(samplesOnDisk(path).entries, 0, "deleted by a flush with nothing to write");
+    assertEquals(store.stats.bytesStored, 0);
+
+    store.addSamples("p", "t", kbRows(10, 10), Date.now() - 500);
+    await store.flush();
+    await sleep(600);
+    store.addSamples("p", "t", kbRows(20, 10));
     await store.flush();
     assertEquals(samplesOnDisk(path).entries, 1, "the old chunk deleted beside the new one");
+    assertEquals((await store.samples("t", 0, 100)).map((r) => r.values.v)[0], 20);
     assertEquals(store.stats.chunksEvicted, 0);
     assertEquals(store.stats.rowsEvicted, 0);
-    assertEquals((await store.samples("t", 0, 100)).map((r) => r.values.v)[0], 10);
   } finally {
     await store.close();
     await Deno.remove(dir, { recursive: true });

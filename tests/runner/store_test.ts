@@ -220,3 +220,31 @@ Deno.test("a chunk larger than the whole budget is dropped and counted, not writ
     await store.close();
   }
 });
+
+Deno.test("the bytes counted are at least what SQLite holds, for ASCII and non-ASCII rows alike", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "demarc-store-" });
+  const path = `${dir}/kv`;
+  const store = await Store.open(path, { retentionMs: 60_000, flushIntervalMs: 60_000 });
+  try {
+    let [diskBefore, countedBefore] = [0, 0];
+    // Latin-1 text may be stored one byte a character; it is counted at two (not knowable cheaply).
+    for (const [comm, tight] of [["java", true], ["爪哇", true], ["jäva", false]] as const) {
+      const rows = Array.from(
+        { length: 300 },
+        (_, i) => ({ labels: { comm, i }, values: { v: i } }),
+      );
+      store.addSamples("p", comm, rows);
+      await store.flush();
+      const disk = samplesOnDisk(path).bytes - diskBefore;
+      const counted = store.stats.bytesStored - countedBefore;
+      assert(disk <= counted, `${comm}: ${disk} bytes on disk, counted ${counted}`);
+      if (tight) {
+        assert(disk > counted * 0.95, `${comm}: ${disk} bytes on disk, counted ${counted}`);
+      }
+      [diskBefore, countedBefore] = [samplesOnDisk(path).bytes, store.stats.bytesStored];
+    }
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

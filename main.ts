@@ -30,6 +30,14 @@ function positive(v: string): number {
   return n;
 }
 
+function megabytes(v: string): number {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n <= 0) {
+    throw new Error("must be a number of megabytes (MiB) greater than 0, e.g. 256 or 0.5");
+  }
+  return n;
+}
+
 function level(v: string): Level {
   if (!(LEVELS as readonly string[]).includes(v)) {
     throw new Error(`must be one of ${LEVELS.join(", ")}`);
@@ -73,6 +81,12 @@ const program: ProgramSpec = {
           default: "3600",
           parse: positive,
         },
+        "store-max-mb": {
+          value: "MiB",
+          help: "disk the stored samples may take; beyond it the oldest are deleted first",
+          default: "256",
+          parse: megabytes,
+        },
         "log-level": {
           value: "level",
           help: `one of ${LEVELS.join(", ")}`,
@@ -99,6 +113,7 @@ const program: ProgramSpec = {
           stateDir: o.stateDir as string,
           logLevel: o.logLevel as Level,
           retentionSeconds: o.retention as number,
+          storeMaxMb: o.storeMaxMb as number,
           probesDir: o.probesDir as string,
           metaDir: o.metaDir as string,
           buildDir: o.buildDir as string,

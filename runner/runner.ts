@@ -38,6 +38,8 @@ export interface RunnerOptions {
   logLevel: Level;
   /** Sample retention in seconds. */
   retentionSeconds: number;
+  /** Megabytes (MiB) the stored samples may take. */
+  storeMaxMb: number;
   probesDir: string;
   metaDir: string;
   buildDir: string;
@@ -63,6 +65,7 @@ export async function startRunner(o: RunnerOptions): Promise<Runner> {
   await Deno.mkdir(o.stateDir, { recursive: true });
   const store = await Store.open(`${o.stateDir}/demarc.kv`, {
     retentionMs: o.retentionSeconds * 1000,
+    maxBytes: o.storeMaxMb * 1024 * 1024,
   });
   const identity = hostIdentity();
   const registry = new SeriesRegistry({

@@ -17,6 +17,8 @@ export interface Service {
   protocol: string;
   server: [string, string[]];
   client: (ports: Record<string, number>) => [string, string[]];
+  /** Run only when named (`--only`), not by default. */
+  optional?: boolean;
 }
 
 /** Echo services of each protocol (the test apps, plaintext). */
@@ -38,6 +40,18 @@ export const SERVICES: Service[] = [
     protocol: "http",
     server: ["http-server", ["--tls-port", "-1"]],
     client: (p) => ["http-client", ["--lib", "jdk", "--url", `http://127.0.0.1:${p.plain}/echo`]],
+  },
+  {
+    // The same server with a synchronous client: a call costs a fraction of the JDK client's
+    // (its executor hands each exchange between threads), so a few microseconds added are
+    // resolved where the JDK client's spread hides them. Run with --only.
+    name: "http-okhttp",
+    protocol: "http",
+    server: ["http-server", ["--tls-port", "-1"]],
+    client: (
+      p,
+    ) => ["http-client", ["--lib", "okhttp", "--url", `http://127.0.0.1:${p.plain}/echo`]],
+    optional: true,
   },
 ];
 

@@ -1,7 +1,7 @@
 /**
  * `deno run -A --unstable-kv bench/jvm_overhead.ts [--windows 16] [--burn-in 4] [--otel-rounds 2]
  *   [--otel-windows 4] [--otel-burn-in 1] [--rate 1000] [--seconds 4] [--saturation-ms 2000] [--cpus 1]
- *   [--only grpc,http] [--agents demarc,otel] [--demarc-probes l7_rpc_metrics]
+ *   [--only grpc,http,http-okhttp] [--agents demarc,otel] [--demarc-probes l7_rpc_metrics]
  *   [--demarc-params '{"disabled_instrumentations":["dubbo"]}'] [--demarc-side client]`
  *
  * What an agent adds per call, for Dubbo, gRPC and HTTP echo services, measured SIDE BY SIDE IN
@@ -435,7 +435,11 @@ function summarize(service: string, agent: "demarc" | "otel", ws: WindowDiff[]):
 const t0 = performance.now();
 const results: Summary[] = [];
 try {
-  for (const svc of SERVICES.filter((s) => !opt.only || opt.only.split(",").includes(s.name))) {
+  for (
+    const svc of SERVICES.filter((s) =>
+      opt.only ? opt.only.split(",").includes(s.name) : !s.optional
+    )
+  ) {
     if (AGENTS.includes("demarc")) {
       results.push(summarize(svc.name, "demarc", await measureDemarc(svc)));
     }

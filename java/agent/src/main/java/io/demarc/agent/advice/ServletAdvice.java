@@ -35,13 +35,15 @@ public final class ServletAdvice {
       @Advice.Thrown Throwable thrown) {
     if (start == 0 || !(req instanceof HttpServletRequest) || !(res instanceof HttpServletResponse)) return;
     HttpServletRequest hreq = (HttpServletRequest) req;
-    Object pattern = hreq.getAttribute("org.springframework.web.servlet.HandlerMapping.bestMatchingPattern");
-    String route = pattern == null ? null : pattern.toString();
-    if (route == null) { // the servlet's mapping pattern, known per servlet (no mapping object per request)
-      ServletRoutes routes = ServletRoutes.of(servlet);
-      route = routes.single();
-      if (route == null) route = routes.route(hreq.getServletPath());
+    ServletRoutes routes = ServletRoutes.of(servlet);
+    String route = null;
+    if (routes.springMvc()) {
+      Object pattern = hreq.getAttribute("org.springframework.web.servlet.HandlerMapping.bestMatchingPattern");
+      if (pattern != null) route = pattern.toString();
     }
+    // Else the servlet's mapping pattern, known per servlet (no mapping object per request).
+    if (route == null) route = routes.single();
+    if (route == null) route = routes.route(hreq.getServletPath());
     if (route == null) { // a servlet path its mappings do not explain: ask the request
       HttpServletMapping mapping = hreq.getHttpServletMapping();
       String context = hreq.getContextPath();

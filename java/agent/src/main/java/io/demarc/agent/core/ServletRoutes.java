@@ -33,6 +33,8 @@ public final class ServletRoutes {
   private static final String ASK = new String("ask the request");
 
   private final WeakReference<Object> servlet;
+  /** A Spring MVC DispatcherServlet (a FrameworkServlet): its requests carry the best matching pattern. */
+  private final boolean springMvc;
   /** The route of every request when the servlet has exactly one mapping, else null. */
   private final String single;
   /** Servlet path → route, for exact and path ({@code /x/*}) mappings, or {@link #ASK}. */
@@ -46,6 +48,7 @@ public final class ServletRoutes {
   private ServletRoutes(Object servlet, String single, Map<String, String> byServletPath, String[] suffixes,
       String[] suffixRoutes, String defaultRoute) {
     this.servlet = new WeakReference<>(servlet);
+    this.springMvc = isSpringMvc(servlet.getClass());
     this.single = single;
     this.byServletPath = byServletPath;
     this.suffixes = suffixes;
@@ -154,6 +157,21 @@ public final class ServletRoutes {
     }
     return new ServletRoutes(servlet, null, byPath, suffixes.toArray(new String[0]),
         suffixRoutes.toArray(new String[0]), dflt);
+  }
+
+  private static boolean isSpringMvc(Class<?> type) {
+    for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+      if (c.getName().equals("org.springframework.web.servlet.FrameworkServlet")) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether the servlet is Spring MVC's: only its requests can carry Spring's best matching
+   * pattern, so only theirs are asked for that attribute (on Tomcat, three map lookups).
+   */
+  public boolean springMvc() {
+    return springMvc;
   }
 
   /** The route of every request, when the servlet has one mapping; else null. */

@@ -61,8 +61,8 @@ public final class ServletRoutes {
     return h >>> 24; // the top 8 bits: 256 slots
   }
 
-  /** The routes remembered for {@code servlet}, or null (then call {@link #learn}). */
-  public static ServletRoutes recent(Object servlet) {
+  /** The routes remembered for {@code servlet}, or null. */
+  private static ServletRoutes recent(Object servlet) {
     Object o = SLOT.getAcquire(TABLE, slot(servlet)); // typed Object: an exact VarHandle call
     return o instanceof ServletRoutes r && r.servlet.get() == servlet ? r : null;
   }

@@ -1,10 +1,12 @@
 package io.demarc.agent.advice;
 
 import io.demarc.agent.core.Recorder;
+import io.demarc.agent.core.ServletRoutes;
 import io.demarc.agent.core.StatusClass;
 import javax.servlet.DispatcherType;
 import javax.servlet.ServletRequest;
 import javax.servlet.ServletResponse;
+import javax.servlet.http.HttpServlet;
 import javax.servlet.http.HttpServletMapping;
 import javax.servlet.http.HttpServletRequest;
 import javax.servlet.http.HttpServletResponse;
@@ -15,7 +17,8 @@ import net.bytebuddy.asm.Advice;
  * {@code javax.servlet.http.HttpServlet.service(ServletRequest, ServletResponse)}: the same
  * measurement as {@link ServletAdvice} for the pre-Jakarta package. The two never meet in one
  * class: each hook matches its own package's HttpServlet. Servlet 3.1 containers have no
- * {@code getHttpServletMapping}: there the route falls back to context path + servlet path.
+ * {@code getHttpServletMapping}: there a request whose servlet path the servlet's mappings do not
+ * explain falls back to context path + servlet path.
  */
 public final class JavaxServletAdvice {
   private JavaxServletAdvice() {}
@@ -27,15 +30,21 @@ public final class JavaxServletAdvice {
   }
 
   @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
-  public static void exit(@Advice.Enter long start, @Advice.Argument(0) ServletRequest req,
-      @Advice.Argument(1) ServletResponse res, @Advice.Thrown Throwable thrown) {
+  public static void exit(@Advice.Enter long start, @Advice.This HttpServlet servlet,
+      @Advice.Argument(0) ServletRequest req, @Advice.Argument(1) ServletResponse res,
+      @Advice.Thrown Throwable thrown) {
     if (start == 0 || !(req instanceof HttpServletRequest) || !(res instanceof HttpServletResponse)) return;
     HttpServletRequest hreq = (HttpServletRequest) req;
-    Object pattern = hreq.getAttribute("org.springframework.web.servlet.HandlerMapping.bestMatchingPattern");
-    String route;
-    if (pattern != null) {
-      route = pattern.toString();
-    } else {
+    ServletRoutes routes = ServletRoutes.of(servlet);
+    String route = null;
+    if (routes.springMvc()) {
+      Object pattern = hreq.getAttribute("org.springframework.web.servlet.HandlerMapping.bestMatchingPattern");
+      if (pattern != null) route = pattern.toString();
+    }
+    // Else the servlet's mapping pattern, known per servlet (no mapping object per request).
+    if (route == null) route = routes.single();
+    if (route == null) route = routes.route(hreq.getServletPath());
+    if (route == null) { // a servlet path its mappings do not explain: ask the request
       String mapped;
       try {
         HttpServletMapping mapping = hreq.getHttpServletMapping();
@@ -47,11 +56,14 @@ public final class JavaxServletAdvice {
       route = context == null || context.isEmpty() ? mapped : context + mapped; // no new String per call at the root context
     }
     // An exception escaping the servlet becomes a 500 from the container.
-    int status = thrown != null ? 500 : ((HttpServletResponse) res).getStatus();
+    HttpServletResponse hres = (HttpServletResponse) res;
+    int status = thrown != null ? 500 : hres.getStatus();
+    // Bytes the container counted as written (chunked bodies too), else the Content-Length header.
+    long sent = Recorder.servletBytesWritten(hres);
+    if (sent < 0) sent = Recorder.parseLength(hres.getHeader("Content-Length"));
     Recorder.record("http", "server", hreq.isSecure(), hreq.getLocalAddr(), hreq.getLocalPort(),
         hreq.getRemoteAddr(), hreq.getRemotePort(), "", Recorder.httpMethod(hreq.getMethod(), route), status,
-        StatusClass.http(status), true, start,
-        Recorder.parseLength(((HttpServletResponse) res).getHeader("Content-Length")), hreq.getContentLengthLong(),
+        StatusClass.http(status), true, start, sent, hreq.getContentLengthLong(),
         "servlet-javax", thrown);
   }
 }

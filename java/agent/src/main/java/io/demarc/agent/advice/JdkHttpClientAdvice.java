@@ -20,14 +20,13 @@ public final class JdkHttpClientAdvice {
 
   @Advice.OnMethodEnter(suppress = Throwable.class)
   public static long enter() {
-    long start = Recorder.start();
-    if (start == 0) return 0;
+    if (!Recorder.active()) return 0;
     Handoff h = Handoff.take();
     if (h.jdkSend) {
       h.jdkSend = false; // the send this runs inside measures the call (JdkHttpClientSendAdvice)
-      return 0;
+      return 0; // (and reads no clock for it)
     }
-    return start;
+    return Recorder.start();
   }
 
   @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)

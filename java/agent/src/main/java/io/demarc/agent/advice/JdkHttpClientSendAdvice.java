@@ -18,17 +18,20 @@ public final class JdkHttpClientSendAdvice {
   private JdkHttpClientSendAdvice() {}
 
   @Advice.OnMethodEnter(suppress = Throwable.class)
-  public static long enter() {
+  public static long enter(@Advice.Local("handoff") Handoff handoff) {
     long start = Recorder.start();
-    if (start != 0) Handoff.take().jdkSend = true;
+    if (start != 0) {
+      handoff = Handoff.take(); // kept for the exit: one thread-local lookup per call
+      handoff.jdkSend = true;
+    }
     return start;
   }
 
   @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
-  public static void exit(@Advice.Enter long start, @Advice.Argument(0) HttpRequest req,
-      @Advice.Return HttpResponse<?> response, @Advice.Thrown Throwable thrown) {
+  public static void exit(@Advice.Enter long start, @Advice.Local("handoff") Handoff handoff,
+      @Advice.Argument(0) HttpRequest req, @Advice.Return HttpResponse<?> response, @Advice.Thrown Throwable thrown) {
     if (start == 0) return;
-    Handoff.take().jdkSend = false; // also when sendAsync never ran (send failed before it)
+    handoff.jdkSend = false; // also when sendAsync never ran (send failed before it)
     URI uri = req.uri();
     boolean ssl = "https".equalsIgnoreCase(uri.getScheme());
     String host = uri.getHost();

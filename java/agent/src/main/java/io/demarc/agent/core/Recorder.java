@@ -98,7 +98,10 @@ public final class Recorder {
 
   public static void activate(boolean on) {
     active = on;
-    if (!on) ConnectionFacts.clear(); // they hold the application's objects
+    if (!on) { // they hold the application's objects
+      ConnectionFacts.clear();
+      ServletRoutes.clear();
+    }
   }
 
   public static boolean active() {
@@ -122,6 +125,7 @@ public final class Recorder {
   /** Forgets everything counted (a new attach starts from zero). */
   public static void reset() {
     ConnectionFacts.clear();
+    ServletRoutes.clear();
     config = Config.DEFAULT;
     aggregator = new Aggregator(Config.DEFAULT.latencyBoundsNs(), Config.DEFAULT.cardinalityCap());
     SPANS.drain();
@@ -202,6 +206,20 @@ public final class Recorder {
     } catch (NumberFormatException e) {
       return -1;
     }
+  }
+
+  /** Tomcat's response facade: the body bytes the application wrote (a chunked body's too). */
+  private static final Reflect CONTENT_WRITTEN = Reflect.longGetter("getContentWritten");
+
+  /**
+   * The body bytes a servlet container counted as written to {@code response} (read as a number,
+   * where a {@code Content-Length} header would be formatted as a String per call), or -1 when it
+   * does not count them or counted none (then the caller reads Content-Length: a HEAD answer's,
+   * or a file the container sent itself).
+   */
+  public static long servletBytesWritten(Object response) {
+    long n = CONTENT_WRITTEN.callLong(response, -1);
+    return n > 0 ? n : -1;
   }
 
   public static int defaultPort(int port, boolean ssl) {

@@ -2,6 +2,7 @@ package io.demarc.agent.core;
 
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.util.ArrayDeque;
@@ -11,9 +12,15 @@ import java.util.Deque;
  * Calls a public no-argument method of a library object from bootstrap code, which cannot name
  * the library's types (the agent's core sits on the boot class path). The method handle is
  * looked up once per concrete class through a public, exported supertype and then cached.
+ * Typed {@code (Object)Object} ({@link #call}), or {@code (Object)long} ({@link #longGetter},
+ * {@link #callLong}: a number read without boxing it).
  */
 public final class Reflect {
+  private static final MethodType OBJECT = MethodType.methodType(Object.class, Object.class);
+  private static final MethodType LONG = MethodType.methodType(long.class, Object.class);
+
   private final String name;
+  private final MethodType handleType;
   private final ClassValue<MethodHandle> handles = new ClassValue<>() {
     @Override
     protected MethodHandle computeValue(Class<?> type) {
@@ -22,7 +29,33 @@ public final class Reflect {
   };
 
   public Reflect(String name) {
+    this(name, OBJECT);
+  }
+
+  private Reflect(String name, MethodType type) {
     this.name = name;
+    this.handleType = type;
+  }
+
+  /** A getter of a number (int or long), read by {@link #callLong}. */
+  public static Reflect longGetter(String name) {
+    return new Reflect(name, LONG);
+  }
+
+  /**
+   * Invokes a {@link #longGetter}'s method, or returns {@code dflt} when the object has no such
+   * method or it throws.
+   */
+  public long callLong(Object target, long dflt) {
+    if (target == null) return dflt;
+    MethodHandle h = handles.get(target.getClass());
+    if (h == null) return dflt;
+    try {
+      return (long) h.invokeExact(target);
+    } catch (Throwable t) {
+      Recorder.internalError();
+      return dflt;
+    }
   }
 
   /** Invokes the method, or returns {@code dflt} when it does not exist or throws. */
@@ -56,8 +89,7 @@ public final class Reflect {
       if (Modifier.isPublic(c.getModifiers()) && c.getModule().isExported(c.getPackageName())) {
         try {
           Method m = c.getMethod(name);
-          return MethodHandles.publicLookup().unreflect(m).asType(
-              java.lang.invoke.MethodType.methodType(Object.class, Object.class));
+          return MethodHandles.publicLookup().unreflect(m).asType(handleType);
         } catch (ReflectiveOperationException | RuntimeException e) {
           // not here; keep looking
         }

@@ -1,0 +1,183 @@
+package io.demarc.agent.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.demarc.agent.advice.ServletAdvice;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.catalina.Context;
+import org.apache.catalina.startup.Tomcat;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The servlet hook on real Tomcat 11 requests: the routes and byte counts it records, and the
+ * bytes it allocates per request on the request's thread after a warm-up (the JVM's count for
+ * that thread, com.sun.management.ThreadMXBean). Each test servlet runs the hook's enter and exit
+ * itself, with its own request and response, after writing its answer (as the inlined advice
+ * runs them around the servlet's service), and adds what that allocated to its counter.
+ */
+class HttpHookAllocationTest {
+  private static final com.sun.management.ThreadMXBean THREADS =
+      (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+  private static final int WARM_UP = 6_000;
+  private static final int MEASURED = 3_000;
+  /**
+   * A servlet with one mapping: its route is known without asking the request anything. Far
+   * below one object per request (getHttpServletMapping() alone: 176 B on Tomcat 11).
+   */
+  private static final double SINGLE_MAPPING_BOUND = 8;
+  /** Several mappings: at most the servlet path's String Tomcat makes (~40-50 B for "/users"). */
+  private static final double MAPPINGS_BOUND = 64;
+
+  private static Tomcat tomcat;
+  private static HttpClient client;
+  private static String base;
+
+  /** What the hook allocated in the requests of one servlet while counting, and how many. */
+  static final class Counter {
+    final AtomicLong bytes = new AtomicLong();
+    final AtomicLong requests = new AtomicLong();
+    volatile boolean counting;
+
+    double perRequest() {
+      return bytes.get() / (double) Math.max(1, requests.get());
+    }
+  }
+
+  /** Answers the request body back, with a Content-Length or chunked, then runs the hook. */
+  static final class Answering extends HttpServlet {
+    final Counter counter = new Counter();
+
+    @Override
+    protected void service(HttpServletRequest req, HttpServletResponse res) throws IOException {
+      byte[] body = req.getInputStream().readAllBytes();
+      if (!req.getRequestURI().contains("chunked")) res.setContentLength(body.length);
+      res.getOutputStream().write(body);
+      long before = THREADS.getCurrentThreadAllocatedBytes();
+      long start = ServletAdvice.enter(req);
+      ServletAdvice.exit(start, this, req, res, null);
+      long allocated = THREADS.getCurrentThreadAllocatedBytes() - before;
+      if (counter.counting) {
+        counter.bytes.addAndGet(allocated);
+        counter.requests.incrementAndGet();
+      }
+    }
+  }
+
+  private static final Answering SEVERAL = new Answering();
+  private static final Answering ONE = new Answering();
+  private static final Answering TWICE = new Answering();
+
+  @BeforeAll
+  static void startTomcat() throws Exception {
+    tomcat = new Tomcat();
+    tomcat.setBaseDir(Files.createTempDirectory("tomcat").toString());
+    tomcat.setPort(0);
+    tomcat.getConnector().setProperty("address", "127.0.0.1");
+    Context ctx = tomcat.addContext("/app", null);
+    Tomcat.addServlet(ctx, "several", SEVERAL);
+    ctx.addServletMappingDecoded("/echo", "several");
+    ctx.addServletMappingDecoded("/users/*", "several");
+    ctx.addServletMappingDecoded("*.do", "several");
+    Tomcat.addServlet(ctx, "one", ONE);
+    ctx.addServletMappingDecoded("/one/*", "one");
+    // The same servlet under /t and /t/*: the servlet path "/t" does not tell them apart.
+    Tomcat.addServlet(ctx, "twice", TWICE);
+    ctx.addServletMappingDecoded("/t", "twice");
+    ctx.addServletMappingDecoded("/t/*", "twice");
+    tomcat.start();
+    base = "http://127.0.0.1:" + tomcat.getConnector().getLocalPort() + "/app";
+    client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  }
+
+  @AfterAll
+  static void stopTomcat() throws Exception {
+    tomcat.stop();
+    tomcat.destroy();
+  }
+
+  @AfterEach
+  void off() {
+    Recorder.activate(false);
+    Recorder.reset();
+  }
+
+  private static int post(String path, String body) throws Exception {
+    HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).POST(HttpRequest.BodyPublishers.ofString(body))
+        .build();
+    return client.send(req, HttpResponse.BodyHandlers.discarding()).statusCode();
+  }
+
+  /** Rows by method label: {requests, bytesSent}. */
+  private static Map<String, long[]> rows() {
+    Map<String, long[]> byMethod = new HashMap<>();
+    for (Map<String, Object> r : AggregatorTest.rows(Recorder.aggregator().flush(true))) {
+      assertEquals("servlet", r.get("library"));
+      byMethod.put((String) r.get("method"), new long[] {(Long) r.get("requests"), (Long) r.get("bytesSent")});
+    }
+    return byMethod;
+  }
+
+  @Test
+  void routesAreTheMappingPatternsAndBytesCountChunkedBodiesToo() throws Exception {
+    Recorder.activate(true);
+    String[][] calls = {
+        {"/echo", "hello"}, {"/users/7", "hi"}, {"/users/chunked/8", "chunky"}, {"/a/b.do", "xyz"},
+        {"/one/x/y", "1234"}, {"/t", "tt"}, {"/t/u", "ttt"}};
+    for (int i = 0; i < 3; i++) for (String[] c : calls) assertEquals(200, post(c[0], c[1]), c[0]);
+    Map<String, long[]> rows = rows();
+    assertEquals(List.of(3L, 15L), List.of(rows.get("POST /app/echo")[0], rows.get("POST /app/echo")[1]));
+    long[] users = rows.get("POST /app/users/*");
+    assertEquals(6, users[0], "/users/7 and /users/chunked/8 under one route");
+    assertEquals(3 * (2 + 6), users[1], "a chunked body's bytes counted as well");
+    // context path + pattern, as getHttpServletMapping() gives it too (no slash between them)
+    assertEquals(9, rows.get("POST /app*.do")[1]);
+    assertEquals(12, rows.get("POST /app/one/*")[1]);
+    assertEquals(6, rows.get("POST /app/t")[1], "the exact mapping, asked of the request");
+    assertEquals(9, rows.get("POST /app/t/*")[1], "the path mapping, asked of the request");
+    assertEquals(6, rows.size(), rows.keySet().toString());
+  }
+
+  @Test
+  void theHookAllocatesAlmostNothingPerRequestAfterWarmUp() throws Exception {
+    Recorder.activate(true);
+    for (int i = 0; i < WARM_UP; i++) {
+      post("/users/" + (i & 7), "hello");
+      post("/one/" + (i & 7), "hello");
+    }
+    SEVERAL.counter.counting = true;
+    ONE.counter.counting = true;
+    for (int i = 0; i < MEASURED; i++) {
+      post("/users/" + (i & 7), "hello");
+      post("/one/" + (i & 7), "hello");
+    }
+    SEVERAL.counter.counting = false;
+    ONE.counter.counting = false;
+    System.out.printf("servlet hook allocates per request on Tomcat: one mapping %.1f B, several %.1f B%n",
+        ONE.counter.perRequest(), SEVERAL.counter.perRequest());
+    assertEquals(MEASURED, ONE.counter.requests.get());
+    assertTrue(ONE.counter.perRequest() < SINGLE_MAPPING_BOUND,
+        "a servlet with one mapping: " + ONE.counter.perRequest() + " B per request");
+    assertTrue(SEVERAL.counter.perRequest() < MAPPINGS_BOUND,
+        "a servlet with several mappings: " + SEVERAL.counter.perRequest() + " B per request");
+    Map<String, long[]> rows = rows();
+    assertEquals(WARM_UP + MEASURED, rows.get("POST /app/users/*")[0]);
+    assertEquals(WARM_UP + MEASURED, rows.get("POST /app/one/*")[0]);
+  }
+}

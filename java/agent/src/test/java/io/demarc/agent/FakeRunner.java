@@ -138,9 +138,13 @@ final class FakeRunner implements AutoCloseable {
     return s;
   }
 
-  /** Waits until the condition holds (checked every 50 ms). */
+  /**
+   * Waits until the condition holds (checked every 50 ms). Every caller waits for something that
+   * must happen, so the limit is stretched 3x: on a loaded host an attach and retransformation
+   * took over 10 s; a passing test never waits longer for it.
+   */
   static boolean await(long timeoutMs, java.util.function.BooleanSupplier cond) throws InterruptedException {
-    long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+    long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(3 * timeoutMs);
     while (System.nanoTime() < end) {
       if (cond.getAsBoolean()) return true;
       Thread.sleep(50);

@@ -300,11 +300,16 @@ for (const k of KINDS) {
     const of = (key: "runsPerOp" | "nsPerOp") =>
       quantile(results.stats[k].map((t) => t.perProgram[point]?.[key] ?? 0), 0.5);
     const runs = of("runsPerOp"), ns = of("nsPerOp");
-    return `${point.replace(/^tp_btf\//, "")} ${runs.toFixed(2)} x ${
+    // Bulk's operation is one bit: its runs are given per Gbit.
+    return `${point.replace(/^tp_btf\//, "")} ${(runs * (k === "bulk" ? 1e9 : 1)).toFixed(2)} x ${
       runs ? (ns / runs).toFixed(0) : "-"
     } ns`;
   });
-  console.log(`        programs per op (runs x mean ns, stats trials): ${perProgram.join(", ")}`);
+  console.log(
+    `        programs per ${k === "bulk" ? "Gbit" : "op"} (runs x mean ns, stats trials): ${
+      perProgram.join(", ")
+    }`,
+  );
   const sys = median(on[k], "selfSysNsPerOp") - median(off[k], "selfSysNsPerOp");
   console.log(`        of the driver's, system time ${(sys * opScale).toFixed(3)} ${perOp}`);
   if (idle) {

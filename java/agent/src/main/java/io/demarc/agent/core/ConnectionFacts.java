@@ -1,7 +1,5 @@
 package io.demarc.agent.core;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.net.SocketAddress;
 
 /**
@@ -11,15 +9,12 @@ import java.net.SocketAddress;
  * again through the library's getters and maps, and turn them into text: a few lookups that are
  * cache misses in a JVM sharing its CPU. Here a call costs one identity compare.
  *
- * <p>A small table of immutable entries, one slot per object's identity hash (objects sharing a
- * slot take turns in it; a new one costs one entry). Entries hold the library's object, so they are
- * dropped when the recorder goes inactive (detach): nothing of the application stays reachable
- * from the boot class path.
+ * <p>Immutable entries in a {@link SlotCache} of 64 slots (a new one costs one entry). Entries hold
+ * the library's object, so they are dropped when the recorder goes inactive (detach): nothing of
+ * the application stays reachable from the boot class path.
  */
 public final class ConnectionFacts {
-  private static final int SLOTS = 64;
-  private static final Object[] TABLE = new Object[SLOTS];
-  private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Object[].class);
+  private static final SlotCache CACHE = new SlotCache(6);
 
   /** The library's object these facts belong to (compared by identity). */
   private final Object connection;
@@ -39,15 +34,10 @@ public final class ConnectionFacts {
     this.ssl = ssl;
   }
 
-  private static int slot(Object connection) {
-    int h = System.identityHashCode(connection) * 0x9E3779B9;
-    return h >>> 26; // the top 6 bits: 64 slots
-  }
-
   /** The facts remembered for {@code connection}, or null (then call {@link #remember}). */
   public static ConnectionFacts recent(Object connection) {
     if (connection == null) return null;
-    Object o = SLOT.getAcquire(TABLE, slot(connection)); // typed Object: an exact VarHandle call
+    Object o = CACHE.at(connection);
     return o instanceof ConnectionFacts f && f.connection == connection ? f : null;
   }
 
@@ -59,24 +49,17 @@ public final class ConnectionFacts {
       boolean ssl) {
     ConnectionFacts f = new ConnectionFacts(connection, Recorder.ip(local), Recorder.port(local), Recorder.ip(remote),
         Recorder.port(remote), ssl);
-    if (connection == null) return f;
-    int slot = slot(connection);
-    SLOT.setVolatile(TABLE, slot, (Object) f);
-    // Raced with a detach that cleared the table before this store: clear it again. (Either this
-    // thread sees the recorder off here, or the clearing came after the store: both volatile.)
-    if (!Recorder.active()) SLOT.compareAndSet(TABLE, slot, (Object) f, (Object) null);
+    if (connection != null) CACHE.put(connection, f);
     return f;
   }
 
   /** Forgets every connection (the recorder went inactive). */
   static void clear() {
-    for (int i = 0; i < SLOTS; i++) SLOT.setVolatile(TABLE, i, (Object) null);
+    CACHE.clear();
   }
 
   /** How many connections are remembered (tests). */
   static int size() {
-    int n = 0;
-    for (int i = 0; i < SLOTS; i++) if (SLOT.getVolatile(TABLE, i) != null) n++;
-    return n;
+    return CACHE.size();
   }
 }

@@ -1,7 +1,5 @@
 package io.demarc.agent.core;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -21,14 +19,12 @@ import java.util.Map;
  * servlet under {@code /x} and {@code /x/*}), answers null: the advice then asks the request.
  *
  * <p>Mappings are read once per servlet instance while the recorder is active: a mapping added
- * to a running servlet later is seen after the next detach. One slot per servlet's identity
- * hash (servlets sharing a slot take turns in it); entries hold the servlet weakly (a web
+ * to a running servlet later is seen after the next detach. Kept in a {@link SlotCache} of
+ * 256 slots (servlets sharing a slot take turns in it); entries hold the servlet weakly (a web
  * application can be undeployed while attached) and are dropped at detach.
  */
 public final class ServletRoutes {
-  private static final int SLOTS = 256;
-  private static final Object[] TABLE = new Object[SLOTS];
-  private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Object[].class);
+  private static final SlotCache CACHE = new SlotCache(8);
   /** The value of a servlet path two mappings give (compared by identity): ask the request. */
   private static final String ASK = new String("ask the request");
 
@@ -56,14 +52,9 @@ public final class ServletRoutes {
     this.defaultRoute = defaultRoute;
   }
 
-  private static int slot(Object servlet) {
-    int h = System.identityHashCode(servlet) * 0x9E3779B9;
-    return h >>> 24; // the top 8 bits: 256 slots
-  }
-
   /** The routes remembered for {@code servlet}, or null. */
   private static ServletRoutes recent(Object servlet) {
-    Object o = SLOT.getAcquire(TABLE, slot(servlet)); // typed Object: an exact VarHandle call
+    Object o = CACHE.at(servlet);
     return o instanceof ServletRoutes r && r.servlet.get() == servlet ? r : null;
   }
 
@@ -125,10 +116,7 @@ public final class ServletRoutes {
   /** Remembers the routes of {@code servlet} from its context path and mappings (null: unknown). */
   static ServletRoutes remember(Object servlet, String contextPath, Collection<String> mappings) {
     ServletRoutes r = build(servlet, contextPath == null ? "" : contextPath, mappings);
-    int slot = slot(servlet);
-    SLOT.setVolatile(TABLE, slot, (Object) r);
-    // Raced with a detach that cleared the table before this store: clear it again.
-    if (!Recorder.active()) SLOT.compareAndSet(TABLE, slot, (Object) r, (Object) null);
+    CACHE.put(servlet, r);
     return r;
   }
 
@@ -190,6 +178,6 @@ public final class ServletRoutes {
 
   /** Forgets every servlet (the recorder went inactive). */
   static void clear() {
-    for (int i = 0; i < SLOTS; i++) SLOT.setVolatile(TABLE, i, (Object) null);
+    CACHE.clear();
   }
 }

@@ -35,9 +35,11 @@
  * With `--base REV`, each pair also runs an "on" trial with the driver (TypeScript) of revision
  * REV of this repository, on the same BPF object, in the same rotation (off, on, base / base, on,
  * off), and the driver's CPU per operation is compared, base against this tree, pair by pair.
+ * With `--base-bpf` as well, the base trial loads REV's tcp.bpf.c (compiled now) instead of this
+ * tree's object: the whole probe of REV against this tree's.
  *
  * Run: deno run -A --unstable-kv bench/tcp_host_impact_bench.ts [pairs] [--cpus 1] [--nice -19]
- *        [--kinds short,bulk,rr] [--base REV] [--idle]
+ *        [--kinds short,bulk,rr] [--base REV [--base-bpf]] [--idle]
  *   --cpus LIST  pin the load (clients and servers, every thread) to these CPUs with taskset
  *   --nice N     the priority of this process, its driver and the load (0: leave it)
  *   --kinds      the load kinds to run (default all three)
@@ -52,6 +54,7 @@ import { enableRunStats } from "../ffi/libbpf.ts";
 import type { DriverFactory, ProbeContext, ProbeDriver } from "../runner/probe_api.ts";
 import { extractRevision } from "./base_revision.ts";
 import { CpuGroup } from "./cpu_cgroup.ts";
+import { compileBpf } from "../tests/ffi/build_fixture.ts";
 import { Workload } from "./tcp_workload.ts";
 
 const ALL = await allSubprobes("tcp");
@@ -64,6 +67,8 @@ const kindsAt = args.indexOf("--kinds");
 const kindsArg = kindsAt >= 0 ? args.splice(kindsAt, 2)[1] : undefined;
 const baseAt = args.indexOf("--base");
 const baseRev = baseAt >= 0 ? args.splice(baseAt, 2)[1] : undefined;
+const baseBpfAt = args.indexOf("--base-bpf");
+const baseBpf = baseBpfAt >= 0 && args.splice(baseBpfAt, 1).length > 0;
 const shortOpsAt = args.indexOf("--short-ops");
 const shortOps = shortOpsAt >= 0 ? Number(args.splice(shortOpsAt, 2)[1]) : 4000;
 const idleAt = args.indexOf("--idle");
@@ -136,7 +141,18 @@ let baseDriver: { factory: DriverFactory; ctx: ProbeContext; close(): Promise<vo
 if (baseRev) {
   const dir = await extractRevision(baseRev, ["probes/tcp", "ffi", "runner"]);
   const factory = (await import(`${dir}/probes/tcp/tcp.ts`)).default as DriverFactory;
-  const h = await startProbe("tcp", tcpConfig, new Set());
+  // --base-bpf: REV's BPF object too (built here with this tree's compiler flags).
+  let buildDir: string | undefined;
+  if (baseBpf) {
+    const obj = await compileBpf(`${dir}/probes/tcp/tcp.bpf.c`, [
+      `${dir}/probes/tcp`,
+      `${dir}/probes`,
+    ]);
+    buildDir = await Deno.makeTempDir({ prefix: "demarc-base-build-" });
+    await Deno.mkdir(`${buildDir}/bpf`);
+    await Deno.copyFile(obj, `${buildDir}/bpf/tcp.bpf.o`);
+  }
+  const h = await startProbe("tcp", tcpConfig, new Set(), buildDir);
   await h.driver.stop();
   baseDriver = { factory, ctx: h.ctx, close: () => h.close() };
 }
@@ -334,7 +350,7 @@ for (const k of KINDS) {
         f(base / (base + bpf + old))
       }; driver ${baseRev}/this per pair ${spread(perPair)}; cost off/${baseRev} ${
         spread(off[k].map((o, i) => o.cpuNsPerOp / b[i].cpuNsPerOp))
-      }`,
+      }; cost ${baseRev}/this ${spread(b.map((t, i) => t.cpuNsPerOp / on[k][i].cpuNsPerOp))}`,
     );
   }
 }

@@ -172,6 +172,58 @@ export class BpfMap {
   }
 
   /**
+   * Remove every entry, handing each to `visit` (views valid during the call only). By
+   * `bpf_map_lookup_and_delete_batch` where the kernel has it for this map type, else key by key.
+   * Entries added meanwhile may or may not be drained: drain a map no program writes to.
+   *
+   * @returns how many entries were drained
+   */
+  drain(visit: (key: Uint8Array, value: Uint8Array) => void, batch = 1024): number {
+    try {
+      return this.#batchDrain(visit, batch);
+    } catch (e) {
+      if (!(e instanceof BpfError) || ![22, 95, 524].includes(e.errno)) throw e;
+    }
+    let n = 0;
+    for (const k of [...this.keys()]) {
+      const v = this.lookup(k);
+      if (!v || !this.delete(k)) continue;
+      visit(k, v);
+      n++;
+    }
+    return n;
+  }
+
+  #batchDrain(visit: (key: Uint8Array, value: Uint8Array) => void, batch: number): number {
+    const ks = this.keySize, vs = this.lookupSize, fd = this.fd;
+    const keys = new Uint8Array(ks * batch), values = new Uint8Array(vs * batch);
+    const token = new Uint8Array(Math.max(ks, 8));
+    const inBatch = new Uint8Array(token.length);
+    const count = new Uint32Array(1);
+    const opts = new BigUint64Array([24n, 0n, 0n]); // struct bpf_map_batch_opts
+    let n = 0;
+    for (let first = true;; first = false) {
+      count[0] = batch;
+      const r = libbpf().bpf_map_lookup_and_delete_batch(
+        fd,
+        first ? null : inBatch,
+        token,
+        keys,
+        values,
+        count,
+        opts,
+      );
+      if (r !== 0 && r !== -2) unwrap(`batch lookup and delete in map ${this.name}`, r);
+      for (let i = 0; i < count[0]; i++) {
+        visit(keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs));
+      }
+      n += count[0];
+      if (r === -2) return n;
+      inBatch.set(token);
+    }
+  }
+
+  /**
    * Number of entries. By batch lookups into buffers kept on the map (a few syscalls for
    * thousands of entries; callers count every report period), else key by key.
    */

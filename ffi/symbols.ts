@@ -91,6 +91,13 @@ export const LIBBPF_SYMBOLS = {
     parameters: ["i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
     result: "i32",
   },
+  // int bpf_map_lookup_and_delete_batch(int fd, void *in_batch, void *out_batch, void *keys,
+  //                                     void *values, __u32 *count,
+  //                                     const struct bpf_map_batch_opts *opts)
+  bpf_map_lookup_and_delete_batch: {
+    parameters: ["i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
 
   // long libbpf_get_error(const void *ptr)   (-errno for NULL/ERR_PTR, 0 otherwise)
   libbpf_get_error: { parameters: ["pointer"], result: "i64" },

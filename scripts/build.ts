@@ -47,6 +47,8 @@ async function buildBpf(): Promise<void> {
         "bpf",
         "-g",
         "-O2",
+        // v3: 32-bit atomics (tcp.bpf.c compare-and-swaps conn_info.listed); kernels >= 5.12
+        "-mcpu=v3",
         `-D__TARGET_ARCH_${arch}`,
         "-I",
         build,

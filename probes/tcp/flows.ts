@@ -19,7 +19,7 @@ import { formatAddr } from "./addr.ts";
 import { type ConnList, ConnSlots, NONE } from "./conns.ts";
 import { FlowKeys, NO_FLOW } from "./flow_keys.ts";
 import { Histogram } from "./histogram.ts";
-import { KIND, type Snap, TcpSnap } from "./layout.ts";
+import { FlowClosed, FlowKey, HIST_SLOTS, KIND, type Snap, TcpSnap } from "./layout.ts";
 import { RecordBytes } from "./record_bytes.ts";
 
 const COUNTERS = [
@@ -126,6 +126,12 @@ function skAt(b: RecordBytes, off: number): number {
 
 /** Counters of a flow while its rows are built (one array reused). */
 const rowCounters = new Float64Array(NC);
+
+const FK = FlowKey.offsets, FC = FlowClosed.offsets;
+/** Bytes per CPU of a per-CPU `struct flow_closed` lookup. */
+const FOLD_STRIDE = Math.ceil(FlowClosed.size / 8) * 8;
+/** `struct flow_closed` counters, in {@link COUNTERS} order: the first WIDE are 64-bit. */
+const FOLD_AT = Int32Array.from(COUNTERS, (c) => FC[c]);
 
 /** Labels of the flow a socket belongs to, or undefined when its role is unknown. */
 export function flowLabels(s: Snap): FlowLabels | undefined {
@@ -288,6 +294,61 @@ export class FlowTable {
     // Not back: a read under way may have listed the flow in its (next) period already.
     if (f.lastSeen < this.#period) f.lastSeen = this.#period;
     return kind;
+  }
+
+  /**
+   * One flow's closed connections that no read listed, summed in the kernel (`struct flow_key`,
+   * and `struct flow_closed` once per CPU: tcp.bpf.c fold_closed): added as their close records
+   * would have been, one by one.
+   *
+   * @returns how many connections they were
+   */
+  onFolded(key: Uint8Array, perCpu: Uint8Array): number {
+    const kv = new DataView(key.buffer, key.byteOffset, key.byteLength);
+    const vv = new DataView(perCpu.buffer, perCpu.byteOffset, perCpu.byteLength);
+    const sums = new Float64Array(NC);
+    const connect = new Float64Array(HIST_SLOTS), syn = new Float64Array(HIST_SLOTS);
+    let closes = 0, opens = 0, connects = 0, connectNs = 0, synUs = 0, comm = -1;
+    for (let at = 0; at + FlowClosed.size <= perCpu.byteLength; at += FOLD_STRIDE) {
+      const n = vv.getUint32(at + FC.closes, true);
+      if (!n) continue;
+      if (comm < 0) comm = at + FC.comm;
+      closes += n;
+      opens += vv.getUint32(at + FC.opens, true);
+      connects += vv.getUint32(at + FC.connects, true);
+      connectNs += Number(vv.getBigUint64(at + FC.connect_ns_sum, true));
+      synUs += Number(vv.getBigUint64(at + FC.syn_us_sum, true));
+      for (let i = 0; i < NC; i++) {
+        sums[i] += i < WIDE
+          ? Number(vv.getBigUint64(at + FOLD_AT[i], true))
+          : vv.getUint32(at + FOLD_AT[i], true);
+      }
+      for (let i = 0; i < HIST_SLOTS; i++) {
+        connect[i] += vv.getUint32(at + FC.connect_hist + 4 * i, true);
+        syn[i] += vv.getUint32(at + FC.syn_hist + 4 * i, true);
+      }
+    }
+    if (!closes) return 0;
+    // The flow is found (or made) from a record with the key's identity, as a close record
+    // would name it.
+    const r = new Uint8Array(TcpSnap.size), rv = new DataView(r.buffer);
+    const role = kv.getUint8(FK.role), port = kv.getUint16(FK.server_port, true);
+    rv.setUint32(O.tgid, kv.getUint32(FK.tgid, true), true);
+    rv.setUint8(O.role, role);
+    rv.setUint8(O.family, kv.getUint8(FK.family));
+    rv.setUint16(role === 1 ? O.dport : O.sport, port, true);
+    r.set(key.subarray(FK.laddr, FK.laddr + 16), O.saddr);
+    r.set(key.subarray(FK.raddr, FK.raddr + 16), O.daddr);
+    r.set(perCpu.subarray(comm, comm + 16), O.comm);
+    const b = this.#bytes, off = b.at(r.buffer, 0);
+    const f = this.#flowAt(b, off);
+    if (!f) return closes;
+    f.opens += opens;
+    f.syn.merge(syn, synUs / 1e6, opens);
+    f.connect.merge(connect, connectNs / 1e9, connects);
+    for (let i = 0; i < NC; i++) f.closed[i] += sums[i];
+    if (f.lastSeen < this.#period) f.lastSeen = this.#period;
+    return closes;
   }
 
   /**

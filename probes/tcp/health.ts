@@ -27,8 +27,10 @@ export interface Health {
 
 /** Accumulates kernel counters into health values. */
 export class HealthCounters {
-  /** Close records received from the ring buffer. */
+  /** Closes received: records from the ring buffer, and connections folded in the kernel. */
   closedRecords = 0;
+  /** Of those, connections folded in the kernel (no record each). */
+  foldedCloses = 0;
   /** Duration of the last full read. */
   readSeconds = 0;
   /** Reads with read_changed_only whose count did not add up, so repeated in full. */
@@ -67,7 +69,12 @@ export class HealthCounters {
   }
 
   /** The last values computed, plus the close records received. */
-  snapshot(): Health & { closedRecords: number; fullRereads: number } {
-    return { ...this.#last, closedRecords: this.closedRecords, fullRereads: this.fullRereads };
+  snapshot(): Health & { closedRecords: number; foldedCloses: number; fullRereads: number } {
+    return {
+      ...this.#last,
+      closedRecords: this.closedRecords,
+      foldedCloses: this.foldedCloses,
+      fullRereads: this.fullRereads,
+    };
   }
 }

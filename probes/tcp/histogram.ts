@@ -27,6 +27,16 @@ export class Histogram {
     this.#count++;
   }
 
+  /**
+   * Add observations already bucketed over the same bounds: `counts[i]` in bucket i (the last,
+   * `bounds.length`, is +Inf; further entries are ignored), their `sum` and `count`.
+   */
+  merge(counts: ArrayLike<number>, sum: number, count: number): void {
+    for (let i = 0; i < this.#counts.length; i++) this.#counts[i] += counts[i];
+    this.#sum += sum;
+    this.#count += count;
+  }
+
   get count(): number {
     return this.#count;
   }

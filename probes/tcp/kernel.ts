@@ -19,6 +19,8 @@ import {
   ADOPT_BATCH,
   AdoptReq,
   CFG_FLAGS,
+  HIST_BOUNDS,
+  HistBounds,
   ListenerKey,
   ListenerOwner,
   ReadState,
@@ -109,6 +111,12 @@ export class TcpKernel {
   readonly #activity: BpfMap;
   readonly #adopt: BpfMap;
   readonly #readState: BpfMap;
+  /** The two fold maps (closed, never listed connections per flow); `folds`[0] names the
+   * current one, `#foldCurrent` its index here. */
+  readonly #foldMaps: [BpfMap, BpfMap];
+  readonly #folds: BpfMap;
+  #foldCurrent = 0;
+  readonly #bounds: BpfMap;
   /** The periodic read's buffer: records are handed over as each read(2) fills it. */
   readonly #readBuf = new Uint8Array(READ_BUF);
   /** Optional attach points whose programs the kernel refused to load. */
@@ -135,6 +143,9 @@ export class TcpKernel {
     this.#activity = obj.map("activity");
     this.#adopt = obj.map("adopt");
     this.#readState = obj.map("read_state");
+    this.#foldMaps = [obj.map("fold_a"), obj.map("fold_b")];
+    this.#bounds = obj.map("bounds");
+    this.#folds = obj.map("folds");
     this.#links.set(
       "tp_btf/inet_sock_set_state",
       obj.program(PROGRAMS["tp_btf/inet_sock_set_state"]).attach(),
@@ -280,11 +291,13 @@ export class TcpKernel {
   /**
    * `skipIdle`: the periodic read lists sockets with no activity in this or the previous period
    * as idle records (only when every program that marks activity is attached: see
-   * {@link MARKERS}); `sendmsgOwner`: server_owner=sendmsg.
+   * {@link MARKERS}); `sendmsgOwner`: server_owner=sendmsg; `foldClosed`: closes of connections
+   * no read has listed are summed per flow in the kernel ({@link drainFolded}), not sent as
+   * records (needs {@link setHistogramBounds} first).
    */
-  setFlags(skipIdle: boolean, sendmsgOwner: boolean): void {
+  setFlags(skipIdle: boolean, sendmsgOwner: boolean, foldClosed = false): void {
     const flags = (skipIdle ? CFG_FLAGS.SKIP_IDLE : 0) |
-      (sendmsgOwner ? CFG_FLAGS.SENDMSG_OWNER : 0);
+      (sendmsgOwner ? CFG_FLAGS.SENDMSG_OWNER : 0) | (foldClosed ? CFG_FLAGS.FOLD_CLOSED : 0);
     if (flags !== this.#cfgValue.flags) this.#fullRead = true;
     this.#cfgValue.flags = flags;
     this.#writeCfg();
@@ -306,6 +319,41 @@ export class TcpKernel {
     dv.setUint32(TcpCfg.offsets.walk, c.walk, true); // `idle` starts at 0
     dv.setUint32(TcpCfg.offsets.read_id, c.readId, true);
     this.#cfg.update(u32(0), v);
+  }
+
+  /**
+   * The histogram bounds (seconds, ascending) the kernel buckets folded connections with:
+   * connect latency and handshake RTT. False when there are more than the kernel holds
+   * (HIST_BOUNDS): do not fold then.
+   */
+  setHistogramBounds(connect: readonly number[], synRtt: readonly number[]): boolean {
+    if (connect.length > HIST_BOUNDS || synRtt.length > HIST_BOUNDS) return false;
+    const v = new Uint8Array(HistBounds.size), dv = new DataView(v.buffer);
+    const o = HistBounds.offsets;
+    connect.forEach((b, i) =>
+      dv.setBigUint64(o.connect_ns + 8 * i, BigInt(integerBound(b, 1e9)), true)
+    );
+    synRtt.forEach((b, i) => dv.setUint32(o.syn_us + 4 * i, integerBound(b, 1e6), true));
+    dv.setUint32(o.n_connect, connect.length, true);
+    dv.setUint32(o.n_syn, synRtt.length, true);
+    this.#bounds.update(u32(0), v);
+    return true;
+  }
+
+  /**
+   * Hand over the closed connections folded in the kernel since the last call, per flow
+   * (`struct flow_key`, then `struct flow_closed` once per possible CPU), and start a new
+   * period of folding. The current fold map is swapped for the other, empty one first; the
+   * kernel returns from that update only once no program can still be adding to the old one
+   * (an RCU grace period, a few ms), so what is drained is complete and final.
+   *
+   * @returns how many flows were handed over
+   */
+  drainFolded(visit: (key: Uint8Array, perCpu: Uint8Array) => void): number {
+    const old = this.#foldCurrent, next = 1 - old;
+    this.#folds.update(u32(0), u32(this.#foldMaps[next].fd));
+    this.#foldCurrent = next;
+    return this.#foldMaps[old].drain(visit);
   }
 
   /** Hand pending close records to the handler; returns how many. */
@@ -464,6 +512,16 @@ export class TcpKernel {
     this.#links.clear();
     this.#obj.close();
   }
+}
+
+/**
+ * A histogram bound in seconds as an integer of `1 / scale` seconds that buckets integer values
+ * as the float bound buckets them in seconds: `v > bound` for an integer v holds exactly when
+ * v exceeds the bound's floor (a bound such as 0.00005 s is 50 us, not 49.999...).
+ */
+function integerBound(seconds: number, scale: number): number {
+  const x = seconds * scale, r = Math.round(x);
+  return Math.abs(x - r) < 1e-6 ? r : Math.floor(x);
 }
 
 /**

@@ -78,7 +78,7 @@ export function decodeSnaps(buffers: readonly Uint8Array[]): Snap[] {
 /** `struct conn_info`: value of the `conns` map. */
 export const ConnInfo = defineStruct(
   [
-    ["listed", "u8"],
+    ["established", "u8"],
     ["role", "u8"],
     ["owner_src", "u8"],
     ["pad", "u8"],
@@ -92,7 +92,61 @@ export const ConnInfo = defineStruct(
     ["rst_recv", "u32"],
     ["zero_wnd_rx", "u32"],
     ["zero_wnd_tx", "u32"],
-    ["established", "u32"],
+    ["listed", "u32"],
+    ["comm", "char", 16],
+  ] as const,
+);
+
+/** `struct flow_key`: key of the fold maps (closed, never listed connections per flow). */
+export const FlowKey = defineStruct(
+  [
+    ["tgid", "u32"],
+    ["role", "u8"],
+    ["family", "u8"],
+    ["server_port", "u16"],
+    ["laddr", "bytes", 16],
+    ["raddr", "bytes", 16],
+  ] as const,
+);
+
+/** `HIST_BOUNDS` / `HIST_SLOTS`: histogram bounds the kernel buckets with, and its buckets. */
+export const HIST_BOUNDS = 31, HIST_SLOTS = 32;
+
+/** `struct hist_bounds`: value 0 of the `bounds` map. */
+export const HistBounds = defineStruct(
+  [
+    ["connect_ns", "u64", HIST_BOUNDS],
+    ["n_connect", "u32"],
+    ["n_syn", "u32"],
+    ["syn_us", "u32", HIST_BOUNDS],
+    ["pad", "u32"],
+  ] as const,
+);
+
+/** `struct flow_closed`: value of the fold maps, per CPU. */
+export const FlowClosed = defineStruct(
+  [
+    ["bytes_sent", "u64"],
+    ["bytes_acked", "u64"],
+    ["bytes_received", "u64"],
+    ["connect_ns_sum", "u64"],
+    ["syn_us_sum", "u64"],
+    ["segs_out", "u32"],
+    ["segs_in", "u32"],
+    ["total_retrans", "u32"],
+    ["retrans_skbs", "u32"],
+    ["retrans_failed", "u32"],
+    ["drops", "u32"],
+    ["rst_sent", "u32"],
+    ["rst_recv", "u32"],
+    ["zero_wnd_rx", "u32"],
+    ["zero_wnd_tx", "u32"],
+    ["closes", "u32"],
+    ["opens", "u32"],
+    ["connects", "u32"],
+    ["pad", "u32"],
+    ["connect_hist", "u32", HIST_SLOTS],
+    ["syn_hist", "u32", HIST_SLOTS],
     ["comm", "char", 16],
   ] as const,
 );
@@ -142,7 +196,12 @@ export const ReadState = defineStruct(
 );
 
 /** `enum demarc_cfg_flags`. */
-export const CFG_FLAGS = { SKIP_IDLE: 1 << 0, SENDMSG_OWNER: 1 << 1, VERIFY: 1 << 2 } as const;
+export const CFG_FLAGS = {
+  SKIP_IDLE: 1 << 0,
+  SENDMSG_OWNER: 1 << 1,
+  VERIFY: 1 << 2,
+  FOLD_CLOSED: 1 << 3,
+} as const;
 
 /** `enum demarc_fields`: the value groups a snapshot reads, by the sub-probe that needs them. */
 export const FIELDS: Readonly<Record<string, number>> = {
@@ -182,14 +241,19 @@ export const STATS = [
   "adopted",
   "change_begin",
   "change_end",
+  "folded",
+  "fold_full",
 ] as const;
 /** `STAT_MAX`: length of the stats array. */
-export const STAT_MAX = 12;
+export const STAT_MAX = 14;
 
 /** Field names of each struct in C, for the layout test. */
 export const LAYOUTS = {
   tcp_snap: TcpSnap,
   conn_info: ConnInfo,
+  flow_key: FlowKey,
+  hist_bounds: HistBounds,
+  flow_closed: FlowClosed,
   adopt_req: AdoptReq,
   tcp_cfg: TcpCfg,
   read_state: ReadState,

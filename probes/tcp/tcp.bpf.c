@@ -142,6 +142,47 @@ struct {
 	__type(value, struct activity_bits);
 } activity SEC(".maps");
 
+/* Closed connections no read listed, summed per flow (see struct flow_closed): two per-CPU hash
+ * maps, one of them current (`folds`[0]). User space swaps them every read: the update of a map
+ * of maps returns only once every program that could still hold the old one has finished (the
+ * kernel waits an RCU grace period), so the old one is drained with no writer left, with neither
+ * a lost add nor a stale pointer into a freed element. A full map sends the close as a record. */
+#define FOLD_FLOWS 4096
+
+struct fold_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, FOLD_FLOWS);
+	__type(key, struct flow_key);
+	__type(value, struct flow_closed);
+};
+
+struct fold_map fold_a SEC(".maps");
+struct fold_map fold_b SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct fold_map);
+} folds SEC(".maps") = {
+	.values = { [0] = &fold_a },
+};
+
+/* A zeroed flow_closed to insert from (too large for the stack beside the key). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flow_closed);
+} fold_zero SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hist_bounds);
+} bounds SEC(".maps");
+
 /* A fixed address in no map's elements (the pointer arithmetic below measures from it). */
 __u64 addr_anchor;
 
@@ -471,16 +512,10 @@ static __always_inline void fill_gauges(struct tcp_snap *s, const struct sock *s
 	}
 }
 
-/* Fields of the enabled sub-probes (all when the config is unreadable, which cannot happen). */
-static __always_inline __u32 cfg_fields(void)
-{
-	struct tcp_cfg *c = get_cfg();
-	return c ? c->fields : ~0U;
-}
-
 /* A close-time record (SNAP_CLOSED, SNAP_LATE_RST) into the ring buffer. */
 static __always_inline void emit_closed(const struct sock *sk, struct tcp_sock *tp,
-					const struct conn_info *ci, __u8 kind, __u32 counted_walk)
+					const struct conn_info *ci, __u8 kind, __u32 counted_walk,
+					__u32 fields)
 {
 	struct tcp_snap *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 	if (!s) {
@@ -497,7 +532,7 @@ static __always_inline void emit_closed(const struct sock *sk, struct tcp_sock *
 	fill_ident(s, sk, tp, true);
 	fill_conn(s, ci);
 	if (kind == SNAP_CLOSED) /* a late reset is counted only: no values needed */
-		fill_counters(s, sk, tp, cfg_fields());
+		fill_counters(s, sk, tp, fields);
 	s->kind = kind;
 	s->ino = counted_walk; /* close records carry no inode: the walk that counted it unchanged */
 	/* Consumed on a timer: no wakeup per record. */
@@ -560,6 +595,104 @@ static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, 
 		forget_read_slot(key);
 }
 
+/* The bucket of `v` among `n` ascending upper bounds (n: +Inf). */
+static __always_inline __u32 bucket_u64(const __u64 *b, __u32 n, __u64 v)
+{
+	__u32 i;
+	for (i = 0; i < HIST_BOUNDS; i++)
+		if (i >= n || v <= b[i])
+			break;
+	return i & (HIST_SLOTS - 1);
+}
+
+static __always_inline __u32 bucket_u32(const __u32 *b, __u32 n, __u32 v)
+{
+	__u32 i;
+	for (i = 0; i < HIST_BOUNDS; i++)
+		if (i >= n || v <= b[i])
+			break;
+	return i & (HIST_SLOTS - 1);
+}
+
+/* Add a closing connection no read listed to its flow's sums (what user space would have done
+ * with its close record: probes/tcp/flows.ts). False when the fold map is full: send a record.
+ * The record's reserve and submit and user space's work per record cost more than this lookup
+ * in a map of a few flows, whose lines stay warm. */
+static __always_inline bool fold_closed(const struct sock *sk, struct tcp_sock *tp,
+					const struct conn_info *ci, __u32 fields)
+{
+	__u32 zero = 0;
+	void *fm = bpf_map_lookup_elem(&folds, &zero);
+	if (!fm)
+		return false;
+	struct flow_key k = {};
+	k.tgid = ci->tgid;
+	k.role = ci->role;
+	k.family = sk->__sk_common.skc_family;
+	/* skc_num is already 0 at close: inet_sport survives (see fill_ident). */
+	k.server_port = ci->role == ROLE_CLIENT ? bpf_ntohs(sk->__sk_common.skc_dport)
+						: bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
+	if (k.family == AF_INET6) {
+		__builtin_memcpy(k.laddr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(k.raddr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
+	} else {
+		*(__u32 *)k.laddr = sk->__sk_common.skc_rcv_saddr;
+		*(__u32 *)k.raddr = sk->__sk_common.skc_daddr;
+	}
+	struct flow_closed *v = bpf_map_lookup_elem(fm, &k);
+	if (!v) {
+		struct flow_closed *z = bpf_map_lookup_elem(&fold_zero, &zero);
+		if (!z)
+			return false;
+		/* NOEXIST: another CPU may have added the flow meanwhile (each CPU has its own
+		 * value; the lookup below finds this CPU's). */
+		bpf_map_update_elem(fm, &k, z, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(fm, &k);
+		if (!v) {
+			stat_inc(STAT_FOLD_FULL);
+			return false;
+		}
+		__builtin_memcpy(v->comm, ci->comm, DEMARC_COMM_LEN);
+	}
+	/* A per-CPU value, and this program does not nest on a CPU: plain adds. */
+	v->closes++;
+	if (fields & FIELDS_STATS) {
+		v->bytes_sent += tp->bytes_sent;
+		v->bytes_acked += tp->bytes_acked;
+		v->bytes_received += tp->bytes_received;
+		v->segs_in += tp->segs_in;
+	}
+	if (fields & (FIELDS_STATS | FIELDS_ABN))
+		v->segs_out += tp->segs_out;
+	if (fields & FIELDS_ABN) {
+		v->total_retrans += tp->total_retrans;
+		v->drops += sk_drops(sk);
+	}
+	v->retrans_skbs += ci->retrans_skbs;
+	v->retrans_failed += ci->retrans_failed;
+	v->rst_sent += ci->rst_sent;
+	v->rst_recv += ci->rst_recv;
+	v->zero_wnd_rx += ci->zero_wnd_rx;
+	v->zero_wnd_tx += ci->zero_wnd_tx;
+	if (ci->established) {
+		struct hist_bounds *hb = bpf_map_lookup_elem(&bounds, &zero);
+		if (!hb)
+			return true;
+		v->opens++;
+		__u32 syn = ci->syn_srtt_us;
+		v->syn_us_sum += syn;
+		v->syn_hist[bucket_u32(hb->syn_us, hb->n_syn, syn)]++;
+		__u64 cns = ci->connect_ns;
+		if (cns) {
+			v->connects++;
+			v->connect_ns_sum += cns;
+			v->connect_hist[bucket_u64(hb->connect_ns, hb->n_connect, cns)]++;
+		}
+	}
+	stat_inc(STAT_FOLDED);
+	return true;
+}
+
 /* tcp_need_reset(): the states from which tcp_disconnect/tcp_close send a reset right after
  * setting CLOSE. Other closes (LAST_ACK, failed connects, ...) need no "recently closed" slot. */
 #define NEED_RESET_STATES ((1 << TCP_ESTABLISHED) | (1 << TCP_CLOSE_WAIT) | (1 << TCP_FIN_WAIT1) | \
@@ -577,7 +710,17 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 	 * read has listed (most short ones) has a clear slot since its insert: its `elems` line
 	 * (a cache miss) is not touched. */
 	__u32 counted = 0;
-	if (ci->listed) {
+	/* on_state checked it is TCP, and inet_sock_set_state only sees full sockets: a cast. */
+	struct tcp_sock *tp = as_tcp_sock(sk);
+	struct tcp_cfg *c = get_cfg();
+	__u32 fields = c ? c->fields : ~0U;
+	bool folded = false;
+	/* Unlisted: fold it, unless a read on another CPU lists it at this instant (then it is
+	 * the read's, and its close a record, as for every listed entry). */
+	if (c && (c->flags & CFG_FOLD_CLOSED) && ci->listed == LISTED_NO &&
+	    __sync_val_compare_and_swap(&ci->listed, LISTED_NO, LISTED_FOLDED) == LISTED_NO)
+		folded = fold_closed(sk, tp, ci, fields);
+	if (ci->listed == LISTED_READ) {
 		struct elem_slot *e = elem_slot(ci);
 		if (e) {
 			__u32 info = e->info;
@@ -586,8 +729,8 @@ static __always_inline void on_close(const struct sock *sk, __u64 key, int oldst
 			e->info = 0;
 		}
 	}
-	/* on_state checked it is TCP, and inet_sock_set_state only sees full sockets: a cast. */
-	emit_closed(sk, as_tcp_sock(sk), ci, SNAP_CLOSED, counted);
+	if (!folded)
+		emit_closed(sk, tp, ci, SNAP_CLOSED, counted, fields);
 	__u32 idx = CLOSING_SLOTS;
 	struct last_closed *next = NULL;
 	if ((1 << oldstate) & NEED_RESET_STATES)
@@ -698,7 +841,7 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 		 * nearly every connection the bit is not set yet and the mark is an atomic OR on a
 		 * line other CPUs write: measured ~5% of on_state's mean per run. `listed` is on the
 		 * line the lookup read the key from. */
-		if (ci->listed)
+		if (ci->listed == LISTED_READ)
 			mark_active(sk);
 		struct tcp_sock *tp = as_tcp_sock(sk); /* a full TCP socket (see on_close) */
 		ci->syn_srtt_us = tp->srtt_us >> 3;
@@ -762,7 +905,7 @@ int BPF_PROG(on_send_reset, const struct sock *sk)
 	if (!lc)
 		return 0;
 	/* It was in `conns`, so it is a full TCP socket: a cast, not bpf_skc_to_tcp_sock. */
-	emit_closed(sk, as_tcp_sock(sk), &lc->ci, SNAP_LATE_RST, 0);
+	emit_closed(sk, as_tcp_sock(sk), &lc->ci, SNAP_LATE_RST, 0, 0);
 	lc->sk = 0;
 	return 0;
 }
@@ -999,6 +1142,11 @@ static __always_inline int list_entry(struct seq_file *seq, struct tcp_cfg *c, _
 	__u8 state = sk->__sk_common.skc_state;
 	if (state == TCP_CLOSE || state == TCP_LISTEN)
 		return 0;
+	/* Listed for the first time: unless its close has just folded it (then it is gone from
+	 * the read's view: its flow has its values). */
+	bool first = ci->listed != LISTED_READ;
+	if (first && __sync_val_compare_and_swap(&ci->listed, LISTED_NO, LISTED_READ) != LISTED_NO)
+		return 0;
 	struct tcp_snap s;
 	__builtin_memset(&s, 0, sizeof(s));
 	fill_ident(&s, sk, tp, false);
@@ -1012,13 +1160,12 @@ static __always_inline int list_entry(struct seq_file *seq, struct tcp_cfg *c, _
 	__u32 h = sk_hash(tp);
 	/* A closing socket stays unknown: read in full every time (see on_state). */
 	e->info = is_closing(state) ? 0 : ELEM_KNOWN | (h << ELEM_HASH_SHIFT);
-	if (!ci->listed) {
-		/* Listed for the first time: its close must clear the slot (a store only the first
-		 * time), and the next read must read it in full again. The move to ESTABLISHED marks
-		 * only listed entries, and may have run on another CPU while this read copied the
-		 * entry (the kernel also goes on setting a socket up after the state store), so this
-		 * copy may be stale: the mark makes the next read re-read it. */
-		ci->listed = 1;
+	if (first) {
+		/* Listed for the first time (marked listed above: its close must clear the slot and
+		 * send a record), and the next read must read it in full again. The move to
+		 * ESTABLISHED marks only listed entries, and may have run on another CPU while this
+		 * read copied the entry (the kernel also goes on setting a socket up after the state
+		 * store), so this copy may be stale: the mark makes the next read re-read it. */
 		mark_hash(c, h);
 	}
 	return 1;

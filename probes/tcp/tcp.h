@@ -39,7 +39,17 @@ enum demarc_stat {
 	 * measures the LRU's evictions only while none is under way (tcp.bpf.c begin_read). */
 	STAT_CHANGE_BEGIN = 10,
 	STAT_CHANGE_END = 11,
-	STAT_MAX = 12,
+	STAT_FOLDED = 12,      /* closes folded into per-flow counters in the kernel (no record) */
+	STAT_FOLD_FULL = 13,   /* closes sent as records because the fold map was full */
+	STAT_MAX = 14,
+};
+
+/* conn_info.listed: who got to the entry first, the periodic read or the close (compare-and-
+ * swap from 0 on both sides, so a socket is either listed or folded, never both). */
+enum demarc_listed {
+	LISTED_NO = 0,
+	LISTED_READ = 1,   /* a periodic read has listed it (so its `elems` slot may be set) */
+	LISTED_FOLDED = 2, /* closed unlisted: folded into its flow's counters in the kernel */
 };
 
 /* Values of `pids` (watched tgids). */
@@ -50,7 +60,7 @@ enum demarc_pid_source {
 
 /* Per tracked socket (value of `conns`, keyed by the struct sock address). */
 struct conn_info {
-	__u8 listed;           /* a periodic read has listed it (so its `elems` slot may be set) */
+	__u8 established;      /* the handshake completed */
 	__u8 role;
 	__u8 owner_src;
 	__u8 pad;
@@ -64,7 +74,58 @@ struct conn_info {
 	__u32 rst_recv;
 	__u32 zero_wnd_rx;     /* segments received while the peer's window was zero (tcp_probe) */
 	__u32 zero_wnd_tx;     /* segments received while our advertised window was zero */
-	__u32 established;     /* the handshake completed */
+	__u32 listed;          /* enum demarc_listed (32 bits: compare-and-swap) */
+	char comm[DEMARC_COMM_LEN];
+};
+
+/* Closed connections that no periodic read listed (most short ones), summed per flow in the
+ * kernel instead of a close record each: the key of the fold maps. Local and remote address
+ * and the server's port, as user space keys flows (probes/tcp/flow_keys.ts). */
+struct flow_key {
+	__u32 tgid;
+	__u8 role;
+	__u8 family;
+	__u16 server_port;
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+/* Histogram bounds the kernel buckets with (meta tcp_delay / tcp_srtt): up to HIST_BOUNDS each,
+ * the bucket past the last one is +Inf. */
+#define HIST_BOUNDS 31
+#define HIST_SLOTS 32
+
+struct hist_bounds {
+	__u64 connect_ns[HIST_BOUNDS]; /* connect latency upper bounds, ns */
+	__u32 n_connect;
+	__u32 n_syn;
+	__u32 syn_us[HIST_BOUNDS];     /* handshake RTT upper bounds, us */
+	__u32 pad;
+};
+
+/* Per flow and CPU: the sums a close record would have added (value of the fold maps). */
+struct flow_closed {
+	__u64 bytes_sent;
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u64 connect_ns_sum;
+	__u64 syn_us_sum;
+	__u32 segs_out;
+	__u32 segs_in;
+	__u32 total_retrans;
+	__u32 retrans_skbs;
+	__u32 retrans_failed;
+	__u32 drops;
+	__u32 rst_sent;
+	__u32 rst_recv;
+	__u32 zero_wnd_rx;
+	__u32 zero_wnd_tx;
+	__u32 closes;                  /* connections folded */
+	__u32 opens;                   /* of them established (one SYN RTT observation each) */
+	__u32 connects;                /* of those, with a connect time (clients) */
+	__u32 pad;
+	__u32 connect_hist[HIST_SLOTS];
+	__u32 syn_hist[HIST_SLOTS];
 	char comm[DEMARC_COMM_LEN];
 };
 
@@ -155,6 +216,7 @@ enum demarc_cfg_flags {
 	CFG_SKIP_IDLE = 1 << 0,     /* the periodic read skips sockets with no recent activity */
 	CFG_SENDMSG_OWNER = 1 << 1, /* server_owner=sendmsg: the first send settles a server's owner */
 	CFG_VERIFY = 1 << 2,        /* the periodic read looks up every entry, trusting no slot */
+	CFG_FOLD_CLOSED = 1 << 3,   /* closes of unlisted connections are folded per flow (no record) */
 };
 
 /* What iter/tcp does (tcp_cfg.emit_untracked). */

@@ -72,6 +72,8 @@ class TcpDriver implements ProbeDriver {
   /** Optional programs left out at load (reported when their sub-probe is on). */
   #loadDegraded: Degraded[] = [];
   #health = new HealthCounters();
+  /** The kernel holds the histogram bounds, so it can fold closes (param fold_closes). */
+  #foldable = false;
   /** CONFIG_HZ, read at the first start. */
   #hz: KernelHz | undefined;
   /** Newly watched processes whose existing sockets the next read adopts. */
@@ -112,6 +114,12 @@ class TcpDriver implements ProbeDriver {
       this.#loadDegraded,
     );
     this.#health = new HealthCounters();
+    // Folding in the kernel buckets connect latency and SYN RTT itself: only while it can hold
+    // the meta tables' bounds (else every close is a record, as with fold_closes=false).
+    this.#foldable = this.#kernel.setHistogramBounds(
+      histogramBounds(this.#ctx, "tcp_delay", "connect_latency"),
+      histogramBounds(this.#ctx, "tcp_srtt", "syn_rtt"),
+    );
     try {
       this.#apply(config);
       this.updatePids(pids);
@@ -206,7 +214,11 @@ class TcpDriver implements ProbeDriver {
     for (const d of this.#degraded) this.#ctx.log.warn("tcp probe part degraded", { ...d });
     k.setCfg(SCAN.OFF, this.#fields);
     // Skipping unchanged sockets is exact only while every activity marker runs.
-    k.setFlags(skipIdle && !unmarked.length, owner === "sendmsg");
+    k.setFlags(
+      skipIdle && !unmarked.length,
+      owner === "sendmsg",
+      this.#foldable && config.params.fold_closes !== false,
+    );
     if (!this.#reportTimer || prevPeriod !== config.params.report_period) {
       clearInterval(this.#reportTimer);
       const ms = Number(config.params.report_period ?? 60) * 1000;
@@ -277,6 +289,7 @@ class TcpDriver implements ProbeDriver {
     try {
       k.pruneForked();
       this.#read();
+      this.#drainFolded(k, flows);
       flows.prune();
       const rows = flows.rows();
       const enabled = new Set<string>();
@@ -294,6 +307,15 @@ class TcpDriver implements ProbeDriver {
     }
   }
 
+  /** The connections folded in the kernel since the last report, into their flows. */
+  #drainFolded(k: TcpKernel, flows: FlowTable): void {
+    k.drainFolded((key, perCpu) => {
+      const n = flows.onFolded(key, perCpu);
+      this.#health.closedRecords += n;
+      this.#health.foldedCloses += n;
+    });
+  }
+
   #healthRow(k: TcpKernel): Row {
     const before = k.stats();
     const tracked = k.trackedCount();
@@ -307,6 +329,7 @@ class TcpDriver implements ProbeDriver {
         evictions: h.evictions,
         lost_events: h.lost,
         insert_failures: h.insertFailures,
+        closes_folded: this.#health.foldedCloses,
         filtered: h.filtered,
         no_owner: h.noOwner,
         watched_netns: this.#netns.size,

@@ -47,6 +47,8 @@ export async function compileBpf(src: string, includes: string[] = []): Promise<
     "bpf",
     "-g",
     "-O2",
+    // v3: 32-bit atomics (tcp.bpf.c compare-and-swaps conn_info.listed); kernels >= 5.12
+    "-mcpu=v3",
     "-D__TARGET_ARCH_x86",
     "-I",
     await vmlinuxInclude(),

@@ -65,7 +65,8 @@ export async function captureCloseRecords(
   const all = await allSubprobes("tcp");
   const h = await startProbe(
     "tcp",
-    await configFor("tcp", all, { report_period: 60 }),
+    // Every close as a record: folding in the kernel would leave these short connections none.
+    await configFor("tcp", all, { report_period: 60, fold_closes: false }),
     new Set([srv.pid, cli.pid]),
   );
   try {

@@ -152,9 +152,13 @@ if (baseRev) {
     await Deno.mkdir(`${buildDir}/bpf`);
     await Deno.copyFile(obj, `${buildDir}/bpf/tcp.bpf.o`);
   }
-  const h = await startProbe("tcp", tcpConfig, new Set(), buildDir);
+  const h = await startProbe("tcp", tcpConfig, new Set());
   await h.driver.stop();
-  baseDriver = { factory, ctx: h.ctx, close: () => h.close() };
+  baseDriver = {
+    factory,
+    ctx: { ...h.ctx, buildDir: buildDir ?? h.ctx.buildDir },
+    close: () => h.close(),
+  };
 }
 
 /** Start a driver watching `pids` (this tree's, or with `mode` "base" the base revision's). */

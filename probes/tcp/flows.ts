@@ -297,9 +297,9 @@ export class FlowTable {
   }
 
   /**
-   * One flow's closed connections that no read listed, summed in the kernel (`struct flow_key`,
-   * and `struct flow_closed` once per CPU: tcp.bpf.c fold_closed): added as their close records
-   * would have been, one by one.
+   * One flow's closed connections that no read listed, and its resets sent just after a close,
+   * summed in the kernel (`struct flow_key`, and `struct flow_closed` once per CPU: tcp.bpf.c
+   * fold_closed, on_send_reset): added as their close and late-reset records would have been.
    *
    * @returns how many connections they were
    */
@@ -310,10 +310,10 @@ export class FlowTable {
     const connect = new Float64Array(HIST_SLOTS), syn = new Float64Array(HIST_SLOTS);
     let closes = 0, opens = 0, connects = 0, connectNs = 0, synUs = 0, comm = -1;
     for (let at = 0; at + FlowClosed.size <= perCpu.byteLength; at += FOLD_STRIDE) {
-      const n = vv.getUint32(at + FC.closes, true);
-      if (!n) continue;
-      if (comm < 0) comm = at + FC.comm;
-      closes += n;
+      // The CPU that made the entry (at a close or a late reset) wrote the comm; the others
+      // add into values that started zeroed.
+      if (comm < 0 && perCpu[at + FC.comm]) comm = at + FC.comm;
+      closes += vv.getUint32(at + FC.closes, true);
       opens += vv.getUint32(at + FC.opens, true);
       connects += vv.getUint32(at + FC.connects, true);
       connectNs += Number(vv.getBigUint64(at + FC.connect_ns_sum, true));
@@ -328,7 +328,7 @@ export class FlowTable {
         syn[i] += vv.getUint32(at + FC.syn_hist + 4 * i, true);
       }
     }
-    if (!closes) return 0;
+    if (comm < 0) return 0;
     // The flow is found (or made) from a record with the key's identity, as a close record
     // would name it.
     const r = new Uint8Array(TcpSnap.size), rv = new DataView(r.buffer);

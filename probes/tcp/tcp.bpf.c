@@ -614,17 +614,15 @@ static __always_inline __u32 bucket_u32(const __u32 *b, __u32 n, __u32 v)
 	return i & (HIST_SLOTS - 1);
 }
 
-/* Add a closing connection no read listed to its flow's sums (what user space would have done
- * with its close record: probes/tcp/flows.ts). False when the fold map is full: send a record.
- * The record's reserve and submit and user space's work per record cost more than this lookup
- * in a map of a few flows, whose lines stay warm. */
-static __always_inline bool fold_closed(const struct sock *sk, struct tcp_sock *tp,
-					const struct conn_info *ci, __u32 fields)
+/* This CPU's sums of the flow of `sk` (owner `ci`) in the current fold map, made if new; NULL when
+ * the map is full (or folding is off: the caller checks). */
+static __always_inline struct flow_closed *fold_value(const struct sock *sk, struct tcp_sock *tp,
+						      const struct conn_info *ci)
 {
 	__u32 zero = 0;
 	void *fm = bpf_map_lookup_elem(&folds, &zero);
 	if (!fm)
-		return false;
+		return NULL;
 	struct flow_key k = {};
 	k.tgid = ci->tgid;
 	k.role = ci->role;
@@ -640,21 +638,36 @@ static __always_inline bool fold_closed(const struct sock *sk, struct tcp_sock *
 		*(__u32 *)k.raddr = sk->__sk_common.skc_daddr;
 	}
 	struct flow_closed *v = bpf_map_lookup_elem(fm, &k);
+	if (v)
+		return v;
+	struct flow_closed *z = bpf_map_lookup_elem(&fold_zero, &zero);
+	if (!z)
+		return NULL;
+	/* NOEXIST: another CPU may have added the flow meanwhile (each CPU has its own value; the
+	 * lookup below finds this CPU's). */
+	bpf_map_update_elem(fm, &k, z, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(fm, &k);
 	if (!v) {
-		struct flow_closed *z = bpf_map_lookup_elem(&fold_zero, &zero);
-		if (!z)
-			return false;
-		/* NOEXIST: another CPU may have added the flow meanwhile (each CPU has its own
-		 * value; the lookup below finds this CPU's). */
-		bpf_map_update_elem(fm, &k, z, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(fm, &k);
-		if (!v) {
-			stat_inc(STAT_FOLD_FULL);
-			return false;
-		}
-		__builtin_memcpy(v->comm, ci->comm, DEMARC_COMM_LEN);
+		stat_inc(STAT_FOLD_FULL);
+		return NULL;
 	}
-	/* A per-CPU value, and this program does not nest on a CPU: plain adds. */
+	__builtin_memcpy(v->comm, ci->comm, DEMARC_COMM_LEN);
+	return v;
+}
+
+/* Add a closing connection no read listed to its flow's sums (what user space would have done
+ * with its close record: probes/tcp/flows.ts). False when the fold map is full: send a record.
+ * The record's reserve and submit and user space's work per record cost more than this lookup
+ * in a map of a few flows, whose lines stay warm. */
+static __always_inline bool fold_closed(const struct sock *sk, struct tcp_sock *tp,
+					const struct conn_info *ci, __u32 fields)
+{
+	__u32 zero = 0;
+	struct flow_closed *v = fold_value(sk, tp, ci);
+	if (!v)
+		return false;
+	/* A per-CPU value, and this program does not nest on a CPU: plain adds, but for rst_sent,
+	 * which on_send_reset also adds to, and may from a softirq in the middle of this. */
 	v->closes++;
 	if (fields & FIELDS_STATS) {
 		v->bytes_sent += tp->bytes_sent;
@@ -670,7 +683,8 @@ static __always_inline bool fold_closed(const struct sock *sk, struct tcp_sock *
 	}
 	v->retrans_skbs += ci->retrans_skbs;
 	v->retrans_failed += ci->retrans_failed;
-	v->rst_sent += ci->rst_sent;
+	if (ci->rst_sent)
+		__sync_fetch_and_add(&v->rst_sent, ci->rst_sent);
 	v->rst_recv += ci->rst_recv;
 	v->zero_wnd_rx += ci->zero_wnd_rx;
 	v->zero_wnd_tx += ci->zero_wnd_tx;
@@ -905,7 +919,16 @@ int BPF_PROG(on_send_reset, const struct sock *sk)
 	if (!lc)
 		return 0;
 	/* It was in `conns`, so it is a full TCP socket: a cast, not bpf_skc_to_tcp_sock. */
-	emit_closed(sk, as_tcp_sock(sk), &lc->ci, SNAP_LATE_RST, 0, 0);
+	struct tcp_sock *tp = as_tcp_sock(sk);
+	/* A flow's count of resets sent, listed connection or not: folded like a close, when on. */
+	struct tcp_cfg *c = get_cfg();
+	struct flow_closed *v = NULL;
+	if (c && (c->flags & CFG_FOLD_CLOSED))
+		v = fold_value(sk, tp, &lc->ci);
+	if (v)
+		__sync_fetch_and_add(&v->rst_sent, 1); /* see fold_closed */
+	else
+		emit_closed(sk, tp, &lc->ci, SNAP_LATE_RST, 0, 0);
 	lc->sk = 0;
 	return 0;
 }

@@ -17,8 +17,8 @@ import {
   Traffic,
 } from "./harness.ts";
 
-const SHORT = 1500, PORTS = 3, BYTES = 700, HELD = 60;
-const SHORT_PORT = 5411, HELD_PORT = 5421;
+const SHORT = 1500, PORTS = 3, BYTES = 700, HELD = 60, RST = 300;
+const SHORT_PORT = 5411, HELD_PORT = 5421, RST_PORT = 5431;
 
 const health = (rows: Row[] | undefined): Row["values"] => rows?.[0]?.values ?? {};
 
@@ -45,6 +45,7 @@ for (const fold of [true, false]) {
       String(PORTS),
     ]);
     await using srvHeld = await Traffic.spawn(net.b, ["server", String(HELD_PORT)]);
+    await using srvRst = await Traffic.spawn(net.b, ["server", String(RST_PORT)]);
     await using short = await Traffic.spawn(net.a, [
       "client",
       net.ipB,
@@ -61,10 +62,16 @@ for (const fold of [true, false]) {
       ["client", net.ipB, String(HELD_PORT), "--conns", String(HELD), "--bytes", "100", "--hold"],
       "dm-fold-held",
     );
+    // SO_LINGER 0: each close sends its reset just after the socket went to CLOSE.
+    await using rst = await Traffic.spawn(
+      net.a,
+      ["client", net.ipB, String(RST_PORT), "--conns", String(RST), "--bytes", "10", "--rst"],
+      "dm-fold-rst",
+    );
     const h = await startProbe(
       "tcp",
       await configFor("tcp", await allSubprobes("tcp"), { report_period: 1, fold_closes: fold }),
-      new Set([srv.pid, srvHeld.pid, short.pid, held.pid]),
+      new Set([srv.pid, srvHeld.pid, srvRst.pid, short.pid, held.pid, rst.pid]),
     );
     try {
       await held.send();
@@ -77,6 +84,8 @@ for (const fold of [true, false]) {
       );
       await short.send();
       assertEquals((await short.next()).connected, SHORT);
+      await rst.send();
+      assertEquals((await rst.next()).connected, RST);
       await held.kill(); // closes the held connections
       const perPort = SHORT / PORTS;
       const opens = (r: Row[], role: string, port: number) =>
@@ -87,7 +96,7 @@ for (const fold of [true, false]) {
       const complete = (r: Row[]) =>
         [SHORT_PORT, SHORT_PORT + 1, SHORT_PORT + 2].every((p) =>
           opens(r, "client", p) >= perPort && opens(r, "server", p) >= perPort
-        ) && opens(r, "server", HELD_PORT) >= HELD &&
+        ) && opens(r, "server", HELD_PORT) >= HELD && opens(r, "server", RST_PORT) >= RST &&
         rowsWith(r, { role: "server", server_port: HELD_PORT })[0]?.values.connections === 0;
       await h.waitFor("tcp_link", complete, 30_000);
       await sleep(2200); // two more reports: nothing may come on top
@@ -108,6 +117,11 @@ for (const fold of [true, false]) {
       }
       const [hc] = rowsWith(link, { role: "client", server_port: HELD_PORT });
       assertEquals([hc.values.opens, hc.values.bytes_sent], [HELD, HELD * 100]);
+      // Late resets (sent after CLOSE) count on their flow, one each.
+      const abn = h.latest.get("tcp_abn")!;
+      const [rc] = rowsWith(abn, { role: "client", server_port: RST_PORT });
+      const [rs] = rowsWith(abn, { role: "server", server_port: RST_PORT });
+      assertEquals([rc.values.rst_sent, rs.values.rst_received], [RST, RST], "resets");
       // One handshake RTT per open, one connect latency per client open.
       const srtt = h.latest.get("tcp_srtt")!, delay = h.latest.get("tcp_delay")!;
       const synBounds = h.ctx.tables.get("tcp_srtt")!.metrics[0].buckets!;
@@ -130,8 +144,9 @@ for (const fold of [true, false]) {
       assertEquals(hv.closes_folded, d.foldedCloses);
       if (fold) {
         // Nearly every short connection lives far less than the 1 s between reads.
-        assert(d.foldedCloses >= SHORT, `folded ${d.foldedCloses} of ${2 * SHORT} short closes`);
-        assert(d.foldedCloses <= 2 * SHORT, `folded ${d.foldedCloses}: held ones are listed`);
+        const short = 2 * (SHORT + RST);
+        assert(d.foldedCloses >= short / 2, `folded ${d.foldedCloses} of ${short} short closes`);
+        assert(d.foldedCloses <= short, `folded ${d.foldedCloses}: held ones are listed`);
       } else {
         assertEquals(d.foldedCloses, 0);
       }

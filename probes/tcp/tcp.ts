@@ -376,6 +376,8 @@ class TcpDriver implements ProbeDriver {
         reports: this.#reports,
         hz: this.#hz ? `${this.#hz.hz} (${this.#hz.source})` : "not read yet",
         ...this.#health.snapshot(),
+        // Closes sent as records because a report period's fold map was full (4,096 flows).
+        foldMapFull: k?.stats().fold_full ?? 0,
         programs: k?.programStats() ?? {},
         ...(this.#lastError ? { lastError: this.#lastError } : {}),
       },

@@ -150,24 +150,47 @@ export class BpfMap {
   }
 
   #batchEntries(batch: number): Array<[Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>]> {
-    const ks = this.keySize, vs = this.lookupSize, fd = this.fd;
-    const keys = new Uint8Array(ks * batch), values = new Uint8Array(vs * batch);
-    const tokenSize = Math.max(ks, 8);
-    let inBatch: Uint8Array<ArrayBuffer> | null = null;
-    const outBatch = new Uint8Array(tokenSize);
+    const ks = this.keySize, vs = this.lookupSize;
+    const bufs = { keys: new Uint8Array(ks * batch), values: new Uint8Array(vs * batch) };
+    const out: Array<[Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>]> = [];
+    this.#walkBatches(false, batch, bufs, (n) => {
+      for (let i = 0; i < n; i++) {
+        out.push([bufs.keys.slice(i * ks, (i + 1) * ks), bufs.values.slice(i * vs, (i + 1) * vs)]);
+      }
+    });
+    return out;
+  }
+
+  /**
+   * Every entry in batches of up to `batch` into `bufs` (`bpf_map_lookup_batch`, or with
+   * `deleting` `bpf_map_lookup_and_delete_batch`), `onBatch` told how many each time.
+   *
+   * @returns how many entries in all
+   * @throws {BpfError} e.g. EINVAL/EOPNOTSUPP where the map type or kernel lacks batch ops
+   */
+  #walkBatches(
+    deleting: boolean,
+    batch: number,
+    bufs: { keys: Uint8Array<ArrayBuffer>; values: Uint8Array<ArrayBuffer> },
+    onBatch: (n: number) => void,
+  ): number {
+    const fd = this.fd, token = new Uint8Array(Math.max(this.keySize, 8));
+    const inBatch = new Uint8Array(token.length);
     const count = new Uint32Array(1);
     // struct bpf_map_batch_opts { size_t sz; __u64 elem_flags; __u64 flags; }
     const opts = new BigUint64Array([24n, 0n, 0n]);
-    const out: Array<[Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>]> = [];
-    for (;;) {
+    const op = deleting ? libbpf().bpf_map_lookup_and_delete_batch : libbpf().bpf_map_lookup_batch;
+    let n = 0;
+    for (let first = true;; first = false) {
       count[0] = batch;
-      const r = libbpf().bpf_map_lookup_batch(fd, inBatch, outBatch, keys, values, count, opts);
-      if (r !== 0 && r !== -2) unwrap(`batch lookup in map ${this.name}`, r);
-      for (let i = 0; i < count[0]; i++) {
-        out.push([keys.slice(i * ks, (i + 1) * ks), values.slice(i * vs, (i + 1) * vs)]);
+      const r = op(fd, first ? null : inBatch, token, bufs.keys, bufs.values, count, opts);
+      if (r !== 0 && r !== -2) {
+        unwrap(`batch lookup${deleting ? " and delete" : ""} in map ${this.name}`, r);
       }
-      if (r === -2) return out;
-      inBatch = outBatch.slice();
+      onBatch(count[0]);
+      n += count[0];
+      if (r === -2) return n;
+      inBatch.set(token);
     }
   }
 
@@ -195,32 +218,13 @@ export class BpfMap {
   }
 
   #batchDrain(visit: (key: Uint8Array, value: Uint8Array) => void, batch: number): number {
-    const ks = this.keySize, vs = this.lookupSize, fd = this.fd;
-    const keys = new Uint8Array(ks * batch), values = new Uint8Array(vs * batch);
-    const token = new Uint8Array(Math.max(ks, 8));
-    const inBatch = new Uint8Array(token.length);
-    const count = new Uint32Array(1);
-    const opts = new BigUint64Array([24n, 0n, 0n]); // struct bpf_map_batch_opts
-    let n = 0;
-    for (let first = true;; first = false) {
-      count[0] = batch;
-      const r = libbpf().bpf_map_lookup_and_delete_batch(
-        fd,
-        first ? null : inBatch,
-        token,
-        keys,
-        values,
-        count,
-        opts,
-      );
-      if (r !== 0 && r !== -2) unwrap(`batch lookup and delete in map ${this.name}`, r);
-      for (let i = 0; i < count[0]; i++) {
-        visit(keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs));
+    const ks = this.keySize, vs = this.lookupSize;
+    const bufs = { keys: new Uint8Array(ks * batch), values: new Uint8Array(vs * batch) };
+    return this.#walkBatches(true, batch, bufs, (n) => {
+      for (let i = 0; i < n; i++) {
+        visit(bufs.keys.subarray(i * ks, (i + 1) * ks), bufs.values.subarray(i * vs, (i + 1) * vs));
       }
-      n += count[0];
-      if (r === -2) return n;
-      inBatch.set(token);
-    }
+    });
   }
 
   /**
@@ -238,37 +242,13 @@ export class BpfMap {
     return n;
   }
 
-  #countBufs: { keys: Uint8Array; values: Uint8Array; token: Uint8Array } | undefined;
+  #countBufs: { keys: Uint8Array<ArrayBuffer>; values: Uint8Array<ArrayBuffer> } | undefined;
 
   #batchCount(batch: number): number {
-    const ks = this.keySize, vs = this.lookupSize, fd = this.fd;
+    const ks = this.keySize, vs = this.lookupSize;
     if (!this.#countBufs || this.#countBufs.keys.length !== ks * batch) {
-      this.#countBufs = {
-        keys: new Uint8Array(ks * batch),
-        values: new Uint8Array(vs * batch),
-        token: new Uint8Array(Math.max(ks, 8)),
-      };
+      this.#countBufs = { keys: new Uint8Array(ks * batch), values: new Uint8Array(vs * batch) };
     }
-    const { keys, values, token } = this.#countBufs;
-    const inBatch = new Uint8Array(token.length);
-    const count = new Uint32Array(1);
-    const opts = new BigUint64Array([24n, 0n, 0n]); // struct bpf_map_batch_opts
-    let n = 0;
-    for (let first = true;; first = false) {
-      count[0] = batch;
-      const r = libbpf().bpf_map_lookup_batch(
-        fd,
-        first ? null : inBatch,
-        token,
-        keys,
-        values,
-        count,
-        opts,
-      );
-      if (r !== 0 && r !== -2) unwrap(`batch lookup in map ${this.name}`, r);
-      n += count[0];
-      if (r === -2) return n;
-      inBatch.set(token);
-    }
+    return this.#walkBatches(false, batch, this.#countBufs, () => {});
   }
 }

@@ -333,7 +333,7 @@ export class TcpKernel {
     connect.forEach((b, i) =>
       dv.setBigUint64(o.connect_ns + 8 * i, BigInt(integerBound(b, 1e9)), true)
     );
-    synRtt.forEach((b, i) => dv.setUint32(o.syn_us + 4 * i, integerBound(b, 1e6), true));
+    synRtt.forEach((b, i) => dv.setBigUint64(o.syn_us + 8 * i, BigInt(integerBound(b, 1e6)), true));
     dv.setUint32(o.n_connect, connect.length, true);
     dv.setUint32(o.n_syn, synRtt.length, true);
     this.#bounds.update(u32(0), v);

@@ -116,10 +116,9 @@ export const HIST_BOUNDS = 31, HIST_SLOTS = 32;
 export const HistBounds = defineStruct(
   [
     ["connect_ns", "u64", HIST_BOUNDS],
+    ["syn_us", "u64", HIST_BOUNDS],
     ["n_connect", "u32"],
     ["n_syn", "u32"],
-    ["syn_us", "u32", HIST_BOUNDS],
-    ["pad", "u32"],
   ] as const,
 );
 

@@ -596,16 +596,7 @@ static __always_inline void track(__u64 key, __u32 tgid, __u8 role, __u8 owner, 
 }
 
 /* The bucket of `v` among `n` ascending upper bounds (n: +Inf). */
-static __always_inline __u32 bucket_u64(const __u64 *b, __u32 n, __u64 v)
-{
-	__u32 i;
-	for (i = 0; i < HIST_BOUNDS; i++)
-		if (i >= n || v <= b[i])
-			break;
-	return i & (HIST_SLOTS - 1);
-}
-
-static __always_inline __u32 bucket_u32(const __u32 *b, __u32 n, __u32 v)
+static __always_inline __u32 bucket(const __u64 *b, __u32 n, __u64 v)
 {
 	__u32 i;
 	for (i = 0; i < HIST_BOUNDS; i++)
@@ -695,12 +686,12 @@ static __always_inline bool fold_closed(const struct sock *sk, struct tcp_sock *
 		v->opens++;
 		__u32 syn = ci->syn_srtt_us;
 		v->syn_us_sum += syn;
-		v->syn_hist[bucket_u32(hb->syn_us, hb->n_syn, syn)]++;
+		v->syn_hist[bucket(hb->syn_us, hb->n_syn, syn)]++;
 		__u64 cns = ci->connect_ns;
 		if (cns) {
 			v->connects++;
 			v->connect_ns_sum += cns;
-			v->connect_hist[bucket_u64(hb->connect_ns, hb->n_connect, cns)]++;
+			v->connect_hist[bucket(hb->connect_ns, hb->n_connect, cns)]++;
 		}
 	}
 	stat_inc(STAT_FOLDED);

@@ -97,10 +97,9 @@ struct flow_key {
 
 struct hist_bounds {
 	__u64 connect_ns[HIST_BOUNDS]; /* connect latency upper bounds, ns */
+	__u64 syn_us[HIST_BOUNDS];     /* handshake RTT upper bounds, us */
 	__u32 n_connect;
 	__u32 n_syn;
-	__u32 syn_us[HIST_BOUNDS];     /* handshake RTT upper bounds, us */
-	__u32 pad;
 };
 
 /* Per flow and CPU: the sums a close record would have added (value of the fold maps). */

@@ -139,7 +139,7 @@ Deno.test("raw_tp and classic tracepoint programs count the same transitions as 
   assert(raw > 0n && tp > 0n, `raw=${raw} tp=${tp}`);
 });
 
-Deno.test("map update/lookup/delete/keys/batch entries round-trip and per-CPU values come per CPU", async () => {
+Deno.test("map update/lookup/delete/keys/batch entries/drain round-trip and per-CPU values come per CPU", async () => {
   using obj = await openTiny();
   obj.map("counts").setMaxEntries(64);
   obj.load();
@@ -162,6 +162,17 @@ Deno.test("map update/lookup/delete/keys/batch entries round-trip and per-CPU va
   const hits = obj.map("hits");
   assert(hits.perCpu);
   assertEquals(hits.lookup(u32(0))?.byteLength, 8 * possibleCpus());
+  // Drained in several batches: every entry handed over once, with its value, and gone.
+  const drained = new Map<number, bigint>();
+  const n = m.drain((k, v) => {
+    const key = new DataView(k.buffer, k.byteOffset, 4).getUint32(0, true);
+    assert(!drained.has(key), `key ${key} drained twice`);
+    drained.set(key, new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, true));
+  }, 8);
+  assertEquals([n, drained.size], [49, 49]);
+  for (const [k, v] of drained) assertEquals(v, BigInt(k * 3));
+  assertEquals([m.count(), m.entries().length], [0, 0]);
+  assertEquals(m.drain(() => assert(false, "nothing left")), 0);
 });
 
 Deno.test("iter/tcp reads the sockets of the caller's namespace, and of another one via inNetns", async () => {

@@ -109,6 +109,19 @@ export class BpfMap {
     );
   }
 
+  /**
+   * {@link update} off the event loop, for updates the kernel makes wait (a map of maps': an RCU
+   * grace period, so that no program still uses what was replaced when this resolves).
+   */
+  async updateAsync(
+    key: Uint8Array<ArrayBuffer>,
+    value: Uint8Array<ArrayBuffer>,
+    flags = BPF_ANY,
+  ): Promise<void> {
+    const r = await libbpf().bpf_map_update_elem_nonblocking(this.fd, key, value, BigInt(flags));
+    unwrap(`update map ${this.name}`, r);
+  }
+
   /** Delete `key`; returns false when it was absent. */
   delete(key: Uint8Array<ArrayBuffer>): boolean {
     const r = libbpf().bpf_map_delete_elem(this.fd, key);

@@ -81,6 +81,14 @@ export const LIBBPF_SYMBOLS = {
   bpf_map_lookup_elem: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   // int bpf_map_update_elem(int fd, const void *key, const void *value, __u64 flags)
   bpf_map_update_elem: { parameters: ["i32", "buffer", "buffer", "u64"], result: "i32" },
+  // The same, on a thread of Deno's pool (a Promise): an update of a map of maps returns only
+  // after an RCU grace period (milliseconds), which must not block the event loop.
+  bpf_map_update_elem_nonblocking: {
+    name: "bpf_map_update_elem",
+    parameters: ["i32", "buffer", "buffer", "u64"],
+    result: "i32",
+    nonblocking: true,
+  },
   // int bpf_map_delete_elem(int fd, const void *key)
   bpf_map_delete_elem: { parameters: ["i32", "buffer"], result: "i32" },
   // int bpf_map_get_next_key(int fd, const void *key, void *next_key)

@@ -345,13 +345,14 @@ export class TcpKernel {
    * (`struct flow_key`, then `struct flow_closed` once per possible CPU), and start a new
    * period of folding. The current fold map is swapped for the other, empty one first; the
    * kernel returns from that update only once no program can still be adding to the old one
-   * (an RCU grace period, a few ms), so what is drained is complete and final.
+   * (an RCU grace period, 7-15 ms here: waited for off the event loop), so what is drained is
+   * complete and final.
    *
    * @returns how many flows were handed over
    */
-  drainFolded(visit: (key: Uint8Array, perCpu: Uint8Array) => void): number {
+  async drainFolded(visit: (key: Uint8Array, perCpu: Uint8Array) => void): Promise<number> {
     const old = this.#foldCurrent, next = 1 - old;
-    this.#folds.update(u32(0), u32(this.#foldMaps[next].fd));
+    await this.#folds.updateAsync(u32(0), u32(this.#foldMaps[next].fd));
     this.#foldCurrent = next;
     return this.#foldMaps[old].drain(visit);
   }

@@ -72,6 +72,7 @@ class TcpDriver implements ProbeDriver {
   /** Optional programs left out at load (reported when their sub-probe is on). */
   #loadDegraded: Degraded[] = [];
   #health = new HealthCounters();
+  #reporting: Promise<void> | undefined;
   /** The kernel holds the histogram bounds, so it can fold closes (param fold_closes). */
   #foldable = false;
   /** CONFIG_HZ, read at the first start. */
@@ -283,13 +284,20 @@ class TcpDriver implements ProbeDriver {
     this.#health.readSeconds = (performance.now() - t0) / 1000;
   }
 
-  #report(): void {
+  /** One report at a time: each waits for its fold swap's grace period off the event loop. */
+  #report(): Promise<void> {
+    // A tick while a report still waits is skipped: the next report reads everything anyway.
+    return this.#reporting ??= this.#reportOnce().finally(() => this.#reporting = undefined);
+  }
+
+  async #reportOnce(): Promise<void> {
     const k = this.#kernel, flows = this.#flows;
     if (!k || !flows || !this.#config) return;
     try {
       k.pruneForked();
       this.#read();
-      this.#drainFolded(k, flows);
+      await this.#drainFolded(k, flows);
+      if (this.#kernel !== k || !this.#config) return; // stopped or restarted meanwhile
       flows.prune();
       const rows = flows.rows();
       const enabled = new Set<string>();
@@ -302,14 +310,15 @@ class TcpDriver implements ProbeDriver {
       this.#ctx.emit("tcp_probe_health", [this.#healthRow(k)]);
       this.#reports++;
     } catch (e) {
+      if (this.#kernel !== k) return; // closed under a report waiting for its swap
       this.#lastError = String(e);
       this.#ctx.log.error("tcp probe report failed", { error: e });
     }
   }
 
   /** The connections folded in the kernel since the last report, into their flows. */
-  #drainFolded(k: TcpKernel, flows: FlowTable): void {
-    k.drainFolded((key, perCpu) => {
+  async #drainFolded(k: TcpKernel, flows: FlowTable): Promise<void> {
+    await k.drainFolded((key, perCpu) => {
       const n = flows.onFolded(key, perCpu);
       this.#health.closedRecords += n;
       this.#health.foldedCloses += n;
@@ -339,9 +348,9 @@ class TcpDriver implements ProbeDriver {
     };
   }
 
-  /** Read and publish now (tests and the first report use it). */
-  reportNow(): void {
-    this.#report();
+  /** Read and publish now (tests use it); resolves once published. */
+  reportNow(): Promise<void> {
+    return this.#report();
   }
 
   stop(): Promise<void> {

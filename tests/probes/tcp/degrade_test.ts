@@ -82,7 +82,7 @@ Deno.test("a kernel that cannot load the read of the slots walks the hash table:
     new Set([srv.pid, cli.pid]),
     buildDir,
   );
-  const report = () => (h.driver as unknown as { reportNow(): void }).reportNow();
+  const report = () => (h.driver as unknown as { reportNow(): Promise<void> }).reportNow();
   try {
     const st = h.driver.status!();
     assertEquals(st.degraded!.map((d) => d.part), ["iter/bpf_map_elem"]);
@@ -95,7 +95,7 @@ Deno.test("a kernel that cannot load the read of the slots walks the hash table:
     let d: Record<string, number> = {};
     for (let i = 0; i < 40 && d.idleInLastRead !== 2; i++) {
       if (i) await new Promise((r) => setTimeout(r, 100));
-      for (let j = 0; j < 3; j++) report();
+      for (let j = 0; j < 3; j++) await report();
       d = h.driver.status!().details as Record<string, number>;
     }
     const rows = h.latest.get("tcp_link");

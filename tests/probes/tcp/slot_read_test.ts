@@ -27,14 +27,14 @@ Deno.test("held sockets counted as unchanged, then evicted by the LRU, are not k
     new Set(procs.map((p) => p.pid)),
   );
   // A read and report now (the driver's own method; the period is left long so reads happen here).
-  const report = () => (h.driver as unknown as { reportNow(): void }).reportNow();
+  const report = () => (h.driver as unknown as { reportNow(): Promise<void> }).reportNow();
   const details = () => h.driver.status!().details as Record<string, number>;
   try {
     await first.send();
     assertEquals((await first.next()).connected, 200);
     await sleep(500);
     // Listed, listed again (a first listing marks the socket), then counted as unchanged.
-    for (let i = 0; i < 4; i++) report();
+    for (let i = 0; i < 4; i++) await report();
     let d = details();
     assert(
       d.idleInLastRead >= 350,
@@ -51,7 +51,7 @@ Deno.test("held sockets counted as unchanged, then evicted by the LRU, are not k
     assertEquals((await second.next()).connected, 100);
     await sleep(1000); // the handshakes settle: no insert after this
     for (let i = 0; i < 3; i++) {
-      report();
+      await report();
       d = details();
       assertEquals(d.liveConnections, d.tracked, `read ${i}: ${JSON.stringify(d)}`);
     }
@@ -61,7 +61,7 @@ Deno.test("held sockets counted as unchanged, then evicted by the LRU, are not k
       `a read after evictions verified: ${JSON.stringify(d)}`,
     );
     // Settled: no eviction since, the slots are trusted again.
-    report();
+    await report();
     const settled = details();
     assertEquals(settled.verifiedReads, d.verifiedReads, JSON.stringify(settled));
     assertEquals(settled.liveConnections, settled.tracked);

@@ -53,7 +53,7 @@ public final class JavaxServletAdvice {
         mapped = hreq.getServletPath();
       }
       String context = hreq.getContextPath();
-      route = context == null || context.isEmpty() ? mapped : context + mapped; // no new String per call at the root context
+      route = ServletRoutes.label(context, mapped);
     }
     // An exception escaping the servlet becomes a 500 from the container.
     HttpServletResponse hres = (HttpServletResponse) res;

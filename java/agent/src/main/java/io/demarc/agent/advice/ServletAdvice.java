@@ -48,7 +48,7 @@ public final class ServletAdvice {
       HttpServletMapping mapping = hreq.getHttpServletMapping();
       String context = hreq.getContextPath();
       String mapped = mapping == null ? "" : mapping.getPattern();
-      route = context == null || context.isEmpty() ? mapped : context + mapped; // no new String per call at the root context
+      route = ServletRoutes.label(context, mapped);
     }
     // An exception escaping the servlet becomes a 500 from the container.
     HttpServletResponse hres = (HttpServletResponse) res;

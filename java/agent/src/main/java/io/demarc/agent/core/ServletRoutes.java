@@ -113,6 +113,17 @@ public final class ServletRoutes {
     throw new NoSuchMethodException(target.getClass().getName() + "." + name + " on no public, exported type");
   }
 
+  /**
+   * A request's route: the context path and the mapping's pattern, with the slash an extension
+   * pattern lacks ("/app" and "*.do" give "/app/*.do", as the paths it matches read). The root
+   * context with any other pattern is the pattern itself (no new String).
+   */
+  public static String label(String context, String pattern) {
+    boolean extension = pattern.startsWith("*.");
+    if (context == null || context.isEmpty()) return extension ? "/" + pattern : pattern;
+    return extension ? context + "/" + pattern : context + pattern;
+  }
+
   /** Remembers the routes of {@code servlet} from its context path and mappings (null: unknown). */
   static ServletRoutes remember(Object servlet, String contextPath, Collection<String> mappings) {
     ServletRoutes r = build(servlet, contextPath == null ? "" : contextPath, mappings);
@@ -125,14 +136,14 @@ public final class ServletRoutes {
         new String[0], null);
     if (mappings.size() == 1) {
       String only = mappings.iterator().next();
-      return new ServletRoutes(servlet, context + only, Map.of(), new String[0], new String[0], null);
+      return new ServletRoutes(servlet, label(context, only), Map.of(), new String[0], new String[0], null);
     }
     Map<String, String> byPath = new HashMap<>();
     List<String> suffixes = new ArrayList<>();
     List<String> suffixRoutes = new ArrayList<>();
     String dflt = null;
     for (String m : mappings) {
-      String route = context + m;
+      String route = label(context, m);
       if (m.equals("/")) {
         dflt = route;
       } else if (m.startsWith("*.")) {

@@ -25,9 +25,21 @@ class ServletRoutesTest {
     assertNull(r.single());
     assertEquals("/app/echo", r.route("/echo"));
     assertEquals("/app/users/*", r.route("/users"), "/users/7 and /users both have the servlet path /users");
-    assertEquals("/app*.do", r.route("/a/b.do"), "as getHttpServletMapping: context path + pattern");
+    assertEquals("/app/*.do", r.route("/a/b.do"), "an extension pattern with the slash its paths have");
     assertEquals("/app/", r.route("/static/logo.png"), "anything else: the default mapping");
     assertFalse(r.springMvc());
+  }
+
+  @Test
+  void routeLabelsJoinContextAndPatternWithTheSlashAnExtensionLacks() {
+    assertEquals("/app/*.do", ServletRoutes.label("/app", "*.do"));
+    assertEquals("/*.do", ServletRoutes.label("", "*.do"));
+    assertEquals("/*.do", ServletRoutes.label(null, "*.do"));
+    assertEquals("/app/users/*", ServletRoutes.label("/app", "/users/*"));
+    String pattern = "/users/*";
+    assertSame(pattern, ServletRoutes.label("", pattern), "the root context allocates nothing");
+    assertEquals("/app", ServletRoutes.label("/app", ""), "the context root mapping");
+    assertEquals("/app/*.do", ServletRoutes.remember(new Object(), "/app", List.of("*.do")).single());
   }
 
   @Test

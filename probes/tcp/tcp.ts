@@ -100,10 +100,11 @@ class TcpDriver implements ProbeDriver {
           "a kernel built with CONFIG_DEBUG_INFO_BTF=y",
       );
     }
-    const flows = new FlowTable({
+    const buckets = {
       connectLatency: histogramBounds(this.#ctx, "tcp_delay", "connect_latency"),
       synRtt: histogramBounds(this.#ctx, "tcp_srtt", "syn_rtt"),
-    }, hz.hz);
+    };
+    const flows = new FlowTable(buckets, hz.hz);
     this.#flows = flows;
     this.#loadDegraded = [];
     this.#kernel = await TcpKernel.open(
@@ -117,10 +118,7 @@ class TcpDriver implements ProbeDriver {
     this.#health = new HealthCounters();
     // Folding in the kernel buckets connect latency and SYN RTT itself: only while it can hold
     // the meta tables' bounds (else every close is a record, as with fold_closes=false).
-    this.#foldable = this.#kernel.setHistogramBounds(
-      histogramBounds(this.#ctx, "tcp_delay", "connect_latency"),
-      histogramBounds(this.#ctx, "tcp_srtt", "syn_rtt"),
-    );
+    this.#foldable = this.#kernel.setHistogramBounds(buckets.connectLatency, buckets.synRtt);
     try {
       this.#apply(config);
       this.updatePids(pids);

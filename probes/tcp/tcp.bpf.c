@@ -415,6 +415,19 @@ static __always_inline __u64 sk_ino(const struct sock *sk)
 	return file->f_inode->i_ino;
 }
 
+/* The socket's local and remote addresses, 16 bytes each (IPv4: the first 4, the rest left as
+ * they were: zeroed by the caller). */
+static __always_inline void copy_addrs(__u8 *local, __u8 *remote, const struct sock *sk, __u8 family)
+{
+	if (family == AF_INET6) {
+		__builtin_memcpy(local, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(remote, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
+	} else {
+		*(__u32 *)local = sk->__sk_common.skc_rcv_saddr;
+		*(__u32 *)remote = sk->__sk_common.skc_daddr;
+	}
+}
+
 /* Identity of a socket: what a flow key is made of. All on struct sock_common's first lines. */
 static __always_inline void fill_ident(struct tcp_snap *s, const struct sock *sk, struct tcp_sock *tp,
 				      bool closing)
@@ -428,13 +441,7 @@ static __always_inline void fill_ident(struct tcp_snap *s, const struct sock *sk
 	else
 		s->sport = sk->__sk_common.skc_num;
 	s->dport = bpf_ntohs(sk->__sk_common.skc_dport);
-	if (s->family == AF_INET6) {
-		__builtin_memcpy(s->saddr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
-		__builtin_memcpy(s->daddr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
-	} else {
-		*(__u32 *)s->saddr = sk->__sk_common.skc_rcv_saddr;
-		*(__u32 *)s->daddr = sk->__sk_common.skc_daddr;
-	}
+	copy_addrs(s->saddr, s->daddr, sk, s->family);
 }
 
 /* Owner and event counters, from our per-connection entry. */
@@ -621,13 +628,7 @@ static __always_inline struct flow_closed *fold_value(const struct sock *sk, str
 	/* skc_num is already 0 at close: inet_sport survives (see fill_ident). */
 	k.server_port = ci->role == ROLE_CLIENT ? bpf_ntohs(sk->__sk_common.skc_dport)
 						: bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
-	if (k.family == AF_INET6) {
-		__builtin_memcpy(k.laddr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
-		__builtin_memcpy(k.raddr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
-	} else {
-		*(__u32 *)k.laddr = sk->__sk_common.skc_rcv_saddr;
-		*(__u32 *)k.raddr = sk->__sk_common.skc_daddr;
-	}
+	copy_addrs(k.laddr, k.raddr, sk, k.family);
 	struct flow_closed *v = bpf_map_lookup_elem(fm, &k);
 	if (v)
 		return v;

@@ -118,19 +118,6 @@ type Mode = "off" | "on" | "base" | "idle" | "stats";
 const targets: Record<Kind, number> = { short: 0.95, bulk: 0.98, rr: 0.97 };
 const units: Record<Kind, string> = { short: "conn/s", bulk: "Gbit/s", rr: "round trips/s" };
 
-const w = await Workload.start();
-const load = CpuGroup.create(`dmc-host-impact-${Deno.pid}`);
-for (const p of w.serverPids) {
-  await pin(p);
-  load.add(p);
-}
-
-/** CPU time of this process (every thread: the driver runs here), in ns: user and system. */
-function selfCpuNs(): { user: number; system: number } {
-  const u = process.cpuUsage();
-  return { user: u.user * 1000, system: u.system * 1000 };
-}
-
 const tcpConfig = await configFor("tcp", ALL, { report_period: 5 });
 /**
  * The base revision's driver factory, and a context to start it with: that of a harness whose
@@ -159,6 +146,20 @@ if (baseRev) {
     ctx: { ...h.ctx, buildDir: buildDir ?? h.ctx.buildDir },
     close: () => h.close(),
   };
+}
+
+// The load starts after the base revision is ready: nothing of it is left if that fails.
+const w = await Workload.start();
+const load = CpuGroup.create(`dmc-host-impact-${Deno.pid}`);
+for (const p of w.serverPids) {
+  await pin(p);
+  load.add(p);
+}
+
+/** CPU time of this process (every thread: the driver runs here), in ns: user and system. */
+function selfCpuNs(): { user: number; system: number } {
+  const u = process.cpuUsage();
+  return { user: u.user * 1000, system: u.system * 1000 };
 }
 
 /** Start a driver watching `pids` (this tree's, or with `mode` "base" the base revision's). */

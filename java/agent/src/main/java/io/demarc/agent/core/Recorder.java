@@ -210,15 +210,22 @@ public final class Recorder {
 
   /** Tomcat's response facade: the body bytes the application wrote (a chunked body's too). */
   private static final Reflect CONTENT_WRITTEN = Reflect.longGetter("getContentWritten");
+  /** Jetty 12's servlet response: its channel's output counts the bytes written (a writer's, encoded). */
+  private static final Reflect SERVLET_CHANNEL = new Reflect("getServletChannel");
+  private static final Reflect HTTP_OUTPUT = new Reflect("getHttpOutput");
+  private static final Reflect WRITTEN = Reflect.longGetter("getWritten");
 
   /**
    * The body bytes a servlet container counted as written to {@code response} (read as a number,
    * where a {@code Content-Length} header would be formatted as a String per call), or -1 when it
    * does not count them or counted none (then the caller reads Content-Length: a HEAD answer's,
-   * or a file the container sent itself).
+   * or a file the container sent itself). Tomcat counts a writer's characters, not their bytes:
+   * those are counted apart ({@link TomcatBody}). Jetty 12 counts bytes in its channel's output.
    */
   public static long servletBytesWritten(Object response) {
     long n = CONTENT_WRITTEN.callLong(response, -1);
+    if (n >= 0) return n > 0 ? TomcatBody.bytes(response, n) : -1;
+    n = WRITTEN.callLong(HTTP_OUTPUT.call(SERVLET_CHANNEL.call(response, null), null), -1);
     return n > 0 ? n : -1;
   }
 

@@ -13,6 +13,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.HashMap;
 import java.util.List;
@@ -80,6 +81,24 @@ class HttpHookAllocationTest {
     }
   }
 
+  /**
+   * Writes the request's text back through the writer, {@code times} over, in the charset its path
+   * names ("/text/GBK"), then runs the hook: a text body, counted by Tomcat in characters.
+   */
+  static final class Writing extends HttpServlet {
+    @Override
+    protected void service(HttpServletRequest req, HttpServletResponse res) throws IOException {
+      String text = new String(req.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      res.setContentType("text/plain");
+      res.setCharacterEncoding(req.getPathInfo().substring(1));
+      int times = Integer.parseInt(req.getParameter("times"));
+      java.io.PrintWriter w = res.getWriter();
+      for (int i = 0; i < times; i++) w.write(text);
+      long start = ServletAdvice.enter(req);
+      ServletAdvice.exit(start, this, req, res, null);
+    }
+  }
+
   private static final Answering SEVERAL = new Answering();
   private static final Answering ONE = new Answering();
   private static final Answering TWICE = new Answering();
@@ -101,6 +120,8 @@ class HttpHookAllocationTest {
     Tomcat.addServlet(ctx, "twice", TWICE);
     ctx.addServletMappingDecoded("/t", "twice");
     ctx.addServletMappingDecoded("/t/*", "twice");
+    Tomcat.addServlet(ctx, "text", new Writing());
+    ctx.addServletMappingDecoded("/text/*", "text");
     tomcat.start();
     base = "http://127.0.0.1:" + tomcat.getConnector().getLocalPort() + "/app";
     client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -152,6 +173,35 @@ class HttpHookAllocationTest {
     assertEquals(6, rows.get("POST /app/t")[1], "the exact mapping, asked of the request");
     assertEquals(9, rows.get("POST /app/t/*")[1], "the path mapping, asked of the request");
     assertEquals(6, rows.size(), rows.keySet().toString());
+  }
+
+  /**
+   * A body written through the writer counts its bytes as the charset encodes them, not its
+   * characters (Tomcat's own count): the bytes the client received, whether the body still sat in
+   * Tomcat's buffers when the servlet returned (short) or had partly gone to the connector (long).
+   */
+  @Test
+  void aTextBodyCountsItsEncodedBytes() throws Exception {
+    Recorder.activate(true);
+    long internalErrors = Recorder.internalErrors();
+    String[][] cases = {
+        {"UTF-8", "h\u00e9llo w\u00f6rld \u4f60\u597d \ud83d\ude00 ", "1"},
+        {"UTF-8", "h\u00e9llo w\u00f6rld \u4f60\u597d \ud83d\ude00 ", "3000"},
+        {"UTF-8", "plain ascii ", "1"},
+        {"GBK", "\u4f60\u597d, world ", "1"},
+        {"GBK", "\u4f60\u597d, world ", "3000"},
+        {"ISO-8859-1", "caf\u00e9 ", "1000"}};
+    for (String[] c : cases) {
+      HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/text/" + c[0] + "?times=" + c[2]))
+          .POST(HttpRequest.BodyPublishers.ofString(c[1], StandardCharsets.UTF_8)).build();
+      HttpResponse<byte[]> res = client.send(req, HttpResponse.BodyHandlers.ofByteArray());
+      assertEquals(200, res.statusCode());
+      long expected = (long) c[1].getBytes(java.nio.charset.Charset.forName(c[0])).length * Integer.parseInt(c[2]);
+      assertEquals(expected, res.body().length, "what the client received");
+      long[] row = rows().get("POST /app/text/*");
+      assertEquals(List.of(1L, expected), List.of(row[0], row[1]), c[0] + " x " + c[2]);
+    }
+    assertEquals(internalErrors, Recorder.internalErrors(), "no failure inside the agent");
   }
 
   @Test

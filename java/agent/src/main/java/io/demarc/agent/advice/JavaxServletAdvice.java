@@ -6,6 +6,7 @@ import io.demarc.agent.core.StatusClass;
 import javax.servlet.DispatcherType;
 import javax.servlet.ServletRequest;
 import javax.servlet.ServletResponse;
+import javax.servlet.ServletResponseWrapper;
 import javax.servlet.http.HttpServlet;
 import javax.servlet.http.HttpServletMapping;
 import javax.servlet.http.HttpServletRequest;
@@ -59,7 +60,13 @@ public final class JavaxServletAdvice {
     HttpServletResponse hres = (HttpServletResponse) res;
     int status = thrown != null ? 500 : hres.getStatus();
     // Bytes the container counted as written (chunked bodies too), else the Content-Length header.
-    long sent = Recorder.servletBytesWritten(hres);
+    // The count is on the response the container made, under any filter's wrappers (Spring
+    // Security's, for one); a wrapper that holds the body back (a caching one) has passed none yet.
+    ServletResponse made = res;
+    for (int depth = 0; depth < 16 && made instanceof ServletResponseWrapper; depth++) {
+      made = ((ServletResponseWrapper) made).getResponse();
+    }
+    long sent = Recorder.servletBytesWritten(made);
     if (sent < 0) sent = Recorder.parseLength(hres.getHeader("Content-Length"));
     Recorder.record("http", "server", hreq.isSecure(), hreq.getLocalAddr(), hreq.getLocalPort(),
         hreq.getRemoteAddr(), hreq.getRemotePort(), "", Recorder.httpMethod(hreq.getMethod(), route), status,

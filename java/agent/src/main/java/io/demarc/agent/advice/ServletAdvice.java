@@ -6,6 +6,7 @@ import io.demarc.agent.core.StatusClass;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
+import jakarta.servlet.ServletResponseWrapper;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletMapping;
 import jakarta.servlet.http.HttpServletRequest;
@@ -54,7 +55,13 @@ public final class ServletAdvice {
     HttpServletResponse hres = (HttpServletResponse) res;
     int status = thrown != null ? 500 : hres.getStatus();
     // Bytes the container counted as written (chunked bodies too), else the Content-Length header.
-    long sent = Recorder.servletBytesWritten(hres);
+    // The count is on the response the container made, under any filter's wrappers (Spring
+    // Security's, for one); a wrapper that holds the body back (a caching one) has passed none yet.
+    ServletResponse made = res;
+    for (int depth = 0; depth < 16 && made instanceof ServletResponseWrapper; depth++) {
+      made = ((ServletResponseWrapper) made).getResponse();
+    }
+    long sent = Recorder.servletBytesWritten(made);
     if (sent < 0) sent = Recorder.parseLength(hres.getHeader("Content-Length"));
     Recorder.record("http", "server", hreq.isSecure(), hreq.getLocalAddr(), hreq.getLocalPort(),
         hreq.getRemoteAddr(), hreq.getRemotePort(), "", Recorder.httpMethod(hreq.getMethod(), route), status,

@@ -6,6 +6,7 @@ import io.demarc.agent.advice.ServletAdvice;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpServletResponseWrapper;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -28,7 +29,8 @@ import org.junit.jupiter.api.Test;
  * The servlet hook's bytes sent on real Jetty 12 (ee11) requests, against what the client received:
  * a body of unknown length (chunked), through the stream or as text through the writer, where
  * no Content-Length header tells it. The servlet runs the hook's enter and exit itself after
- * writing, as the inlined advice runs them around its service.
+ * writing, as the inlined advice runs them around its service; given a filter's wrapper of the
+ * response, the hook counts on the response under it.
  */
 class JettyBodyBytesTest {
   private static Server jetty;
@@ -50,8 +52,10 @@ class JettyBodyBytesTest {
       } else {
         for (int i = 0; i < times; i++) res.getOutputStream().write(body);
       }
+      // "wrapped": the servlet gets the response through a filter's wrapper, as behind Spring Security.
+      HttpServletResponse seen = req.getParameter("wrapped") != null ? new HttpServletResponseWrapper(res) : res;
       long start = ServletAdvice.enter(req);
-      ServletAdvice.exit(start, this, req, res, null);
+      ServletAdvice.exit(start, this, req, seen, null);
     }
   }
 
@@ -94,7 +98,7 @@ class JettyBodyBytesTest {
     String text = "h\u00e9llo w\u00f6rld \u4f60\u597d \ud83d\ude00 ";
     String[][] cases = {
         {"/text/UTF-8", "1"}, {"/text/UTF-8", "3000"}, {"/text/GBK", "1"}, {"/text/GBK", "3000"},
-        {"/text/ISO-8859-1", "1"}, {"/bytes", "1"}, {"/bytes", "3000"}};
+        {"/text/ISO-8859-1", "1"}, {"/bytes", "1"}, {"/bytes", "3000"}, {"/text/UTF-8", "3000&wrapped"}};
     // The same connection for every request (HTTP/1.1 keep-alive): each request's own count.
     for (String[] c : cases) {
       String sent = c[0].endsWith("ISO-8859-1") ? "caf\u00e9 " : text;
@@ -103,7 +107,7 @@ class JettyBodyBytesTest {
       HttpResponse<byte[]> res = client.send(req, HttpResponse.BodyHandlers.ofByteArray());
       assertEquals(200, res.statusCode());
       Charset cs = c[0].startsWith("/text/") ? Charset.forName(c[0].substring(6)) : StandardCharsets.UTF_8;
-      long expected = (long) sent.getBytes(cs).length * Integer.parseInt(c[1]);
+      long expected = (long) sent.getBytes(cs).length * Integer.parseInt(c[1].split("&")[0]);
       assertEquals(expected, res.body().length, "what the client received for " + c[0]);
       assertEquals(List.of(1L, expected), row(), c[0] + " x " + c[1]);
     }

@@ -140,7 +140,38 @@ class DubboTest {
         assertEquals(11, runner.sum("serverErrors", side) + runner.sum("clientErrors", side), runner.rows().toString());
       }
       assertEquals(11, runner.sum("serverErrors", server), runner.rows().toString());
+
+      // Bytes received, as Dubbo's count codec noted them: the request's at the provider, the
+      // response's at the consumer (the echo answers what it was sent). A message 1,000 ASCII
+      // characters longer is 1,000 bytes longer, and a few more for its longer length prefix.
+      long[] small = receivedPerCall(app, runner, client, server, 10, "m");
+      long[] large = receivedPerCall(app, runner, client, server, 10, "m" + "x".repeat(1000));
+      System.out.printf("dubbo bytes received per call: consumer %d then %d, provider %d then %d%n", small[0],
+          large[0], small[1], large[1]);
+      for (int side = 0; side < 2; side++) {
+        String name = side == 0 ? "consumer (response)" : "provider (request)";
+        assertTrue(small[side] > 16, name + ": a 16-byte header and a body, got " + small[side]);
+        long longer = large[side] - small[side];
+        assertTrue(longer >= 1000 && longer <= 1008, name + ": " + small[side] + " then " + large[side] + " bytes");
+      }
     }
+  }
+
+  /** {consumer, provider} bytes received per call over n calls of {@code message}, from the rows' sums. */
+  private static long[] receivedPerCall(Child app, FakeRunner runner, Predicate<Map<String, Object>> client,
+      Predicate<Map<String, Object>> server, int n, String message) throws Exception {
+    long calls = runner.sum("requests", client);
+    long[] before = {known(runner, client), known(runner, server)};
+    assertEquals(n, app.run(n, message).ok());
+    assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", client) >= calls + n
+        && runner.sum("requests", server) >= calls + n), runner.rows().toString());
+    return new long[] {(known(runner, client) - before[0]) / n, (known(runner, server) - before[1]) / n};
+  }
+
+  /** Bytes received over the rows that knew them (-1: a row none of whose calls did). */
+  private static long known(FakeRunner runner, Predicate<Map<String, Object>> side) {
+    return runner.rows().stream().filter(side).mapToLong(r -> Math.max(0, ((Number) r.get("bytesReceived")).longValue()))
+        .sum();
   }
 
   /**

@@ -47,7 +47,7 @@ public final class DubboConsumerAdvice {
     String library = Recorder.dubboLibrary(url.getProtocol());
     if (thrown != null || result == null) {
       DubboCompletion.record("client", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(), start,
-          library, null, thrown);
+          library, -1, null, thrown);
       return;
     }
     // Dubbo 3 sync calls have their answer by now: recorded at once, no callback object.
@@ -60,16 +60,19 @@ public final class DubboConsumerAdvice {
     // Its Result read here, typed (the core would need a method handle per call).
     if (answer != null && answer.isDone() && !answer.isCompletedExceptionally()) {
       Object done = answer.getNow(null);
+      Result answered = done instanceof Result ? (Result) done : null;
+      // The response's size, as Dubbo's count codec noted it on the AppResponse.
+      long received = answered != null && Recorder.config().bytes()
+          ? Recorder.parseLength(answered.getAttachment(DubboCompletion.RESPONSE_BYTES)) : -1;
       DubboCompletion.recordOutcome("client", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(),
-          start, library, done instanceof Result && ((Result) done).hasException()
-              ? ((Result) done).getException() : null);
+          start, library, received, answered != null && answered.hasException() ? answered.getException() : null);
       return;
     }
     if (DubboCompletion.recordIfDone(answer, "client", localIp, localPort, peerIp, peerPort,
-        service, inv.getMethodName(), start, library)) {
+        service, inv.getMethodName(), start, library, -1)) {
       return;
     }
     result.whenCompleteWithContext((BiConsumer) new DubboCompletion("client", localIp, localPort, peerIp, peerPort,
-        service, inv.getMethodName(), start, library));
+        service, inv.getMethodName(), start, library, -1));
   }
 }

@@ -40,13 +40,16 @@ public final class DubboProviderAdvice {
     if (conn == null) {
       conn = ConnectionFacts.remember(channel, channel.getLocalAddress(), channel.getRemoteAddress(), false);
     }
+    // The request's size, as Dubbo's count codec noted it on the invocation.
+    long received = Recorder.config().bytes()
+        ? Recorder.parseLength(inv.getAttachment(DubboCompletion.REQUEST_BYTES)) : -1;
     String localIp = conn.localIp;
     int localPort = conn.localPort;
     String peerIp = conn.peerIp;
     int peerPort = conn.peerPort;
     if (thrown != null || future == null) {
       DubboCompletion.record("server", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(), start,
-          "dubbo-dubbo", null, thrown);
+          "dubbo-dubbo", received, null, thrown);
       return;
     }
     // A sync service has answered by now: recorded at once, no callback object; its Result read
@@ -54,15 +57,15 @@ public final class DubboProviderAdvice {
     if (future.isDone() && !future.isCompletedExceptionally()) {
       Object answer = future.getNow(null);
       DubboCompletion.recordOutcome("server", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(),
-          start, "dubbo-dubbo", answer instanceof Result && ((Result) answer).hasException()
+          start, "dubbo-dubbo", received, answer instanceof Result && ((Result) answer).hasException()
               ? ((Result) answer).getException() : null);
       return;
     }
     if (DubboCompletion.recordIfDone(future, "server", localIp, localPort, peerIp, peerPort, service,
-        inv.getMethodName(), start, "dubbo-dubbo")) {
+        inv.getMethodName(), start, "dubbo-dubbo", received)) {
       return;
     }
     future.whenComplete(new DubboCompletion("server", localIp, localPort, peerIp, peerPort, service,
-        inv.getMethodName(), start, "dubbo-dubbo"));
+        inv.getMethodName(), start, "dubbo-dubbo", received));
   }
 }

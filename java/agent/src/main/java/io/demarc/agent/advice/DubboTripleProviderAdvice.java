@@ -51,7 +51,7 @@ public final class DubboTripleProviderAdvice {
     int peerPort = Recorder.port(remote);
     if (thrown != null || result == null) {
       DubboCompletion.record("server", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(), start,
-          "dubbo-tri", null, thrown);
+          "dubbo-tri", -1, null, thrown);
       return;
     }
     // A sync service has answered by now: recorded at once, no callback object.
@@ -65,15 +65,15 @@ public final class DubboTripleProviderAdvice {
     if (answer != null && answer.isDone() && !answer.isCompletedExceptionally()) {
       Object done = answer.getNow(null);
       DubboCompletion.recordOutcome("server", localIp, localPort, peerIp, peerPort, service, inv.getMethodName(),
-          start, "dubbo-tri", done instanceof Result && ((Result) done).hasException()
+          start, "dubbo-tri", -1, done instanceof Result && ((Result) done).hasException()
               ? ((Result) done).getException() : null);
       return;
     }
     if (DubboCompletion.recordIfDone(answer, "server", localIp, localPort, peerIp, peerPort,
-        service, inv.getMethodName(), start, "dubbo-tri")) {
+        service, inv.getMethodName(), start, "dubbo-tri", -1)) {
       return;
     }
     result.whenCompleteWithContext((BiConsumer) new DubboCompletion("server", localIp, localPort, peerIp, peerPort,
-        service, inv.getMethodName(), start, "dubbo-tri"));
+        service, inv.getMethodName(), start, "dubbo-tri", -1));
   }
 }

@@ -15,6 +15,16 @@ public final class DubboCompletion implements BiConsumer<Object, Throwable> {
   private static final Reflect HAS_EXCEPTION = new Reflect("hasException");
   private static final Reflect GET_EXCEPTION = new Reflect("getException");
   private static final Reflect GET_CODE = new Reflect("getCode");
+  private static final Reflect GET_ATTACHMENT = Reflect.withStringArgument("getAttachment");
+  /**
+   * Dubbo's count codec (dubbo protocol) notes the size of each message it decodes: the request's
+   * on the provider's invocation ({@link #REQUEST_BYTES}), the response's on the consumer's
+   * AppResponse ({@link #RESPONSE_BYTES}); header included, as on the wire. Sent sizes it does not note.
+   */
+  public static final String REQUEST_BYTES = "input";
+  public static final String RESPONSE_BYTES = "output";
+  /** The consumer's role, as its advice passes it (the same literal, so compared by identity). */
+  private static final String CLIENT = "client";
   /** Dubbo's response status OK. */
   private static final int OK = 20;
 
@@ -27,9 +37,11 @@ public final class DubboCompletion implements BiConsumer<Object, Throwable> {
   private final String method;
   private final long start;
   private final String library;
+  /** Bytes received, when known before the call completes (a provider's request), else -1. */
+  private final long received;
 
   public DubboCompletion(String role, String localIp, int localPort, String peerIp, int peerPort, String service,
-      String method, long start, String library) {
+      String method, long start, String library, long received) {
     this.role = role;
     this.localIp = localIp;
     this.localPort = localPort;
@@ -39,11 +51,12 @@ public final class DubboCompletion implements BiConsumer<Object, Throwable> {
     this.method = method;
     this.start = start;
     this.library = library;
+    this.received = received;
   }
 
   @Override
   public void accept(Object result, Throwable error) {
-    record(role, localIp, localPort, peerIp, peerPort, service, method, start, library, result, error);
+    record(role, localIp, localPort, peerIp, peerPort, service, method, start, library, received, result, error);
   }
 
   /**
@@ -51,7 +64,7 @@ public final class DubboCompletion implements BiConsumer<Object, Throwable> {
    * nothing recorded, when it is still running (or null): then chain a {@link DubboCompletion}.
    */
   public static boolean recordIfDone(CompletableFuture<?> future, String role, String localIp, int localPort,
-      String peerIp, int peerPort, String service, String method, long start, String library) {
+      String peerIp, int peerPort, String service, String method, long start, String library, long received) {
     if (future == null || !future.isDone()) return false;
     Object result = null;
     Throwable error = null;
@@ -62,23 +75,28 @@ public final class DubboCompletion implements BiConsumer<Object, Throwable> {
     } catch (CancellationException e) {
       error = e;
     }
-    record(role, localIp, localPort, peerIp, peerPort, service, method, start, library, result, error);
+    record(role, localIp, localPort, peerIp, peerPort, service, method, start, library, received, result, error);
     return true;
   }
 
   /**
    * Records one call: {@code result} is Dubbo's Result or AppResponse (null when the call threw),
-   * {@code error} what the call failed with (null when it returned). The result's exception is
-   * read reflectively here, as the core cannot name Dubbo's types.
+   * {@code error} what the call failed with (null when it returned), {@code received} the bytes
+   * received when known already (-1: a consumer's are read from its result). The result's
+   * exception and size are read reflectively here, as the core cannot name Dubbo's types.
    */
   public static void record(String role, String localIp, int localPort, String peerIp, int peerPort, String service,
-      String method, long start, String library, Object result, Throwable error) {
+      String method, long start, String library, long received, Object result, Throwable error) {
     try {
       Throwable failure = error;
       if (failure == null && HAS_EXCEPTION.callBool(result)) {
         failure = (Throwable) GET_EXCEPTION.call(result, null);
       }
-      recordOutcome(role, localIp, localPort, peerIp, peerPort, service, method, start, library, failure);
+      if (received < 0 && result != null && role == CLIENT && Recorder.config().bytes()) {
+        received = GET_ATTACHMENT.callWith(result, RESPONSE_BYTES, null) instanceof String size
+            ? Recorder.parseLength(size) : -1;
+      }
+      recordOutcome(role, localIp, localPort, peerIp, peerPort, service, method, start, library, received, failure);
     } catch (Throwable t) {
       // never into Dubbo's future nor the application
     }
@@ -86,12 +104,13 @@ public final class DubboCompletion implements BiConsumer<Object, Throwable> {
 
   /**
    * Records one call whose outcome the caller has read already: {@code failure} is what it
-   * failed with (the thrown exception or the Result's), null when it succeeded. Advice that can
+   * failed with (the thrown exception or the Result's), null when it succeeded; {@code received}
+   * the bytes received (-1: unknown). Advice that can
    * name Dubbo's Result calls this on the sync path: a typed call there instead of a method
    * handle found per class here.
    */
   public static void recordOutcome(String role, String localIp, int localPort, String peerIp, int peerPort,
-      String service, String method, long start, String library, Throwable failure) {
+      String service, String method, long start, String library, long received, Throwable failure) {
     try {
       int status = OK;
       String cls = StatusClass.OK;
@@ -104,7 +123,7 @@ public final class DubboCompletion implements BiConsumer<Object, Throwable> {
         responded = code != 1 && code != 2 && code != 6;
       }
       Recorder.record("dubbo", role, false, localIp, localPort, peerIp, peerPort, service, method, status, cls,
-          responded, start, -1, -1, library, failure);
+          responded, start, -1, received, library, failure);
     } catch (Throwable t) {
       // never into Dubbo's future nor the application
     }

@@ -9,15 +9,17 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 
 /**
- * Calls a public no-argument method of a library object from bootstrap code, which cannot name
+ * Calls a public no-argument (or one-String) method of a library object from bootstrap code, which cannot name
  * the library's types (the agent's core sits on the boot class path). The method handle is
  * looked up once per concrete class through a public, exported supertype and then cached.
- * Typed {@code (Object)Object} ({@link #call}), or {@code (Object)long} ({@link #longGetter},
- * {@link #callLong}: a number read without boxing it).
+ * Typed {@code (Object)Object} ({@link #call}), {@code (Object)long} ({@link #longGetter},
+ * {@link #callLong}: a number read without boxing it), or {@code (Object,String)Object}
+ * ({@link #withStringArgument}, {@link #callWith}).
  */
 public final class Reflect {
   private static final MethodType OBJECT = MethodType.methodType(Object.class, Object.class);
   private static final MethodType LONG = MethodType.methodType(long.class, Object.class);
+  private static final MethodType STRING_ARGUMENT = MethodType.methodType(Object.class, Object.class, String.class);
 
   private final String name;
   private final MethodType handleType;
@@ -35,6 +37,24 @@ public final class Reflect {
   private Reflect(String name, MethodType type) {
     this.name = name;
     this.handleType = type;
+  }
+
+  /** A method of one String argument (a map-like getter), called by {@link #callWith}. */
+  public static Reflect withStringArgument(String name) {
+    return new Reflect(name, STRING_ARGUMENT);
+  }
+
+  /** Invokes a {@link #withStringArgument} method, or returns {@code dflt} when it does not exist or throws. */
+  public Object callWith(Object target, String argument, Object dflt) {
+    if (target == null) return dflt;
+    MethodHandle h = handles.get(target.getClass());
+    if (h == null) return dflt;
+    try {
+      return (Object) h.invokeExact(target, argument);
+    } catch (Throwable t) {
+      Recorder.internalError();
+      return dflt;
+    }
   }
 
   /** A getter of a number (int or long), read by {@link #callLong}. */
@@ -88,7 +108,7 @@ public final class Reflect {
       Class<?> c = todo.poll();
       if (Modifier.isPublic(c.getModifiers()) && c.getModule().isExported(c.getPackageName())) {
         try {
-          Method m = c.getMethod(name);
+          Method m = handleType == STRING_ARGUMENT ? c.getMethod(name, String.class) : c.getMethod(name);
           return MethodHandles.publicLookup().unreflect(m).asType(handleType);
         } catch (ReflectiveOperationException | RuntimeException e) {
           // not here; keep looking

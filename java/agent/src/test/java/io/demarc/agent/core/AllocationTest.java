@@ -83,6 +83,11 @@ class AllocationTest {
     public boolean hasException() {
       return false;
     }
+
+    /** The response's size, as Dubbo's count codec notes it (read reflectively, as on the consumer's AppResponse). */
+    public String getAttachment(String key) {
+      return DubboCompletion.RESPONSE_BYTES.equals(key) ? "123" : null;
+    }
   }
 
   private static final CompletableFuture<Object> ANSWERED = CompletableFuture.completedFuture(new Answer());
@@ -91,14 +96,14 @@ class AllocationTest {
   private static void dubboSyncCall() {
     long start = Recorder.start();
     DubboCompletion.recordIfDone(ANSWERED, "client", Recorder.ip(LOCAL), Recorder.port(LOCAL), Recorder.ip(REMOTE),
-        Recorder.port(REMOTE), "demo.Echo", "say", start, "dubbo-dubbo");
+        Recorder.port(REMOTE), "demo.Echo", "say", start, "dubbo-dubbo", -1);
   }
 
   /** The same call as the consumer advice recorded it before: a callback object chained into the future. */
   private static void dubboCallbackCall() {
     long start = Recorder.start();
     ANSWERED.whenComplete(new DubboCompletion("client", Recorder.ip(LOCAL), Recorder.port(LOCAL),
-        Recorder.ip(REMOTE), Recorder.port(REMOTE), "demo.Echo", "say", start, "dubbo-dubbo"));
+        Recorder.ip(REMOTE), Recorder.port(REMOTE), "demo.Echo", "say", start, "dubbo-dubbo", -1));
   }
 
   /** A blocking JDK HttpClient send as JdkHttpClientSendAdvice records it when send returns. */
@@ -148,8 +153,14 @@ class AllocationTest {
     assertTrue(jdkNew < BOUND_BYTES, "jdk send allocates " + jdkNew + " B");
     List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.aggregator().flush(true));
     long dubbo = 0;
-    for (Map<String, Object> r : rows) if ("dubbo".equals(r.get("protocol"))) dubbo += (Long) r.get("requests");
+    long received = 0;
+    for (Map<String, Object> r : rows) {
+      if (!"dubbo".equals(r.get("protocol"))) continue;
+      dubbo += (Long) r.get("requests");
+      received += (Long) r.get("bytesReceived");
+    }
     assertEquals(4L * CALLS, dubbo, "every dubbo call recorded, either way");
+    assertEquals(123L * 4 * CALLS, received, "each with the response size its result carries");
   }
 
   @Test

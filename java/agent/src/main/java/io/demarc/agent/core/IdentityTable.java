@@ -46,6 +46,15 @@ final class IdentityTable {
     }
   }
 
+  boolean contains(Object key) {
+    int h = mix(key);
+    Segment s = segment(h);
+    if (s.size == 0) return false;
+    synchronized (s) {
+      return s.indexOf(key, h >>> 4) >= 0;
+    }
+  }
+
   /** Removes {@code key}; returns its number, or 0 when absent. */
   long removeNumber(Object key) {
     int h = mix(key);

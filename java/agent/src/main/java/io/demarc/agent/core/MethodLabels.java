@@ -12,22 +12,22 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class MethodLabels {
   static final int MAX_ENTRIES = 4096;
 
-  /** A gRPC method's row fields. */
-  public record Grpc(String service, String method) {}
+  /**
+   * A gRPC method's row fields, and the full name they came from (the cache's key: a hit reads
+   * this one object, which the advice then reads its labels from).
+   */
+  public record Grpc(String service, String method, String fullMethodName) {}
 
   /** Labels by path, one map per common verb (index of {@link #verb}). */
   @SuppressWarnings("unchecked")
   private static final ConcurrentHashMap<String, String>[] HTTP = new ConcurrentHashMap[8];
-  /** A full gRPC method name and its labels, as cached. */
-  private record GrpcEntry(String fullMethodName, Grpc labels) {}
-
-  private static final ConcurrentHashMap<String, GrpcEntry> GRPC = new ConcurrentHashMap<>();
+  private static final ConcurrentHashMap<String, Grpc> GRPC = new ConcurrentHashMap<>();
   /**
    * The gRPC methods met last, one per slot of their name's hash, in front of {@link #GRPC}: the
    * name is the method descriptor's own String, so the hash is cached in it and the compare is
    * mostly by identity; a slot read touches less memory than the map's lookup.
    */
-  private static final GrpcEntry[] RECENT_GRPC = new GrpcEntry[64];
+  private static final Grpc[] RECENT_GRPC = new Grpc[64];
   /** Entries in all the maps (only counted when one is added). */
   private static final AtomicInteger ENTRIES = new AtomicInteger();
 
@@ -71,17 +71,17 @@ public final class MethodLabels {
   /** "pkg.Service/Method" as its service and method (no slash: no service). */
   static Grpc grpc(String fullMethodName) {
     int slot = (fullMethodName.hashCode() * 0x9E3779B9) >>> 26; // the top 6 bits: 64 slots
-    GrpcEntry recent = RECENT_GRPC[slot];
-    if (recent != null && recent.fullMethodName.equals(fullMethodName)) return recent.labels;
-    GrpcEntry e = GRPC.get(fullMethodName);
+    Grpc recent = RECENT_GRPC[slot];
+    if (recent != null && recent.fullMethodName.equals(fullMethodName)) return recent;
+    Grpc e = GRPC.get(fullMethodName);
     if (e == null) {
       int slash = fullMethodName.lastIndexOf('/');
-      e = new GrpcEntry(fullMethodName, new Grpc(fullMethodName.substring(0, Math.max(slash, 0)),
-          fullMethodName.substring(slash + 1)));
+      e = new Grpc(fullMethodName.substring(0, Math.max(slash, 0)), fullMethodName.substring(slash + 1),
+          fullMethodName);
       if (ENTRIES.get() < MAX_ENTRIES && GRPC.putIfAbsent(fullMethodName, e) == null) ENTRIES.incrementAndGet();
     }
     RECENT_GRPC[slot] = e;
-    return e.labels;
+    return e;
   }
 
   /** How many labels are cached (tests check the bound). */

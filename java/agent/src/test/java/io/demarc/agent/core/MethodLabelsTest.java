@@ -23,7 +23,7 @@ class MethodLabelsTest {
     assertEquals("demo.v1.Echo", g.service());
     assertEquals("Say", g.method());
     assertSame(g, Recorder.grpcMethod(new String("demo.v1.Echo/Say")));
-    assertEquals(new MethodLabels.Grpc("", "bare"), Recorder.grpcMethod("bare"));
+    assertEquals(new MethodLabels.Grpc("", "bare", "bare"), Recorder.grpcMethod("bare"));
   }
 
   /** More methods than the slots in front of the map: names sharing a slot still get their own labels. */

@@ -1,0 +1,127 @@
+/**
+ * `deno run -A bench/jvm_cold_path.ts [--base REV] [--modes none,inflight,record,full] [--runs 3]
+ *   [--rounds 3] [--calls 5000] [--walk-kib 4096]`
+ *
+ * The agent's own cost per call with cold caches (`ColdPathBench`, in the agent's test sources):
+ * what a JVM sharing its CPU with others pays for the agent's work, where a warm in-process loop
+ * says 100-200 ns. Each mode is a part of gRPC's hook path (see ColdPathBench); `none` is the
+ * floor every mode includes. With `--base`, the agent core of that revision is compiled too and
+ * the two are run alternately (`--runs` JVMs each, one after the other: this host is shared and
+ * noisy, so they meet the same noise), each JVM on CPU 0; reported per build and mode: the median
+ * over its JVMs of their cold medians, and the warm median.
+ *
+ * Compiles with `javac` only (the agent core needs nothing but the JDK); prints a table.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { extractRevision } from "./base_revision.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const CORE = "java/agent/src/main/java/io/demarc/agent/core";
+const BENCH_CLASS = "java/agent/src/test/java/io/demarc/agent/core/ColdPathBench.java";
+
+const { values: opt } = parseArgs({
+  args: Deno.args,
+  options: {
+    base: { type: "string" },
+    modes: { type: "string", default: "none,inflight,record,full" },
+    runs: { type: "string", default: "3" },
+    rounds: { type: "string", default: "3" },
+    calls: { type: "string", default: "5000" },
+    "walk-kib": { type: "string", default: "4096" },
+  },
+});
+const modes = opt.modes.split(",");
+for (const m of modes) {
+  if (!["none", "inflight", "record", "full"].includes(m)) {
+    throw new Error(`--modes: unknown mode ${m}; accepted: none, inflight, record, full`);
+  }
+}
+
+async function run(cmd: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return text;
+}
+
+/** Compiles the agent core under `root` with this tree's bench class; returns the class dir. */
+async function compile(root: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "demarc-cold-" });
+  const sources = [...Deno.readDirSync(`${root}/${CORE}`)]
+    .filter((e) => e.name.endsWith(".java"))
+    .map((e) => `${root}/${CORE}/${e.name}`);
+  await run("javac", ["-nowarn", "-d", dir, ...sources, `${ROOT}/${BENCH_CLASS}`]);
+  return dir;
+}
+
+interface Sample {
+  coldMedianNs: number[];
+  warmMedianNs: number[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const builds: { name: string; classes: string }[] = [{
+  name: "this tree",
+  classes: await compile(ROOT),
+}];
+if (opt.base) {
+  const src = await extractRevision(opt.base, [CORE]);
+  builds.push({ name: opt.base, classes: await compile(src) });
+  await Deno.remove(src, { recursive: true });
+}
+
+const results = new Map<string, { cold: number[]; warm: number[] }>();
+for (let r = 0; r < Number(opt.runs); r++) {
+  for (const mode of modes) {
+    // Alternate which build goes first, so a drift in the host's load favours neither.
+    const order = r % 2 ? [...builds].reverse() : builds;
+    for (const b of order) {
+      const line = await run("taskset", [
+        "-c",
+        "0",
+        "java",
+        "-cp",
+        b.classes,
+        "io.demarc.agent.core.ColdPathBench",
+        mode,
+        opt.rounds,
+        opt.calls,
+        opt["walk-kib"],
+      ]);
+      const s: Sample = JSON.parse(line);
+      const key = `${b.name}\t${mode}`;
+      const acc = results.get(key) ?? { cold: [], warm: [] };
+      acc.cold.push(median(s.coldMedianNs));
+      acc.warm.push(median(s.warmMedianNs));
+      results.set(key, acc);
+      console.error(
+        `run ${r + 1} ${b.name} ${mode}: cold ${s.coldMedianNs} warm ${s.warmMedianNs}`,
+      );
+    }
+  }
+}
+
+console.log(
+  `ns per call, median over ${opt.runs} JVMs of each JVM's median; cold = ${
+    opt["walk-kib"]
+  } KiB walked before each call`,
+);
+console.log("build\tmode\tcold\twarm\tcold per JVM");
+for (const b of builds) {
+  for (const mode of modes) {
+    const acc = results.get(`${b.name}\t${mode}`)!;
+    console.log(
+      `${b.name}\t${mode}\t${median(acc.cold)}\t${median(acc.warm)}\t${acc.cold.join(" ")}`,
+    );
+  }
+}
+for (const b of builds) await Deno.remove(b.classes, { recursive: true });

@@ -10,14 +10,14 @@ import java.util.List;
  * by {@link #sweep} (each report period) once it has waited {@code demarc.agent.bodyTimeoutMs}
  * (default 30 s), with its latency ending at the response head. Bounded: past {@link #MAX}
  * waiting calls a new one is recorded at once (as at its head). Keys are library objects (the
- * connection, call or exchange runtime of one call), compared by identity, in an
- * {@link IdentityTable} (no key wrapper nor map node per call).
+ * connection, call or exchange runtime of one call), compared by identity, in {@link CallSlots}
+ * (no key wrapper nor map node per call, no identity hash while few calls wait).
  */
 public final class BodyWait {
   static final int MAX = 65_536;
   private static final long DEFAULT_TIMEOUT_MS = 30_000;
   /** Waiting calls by key; each entry's number is its head time, for the sweep. */
-  private static final IdentityTable CALLS = new IdentityTable(MAX);
+  private static final CallSlots CALLS = new CallSlots(MAX);
 
   private BodyWait() {}
 
@@ -43,12 +43,9 @@ public final class BodyWait {
     if (start == 0 || key == null) return;
     Call c = new Call(ssl, peerIp, peerPort, host, method, status, start, System.nanoTime(), bytesSent,
         bytesReceived, library);
-    Object old = CALLS.put(key, c.headAt, c, false);
-    if (old == IdentityTable.FULL) {
-      c.record(0);
-    } else if (old != null) {
-      ((Call) old).record(c.headAt); // the key was reused before its body ended: close the older call
-    }
+    Object old = CALLS.removeValue(key);
+    if (CALLS.add(key, c.headAt, c) == IdentityTable.FULL) c.record(0);
+    if (old != null) ((Call) old).record(c.headAt); // the key was reused before its body ended: close the older call
   }
 
   /** The body of the call keyed by {@code key} is consumed, or the response closed: record it. */
@@ -64,7 +61,7 @@ public final class BodyWait {
     long now = System.nanoTime();
     long timeoutNs = Long.getLong("demarc.agent.bodyTimeoutMs", DEFAULT_TIMEOUT_MS) * 1_000_000L;
     List<Call> due = new ArrayList<>();
-    CALLS.removeIf((key, headAt, c) -> now - headAt > timeoutNs && due.add((Call) c));
+    CALLS.removeIf((key, headAt, c) -> now - headAt > timeoutNs, c -> due.add((Call) c));
     for (Call c : due) c.record(c.headAt); // outside the table's locks
   }
 

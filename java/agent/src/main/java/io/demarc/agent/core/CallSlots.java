@@ -1,0 +1,192 @@
+package io.demarc.agent.core;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * Library objects of calls in progress (compared by identity) mapped to a long and an optional
+ * value: for calls whose start and end are seen in different methods of an object the agent
+ * cannot add a field to (retransformation forbids new fields). Bounded, allocation-free per call.
+ *
+ * <p>A key goes to one of {@value #SLOTS} slots (its thread's own first, so a thread that waits
+ * for its call finds its slot free each time), and is found again by comparing the slots'
+ * references: three small arrays, a few cache lines. The {@link IdentityTable} behind them costs
+ * an identity hash (a call into the VM the first time an object is hashed) and a segment's lock,
+ * arrays and monitor code: cache misses in a JVM that shares its CPU with others
+ * ({@code bench/jvm_cold_path.ts}). A key only goes to the table when its add finds no free slot
+ * near its thread's own (more calls in flight than slots, or long streams): then that slot's
+ * occupant moves there.
+ *
+ * <p>A slot is claimed by compare-and-set (null to {@link #CLAIMING}), gets its number and value,
+ * then its key (a volatile store): whoever sees the key sees its number and value. It is freed by
+ * compare-and-set of the key to null, so of two threads removing one key only one gets it. A
+ * freed slot's value stays until the slot is reused or cleared: values are the agent's own.
+ */
+final class CallSlots {
+  static final int SLOTS = 64;
+  /** How many slots from its thread's own an add tries before it moves an occupant out. */
+  private static final int PROBES = 4;
+  /** A slot being filled: claimed, its number and value not yet written. */
+  private static final Object CLAIMING = new Object();
+
+  private final AtomicReferenceArray<Object> keys = new AtomicReferenceArray<>(SLOTS);
+  private final long[] numbers = new long[SLOTS];
+  private final Object[] values = new Object[SLOTS];
+  private final IdentityTable spilled;
+  /** Entries in {@link #spilled}: while 0, a lookup that missed the slots has nothing to look up. */
+  private final AtomicInteger spilledCount = new AtomicInteger();
+  /** Serializes moves of an occupant to the table (rare) against each other and clear(). */
+  private final Object spillLock = new Object();
+
+  /** At most {@code max} keys in the table behind the slots. */
+  CallSlots(int max) {
+    spilled = new IdentityTable(max);
+  }
+
+  /**
+   * Adds {@code key} (not looked for first: a key added twice is there twice). Returns null, or
+   * {@link IdentityTable#FULL} when the table is full and nothing was stored.
+   */
+  Object add(Object key, long number, Object value) {
+    int home = (int) Thread.currentThread().getId();
+    for (int k = 0; k < PROBES; k++) {
+      int i = (home + k) & (SLOTS - 1);
+      if (keys.get(i) == null && keys.compareAndSet(i, null, CLAIMING)) {
+        fill(i, key, number, value);
+        return null;
+      }
+    }
+    return spill(home & (SLOTS - 1), key, number, value);
+  }
+
+  private void fill(int i, Object key, long number, Object value) {
+    numbers[i] = number;
+    values[i] = value;
+    keys.set(i, key);
+  }
+
+  /** Every slot near home is taken: the home slot's occupant moves to the table, the key takes its place. */
+  private Object spill(int i, Object key, long number, Object value) {
+    synchronized (spillLock) {
+      for (;;) {
+        Object occupant = keys.get(i);
+        if (occupant == CLAIMING) { // another add is filling it: a moment
+          Thread.onSpinWait();
+          continue;
+        }
+        if (occupant == null) {
+          if (keys.compareAndSet(i, null, CLAIMING)) {
+            fill(i, key, number, value);
+            return null;
+          }
+          continue;
+        }
+        // Into the table first: a lookup that no longer finds the occupant in its slot finds it there.
+        Object r = spilled.put(occupant, numbers[i], values[i], false);
+        if (r == IdentityTable.FULL) return r;
+        boolean added = r == null; // else it was there already (added twice)
+        if (added) spilledCount.incrementAndGet();
+        if (keys.compareAndSet(i, occupant, CLAIMING)) {
+          fill(i, key, number, value);
+          return null;
+        }
+        // The occupant was removed meanwhile, from its slot: not in the table after all.
+        if (added && spilled.remove(occupant)) spilledCount.decrementAndGet();
+      }
+    }
+  }
+
+  /** The slot holding {@code key}, or -1. */
+  private int slotOf(Object key) {
+    for (int i = 0; i < SLOTS; i++) {
+      if (keys.get(i) == key) return i;
+    }
+    return -1;
+  }
+
+  boolean contains(Object key) {
+    return key != null && (slotOf(key) >= 0 || (spilledCount.get() != 0 && spilled.contains(key)));
+  }
+
+  /** Removes {@code key}; returns its number, or 0 when absent (so numbers added are never 0). */
+  long removeNumber(Object key) {
+    if (key == null) return 0;
+    int i = slotOf(key);
+    if (i >= 0) {
+      long number = numbers[i];
+      if (keys.compareAndSet(i, key, null)) return number;
+      // Moved to the table at this instant, or removed by another thread: the table says which.
+    }
+    if (spilledCount.get() == 0) return 0;
+    long number = spilled.removeNumber(key);
+    if (number != 0) spilledCount.decrementAndGet();
+    return number;
+  }
+
+  /** Removes {@code key}; returns its value, or null when absent (so values added are never null). */
+  Object removeValue(Object key) {
+    if (key == null) return null;
+    int i = slotOf(key);
+    if (i >= 0) {
+      Object value = values[i];
+      if (keys.compareAndSet(i, key, null)) return value;
+    }
+    if (spilledCount.get() == 0) return null;
+    Object value = spilled.removeValue(key);
+    if (value != null) spilledCount.decrementAndGet();
+    return value;
+  }
+
+  /**
+   * Removes the entries {@code test} says to drop, handing each removed one's value to
+   * {@code removed} (once, even while other threads remove keys: a value is handed over only by
+   * the thread whose removal succeeded). {@code test} may run more than once for an entry.
+   */
+  void removeIf(IdentityTable.Visitor test, Consumer<Object> removed) {
+    for (int i = 0; i < SLOTS; i++) {
+      Object key = keys.get(i);
+      if (key == null || key == CLAIMING) continue;
+      Object value = values[i];
+      if (test.drop(key, numbers[i], value) && keys.compareAndSet(i, key, null)) removed.accept(value);
+    }
+    if (spilledCount.get() == 0) return;
+    int[] dropped = {0};
+    spilled.removeIf((key, number, value) -> { // under the segment's lock: atomic with other removals
+      if (!test.drop(key, number, value)) return false;
+      removed.accept(value);
+      dropped[0]++;
+      return true;
+    });
+    if (dropped[0] != 0) spilledCount.addAndGet(-dropped[0]);
+  }
+
+  /** Forgets every key and value (they may be the application's objects). */
+  void clear() {
+    synchronized (spillLock) {
+      for (int i = 0; i < SLOTS; i++) {
+        keys.set(i, null);
+        values[i] = null;
+      }
+      spilled.clear();
+      spilledCount.set(0);
+    }
+  }
+
+  int size() {
+    int n = spilled.size();
+    for (int i = 0; i < SLOTS; i++) {
+      Object key = keys.get(i);
+      if (key != null && key != CLAIMING) n++;
+    }
+    return n;
+  }
+
+  boolean isEmpty() {
+    for (int i = 0; i < SLOTS; i++) {
+      Object key = keys.get(i);
+      if (key != null && key != CLAIMING) return false;
+    }
+    return spilledCount.get() == 0;
+  }
+}

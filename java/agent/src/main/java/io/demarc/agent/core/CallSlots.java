@@ -45,8 +45,9 @@ final class CallSlots {
   }
 
   /**
-   * Adds {@code key} (not looked for first: a key added twice is there twice). Returns null, or
-   * {@link IdentityTable#FULL} when the table is full and nothing was stored.
+   * Adds {@code key} with a number other than 0 (0 means absent) and a value (null for none; a
+   * user of {@link #removeValue} gives one). Not looked for first: a key added twice is there
+   * twice. Returns null, or {@link IdentityTable#FULL} when the table is full and nothing was stored.
    */
   Object add(Object key, long number, Object value) {
     int home = (int) Thread.currentThread().getId();
@@ -92,7 +93,7 @@ final class CallSlots {
           return null;
         }
         // The occupant was removed meanwhile, from its slot: not in the table after all.
-        if (added && spilled.remove(occupant)) spilledCount.decrementAndGet();
+        if (added && spilled.removeNumber(occupant) != 0) spilledCount.decrementAndGet();
       }
     }
   }

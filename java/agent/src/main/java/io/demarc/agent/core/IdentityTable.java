@@ -55,19 +55,6 @@ final class IdentityTable {
     }
   }
 
-  /** Removes {@code key}; false when absent. */
-  boolean remove(Object key) {
-    int h = mix(key);
-    Segment s = segment(h);
-    if (s.size == 0) return false;
-    synchronized (s) {
-      int i = s.indexOf(key, h >>> 4);
-      if (i < 0) return false;
-      s.deleteAt(i);
-      return true;
-    }
-  }
-
   /** Removes {@code key}; returns its number, or 0 when absent. */
   long removeNumber(Object key) {
     int h = mix(key);

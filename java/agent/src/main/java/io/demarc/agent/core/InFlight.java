@@ -8,7 +8,6 @@ package io.demarc.agent.core;
 public final class InFlight {
   private static final int MAX = 100_000;
   static final long STALE_NS = 10L * 60 * 1_000_000_000L;
-  static final int SLOTS = CallSlots.SLOTS;
   private static final CallSlots STARTS = new CallSlots(MAX);
 
   private InFlight() {}

@@ -12,8 +12,8 @@ import java.lang.invoke.VarHandle;
  * (detach), and a store that races with that clearing undoes itself.
  *
  * <p>A record: the JIT trusts its final fields, so for a cache held in a {@code static final}
- * field the slots' address and the shift are constants in compiled code, and a lookup touches
- * only its slot (no holder object: a cache line fewer, a miss in a JVM sharing its CPU).
+ * field the slots' address and the shift are constants in compiled code, and a lookup loads only
+ * its slot (no holder object; not measurably faster with cold caches, and no more complex).
  *
  * @param slots the entries, accessed through {@link #SLOT}
  * @param shift 32 minus the number of index bits

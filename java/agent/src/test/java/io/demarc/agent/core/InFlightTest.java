@@ -58,7 +58,7 @@ class InFlightTest {
     // One thread begins far more calls than there are slots (most go to the table), then they end
     // in random order.
     List<Begun> calls = new ArrayList<>();
-    for (int i = 0; i < InFlight.SLOTS * 20; i++) calls.add(begin());
+    for (int i = 0; i < CallSlots.SLOTS * 20; i++) calls.add(begin());
     assertEquals(calls.size(), InFlight.size());
     Collections.shuffle(calls, new Random(7));
     for (Begun b : calls) assertOwnStart(b, InFlight.end(b.call()));
@@ -116,7 +116,7 @@ class InFlightTest {
     before = System.nanoTime();
     InFlight.beginOnce(spilled);
     after = System.nanoTime();
-    for (int i = 0; i < InFlight.SLOTS * 4; i++) fill.add(begin());
+    for (int i = 0; i < CallSlots.SLOTS * 4; i++) fill.add(begin());
     InFlight.beginOnce(spilled);
     start = InFlight.end(spilled);
     assertTrue(start >= before && start <= after, "the first begin's start, from the table");
@@ -125,9 +125,9 @@ class InFlightTest {
 
   @Test
   void staleCallsAreSweptFromSlotsAndTable() {
-    for (int i = 0; i < InFlight.SLOTS * 3; i++) begin();
+    for (int i = 0; i < CallSlots.SLOTS * 3; i++) begin();
     InFlight.sweep(System.nanoTime());
-    assertEquals(InFlight.SLOTS * 3, InFlight.size(), "nothing is stale yet");
+    assertEquals(CallSlots.SLOTS * 3, InFlight.size(), "nothing is stale yet");
     Begun fresh = begin();
     InFlight.sweep(fresh.before() - 1 + InFlight.STALE_NS + 1);
     assertEquals(1, InFlight.size(), "all but the call begun last are stale");

@@ -62,6 +62,8 @@ async function compile(root: string): Promise<string> {
 interface Sample {
   coldMedianNs: number[];
   warmMedianNs: number[];
+  coldDrainNs: number[];
+  warmDrainNs: number[];
 }
 
 const median = (xs: number[]) => {
@@ -79,7 +81,10 @@ if (opt.base) {
   await Deno.remove(src, { recursive: true });
 }
 
-const results = new Map<string, { cold: number[]; warm: number[] }>();
+const results = new Map<
+  string,
+  { cold: number[]; warm: number[]; coldDrain: number[]; warmDrain: number[] }
+>();
 for (let r = 0; r < Number(opt.runs); r++) {
   for (const mode of modes) {
     // Alternate which build goes first, so a drift in the host's load favours neither.
@@ -99,12 +104,17 @@ for (let r = 0; r < Number(opt.runs); r++) {
       ]);
       const s: Sample = JSON.parse(line);
       const key = `${b.name}\t${mode}`;
-      const acc = results.get(key) ?? { cold: [], warm: [] };
+      const acc = results.get(key) ??
+        { cold: [], warm: [], coldDrain: [], warmDrain: [] };
       acc.cold.push(median(s.coldMedianNs));
       acc.warm.push(median(s.warmMedianNs));
+      acc.coldDrain.push(median(s.coldDrainNs));
+      acc.warmDrain.push(median(s.warmDrainNs));
       results.set(key, acc);
       console.error(
-        `run ${r + 1} ${b.name} ${mode}: cold ${s.coldMedianNs} warm ${s.warmMedianNs}`,
+        `run ${
+          r + 1
+        } ${b.name} ${mode}: cold ${s.coldMedianNs} warm ${s.warmMedianNs} drain ${s.coldDrainNs} / ${s.warmDrainNs}`,
       );
     }
   }
@@ -115,12 +125,17 @@ console.log(
     opt["walk-kib"]
   } KiB walked before each call`,
 );
-console.log("build\tmode\tcold\twarm\tcold per JVM");
+console.log(
+  "(drain: the queued calls added to their rows by the agent's thread, mean ns per call, cold / warm)",
+);
+console.log("build\tmode\tcold\twarm\tdrain\tcold per JVM");
 for (const b of builds) {
   for (const mode of modes) {
     const acc = results.get(`${b.name}\t${mode}`)!;
     console.log(
-      `${b.name}\t${mode}\t${median(acc.cold)}\t${median(acc.warm)}\t${acc.cold.join(" ")}`,
+      `${b.name}\t${mode}\t${median(acc.cold)}\t${median(acc.warm)}\t${
+        Math.round(median(acc.coldDrain))
+      } / ${Math.round(median(acc.warmDrain))}\t${acc.cold.join(" ")}`,
     );
   }
 }

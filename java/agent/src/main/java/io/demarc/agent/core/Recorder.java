@@ -16,6 +16,8 @@ public final class Recorder {
   private static volatile Aggregator aggregator = new Aggregator(Config.DEFAULT.latencyBoundsNs(),
       Config.DEFAULT.cardinalityCap());
   private static final Spans SPANS = new Spans(4096);
+  /** Ended calls on their way to their rows, added by the sender thread ({@link #drainPending}). */
+  private static final CallQueue PENDING = new CallQueue(16_384);
   private static final AtomicLong INTERNAL_ERRORS = new AtomicLong();
   /** Debug switch (agent argument {@code debug=throw}): every record throws after counting. */
   private static volatile boolean throwForTest;
@@ -65,8 +67,14 @@ public final class Recorder {
       String lib = nz(library);
       RowKey row = null;
       if (c.metrics()) {
-        row = aggregator.add(protocolText, roleText, ssl, local, rowLocalPort, peer, rowPeerPort, serviceText,
-            methodText, cls, lib, duration, responded, bytesSent, bytesReceived);
+        long slot = PENDING.claim();
+        if (slot >= 0) {
+          PENDING.store(slot, new EndedCall(protocolText, roleText, ssl, local, rowLocalPort, peer, rowPeerPort,
+              serviceText, methodText, cls, lib, duration, responded, bytesSent, bytesReceived));
+        } else { // the queue is full: this thread adds its call itself
+          row = aggregator.add(protocolText, roleText, ssl, local, rowLocalPort, peer, rowPeerPort, serviceText,
+              methodText, cls, lib, duration, responded, bytesSent, bytesReceived);
+        }
       }
       if (c.trace() && Spans.sampled(c.traceSampleRatio())) {
         if (row == null) {
@@ -101,6 +109,7 @@ public final class Recorder {
     if (!on) { // they hold the application's objects
       ConnectionFacts.clear();
       ServletRoutes.clear();
+      PENDING.clear();
     }
   }
 
@@ -127,8 +136,30 @@ public final class Recorder {
     ConnectionFacts.clear();
     ServletRoutes.clear();
     config = Config.DEFAULT;
+    PENDING.clear();
     aggregator = new Aggregator(Config.DEFAULT.latencyBoundsNs(), Config.DEFAULT.cardinalityCap());
     SPANS.drain();
+  }
+
+  /** Adds the queued ended calls to their rows; returns how many. The sender thread calls this often. */
+  public static int drainPending() {
+    return drainInto(aggregator);
+  }
+
+  private static int drainInto(Aggregator a) {
+    return PENDING.drain((EndedCall call) -> call.addTo(a));
+  }
+
+  /** Every call ended so far added to its row, then the rows' counts since the last flush. */
+  public static Aggregator.Flush flush(boolean withBytes) {
+    Aggregator a = aggregator;
+    drainInto(a);
+    return a.flush(withBytes);
+  }
+
+  /** Ended calls queued and not yet added to their rows. */
+  static long pendingCalls() {
+    return PENDING.size();
   }
 
   public static Config config() {

@@ -18,6 +18,11 @@ import java.util.function.Supplier;
 public final class Reporter {
   private static final long BACKOFF_MIN_MS = 500;
   private static final long BACKOFF_MAX_MS = 5000;
+  /**
+   * How often ended calls are added to their rows ({@link CallQueue}): at 16,384 queued calls,
+   * often enough for 800,000 calls a second before callers fall back to adding their own.
+   */
+  static final long DRAIN_INTERVAL_MS = 20;
 
   private final String socketPath;
   private final String secret;
@@ -26,6 +31,8 @@ public final class Reporter {
   private final Runnable onDetachFrame;
   private final Consumer<Config> onConfig;
   private final Object lock = new Object();
+  /** Wakes so far (under {@link #lock}): a wait that sees it move returns early. */
+  private long wakes;
   private final Thread sender;
 
   private volatile boolean stopping;
@@ -91,7 +98,21 @@ public final class Reporter {
 
   private void wake() {
     synchronized (lock) {
+      wakes++;
       lock.notifyAll();
+    }
+  }
+
+  /**
+   * Waits on {@link #lock} (held) up to {@code ms} or until woken, adding the queued calls to
+   * their rows every {@link #DRAIN_INTERVAL_MS} meanwhile.
+   */
+  private void waitDraining(long ms) throws InterruptedException {
+    long seen = wakes;
+    long end = System.nanoTime() + ms * 1_000_000L;
+    for (long left = ms; left > 0 && wakes == seen; left = (end - System.nanoTime()) / 1_000_000L) {
+      lock.wait(Math.min(left, DRAIN_INTERVAL_MS));
+      Recorder.drainPending();
     }
   }
 
@@ -111,7 +132,7 @@ public final class Reporter {
           // Until the first CONFIG there is nothing to send: sleep until the reader wakes us.
           long wait = configured ? due - System.currentTimeMillis() : period;
           if (wait > 0 && !stopping && !detachRequested && !connectionLost) {
-            lock.wait(Math.min(wait, period));
+            waitDraining(Math.min(wait, period));
           }
         }
         if (detachRequested) {
@@ -236,7 +257,7 @@ public final class Reporter {
 
   private void flush() {
     long now = System.currentTimeMillis();
-    Aggregator.Flush f = Recorder.aggregator().flush(Recorder.config().bytes());
+    Aggregator.Flush f = Recorder.flush(Recorder.config().bytes());
     long errors = Recorder.internalErrors();
     StringBuilder sb = new StringBuilder(f.rowsJson().length() + 160).append('{');
     Json.key(sb, "periodStartMs").append(periodStartMs);
@@ -308,7 +329,7 @@ public final class Reporter {
 
   private void sleep(long ms) throws InterruptedException {
     synchronized (lock) {
-      if (!stopping) lock.wait(ms);
+      if (!stopping) waitDraining(ms);
     }
   }
 }

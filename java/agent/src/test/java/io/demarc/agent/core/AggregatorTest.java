@@ -93,7 +93,7 @@ class AggregatorTest {
     int threads = 4;
     int perThread = 50_000;
     long[] total = new long[1];
-    FlushWhileWriting.run(a, threads, perThread,
+    FlushWhileWriting.run(() -> a.flush(true), threads, perThread,
         (id, i) -> a.add(key("GET /" + (i % 5), id % 2 == 0 ? "ok" : "client_error"), i, true, 1, 1),
         r -> total[0] += (Long) r.get("requests"));
     assertEquals((long) threads * perThread, total[0]);

@@ -13,16 +13,31 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Bytes the application thread allocates per measured call, counted by the JVM for this thread
- * (com.sun.management.ThreadMXBean), after a warm-up. The hot paths of a known row allocate
- * nothing of their own, whichever compiler runs them, so the bound is a few bytes per call: far
- * below one object per call (a row key alone was 56 bytes), and immune to timing noise.
+ * (com.sun.management.ThreadMXBean), after a warm-up. A call of a known row allocates one object,
+ * its queued {@link EndedCall}, and nothing else, whichever compiler runs it; adding the queued
+ * calls to their rows (the sender thread's drain, timed apart here) allocates nothing per call.
+ * So the bounds are that object plus a few bytes, and a few bytes: far below a second object per
+ * call (a row key alone was 56 bytes), and immune to timing noise.
  */
 class AllocationTest {
   private static final com.sun.management.ThreadMXBean THREADS =
       (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
   private static final int CALLS = 200_000;
+  /** Calls between two drains of the queue, as the sender thread would drain it. */
+  private static final int DRAIN_EVERY = 1_000;
   /** Per call, averaged over CALLS: what measuring itself allocates once is spread thin. */
   private static final double BOUND_BYTES = 4;
+  /** The size of one queued call, as this JVM allocates it. */
+  static final double QUEUED_CALL_BYTES = endedCallBytes();
+
+  private static double endedCallBytes() {
+    EndedCall[] kept = new EndedCall[1_000];
+    long before = THREADS.getCurrentThreadAllocatedBytes();
+    for (int i = 0; i < kept.length; i++) {
+      kept[i] = new EndedCall("http", "server", false, "", 0, "", 0, "", "", "ok", "t", i, true, -1, -1);
+    }
+    return (THREADS.getCurrentThreadAllocatedBytes() - before) / (double) kept.length;
+  }
 
   private static final InetSocketAddress LOCAL = new InetSocketAddress("127.0.0.1", 8080);
   private static final InetSocketAddress REMOTE = new InetSocketAddress("127.0.0.1", 40000);
@@ -35,11 +50,40 @@ class AllocationTest {
     BodyWait.clear();
   }
 
-  private static double bytesPerCall(Runnable call) {
-    for (int i = 0; i < CALLS; i++) call.run(); // warm up (interpreter, then compiled)
+  /**
+   * Bytes per call the calls allocate, and the drains of the queue between them ({@link #DRAIN_EVERY}
+   * calls apart; none when {@code drain} is false: then the queue fills and calls add themselves).
+   */
+  private static double[] bytesPerCall(Runnable call, boolean drain) {
+    for (int i = 0; i < CALLS; i++) { // warm up (interpreter, then compiled)
+      call.run();
+      if (drain && i % DRAIN_EVERY == 0) Recorder.drainPending();
+    }
+    long drained = 0;
     long before = THREADS.getCurrentThreadAllocatedBytes();
-    for (int i = 0; i < CALLS; i++) call.run();
-    return (THREADS.getCurrentThreadAllocatedBytes() - before) / (double) CALLS;
+    for (int i = 1; i <= CALLS; i++) {
+      call.run();
+      if (drain && i % DRAIN_EVERY == 0) {
+        long d = THREADS.getCurrentThreadAllocatedBytes();
+        Recorder.drainPending();
+        drained += THREADS.getCurrentThreadAllocatedBytes() - d;
+      }
+    }
+    long all = THREADS.getCurrentThreadAllocatedBytes() - before;
+    return new double[] {(all - drained) / (double) CALLS, drained / (double) CALLS};
+  }
+
+  /** Bytes per call of the calls alone, asserting that the drains between them allocated nothing per call. */
+  private static double bytesPerCall(Runnable call) {
+    double[] b = bytesPerCall(call, true);
+    assertTrue(b[1] < BOUND_BYTES, "adding queued calls to their rows allocates " + b[1] + " B per call");
+    return b[0];
+  }
+
+  /** Whether {@code bytes} per call is the queued call and nothing more. */
+  private static void assertQueuedCallOnly(double bytes, String what) {
+    assertTrue(QUEUED_CALL_BYTES > 0 && bytes < QUEUED_CALL_BYTES + BOUND_BYTES,
+        what + " allocates " + bytes + " B, where the queued call is " + QUEUED_CALL_BYTES + " B");
   }
 
   /** An HTTP server call as JdkHttpServerAdvice records it (verb, route, known body sizes). */
@@ -61,19 +105,19 @@ class AllocationTest {
   }
 
   @Test
-  void aCallOfAKnownRowAllocatesNothingOnTheCallersThread() {
+  void aCallOfAKnownRowAllocatesOnlyItsQueuedCallOnTheCallersThread() {
     Recorder.activate(true);
     double http = bytesPerCall(AllocationTest::httpServerCall);
     Object[] calls = new Object[64]; // a few calls in flight at a time, as on a server
     for (int i = 0; i < calls.length; i++) calls[i] = new Object();
     int[] n = {0};
     double grpc = bytesPerCall(() -> grpcCall(calls[n[0]++ & 63]));
-    System.out.printf("allocated per measured call: http server %.1f B, grpc (start + end + record) %.1f B%n", http,
-        grpc);
-    assertTrue(http < BOUND_BYTES, "http server call allocates " + http + " B");
-    assertTrue(grpc < BOUND_BYTES, "grpc call allocates " + grpc + " B");
+    System.out.printf("allocated per measured call: http server %.1f B, grpc (start + end + record) %.1f B; queued"
+        + " call %.1f B%n", http, grpc, QUEUED_CALL_BYTES);
+    assertQueuedCallOnly(http, "http server call");
+    assertQueuedCallOnly(grpc, "grpc call");
     // And the calls were counted: one row each, every call in it.
-    List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.aggregator().flush(true));
+    List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.flush(true));
     assertEquals(2, rows.size());
     for (Map<String, Object> r : rows) assertEquals(2L * CALLS, r.get("requests"));
   }
@@ -123,7 +167,7 @@ class AllocationTest {
 
   /** A thread whose calls alternate between two rows: each misses the remembered row and looks its own up. */
   @Test
-  void callsAlternatingBetweenRowsAllocateNothingEither() {
+  void callsAlternatingBetweenRowsAllocateNothingMore() {
     Recorder.activate(true);
     int[] n = {0};
     double alternating = bytesPerCall(() -> {
@@ -133,8 +177,8 @@ class AllocationTest {
           StatusClass.OK, true, start, 1, 1, "jdk-httpserver", null);
     });
     System.out.printf("allocated per call alternating between two rows: %.1f B%n", alternating);
-    assertTrue(alternating < BOUND_BYTES, "alternating calls allocate " + alternating + " B");
-    List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.aggregator().flush(true));
+    assertQueuedCallOnly(alternating, "alternating calls");
+    List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.flush(true));
     assertEquals(2, rows.size());
     for (Map<String, Object> r : rows) assertEquals((long) CALLS, r.get("requests"));
   }
@@ -149,9 +193,9 @@ class AllocationTest {
     double jdkNew = bytesPerCall(AllocationTest::jdkSendCall);
     System.out.printf("allocated per call, callback chained (before) vs recorded at once (now): dubbo sync %.1f -> "
         + "%.1f B, jdk HttpClient send %.1f -> %.1f B%n", dubboOld, dubboNew, jdkOld, jdkNew);
-    assertTrue(dubboNew < BOUND_BYTES, "dubbo sync call allocates " + dubboNew + " B");
-    assertTrue(jdkNew < BOUND_BYTES, "jdk send allocates " + jdkNew + " B");
-    List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.aggregator().flush(true));
+    assertQueuedCallOnly(dubboNew, "dubbo sync call");
+    assertQueuedCallOnly(jdkNew, "jdk send");
+    List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.flush(true));
     long dubbo = 0;
     long received = 0;
     for (Map<String, Object> r : rows) {
@@ -163,6 +207,20 @@ class AllocationTest {
     assertEquals(123L * 4 * CALLS, received, "each with the response size its result carries");
   }
 
+  /** With nobody draining, the queue fills; then calls add themselves to their rows, allocating nothing. */
+  @Test
+  void callsFindingTheQueueFullAllocateNothingAndAreAllCounted() {
+    Recorder.activate(true);
+    double[] full = bytesPerCall(AllocationTest::httpServerCall, false);
+    System.out.printf("allocated per call with the queue full: %.1f B%n", full[0]);
+    assertTrue(Recorder.pendingCalls() > 0, "calls were queued until it was full");
+    assertTrue(full[0] < BOUND_BYTES, "a call finding the queue full allocates " + full[0] + " B");
+    List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.flush(true));
+    assertEquals(1, rows.size());
+    assertEquals(2L * CALLS, rows.get(0).get("requests"), "queued or added directly, every call is counted once");
+    assertEquals(0, Recorder.pendingCalls());
+  }
+
   @Test
   void aSampledSpanStillCostsItsOwnObjectsOnly() {
     Recorder.configure(Config.parse("{\"trace\":true,\"traceSampleRatio\":1.0}"));
@@ -171,6 +229,7 @@ class AllocationTest {
       httpServerCall();
       Recorder.spans().drain(); // keeps the queue from filling (drops would allocate nothing)
     });
+    assertTrue(traced > QUEUED_CALL_BYTES + BOUND_BYTES, "a sampled call allocates its span: " + traced + " B");
     System.out.printf("allocated per traced call (span + drain): %.1f B%n", traced);
     assertTrue(traced > 0, "a span is queued per sampled call");
   }

@@ -32,7 +32,8 @@ import org.junit.jupiter.api.Test;
  * bytes it allocates per request on the request's thread after a warm-up (the JVM's count for
  * that thread, com.sun.management.ThreadMXBean). Each test servlet runs the hook's enter and exit
  * itself, with its own request and response, after writing its answer (as the inlined advice
- * runs them around the servlet's service), and adds what that allocated to its counter.
+ * runs them around the servlet's service), and adds what that allocated to its counter. Each call
+ * ends in one queued call object (see AllocationTest); the bounds are for the hook's own bytes beside it.
  */
 class HttpHookAllocationTest {
   private static final com.sun.management.ThreadMXBean THREADS =
@@ -170,7 +171,7 @@ class HttpHookAllocationTest {
   /** Rows by method label: {requests, bytesSent}. */
   private static Map<String, long[]> rows() {
     Map<String, long[]> byMethod = new HashMap<>();
-    for (Map<String, Object> r : AggregatorTest.rows(Recorder.aggregator().flush(true))) {
+    for (Map<String, Object> r : AggregatorTest.rows(Recorder.flush(true))) {
       assertEquals("servlet", r.get("library"));
       byMethod.put((String) r.get("method"), new long[] {(Long) r.get("requests"), (Long) r.get("bytesSent")});
     }
@@ -238,6 +239,7 @@ class HttpHookAllocationTest {
       post("/users/" + (i & 7), "hello");
       post("/one/" + (i & 7), "hello");
     }
+    Recorder.drainPending(); // as the sender would have: room for every measured call
     SEVERAL.counter.counting = true;
     ONE.counter.counting = true;
     for (int i = 0; i < MEASURED; i++) {
@@ -247,13 +249,14 @@ class HttpHookAllocationTest {
     SEVERAL.counter.counting = false;
     ONE.counter.counting = false;
     awaitHooked(hookedBefore + 2L * (WARM_UP + MEASURED)); // the last requests' threads may still be adding theirs
-    System.out.printf("servlet hook allocates per request on Tomcat: one mapping %.1f B, several %.1f B%n",
-        ONE.counter.perRequest(), SEVERAL.counter.perRequest());
+    double queued = AllocationTest.QUEUED_CALL_BYTES;
+    double one = ONE.counter.perRequest() - queued;
+    double several = SEVERAL.counter.perRequest() - queued;
+    System.out.printf("servlet hook allocates per request on Tomcat, beside the queued call (%.1f B): one mapping"
+        + " %.1f B, several %.1f B%n", queued, one, several);
     assertEquals(MEASURED, ONE.counter.requests.get());
-    assertTrue(ONE.counter.perRequest() < SINGLE_MAPPING_BOUND,
-        "a servlet with one mapping: " + ONE.counter.perRequest() + " B per request");
-    assertTrue(SEVERAL.counter.perRequest() < MAPPINGS_BOUND,
-        "a servlet with several mappings: " + SEVERAL.counter.perRequest() + " B per request");
+    assertTrue(one > -4 && one < SINGLE_MAPPING_BOUND, "a servlet with one mapping: " + one + " B per request");
+    assertTrue(several < MAPPINGS_BOUND, "a servlet with several mappings: " + several + " B per request");
     Map<String, long[]> rows = rows();
     assertEquals(WARM_UP + MEASURED, rows.get("POST /app/users/*")[0]);
     assertEquals(WARM_UP + MEASURED, rows.get("POST /app/one/*")[0]);

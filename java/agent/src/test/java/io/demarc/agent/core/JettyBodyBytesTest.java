@@ -87,7 +87,7 @@ class JettyBodyBytesTest {
 
   /** The one row's {requests, bytesSent} since the last flush. */
   private static List<Long> row() {
-    List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.aggregator().flush(true));
+    List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.flush(true));
     assertEquals(1, rows.size(), rows.toString());
     return List.of((Long) rows.get(0).get("requests"), (Long) rows.get(0).get("bytesSent"));
   }

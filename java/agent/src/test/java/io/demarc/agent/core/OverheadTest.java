@@ -50,6 +50,6 @@ class OverheadTest {
     System.out.printf("overhead per measured call: %.0f ns (1 thread), %.0f ns (2 threads, same row)%n", single,
         (two[0] + two[1]) / 2);
     assertTrue(single < 20_000, "per call " + single + " ns");
-    Recorder.aggregator().flush(true);
+    Recorder.flush(true);
   }
 }

@@ -72,7 +72,7 @@ class PeerAddressesTest {
     assertEquals(1, serverLocal.size());
     assertEquals(1, serverRemoteIps.size());
 
-    List<Map<String, Object>> rows = list(Json.parse(Recorder.aggregator().flush(true).rowsJson()));
+    List<Map<String, Object>> rows = list(Json.parse(Recorder.flush(true).rowsJson()));
     assertEquals(1, rows.size(), "connections differing only by the client's ephemeral port share a row: " + rows);
     Map<String, Object> row = rows.get(0);
     assertEquals(3L, row.get("requests"));
@@ -100,7 +100,7 @@ class PeerAddressesTest {
       Recorder.record("http", "server", false, "127.0.0.1", 8080, "127.0.0.1", p, "", "GET /x", 200, "ok", true,
           Recorder.start(), -1, -1, "servlet", null);
     }
-    List<Map<String, Object>> rows = list(Json.parse(Recorder.aggregator().flush(true).rowsJson()));
+    List<Map<String, Object>> rows = list(Json.parse(Recorder.flush(true).rowsJson()));
     assertEquals(1, rows.size(), rows.toString());
     assertEquals(0L, rows.get(0).get("peerPort"));
     assertEquals(8080L, rows.get(0).get("localPort"));

@@ -102,6 +102,52 @@ class ReporterTest {
     }
   }
 
+  private static void recordCalls(int n) {
+    for (int i = 0; i < n; i++) {
+      Recorder.record("http", "server", false, "10.0.0.1", 8080, "10.0.0.2", 40000, "", "GET /", 200, StatusClass.OK,
+          true, Recorder.start(), 1, 1, "t", null);
+    }
+  }
+
+  /** Waits up to 2 s for the sender to have added every queued call to its row; returns what is left. */
+  private static long pendingAfterWaiting() throws InterruptedException {
+    long deadline = System.nanoTime() + 2_000_000_000L;
+    while (Recorder.pendingCalls() > 0 && System.nanoTime() < deadline) Thread.sleep(5);
+    return Recorder.pendingCalls();
+  }
+
+  /**
+   * Ended calls are added to their rows every few ms between reports, connected or not: a long
+   * report period must not fill the queue (calls would then add themselves, on the caller's thread).
+   */
+  @Test
+  void queuedCallsAreAddedBetweenReportsAndWhileDisconnected() throws Exception {
+    sock = Files.createTempDirectory("demarc").resolve("r.sock");
+    Recorder.activate(true); // as by an earlier CONFIG: calls are measured while the runner is away
+    Reporter away = new Reporter(sock.toString(), "s", "1", () -> "[]", () -> {});
+    away.start(); // nobody listens: it retries with backoff
+    recordCalls(1_000);
+    assertEquals(0, pendingAfterWaiting(), "drained while disconnected");
+    away.stop("test over");
+    try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      server.bind(UnixDomainSocketAddress.of(sock));
+      Reporter r = new Reporter(sock.toString(), "s", "1", () -> "[]", () -> {});
+      r.start();
+      try (SocketChannel c = server.accept()) {
+        Frames.Decoder d = new Frames.Decoder();
+        assertEquals(Frames.HELLO, read(c, d).type());
+        c.write(Frames.encode(Frames.CONFIG, "{\"reportPeriodMs\":60000}"));
+        Thread.sleep(100); // the CONFIG applied (it resets nothing counted)
+        recordCalls(1_000);
+        assertEquals(0, pendingAfterWaiting(), "drained long before the minute's report");
+        List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.aggregator().flush(true));
+        assertEquals(1, rows.size());
+        assertEquals(2_000L, rows.get(0).get("requests"), "both batches in the row, before any report");
+      }
+      r.stop("test over");
+    }
+  }
+
   @Test
   void aChangedInstrumentationListIsSentOnceAsInstrumentations() throws Exception {
     sock = Files.createTempDirectory("demarc").resolve("r.sock");

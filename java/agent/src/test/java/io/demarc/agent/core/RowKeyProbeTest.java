@@ -86,7 +86,7 @@ class RowKeyProbeTest {
       int threads = 4;
       int perThread = 50_000;
       long[] sums = new long[3]; // requests, latency counts, bytes sent
-      FlushWhileWriting.run(Recorder.aggregator(), threads, perThread,
+      FlushWhileWriting.run(() -> Recorder.flush(true), threads, perThread,
           (id, i) -> Recorder.record("http", "server", false, "127.0.0.1", 80, "127.0.0.1", 5000 + id, "",
               Recorder.httpMethod("GET", "/" + (i % 3)), 200, StatusClass.OK, true, Recorder.start(), 1, -1, "t",
               null),

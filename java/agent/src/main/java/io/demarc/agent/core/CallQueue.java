@@ -6,8 +6,8 @@ import java.util.function.Consumer;
 
 /**
  * Ended calls not yet added to their rows: a bounded queue any thread adds to, emptied in batches
- * by the agent's own sender thread (every {@link Reporter#DRAIN_INTERVAL_MS} ms, and before each
- * report). Adding a call to its row touches the row's key, its cell, a stripe's lock, counters and
+ * by the agent's own sender thread (when callers ask, every {@link Recorder#DRAIN_BATCH} calls, and
+ * before each report). Adding a call to its row touches the row's key, its cell, a stripe's lock, counters and
  * histogram bucket: in a JVM sharing its CPU with others these are cache misses, about 1 µs of the
  * application thread's time per call ({@code bench/jvm_cold_path.ts}). Queued, a call costs its
  * thread one new object, one claim and one slot; the sender then adds calls one after the other,

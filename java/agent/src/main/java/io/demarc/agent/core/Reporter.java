@@ -5,6 +5,8 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -18,11 +20,6 @@ import java.util.function.Supplier;
 public final class Reporter {
   private static final long BACKOFF_MIN_MS = 500;
   private static final long BACKOFF_MAX_MS = 5000;
-  /**
-   * How often ended calls are added to their rows ({@link CallQueue}): at 16,384 queued calls,
-   * often enough for 800,000 calls a second before callers fall back to adding their own.
-   */
-  static final long DRAIN_INTERVAL_MS = 20;
 
   private final String socketPath;
   private final String secret;
@@ -30,9 +27,8 @@ public final class Reporter {
   private final Supplier<String> instrumentations;
   private final Runnable onDetachFrame;
   private final Consumer<Config> onConfig;
-  private final Object lock = new Object();
-  /** Wakes so far (under {@link #lock}): a wait that sees it move returns early. */
-  private long wakes;
+  /** Wakes so far: a wait that sees it move returns early. */
+  private final AtomicLong wakes = new AtomicLong();
   private final Thread sender;
 
   private volatile boolean stopping;
@@ -96,28 +92,34 @@ public final class Reporter {
     }
   }
 
+  /** Ends the sender's current wait (it then looks at the flags set before this call). */
   private void wake() {
-    synchronized (lock) {
-      wakes++;
-      lock.notifyAll();
-    }
+    wakes.incrementAndGet();
+    LockSupport.unpark(sender);
   }
 
   /**
-   * Waits on {@link #lock} (held) up to {@code ms} or until woken, adding the queued calls to
-   * their rows every {@link #DRAIN_INTERVAL_MS} meanwhile.
+   * Waits up to {@code ms} or until woken, adding the queued calls to their rows whenever callers
+   * ask for it ({@link Recorder#drainPending}: they unpark this thread every
+   * {@link Recorder#DRAIN_BATCH} calls, so a busy JVM's calls are added in batches of that many,
+   * with the rows warm, and an idle JVM's thread sleeps until its report). Parking, not a
+   * monitor: a caller's unpark takes no lock the sender may hold. A wake or unpark that comes
+   * before the park leaves its permit, so none is missed.
    */
   private void waitDraining(long ms) throws InterruptedException {
-    long seen = wakes;
+    long seen = wakes.get();
     long end = System.nanoTime() + ms * 1_000_000L;
-    for (long left = ms; left > 0 && wakes == seen; left = (end - System.nanoTime()) / 1_000_000L) {
-      lock.wait(Math.min(left, DRAIN_INTERVAL_MS));
+    for (long left = end - System.nanoTime(); left > 0 && wakes.get() == seen && !stopping;
+        left = end - System.nanoTime()) {
+      LockSupport.parkNanos(this, left);
+      if (Thread.interrupted()) throw new InterruptedException();
       Recorder.drainPending();
     }
   }
 
   private void run() {
     long backoff = BACKOFF_MIN_MS;
+    Recorder.drainedBy(sender);
     try {
       while (!stopping) {
         if (channel == null && !connect()) {
@@ -128,13 +130,9 @@ public final class Reporter {
         backoff = BACKOFF_MIN_MS;
         long period = Recorder.config().reportPeriodMs();
         long due = periodStartMs + period;
-        synchronized (lock) {
-          // Until the first CONFIG there is nothing to send: sleep until the reader wakes us.
-          long wait = configured ? due - System.currentTimeMillis() : period;
-          if (wait > 0 && !stopping && !detachRequested && !connectionLost) {
-            waitDraining(Math.min(wait, period));
-          }
-        }
+        // Until the first CONFIG there is nothing to send: sleep until the reader wakes us.
+        long wait = configured ? due - System.currentTimeMillis() : period;
+        if (wait > 0 && !stopping && !detachRequested && !connectionLost) waitDraining(Math.min(wait, period));
         if (detachRequested) {
           bye("detach");
           onDetachFrame.run();
@@ -155,6 +153,7 @@ public final class Reporter {
     } catch (Throwable t) {
       Recorder.internalError();
     } finally {
+      Recorder.drainerGone(sender);
       disconnect();
     }
   }
@@ -328,8 +327,6 @@ public final class Reporter {
   }
 
   private void sleep(long ms) throws InterruptedException {
-    synchronized (lock) {
-      if (!stopping) waitDraining(ms);
-    }
+    if (!stopping) waitDraining(ms);
   }
 }

@@ -2,62 +2,115 @@ package io.demarc.agent.core;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.function.Consumer;
 
 /**
  * Ended calls not yet added to their rows: a bounded queue any thread adds to, emptied in batches
  * by the agent's own sender thread (when callers ask, every {@link Recorder#DRAIN_BATCH} calls, and
- * before each report). Adding a call to its row touches the row's key, its cell, a stripe's lock, counters and
- * histogram bucket: in a JVM sharing its CPU with others these are cache misses, about 1 µs of the
- * application thread's time per call ({@code bench/jvm_cold_path.ts}). Queued, a call costs its
- * thread one new object, one claim and one slot; the sender then adds calls one after the other,
- * with the rows' lines warm from one call to the next. A full queue (more calls than the sender
- * empties, or the sender descheduled for long) turns the caller to the direct add: nothing is lost.
+ * before each report). Adding a call to its row touches the row's key, its cell, a stripe's lock,
+ * counters and histogram bucket: in a JVM sharing its CPU with others these are cache misses,
+ * about 1 µs of the application thread's time per call ({@code bench/jvm_cold_path.ts}). Queued, a
+ * call costs its thread a claim and one slot's fields; the sender then adds calls one after the
+ * other, with the rows' lines warm. A full queue turns the caller to the direct add: nothing is lost.
  *
- * <p>Producers claim an index by compare-and-set of the tail, then store the call in its slot (a
- * release store). The consumer takes slots in order, stops at one claimed but not yet stored (its
- * producer is between the two steps: the next drain takes it), nulls each slot it took and then
- * publishes its new head (release), so a producer that reads the head (acquire) finds every slot
- * below head + capacity free. Producers read the head only when their cached limit is reached.
+ * <p>A call's fields are stored in place, in two arrays (its strings, {@value #TEXTS} to a slot, and
+ * its numbers, {@value #NUMBERS} to a slot: a slot's numbers fill one cache line), not as an object
+ * per call: an object would sit between the application's own allocations, a page of its own per
+ * call in a busy JVM, and the sender would pay a TLB and cache miss for each; slots are read in
+ * order. No allocation per call either.
+ *
+ * <p>Producers claim an index by compare-and-set of the tail, store the slot's fields and its
+ * protocol last (a release store: the slot's mark). The consumer takes slots in order, stops at one
+ * whose mark is not there yet (its producer is between the two steps: the next drain takes it),
+ * clears each mark it took and then publishes its new head (release), so a producer that reads the
+ * head (acquire) finds every slot below head + capacity free. Producers read the head only when
+ * their cached limit is reached.
  *
  * <p>A record over plain arrays: the JIT trusts a record's final fields, so for the instance in a
- * {@code static final} field the arrays' addresses are constants and a claim touches only the
- * tail's cache line and the slot's. Head and tail sit {@value #GAP} longs apart in one array, on
- * different cache lines: producers and the consumer do not write the same line.
+ * {@code static final} field the arrays' addresses are constants. Head and tail sit {@value #GAP}
+ * longs apart in one array, on different cache lines: producers and the consumer do not write the
+ * same line.
  *
- * @param slots the calls, by index modulo their number (a power of two)
+ * @param texts per slot: protocol (the mark: null while free or being filled), role, local ip,
+ *     peer ip, service, method, status class, library
+ * @param numbers per slot: duration ns, bytes sent, bytes received, local port, peer port, flags
  * @param indexes the tail, the producers' limit and the head, at {@link #TAIL}, {@link #LIMIT}
  *     and {@link #HEAD}
  * @param consumer held while draining: one consumer at a time (the sender, a test, a reset)
  */
-record CallQueue(Object[] slots, long[] indexes, Object consumer) {
+record CallQueue(Object[] texts, long[] numbers, long[] indexes, Object consumer) {
+  private static final int TEXTS = 8;
+  private static final int NUMBERS = 8;
+  private static final long SSL = 1;
+  private static final long RESPONDED = 2;
   private static final int GAP = 16; // 128 bytes: two cache lines, against the adjacent-line prefetcher
   private static final int TAIL = GAP;
   private static final int LIMIT = GAP + 1;
   private static final int HEAD = 2 * GAP;
 
-  private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Object[].class);
+  private static final VarHandle TEXT = MethodHandles.arrayElementVarHandle(Object[].class);
   private static final VarHandle INDEX = MethodHandles.arrayElementVarHandle(long[].class);
 
   /** A queue of {@code capacity} calls, rounded up to a power of two. */
   CallQueue(int capacity) {
-    this(new Object[capacity <= 1 ? 1 : Integer.highestOneBit(capacity - 1) << 1], new long[3 * GAP], new Object());
-    INDEX.setRelease(indexes, LIMIT, (long) slots.length);
+    this(new Object[slotsFor(capacity) * TEXTS], new long[slotsFor(capacity) * NUMBERS], new long[3 * GAP],
+        new Object());
+    INDEX.setRelease(indexes, LIMIT, (long) capacity());
+  }
+
+  private static int slotsFor(int capacity) {
+    return capacity <= 1 ? 1 : Integer.highestOneBit(capacity - 1) << 1;
   }
 
   int capacity() {
-    return slots.length;
+    return texts.length / TEXTS;
   }
 
   /**
-   * Claims the next slot: its index, to be filled by {@link #store}, or -1 when the queue is full
-   * (the caller adds its call itself). Claiming first spares a full queue's callers the object.
+   * Queues one ended call (the fields of {@link Aggregator#add(String, String, boolean, String, int,
+   * String, int, String, String, String, String, long, boolean, long, long)}; {@code protocol} not
+   * null). Returns the call's index in the queue (callers count batches by it), or -1 when the
+   * queue is full and nothing was stored: the caller adds the call itself.
    */
+  long offer(String protocol, String role, boolean ssl, String localIp, int localPort, String peerIp, int peerPort,
+      String service, String method, String statusClass, String library, long durationNs, boolean responded,
+      long bytesSent, long bytesReceived) {
+    long t = claim();
+    if (t >= 0) {
+      fill(t, protocol, role, ssl, localIp, localPort, peerIp, peerPort, service, method, statusClass, library,
+          durationNs, responded, bytesSent, bytesReceived);
+    }
+    return t;
+  }
+
+  /** Stores a call into the slot {@link #claim} gave (each claimed slot must be filled, or draining stops there). */
+  void fill(long t, String protocol, String role, boolean ssl, String localIp, int localPort, String peerIp,
+      int peerPort, String service, String method, String statusClass, String library, long durationNs,
+      boolean responded, long bytesSent, long bytesReceived) {
+    int slot = (int) t & (capacity() - 1);
+    int n = slot * NUMBERS;
+    numbers[n] = durationNs;
+    numbers[n + 1] = bytesSent;
+    numbers[n + 2] = bytesReceived;
+    numbers[n + 3] = localPort;
+    numbers[n + 4] = peerPort;
+    numbers[n + 5] = (ssl ? SSL : 0) | (responded ? RESPONDED : 0);
+    int s = slot * TEXTS;
+    texts[s + 1] = role;
+    texts[s + 2] = localIp;
+    texts[s + 3] = peerIp;
+    texts[s + 4] = service;
+    texts[s + 5] = method;
+    texts[s + 6] = statusClass;
+    texts[s + 7] = library;
+    TEXT.setRelease(texts, s, (Object) protocol); // the mark, last: whoever sees it sees the rest
+  }
+
+  /** The next slot's index, or -1 when the queue is full. */
   long claim() {
     long t = (long) INDEX.getVolatile(indexes, TAIL);
     for (;;) {
       if (t >= (long) INDEX.getVolatile(indexes, LIMIT)) {
-        long limit = (long) INDEX.getAcquire(indexes, HEAD) + slots.length;
+        long limit = (long) INDEX.getAcquire(indexes, HEAD) + capacity();
         if (t >= limit) return -1;
         // Racing producers may write an older limit after a newer one: then the next claim past
         // it reads the head again, nothing worse.
@@ -69,49 +122,46 @@ record CallQueue(Object[] slots, long[] indexes, Object consumer) {
     }
   }
 
-  /** Fills the slot {@link #claim} returned (every claimed slot must be filled, or draining stops there). */
-  void store(long index, Object call) {
-    SLOT.setRelease(slots, (int) index & (slots.length - 1), call);
-  }
-
-  /** Queues {@code call}; false when the queue is full. */
-  boolean offer(Object call) {
-    long t = claim();
-    if (t < 0) return false;
-    store(t, call);
-    return true;
-  }
-
   /**
-   * Hands every stored call to {@code sink}, oldest first, and frees its slot; returns how many.
-   * A call whose sink throws is counted as an internal error and dropped, the rest go on.
+   * Adds every stored call to {@code aggregator} (null: drops them), oldest first, and frees its
+   * slot; returns how many. A call whose add throws is counted as an internal error, the rest go on.
    */
-  @SuppressWarnings("unchecked")
-  <T> int drain(Consumer<T> sink) {
+  int drain(Aggregator aggregator) {
     synchronized (consumer) {
       long head = (long) INDEX.getVolatile(indexes, HEAD);
       long tail = (long) INDEX.getAcquire(indexes, TAIL);
-      int mask = slots.length - 1;
-      int n = 0;
-      for (; head < tail; head++, n++) {
-        int i = (int) head & mask;
-        Object call = (Object) SLOT.getAcquire(slots, i);
-        if (call == null) break; // claimed, not stored yet: the next drain takes it
-        SLOT.setOpaque(slots, i, (Object) null);
+      int mask = capacity() - 1;
+      int taken = 0;
+      for (; head < tail; head++, taken++) {
+        int slot = (int) head & mask;
+        int s = slot * TEXTS;
+        String protocol = (String) TEXT.getAcquire(texts, s);
+        if (protocol == null) break; // claimed, not stored yet: the next drain takes it
+        int n = slot * NUMBERS;
         try {
-          sink.accept((T) call);
+          if (aggregator != null) {
+            long flags = numbers[n + 5];
+            aggregator.add(protocol, (String) texts[s + 1], (flags & SSL) != 0, (String) texts[s + 2],
+                (int) numbers[n + 3], (String) texts[s + 3], (int) numbers[n + 4], (String) texts[s + 4],
+                (String) texts[s + 5], (String) texts[s + 6], (String) texts[s + 7], numbers[n],
+                (flags & RESPONDED) != 0, numbers[n + 1], numbers[n + 2]);
+          }
         } catch (Throwable e) {
           Recorder.internalError();
         }
+        TEXT.setOpaque(texts, s, (Object) null);
       }
       INDEX.setRelease(indexes, HEAD, head);
-      return n;
+      return taken;
     }
   }
 
-  /** Drops every stored call (at detach and reset: they hold the application's strings). */
+  /**
+   * Drops every stored call (at detach and reset). Free slots keep their last strings until reused:
+   * labels (names, addresses, routes), never an application object that could pin its class loader.
+   */
   void clear() {
-    drain(call -> {});
+    drain(null);
   }
 
   /** Calls stored and not yet drained (claimed ones included): for tests and the bench. */

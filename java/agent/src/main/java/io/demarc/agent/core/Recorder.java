@@ -78,11 +78,10 @@ public final class Recorder {
       String lib = nz(library);
       RowKey row = null;
       if (c.metrics()) {
-        long slot = PENDING.claim();
-        if (slot >= 0) {
-          PENDING.store(slot, new EndedCall(protocolText, roleText, ssl, local, rowLocalPort, peer, rowPeerPort,
-              serviceText, methodText, cls, lib, duration, responded, bytesSent, bytesReceived));
-          if ((slot & (DRAIN_BATCH - 1)) == DRAIN_BATCH - 1) askForDrain();
+        long queued = PENDING.offer(protocolText, roleText, ssl, local, rowLocalPort, peer, rowPeerPort, serviceText,
+            methodText, cls, lib, duration, responded, bytesSent, bytesReceived);
+        if (queued >= 0) {
+          if ((queued & (DRAIN_BATCH - 1)) == DRAIN_BATCH - 1) askForDrain();
         } else { // the queue is full: this thread adds its call itself
           row = aggregator.add(protocolText, roleText, ssl, local, rowLocalPort, peer, rowPeerPort, serviceText,
               methodText, cls, lib, duration, responded, bytesSent, bytesReceived);
@@ -170,17 +169,13 @@ public final class Recorder {
 
   /** Adds the queued ended calls to their rows; returns how many. The sender thread calls this when asked. */
   public static int drainPending() {
-    return drainInto(aggregator);
-  }
-
-  private static int drainInto(Aggregator a) {
-    return PENDING.drain((EndedCall call) -> call.addTo(a));
+    return PENDING.drain(aggregator);
   }
 
   /** Every call ended so far added to its row, then the rows' counts since the last flush. */
   public static Aggregator.Flush flush(boolean withBytes) {
     Aggregator a = aggregator;
-    drainInto(a);
+    PENDING.drain(a);
     return a.flush(withBytes);
   }
 

@@ -1,106 +1,130 @@
 package io.demarc.agent.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.api.Test;
 
 class CallQueueTest {
-  @Test
-  void boundedInOrderAndFreedByDraining() {
-    CallQueue q = new CallQueue(5);
-    assertEquals(8, q.capacity(), "rounded up to a power of two");
-    for (int i = 0; i < 8; i++) assertTrue(q.offer(i), "offer " + i);
-    assertFalse(q.offer(8), "full at its capacity");
-    assertEquals(-1, q.claim());
-    List<Integer> got = new ArrayList<>();
-    assertEquals(8, q.<Integer>drain(got::add));
-    assertEquals(List.of(0, 1, 2, 3, 4, 5, 6, 7), got);
-    assertEquals(0, q.size());
-    for (int i = 8; i < 16; i++) assertTrue(q.offer(i), "room again after the drain: offer " + i);
-    got.clear();
-    q.<Integer>drain(got::add);
-    assertEquals(List.of(8, 9, 10, 11, 12, 13, 14, 15), got, "in order across the wrap");
+  private static final long[] BOUNDS = {1_000, 1_000_000};
+
+  /** Queues a call of method {@code method} whose bytes sent are {@code value}; its index or -1. */
+  private static long offer(CallQueue q, String method, long value) {
+    return q.offer("http", "server", true, "10.0.0.1", 8080, "10.0.0.2", 0, "svc", method, StatusClass.OK, "t", 5_000,
+        true, value, 7);
   }
 
-  /** A producer between its claim and its store: the drain stops there, and takes it next time. */
+  /** Rows by method: {requests, bytes sent}. */
+  private static Map<String, long[]> rows(Aggregator a) {
+    Map<String, long[]> byMethod = new HashMap<>();
+    for (Map<String, Object> r : AggregatorTest.rows(a.flush(true))) {
+      byMethod.put((String) r.get("method"), new long[] {(Long) r.get("requests"), (Long) r.get("bytesSent")});
+    }
+    return byMethod;
+  }
+
+  @Test
+  void boundedAndFreedByDrainingWithEveryFieldKept() {
+    CallQueue q = new CallQueue(5);
+    assertEquals(8, q.capacity(), "rounded up to a power of two");
+    for (int i = 0; i < 8; i++) assertEquals(i, offer(q, "m", i), "offer " + i);
+    assertEquals(-1, offer(q, "m", 100), "full at its capacity");
+    Aggregator a = new Aggregator(BOUNDS, 10);
+    assertEquals(8, q.drain(a));
+    assertEquals(0, q.size());
+    List<Map<String, Object>> rows = AggregatorTest.rows(a.flush(true));
+    assertEquals(1, rows.size());
+    Map<String, Object> r = rows.get(0);
+    assertEquals(8L, r.get("requests"));
+    assertEquals(8L, r.get("responses"));
+    assertEquals(28L, r.get("bytesSent"), "0 + 1 + ... + 7");
+    assertEquals(56L, r.get("bytesReceived"));
+    assertEquals(40_000L, r.get("latencySumNs"));
+    assertEquals(List.of(0L, 8L, 0L), r.get("latencyCounts"));
+    assertEquals(true, r.get("ssl"));
+    assertEquals(8080L, r.get("localPort"));
+    assertEquals("10.0.0.2", r.get("peerIp"));
+    assertEquals("svc", r.get("service"));
+    assertEquals("t", r.get("library"));
+    for (int i = 8; i < 16; i++) assertEquals(i, offer(q, "n", i), "room again after the drain: offer " + i);
+    q.drain(a);
+    assertEquals(8 + 9 + 10 + 11 + 12 + 13 + 14 + 15, rows(a).get("n")[1], "across the wrap");
+  }
+
+  /** A producer between its claim and its fill: the drain stops there, and takes it next time. */
   @Test
   void aClaimedSlotNotYetFilledHoldsTheDrainBackUntilItIs() {
     CallQueue q = new CallQueue(8);
-    q.offer("a");
-    long slot = q.claim();
-    q.offer("c");
-    List<String> got = new ArrayList<>();
-    assertEquals(1, q.<String>drain(got::add));
-    assertEquals(List.of("a"), got);
-    q.store(slot, "b");
-    assertEquals(2, q.<String>drain(got::add));
-    assertEquals(List.of("a", "b", "c"), got);
+    offer(q, "a", 1);
+    long claimed = q.claim();
+    offer(q, "c", 3);
+    Aggregator a = new Aggregator(BOUNDS, 10);
+    assertEquals(1, q.drain(a));
+    assertEquals(List.of("a"), List.copyOf(rows(a).keySet()));
+    q.fill(claimed, "http", "server", false, "", 0, "", 0, "", "b", StatusClass.OK, "t", 1, true, 2, -1);
+    assertEquals(2, q.drain(a));
+    Map<String, long[]> rows = rows(a);
+    assertEquals(2, rows.size());
+    assertEquals(2, rows.get("b")[1]);
+    assertEquals(3, rows.get("c")[1]);
   }
 
   @Test
-  void aSinkThatThrowsLosesThatCallOnly() {
+  void aCallWhoseAddThrowsIsCountedAndTheRestGoOn() {
     CallQueue q = new CallQueue(8);
-    for (int i = 0; i < 4; i++) q.offer(i);
+    offer(q, "ok", 1);
+    q.offer("http", "server", false, "", 0, "", 0, "", "bad", null, "t", 1, true, 1, 1); // no status class
+    offer(q, "ok", 2);
     long errors = Recorder.internalErrors();
-    List<Integer> got = new ArrayList<>();
-    assertEquals(4, q.<Integer>drain(i -> {
-      if (i == 1) throw new IllegalStateException("test");
-      got.add(i);
-    }));
-    assertEquals(List.of(0, 2, 3), got);
+    Aggregator a = new Aggregator(BOUNDS, 10);
+    assertEquals(3, q.drain(a));
     assertEquals(errors + 1, Recorder.internalErrors());
+    assertEquals(3, rows(a).get("ok")[1]);
     assertEquals(0, q.size());
   }
 
   /**
    * Four producers offer into a small queue (full most of the time, wrapping thousands of times)
-   * while a consumer drains: each value offered successfully comes out exactly once, and none that
-   * was refused does.
+   * while a consumer drains: each producer's row gets exactly its accepted calls, and the sum of
+   * their values (a lost or doubled call, or one whose fields were torn, changes it).
    */
   @Test
   void manyProducersOneConsumerEveryAcceptedCallOnce() throws Exception {
     CallQueue q = new CallQueue(64);
     int producers = 4;
     int perProducer = 250_000;
-    byte[] seen = new byte[producers * perProducer];
-    AtomicLong accepted = new AtomicLong();
-    boolean[] refusedSeen = {false};
-    byte[] refused = new byte[seen.length];
+    AtomicLongArray accepted = new AtomicLongArray(producers);
+    AtomicLongArray sums = new AtomicLongArray(producers);
     CountDownLatch done = new CountDownLatch(producers);
-    List<Thread> threads = new ArrayList<>();
     for (int p = 0; p < producers; p++) {
-      int base = p * perProducer;
+      int id = p;
       Thread t = new Thread(() -> {
         for (int i = 0; i < perProducer; i++) {
-          Integer v = base + i;
-          if (q.offer(v)) accepted.incrementAndGet();
-          else refused[v] = 1;
+          long value = (long) id * perProducer + i;
+          if (offer(q, "p" + id, value) >= 0) {
+            accepted.incrementAndGet(id);
+            sums.addAndGet(id, value);
+          }
         }
         done.countDown();
       });
-      threads.add(t);
       t.start();
     }
-    long[] drained = {0};
-    while (done.getCount() > 0 || q.size() > 0) {
-      q.<Integer>drain(v -> {
-        seen[v]++;
-        drained[0]++;
-        if (refused[v] == 1) refusedSeen[0] = true;
-      });
+    Aggregator a = new Aggregator(BOUNDS, 10);
+    while (done.getCount() > 0 || q.size() > 0) q.drain(a);
+    Map<String, long[]> rows = rows(a);
+    long total = 0;
+    for (int p = 0; p < producers; p++) {
+      long[] row = rows.getOrDefault("p" + p, new long[2]);
+      assertEquals(accepted.get(p), row[0], "producer " + p + "'s calls");
+      assertEquals(sums.get(p), row[1], "producer " + p + "'s values");
+      total += row[0];
     }
-    for (Thread t : threads) t.join();
-    assertEquals(accepted.get(), drained[0]);
-    assertTrue(accepted.get() > 64, "the consumer kept up at least a little: " + accepted.get());
-    assertFalse(refusedSeen[0], "a refused value came out");
-    for (int v = 0; v < seen.length; v++) {
-      assertTrue(seen[v] == (refused[v] == 1 ? 0 : 1), "value " + v + " came out " + seen[v] + " times");
-    }
+    assertTrue(total > 64, "the consumer kept up at least a little: " + total);
   }
 }

@@ -103,11 +103,10 @@ public final class Reporter {
    * ask for it ({@link Recorder#drainPending}: they unpark this thread every
    * {@link Recorder#DRAIN_BATCH} calls, so a busy JVM's calls are added in batches of that many,
    * with the rows warm, and an idle JVM's thread sleeps until its report). Parking, not a
-   * monitor: a caller's unpark takes no lock the sender may hold. A wake or unpark that comes
-   * before the park leaves its permit, so none is missed.
+   * monitor: a caller's unpark takes no lock the sender may hold. {@code seen} is the wake count
+   * read before the caller looked at the flags: a wake after that ends the wait, however early.
    */
-  private void waitDraining(long ms) throws InterruptedException {
-    long seen = wakes.get();
+  private void waitDraining(long ms, long seen) throws InterruptedException {
     long end = System.nanoTime() + ms * 1_000_000L;
     for (long left = end - System.nanoTime(); left > 0 && wakes.get() == seen && !stopping;
         left = end - System.nanoTime()) {
@@ -130,9 +129,12 @@ public final class Reporter {
         backoff = BACKOFF_MIN_MS;
         long period = Recorder.config().reportPeriodMs();
         long due = periodStartMs + period;
+        long seen = wakes.get(); // before the flags: a wake that sets one from here on ends the wait
         // Until the first CONFIG there is nothing to send: sleep until the reader wakes us.
         long wait = configured ? due - System.currentTimeMillis() : period;
-        if (wait > 0 && !stopping && !detachRequested && !connectionLost) waitDraining(Math.min(wait, period));
+        if (wait > 0 && !stopping && !detachRequested && !connectionLost) {
+          waitDraining(Math.min(wait, period), seen);
+        }
         if (detachRequested) {
           bye("detach");
           onDetachFrame.run();
@@ -327,6 +329,7 @@ public final class Reporter {
   }
 
   private void sleep(long ms) throws InterruptedException {
-    if (!stopping) waitDraining(ms);
+    long seen = wakes.get();
+    if (!stopping) waitDraining(ms, seen);
   }
 }

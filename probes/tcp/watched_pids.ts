@@ -1,7 +1,7 @@
 /**
  * The kernel's set of watched tgids, kept in two maps of tcp.bpf.c (see `pid_slots` there):
  * `pids`, a hash of the runner's pids (PID_WATCHED) and of children added at fork whose slot was
- * taken (PID_FORKED), and `pid_slots`, tgid % PID_SLOTS → that tgid, 0 (none) or SHARED (look
+ * taken (PID_FORKED), and `pid_slots`, tgid % (its size) → that tgid, 0 (none) or SHARED (look
  * in `pids`). The slots make the common checks one load in the kernel; keeping them right is
  * this module's job: a pid's slot is written after the pid is in `pids`, and slots are cleared
  * only followed by a scan of `pids` that sets again the slots of the pids still there (on_fork
@@ -16,8 +16,7 @@ import { u32, u64 } from "../../ffi/struct.ts";
 /** How long a child added at fork stays watched without the runner watching it. */
 export const FORK_GRACE_MS = 3000;
 
-/** tcp.bpf.c PID_SLOTS and PID_SLOT_SHARED. */
-export const PID_SLOTS = 8192;
+/** tcp.bpf.c PID_SLOT_SHARED. */
 const SHARED = 0xffffffffn;
 
 /** enum demarc_pid_source */
@@ -27,6 +26,8 @@ const PID_WATCHED = 1, PID_FORKED = 2;
 export class WatchedPids {
   readonly #pids: BpfMap;
   readonly #slots: BpfMap;
+  /** tcp.bpf.c PID_SLOTS: the size of `pid_slots`, a power of two. */
+  readonly slotCount: number;
   /** Children added at fork so far (the kernel's count), or undefined when not known. */
   readonly #forkCount: () => number | undefined;
   /** #forkCount at the last scan of the slots: unchanged, no slot can have a new child. */
@@ -39,6 +40,7 @@ export class WatchedPids {
   constructor(pids: BpfMap, slots: BpfMap, forkCount: () => number | undefined = () => undefined) {
     this.#pids = pids;
     this.#slots = slots;
+    this.slotCount = slots.maxEntries;
     this.#forkCount = forkCount;
   }
 
@@ -57,7 +59,7 @@ export class WatchedPids {
     for (const p of this.#runner) {
       if (pids.has(p)) continue;
       this.#pids.delete(u32(p));
-      freed.add(p % PID_SLOTS);
+      freed.add(p % this.slotCount);
     }
     const before = this.#runner;
     this.#runner = new Set(pids);
@@ -92,7 +94,7 @@ export class WatchedPids {
       const pid = new DataView(k.buffer, k.byteOffset).getUint32(0, true);
       if (!this.#runner.has(pid)) forked.set(pid, undefined);
     }
-    // The slots (8,192 entries) are read only when the kernel added a child since the last
+    // The slots (2,048 entries) are read only when the kernel added a child since the last
     // read, or children found then are still there (this runs on every report).
     const forks = this.#forkCount();
     const slotScan = forks === undefined || forks !== this.#scannedAt ||
@@ -111,7 +113,7 @@ export class WatchedPids {
       if (first === undefined && !all) this.#forkedSeen.set(pid, now);
       else if (all || now - first! >= FORK_GRACE_MS) {
         this.#pids.delete(u32(pid));
-        freed.add(slot ?? pid % PID_SLOTS);
+        freed.add(slot ?? pid % this.slotCount);
         this.#forkedSeen.delete(pid);
       }
     }
@@ -125,7 +127,7 @@ export class WatchedPids {
     for (const s of slots) this.#slots.update(u32(s), u64(0n));
     for (const k of this.#pids.keys()) {
       const pid = new DataView(k.buffer, k.byteOffset).getUint32(0, true);
-      if (slots.has(pid % PID_SLOTS)) this.#claim(pid);
+      if (slots.has(pid % this.slotCount)) this.#claim(pid);
     }
   }
 
@@ -133,10 +135,10 @@ export class WatchedPids {
    * Record `pid` (already in `pids`) in its slot: alone there, or mark the slot shared after
    * moving a child known by the slot alone into `pids`. Between the read and the write a fork
    * of a watched process could take the free slot for a child whose tgid is `pid` ± a multiple
-   * of PID_SLOTS; that child would then go unwatched (until the runner watches it).
+   * of the slot count; that child would then go unwatched (until the runner watches it).
    */
   #claim(pid: number): void {
-    const key = u32(pid % PID_SLOTS);
+    const key = u32(pid % this.slotCount);
     const v = this.#slots.lookup(key);
     const held = v ? new DataView(v.buffer).getBigUint64(0, true) : 0n;
     if (held === BigInt(pid) || held === SHARED) return;

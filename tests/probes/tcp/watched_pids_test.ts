@@ -1,7 +1,7 @@
 /**
  * The watched set's slots (tcp.bpf.c `pid_slots`, probes/tcp/watched_pids.ts) where two tgids
- * 8,192 apart share one: the kernel must fall back to `pids` for both, and a child forked into a
- * taken slot must be recorded in `pids`. Pids 8,192 apart are arranged by adding pids to the
+ * PID_SLOTS apart share one: the kernel must fall back to `pids` for both, and a child forked into a
+ * taken slot must be recorded in `pids`. Pids PID_SLOTS apart are arranged by adding pids to the
  * runner's set that no test process has (the maps hold numbers; whether a process exists does
  * not matter to them).
  */
@@ -12,12 +12,17 @@ import {
   configFor,
   forkingClient,
   NetPair,
+  ROOT,
   rowsWith,
   startProbe,
   Traffic,
 } from "./harness.ts";
-import { PID_SLOTS } from "../../../probes/tcp/watched_pids.ts";
 import type { Row } from "../../../runner/probe_api.ts";
+
+/** tcp.bpf.c's PID_SLOTS (WatchedPids takes it from the map's size). */
+const PID_SLOTS = Number(
+  /#define PID_SLOTS (\d+)/.exec(Deno.readTextFileSync(`${ROOT}/probes/tcp/tcp.bpf.c`))![1],
+);
 
 function sentBy(rows: Row[], tgid: number): number {
   return rowsWith(rows, { tgid, role: "client" }).reduce(
@@ -57,8 +62,9 @@ Deno.test("two watched pids sharing a slot are both watched; an unwatched pid wh
 
 Deno.test("a watched process's child whose slot is taken is watched through pids, then dropped after the grace", async () => {
   const f = await forkingClient(5952, "dm-slot");
-  // The next 2,048 pids after the parent's find their slots taken by watched pids.
-  const RANGE = 2048;
+  // The next PID_SLOTS - 1 pids after the parent's (all but its own slot) find their slots
+  // taken by watched pids.
+  const RANGE = PID_SLOTS - 1;
   const pids = new Set([f.srv.pid, f.parent.pid]);
   // A pid of the same slot that no process holds now: a live one that forks would add its own
   // children to the kernel's watched set and to the count this test checks.

@@ -1,11 +1,15 @@
 /**
  * Cost per run of each TCP probe program under the standard load (kernel.bpf_stats_enabled):
  * short connections + bulk + request/response, a transfer through 5% loss (retransmissions), 2,000
- * forks of a watched process and 2,000 of an unwatched one, and the periodic
- * read per socket with 2,000 open connections (six reads: two list them, the others count them
- * as unchanged with read_changed_only). Targets: every tracepoint program <= 250 ns mean, iter/tcp
- * <= 70 ns per socket (see `target` below for what a run of each is). The tracepoints are host-wide: other processes' traffic runs them too, so absolute
- * means move between runs on a shared host (bench/tcp_ab_bench.ts compares builds side by side).
+ * forks of a watched process and 2,000 of an unwatched one, the periodic read per socket with
+ * 2,000 open connections (six reads: two list them, the others count them as unchanged with
+ * read_changed_only), and two adoptions (iter/tcp), each of a process watched after it opened its
+ * connections: 20 of them while an unwatched process holds 2,000 others (the walk passes every
+ * socket of the watched namespaces; most are not asked for), then 2,000 (each one an insert).
+ * Targets: every tracepoint program <= 250 ns mean, iter/tcp <= 70 ns per socket (see `target`
+ * below for what a run of each is). The tracepoints are host-wide: other processes' traffic runs
+ * them too, so absolute means move between runs on a shared host (bench/tcp_ab_bench.ts compares
+ * builds side by side).
  *
  * Run: deno run -A --unstable-kv bench/tcp_programs_bench.ts [--max-connections N]
  *   --max-connections: the probe's `max_connections` (the `conns` map's size; default the
@@ -20,10 +24,7 @@ const ALL = await allSubprobes("tcp");
 const maxAt = Deno.args.indexOf("--max-connections");
 const maxConnections = maxAt >= 0 ? { max_connections: Number(Deno.args[maxAt + 1]) } : {};
 
-async function measure(
-  owner: string,
-  readChangedOnly: boolean,
-): Promise<Record<string, { runs: number; nsPerRun: number }>> {
+async function measure(owner: string, readChangedOnly: boolean): Promise<ProgramStats> {
   const w = await Workload.start();
   const pids = new Set(w.serverPids);
   const h = await startProbe(
@@ -73,17 +74,73 @@ async function measure(
     // Six reads of 4,000+ sockets: with read_changed_only the first two list every held socket
     // (just set up), the others count them as unchanged (the request/response is over).
     await new Promise((r) => setTimeout(r, 6500));
-    const out = h.driver.status!().details!.programs as Record<
-      string,
-      { runs: number; nsPerRun: number }
-    >;
     await held.kill();
+    const out = programs(h);
+    // Adoption (iter/tcp, once per newly watched process with connections): processes watched
+    // after they connected. The walk passes every socket of the watched namespaces.
+    const holding = async (conns: number) => {
+      const t = await Traffic.spawn(w.net.a, [
+        "client",
+        w.net.ipB,
+        "6001",
+        "--conns",
+        String(conns),
+        "--hold",
+      ]);
+      await t.send();
+      await t.next();
+      return t;
+    };
+    const adoptions = async (pid: number, expect: number) => {
+      const before = programs(h)["iter/tcp"] ?? { runs: 0, nsPerRun: 0 };
+      const adoptedBefore = adopted(h);
+      await watch(pid);
+      for (let i = 0; i < 100 && adopted(h) - adoptedBefore < expect; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const after = programs(h)["iter/tcp"] ?? { runs: 0, nsPerRun: 0 };
+      const runs = after.runs - before.runs;
+      return {
+        runs,
+        nsPerRun: runs ? (after.runs * after.nsPerRun - before.runs * before.nsPerRun) / runs : 0,
+        adopted: adopted(h) - adoptedBefore,
+      };
+    };
+    // The common case: a few connections among many the walk is not asked for (an unwatched
+    // process's 2,000 and the tracked server ends).
+    const bystander = await holding(2000);
+    const few = await holding(20);
+    const fewWalk = await adoptions(few.pid, 20);
+    await few.kill();
+    await bystander.kill();
+    // Every connection of the namespace asked for: the cost of an insert each.
+    const many = await holding(2000);
+    const manyWalk = await adoptions(many.pid, 2000);
+    await many.kill();
+    if (out["iter/tcp"]) {
+      out["iter/tcp, probe start"] = out["iter/tcp"];
+      delete out["iter/tcp"];
+    }
+    out["iter/tcp, 20 adopted"] = fewWalk;
+    out["iter/tcp, 2,000 adopted"] = manyWalk;
     return out;
   } finally {
     stats.close();
     await h.close();
     await w.close();
   }
+}
+
+type ProgramStats = Record<string, { runs: number; nsPerRun: number; adopted?: number }>;
+
+/** The driver's programs' run counts and mean ns per run so far. */
+function programs(h: Awaited<ReturnType<typeof startProbe>>): ProgramStats {
+  return structuredClone(h.driver.status!().details!.programs as ProgramStats);
+}
+
+/** Connections the kernel side adopted so far (the driver's health, updated each report). */
+function adopted(h: Awaited<ReturnType<typeof startProbe>>): number {
+  return Number(h.driver.status!().details!.adopted ?? 0);
 }
 
 /**
@@ -111,10 +168,11 @@ for (
       : `${p.nsPerRun <= t.ns ? "ok" : "OVER"} (${
         (p.nsPerRun / t.ns).toFixed(2)
       } of ${t.ns} ns ${t.unit})`;
+    const extra = p.adopted === undefined ? "" : `  (${p.adopted} adopted)`;
     console.log(
-      `  ${name.padEnd(32)} ${p.nsPerRun.toFixed(0).padStart(6)} ns  x${
+      `  ${name.padEnd(36)} ${p.nsPerRun.toFixed(0).padStart(6)} ns  x${
         String(p.runs).padStart(9)
-      }  ${verdict}`,
+      }  ${verdict}${extra}`,
     );
   }
 }

@@ -1,14 +1,16 @@
 /**
  * Adopting sockets the kernel side did not see being created (they existed before the probe,
- * or before their process was watched): owners are found through /proc socket inodes.
+ * or before their process was watched): the sockets of each namespace come from
+ * /proc/<pid>/net/tcp, their owners from /proc socket inodes.
  *
  * @module
  */
 
-import { KIND, OWNER, TcpSnap } from "./layout.ts";
+import { OWNER } from "./layout.ts";
 import type { AdoptRequest, TcpKernel } from "./kernel.ts";
-import type { NetnsSet } from "../../ffi/libbpf.ts";
+import { netnsInode, type NetnsSet } from "../../ffi/libbpf.ts";
 import { findSocketOwners } from "./owners.ts";
+import { type ProcSocket, readProcNetTcp, TCP_STATE } from "./proc_net.ts";
 
 /** What one adoption pass did. */
 export interface Adopted {
@@ -16,81 +18,82 @@ export interface Adopted {
   listeners: number;
 }
 
-const R = TcpSnap.read as Record<string, (v: DataView, b: number) => number | bigint>;
+/** States of a connection the kernel side can adopt (tcp.bpf.c adopt_socket refuses the rest). */
+const ADOPTABLE = new Set<number>([1, 3, 4, 5, 8, 9, 11]); // ESTABLISHED .. CLOSING, no TIME_WAIT
 
-interface Candidate {
-  kind: number;
-  ino: number;
-  netns: number;
-  sport: number;
-  sk: bigint;
+/**
+ * The TCP sockets of each network namespace of `pids` (inode → sockets), each namespace read
+ * once, through the first of its processes still alive.
+ */
+export function listNamespaces(pids: Iterable<number>): Map<number, ProcSocket[]> {
+  const out = new Map<number, ProcSocket[]>();
+  for (const pid of pids) {
+    const ino = netnsInode(pid);
+    if (ino === undefined || out.has(ino)) continue;
+    const sockets = readProcNetTcp(pid);
+    if (sockets) out.set(ino, sockets);
+  }
+  return out;
 }
 
 /**
  * Give the untracked connections and unknown listeners held by `pids` (the newly watched
  * processes) an owner in the kernel maps: {@link planAdoption}, then the kernel's insert
- * during a second walk of the namespaces in `netns` (TcpKernel.adoptSockets), which skips
- * every connection that closed in between.
+ * during a walk of the namespaces in `netns` (TcpKernel.adoptSockets), which skips every
+ * connection that closed in between and every one tracked already.
  */
 export function adoptSockets(
   kernel: TcpKernel,
-  buffers: readonly Uint8Array[],
   pids: ReadonlySet<number>,
   netns: NetnsSet,
 ): Adopted {
-  const plan = planAdoption(kernel, buffers, pids);
+  const plan = planAdoption(kernel, listNamespaces(pids), pids);
   const connections = plan.connections.length ? kernel.adoptSockets(plan.connections, netns) : 0;
   return { connections, listeners: plan.listeners };
 }
 
 /**
- * From an adoption scan's records (`buffers`) and the /proc fd tables of `pids`: record the
- * owners of unknown listeners in the kernel, and say which connections to adopt. A connection
- * whose local port is a listening port of its namespace is a server one. Reads only the few
- * fields it needs from the iterator's bytes.
+ * From the sockets of each namespace (`namespaces`: netns inode → /proc/<pid>/net/tcp) and the
+ * /proc fd tables of `pids`: record the owners of unknown listeners in the kernel, and say which
+ * connections to adopt. A connection whose local port is a listening port of its namespace is a
+ * server one.
  */
 export function planAdoption(
   kernel: TcpKernel,
-  buffers: readonly Uint8Array[],
+  namespaces: ReadonlyMap<number, readonly ProcSocket[]>,
   pids: ReadonlySet<number>,
 ): { connections: AdoptRequest[]; listeners: number } {
   const plan = { connections: [] as AdoptRequest[], listeners: 0 };
   if (!pids.size) return plan;
   const listening = new Set<string>();
-  const wanted = new Map<number, Candidate>();
-  for (const bytes of buffers) {
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let off = 0; off + TcpSnap.size <= bytes.byteLength; off += TcpSnap.size) {
-      const kind = R.kind(dv, off) as number;
-      if (kind !== KIND.LISTENER && kind !== KIND.UNTRACKED) continue;
-      const c: Candidate = {
-        kind,
-        ino: R.ino(dv, off) as number,
-        netns: R.netns(dv, off) as number,
-        sport: R.sport(dv, off) as number,
-        sk: R.sk(dv, off) as bigint,
-      };
-      if (kind === KIND.LISTENER) {
-        listening.add(`${c.netns}:${c.sport}`);
-        if (kernel.hasListener(c.netns, c.sport)) continue;
-      }
-      if (c.ino) wanted.set(c.ino, c);
+  const wanted = new Map<number, { netns: number; s: ProcSocket }>();
+  for (const [netns, sockets] of namespaces) {
+    for (const s of sockets) {
+      if (s.state === TCP_STATE.LISTEN) {
+        listening.add(`${netns}:${s.lport}`);
+        if (kernel.hasListener(netns, s.lport)) continue;
+      } else if (!ADOPTABLE.has(s.state)) continue;
+      if (s.ino) wanted.set(s.ino, { netns, s });
     }
   }
   if (!wanted.size) return plan;
   for (const [ino, o] of findSocketOwners(pids, new Set(wanted.keys()))) {
-    const c = wanted.get(ino)!;
-    if (c.kind === KIND.LISTENER) {
-      kernel.addListener(c.netns, c.sport, o.pid, o.comm);
+    const { netns, s } = wanted.get(ino)!;
+    if (s.state === TCP_STATE.LISTEN) {
+      kernel.addListener(netns, s.lport, o.pid, o.comm);
       plan.listeners++;
     } else {
-      const role = listening.has(`${c.netns}:${c.sport}`) ? 2 : 1;
       plan.connections.push({
-        sk: c.sk,
+        netns,
+        family: s.family,
+        laddr: s.laddr,
+        lport: s.lport,
+        raddr: s.raddr,
+        rport: s.rport,
         ino,
         tgid: o.pid,
         comm: o.comm,
-        role,
+        role: listening.has(`${netns}:${s.lport}`) ? 2 : 1,
         ownerSrc: OWNER.PROC,
       });
     }

@@ -17,6 +17,8 @@ import {
 } from "../../ffi/libbpf.ts";
 import {
   ADOPT_BATCH,
+  AdoptFilter,
+  AdoptKey,
   AdoptReq,
   CFG_FLAGS,
   HIST_BOUNDS,
@@ -31,7 +33,7 @@ import {
   TcpSnap,
 } from "./layout.ts";
 import { WatchedPids } from "./watched_pids.ts";
-import { u32, u64 } from "../../ffi/struct.ts";
+import { u32 } from "../../ffi/struct.ts";
 
 export { FORK_GRACE_MS } from "./watched_pids.ts";
 
@@ -68,10 +70,17 @@ export interface TrackedReader {
   records(bytes: Uint8Array): void;
 }
 
-/** A socket to adopt (see {@link TcpKernel.adoptSockets}). */
+/** A socket to adopt (see {@link TcpKernel.adoptSockets}), as /proc/<pid>/net/tcp lists it. */
 export interface AdoptRequest {
-  /** The socket's address (`struct tcp_snap.sk` of the scan). */
-  sk: bigint;
+  /** Inode of its network namespace. */
+  netns: number;
+  /** 2 AF_INET, 10 AF_INET6. */
+  family: number;
+  /** 16 bytes, IPv4 in the first 4 (see probes/tcp/proc_net.ts). */
+  laddr: Uint8Array;
+  lport: number;
+  raddr: Uint8Array;
+  rport: number;
   /** Its inode, by which /proc named the owner. */
   ino: number;
   tgid: number;
@@ -110,6 +119,7 @@ export class TcpKernel {
   readonly #cfg: BpfMap;
   readonly #activity: BpfMap;
   readonly #adopt: BpfMap;
+  readonly #adoptFilter: BpfMap;
   readonly #readState: BpfMap;
   /** The two fold maps (closed, never listed connections per flow); `folds`[0] names the
    * current one, `#foldCurrent` its index here. */
@@ -142,6 +152,7 @@ export class TcpKernel {
     this.#cfg = obj.map("cfg");
     this.#activity = obj.map("activity");
     this.#adopt = obj.map("adopt");
+    this.#adoptFilter = obj.map("adopt_filter");
     this.#readState = obj.map("read_state");
     this.#foldMaps = [obj.map("fold_a"), obj.map("fold_b")];
     this.#bounds = obj.map("bounds");
@@ -278,12 +289,11 @@ export class TcpKernel {
   }
 
   /**
-   * Runtime switches (see `struct tcp_cfg`): what iter/tcp does (`scan`: SCAN.OFF, or SCAN.EMIT
-   * for {@link readUntracked}), and the value groups to read (`fields`: a mask of `FIELDS`).
+   * Runtime switches (see `struct tcp_cfg`): the value groups to read (`fields`: a mask of
+   * `FIELDS`).
    */
-  setCfg(scan: typeof SCAN.OFF | typeof SCAN.EMIT, fields: number): void {
+  setCfg(fields: number): void {
     if (fields !== this.#cfgValue.fields) this.#fullRead = true; // a group's values are missing
-    this.#cfgValue.scan = scan;
     this.#cfgValue.fields = fields;
     this.#writeCfg();
   }
@@ -416,15 +426,6 @@ export class TcpKernel {
     };
   }
 
-  /**
-   * Listeners and untracked sockets (iter/tcp in every namespace of `netns`) while the
-   * `emit_untracked` switch is on, for adoption; one view per namespace, valid until the next
-   * call.
-   */
-  readUntracked(netns: NetnsSet): Uint8Array[] {
-    return netns.map(() => this.#iter.readIter());
-  }
-
   /** Kernel-side counters summed over CPUs, by name. */
   stats(): Record<(typeof STATS)[number], number> {
     const out = {} as Record<(typeof STATS)[number], number>;
@@ -462,7 +463,8 @@ export class TcpKernel {
    * Start tracking existing sockets whose owners were found through /proc: the kernel inserts
    * each entry during a walk of its namespace in `netns`, holding the socket, and only if the
    * socket still has the inode the owner was found by (one that closed since the scan is not
-   * tracked; one closing after the insert is deleted at its CLOSE as usual).
+   * tracked; one closing after the insert is deleted at its CLOSE as usual). Sockets tracked
+   * already are left as they are.
    *
    * @returns how many entries were added
    */
@@ -471,7 +473,14 @@ export class TcpKernel {
     const enc = new TextEncoder();
     for (let i = 0; i < reqs.length; i += ADOPT_BATCH) {
       const batch = reqs.slice(i, i + ADOPT_BATCH);
+      const keys = batch.map(adoptKey);
+      const filter = new Uint8Array(AdoptFilter.size);
       for (const r of batch) {
+        const bit = adoptPortBit(r.lport, r.rport);
+        filter[bit >> 3] |= 1 << (bit & 7);
+      }
+      this.#adoptFilter.update(u32(0), filter);
+      for (const [j, r] of batch.entries()) {
         const v = new Uint8Array(AdoptReq.size);
         const dv = new DataView(v.buffer);
         dv.setBigUint64(AdoptReq.offsets.ino, BigInt(r.ino), true);
@@ -479,7 +488,7 @@ export class TcpKernel {
         dv.setUint8(AdoptReq.offsets.role, r.role);
         dv.setUint8(AdoptReq.offsets.owner_src, r.ownerSrc);
         v.set(enc.encode(r.comm).subarray(0, 15), AdoptReq.offsets.comm);
-        this.#adopt.update(u64(r.sk), v);
+        this.#adopt.update(keys[j], v);
       }
       const scan = this.#cfgValue.scan;
       this.#cfgValue.scan = SCAN.ADOPT;
@@ -489,7 +498,8 @@ export class TcpKernel {
       } finally {
         this.#cfgValue.scan = scan;
         this.#writeCfg();
-        for (const r of batch) this.#adopt.delete(u64(r.sk));
+        this.#adoptFilter.update(u32(0), new Uint8Array(AdoptFilter.size));
+        for (const k of keys) this.#adopt.delete(k);
       }
     }
     return this.#stat(STATS.indexOf("adopted")) - before;
@@ -573,6 +583,27 @@ function failedPoint(message: string): string | undefined {
 
 function firstLine(e: Error): string {
   return e.message.split("\n")[0].slice(0, 300);
+}
+
+/** The `adopt` map's key of a request (`struct adopt_key`). */
+function adoptKey(r: AdoptRequest): Uint8Array<ArrayBuffer> {
+  const k = new Uint8Array(AdoptKey.size);
+  const dv = new DataView(k.buffer);
+  dv.setUint32(AdoptKey.offsets.netns, r.netns, true);
+  dv.setUint16(AdoptKey.offsets.lport, r.lport, true);
+  dv.setUint16(AdoptKey.offsets.rport, r.rport, true);
+  dv.setUint8(AdoptKey.offsets.family, r.family);
+  k.set(r.laddr.subarray(0, 16), AdoptKey.offsets.laddr);
+  k.set(r.raddr.subarray(0, 16), AdoptKey.offsets.raddr);
+  return k;
+}
+
+/**
+ * The bit of `adopt_filter` for a connection's ports: tcp.bpf.c adopt_port_hash, a 12-bit
+ * Fibonacci hash of the two ports in one 32-bit word.
+ */
+export function adoptPortBit(lport: number, rport: number): number {
+  return Math.imul(((lport & 0xffff) << 16) | (rport & 0xffff), 2654435761) >>> 20;
 }
 
 function listenerKey(netns: number, port: number): Uint8Array<ArrayBuffer> {

@@ -17,7 +17,7 @@ export const TcpSnap = defineStruct(
     ["connect_ns", "u64"],
     ["saddr", "bytes", 16],
     ["daddr", "bytes", 16],
-    ["netns", "u32"],
+    ["pad", "u32"],
     ["sport", "u16"],
     ["dport", "u16"],
     ["family", "u8"],
@@ -161,10 +161,24 @@ export const AdoptReq = defineStruct(
     ["comm", "char", 16],
   ] as const,
 );
+/** `struct adopt_key`: key of the `adopt` map (a connection as /proc/<pid>/net/tcp names it). */
+export const AdoptKey = defineStruct(
+  [
+    ["netns", "u32"],
+    ["lport", "u16"],
+    ["rport", "u16"],
+    ["family", "u8"],
+    ["pad", "bytes", 3],
+    ["laddr", "bytes", 16],
+    ["raddr", "bytes", 16],
+  ] as const,
+);
+/** `struct adopt_filter`: value 0 of the `adopt_filter` map, a bit per hash of the ports. */
+export const AdoptFilter = defineStruct([["w", "u64", 64]] as const);
 /** `ADOPT_BATCH`: entries of the `adopt` map. */
 export const ADOPT_BATCH = 4096;
 /** `enum demarc_scan`: what iter/tcp does (`tcp_cfg.emit_untracked`). */
-export const SCAN = { OFF: 0, EMIT: 1, ADOPT: 2 } as const;
+export const SCAN = { OFF: 0, ADOPT: 2 } as const;
 
 /** `struct tcp_cfg`: value 0 of the `cfg` map. */
 export const TcpCfg = defineStruct(
@@ -225,7 +239,7 @@ export const ROLE = { 0: "unknown", 1: "client", 2: "server" } as const;
 /** `enum demarc_owner`. */
 export const OWNER = { NONE: 0, CONNECT: 1, LISTENER: 2, SENDMSG: 3, PROC: 4 } as const;
 /** `enum demarc_snap_kind`. */
-export const KIND = { LIVE: 1, CLOSED: 2, LISTENER: 3, UNTRACKED: 4, LATE_RST: 5 } as const;
+export const KIND = { LIVE: 1, CLOSED: 2, LATE_RST: 5 } as const;
 /** `enum demarc_stat`, in index order. */
 export const STATS = [
   "inserts",
@@ -254,6 +268,8 @@ export const LAYOUTS = {
   hist_bounds: HistBounds,
   flow_closed: FlowClosed,
   adopt_req: AdoptReq,
+  adopt_key: AdoptKey,
+  adopt_filter: AdoptFilter,
   tcp_cfg: TcpCfg,
   read_state: ReadState,
   listener_key: ListenerKey,

@@ -67,9 +67,18 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, ADOPT_BATCH);
-	__type(key, __u64); /* struct sock address */
+	__type(key, struct adopt_key);
 	__type(value, struct adopt_req);
 } adopt SEC(".maps");
+
+/* The ports of the requests in `adopt` (set by user space with them). 512 bytes: the walk's
+ * sockets that were not asked for (nearly all) cost a load of one of its 8 lines. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct adopt_filter);
+} adopt_filter SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -1341,15 +1350,29 @@ int dump_conns(struct bpf_iter__bpf_map_elem *ctx)
 	return 0;
 }
 
-/* An adoption request for this socket, if it still holds the inode the scan saw: its entry. */
+/* The bit of `adopt_filter` for a connection's ports (probes/tcp/kernel.ts adoptPortBit). */
+static __always_inline __u32 adopt_port_hash(__u16 lport, __u16 rport)
+{
+	return (((__u32)lport << 16 | rport) * 2654435761U) >> (32 - 12);
+}
+
+/* An adoption request for this socket, if it still holds the inode /proc showed: its entry. */
 static __always_inline void adopt_socket(const struct sock *sk, __u64 key)
 {
-	struct adopt_req *r = bpf_map_lookup_elem(&adopt, &key);
+	struct adopt_key k = {};
+	k.netns = sk_netns(sk);
+	k.family = sk->__sk_common.skc_family;
+	k.lport = sk->__sk_common.skc_num;
+	k.rport = bpf_ntohs(sk->__sk_common.skc_dport);
+	copy_addrs(k.laddr, k.raddr, sk, k.family);
+	struct adopt_req *r = bpf_map_lookup_elem(&adopt, &k);
 	if (!r || r->ino != sk_ino(sk))
 		return;
 	__u8 state = sk->__sk_common.skc_state;
 	if (state == TCP_LISTEN || state == TCP_CLOSE || state == TCP_SYN_SENT)
 		return;
+	if (bpf_map_lookup_elem(&conns, &key))
+		return; /* tracked already (a request names every owned connection) */
 	struct conn_info ci = {};
 	ci.tgid = r->tgid;
 	ci.role = r->role;
@@ -1366,10 +1389,12 @@ static __always_inline void adopt_socket(const struct sock *sk, __u64 key)
 		forget_read_slot(key);
 }
 
-/* Adoption walks of the reader's namespace (tcp_cfg.emit_untracked): SCAN_EMIT writes listeners
- * and untracked connections with what /proc attribution needs; SCAN_ADOPT then inserts the
- * entries user space asked for. iter/tcp runs this with the socket locked and still hashed, so
- * the socket cannot reach CLOSE in between. Tracked sockets come from read_slots. */
+/* Adoption walks of the reader's namespace (tcp_cfg.emit_untracked == SCAN_ADOPT): insert the
+ * entries of the `adopt` requests (user space listed the namespace's sockets from /proc/<pid>/net
+ * and found their owners through /proc/<pid>/fd). iter/tcp runs this with the socket locked and
+ * still hashed, so the socket cannot reach CLOSE in between. Every socket of the namespace passes
+ * here: the ports, on the line the walk itself has just read, and one bit of `adopt_filter` turn
+ * away the ones not asked for before any map lookup. */
 SEC("iter/tcp")
 int dump_tcp(struct bpf_iter__tcp *ctx)
 {
@@ -1377,26 +1402,19 @@ int dump_tcp(struct bpf_iter__tcp *ctx)
 	if (!skc)
 		return 0;
 	struct tcp_cfg *c = get_cfg();
-	if (!c || !c->emit_untracked)
+	if (!c || c->emit_untracked != SCAN_ADOPT)
 		return 0;
-	__u64 key = (__u64)skc;
-	if (bpf_map_lookup_elem(&conns, &key))
+	__u32 zero = 0;
+	struct adopt_filter *f = bpf_map_lookup_elem(&adopt_filter, &zero);
+	if (!f)
+		return 0;
+	__u32 h = adopt_port_hash(skc->skc_num, bpf_ntohs(skc->skc_dport));
+	if (!(f->w[(h / 64) & (ADOPT_FILTER_WORDS - 1)] & (1ULL << (h % 64))))
 		return 0;
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc); /* NULL for timewait and request socks */
 	if (!tp)
 		return 0;
-	const struct sock *sk = (const struct sock *)tp;
-	if (c->emit_untracked == SCAN_ADOPT) {
-		adopt_socket(sk, key);
-		return 0;
-	}
-	struct tcp_snap s;
-	__builtin_memset(&s, 0, sizeof(s));
-	fill_ident(&s, sk, tp, false);
-	s.kind = sk->__sk_common.skc_state == TCP_LISTEN ? SNAP_LISTENER : SNAP_UNTRACKED;
-	s.netns = sk_netns(sk);
-	s.ino = sk_ino(sk);
-	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
+	adopt_socket((const struct sock *)tp, (__u64)skc);
 	return 0;
 }
 

@@ -18,8 +18,7 @@ enum demarc_owner { OWNER_NONE = 0, OWNER_CONNECT = 1, OWNER_LISTENER = 2, OWNER
 enum demarc_snap_kind {
 	SNAP_LIVE = 1,
 	SNAP_CLOSED = 2,
-	SNAP_LISTENER = 3,
-	SNAP_UNTRACKED = 4,
+	/* 3 and 4 were adoption scans' listeners and untracked sockets (now read from /proc) */
 	SNAP_LATE_RST = 5, /* a reset sent just after close (SO_LINGER 0, tcp_disconnect): count it only */
 };
 
@@ -154,21 +153,19 @@ enum demarc_fields {
 	FIELDS_ABN = 1 << 5,     /* tcp_abnormal: retransmissions, lost, sacked, backlog, drops, segs_out */
 };
 
-/* One socket as read by iter/tcp (SNAP_LIVE; SNAP_LISTENER and SNAP_UNTRACKED only while
- * adopting) or at close (SNAP_CLOSED, SNAP_LATE_RST, through the ring buffer): identity, our
+/* One socket as read by the periodic read (SNAP_LIVE) or at close (SNAP_CLOSED, SNAP_LATE_RST, through the ring buffer): identity, our
  * per-connection entry, and the values of the enabled groups. Times in microseconds, rto/ato in
  * jiffies. Only fields some consumer reads are here: every byte is copied per socket per read. */
 struct tcp_snap {
 	__u64 sk;
-	__u64 ino;             /* SNAP_LISTENER and SNAP_UNTRACKED: socket inode (for /proc);
-	                        * SNAP_CLOSED: the walk that counted it unchanged, or 0 */
+	__u64 ino;             /* SNAP_CLOSED: the walk that counted it unchanged, or 0 */
 	__u64 bytes_sent;
 	__u64 bytes_acked;
 	__u64 bytes_received;
 	__u64 connect_ns;
 	__u8 saddr[16];
 	__u8 daddr[16];
-	__u32 netns;           /* SNAP_LISTENER and SNAP_UNTRACKED only */
+	__u32 pad;
 	__u16 sport;
 	__u16 dport;
 	__u8 family;           /* 2 AF_INET, 10 AF_INET6 */
@@ -221,14 +218,33 @@ enum demarc_cfg_flags {
 /* What iter/tcp does (tcp_cfg.emit_untracked). */
 enum demarc_scan {
 	SCAN_OFF = 0,
-	SCAN_EMIT = 1,  /* write listeners and untracked sockets (for /proc attribution) */
+	/* 1 was a scan writing every untracked socket; user space reads /proc/<pid>/net/tcp now */
 	SCAN_ADOPT = 2, /* track the sockets of the `adopt` requests that still hold their inode */
 };
 
-/* A socket user space found the owner of through /proc (value of `adopt`, keyed by the socket's
- * address): the adoption walk inserts its entry while iter/tcp holds the socket's lock, so a
- * socket that closed since the scan (its address free, or another socket's: the inode differs)
- * is never tracked, and one that closes after the insert passes CLOSE with its entry. */
+/* A connection as /proc/<pid>/net/tcp names it, in a network namespace (key of `adopt`).
+ * Addresses as copy_addrs writes them: IPv4 in the first 4 bytes, the rest zero. */
+struct adopt_key {
+	__u32 netns;
+	__u16 lport; /* host order */
+	__u16 rport; /* host order */
+	__u8 family;
+	__u8 pad[3];
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+/* The adoption walk's first test of each socket of the namespace, before any map lookup: a bit
+ * per hash of the two ports (adopt_port_hash), set for every request. */
+#define ADOPT_FILTER_WORDS 64
+struct adopt_filter {
+	__u64 w[ADOPT_FILTER_WORDS];
+};
+
+/* A socket user space found the owner of through /proc (value of `adopt`): the adoption walk
+ * inserts its entry while iter/tcp holds the socket's lock, so a socket that closed since the scan
+ * (its connection gone, or another socket's now: the inode differs) is never tracked, and one that
+ * closes after the insert passes CLOSE with its entry. */
 struct adopt_req {
 	__u64 ino;
 	__u32 tgid;

@@ -21,7 +21,7 @@ import { FlowTable } from "./flows.ts";
 import { type KernelHz, kernelHz } from "./hz.ts";
 import { type Degraded, type KernelSizes, MARKERS, PROGRAMS, TcpKernel } from "./kernel.ts";
 import { HealthCounters } from "./health.ts";
-import { FIELDS, KIND, SCAN, TcpSnap } from "./layout.ts";
+import { FIELDS, KIND, TcpSnap } from "./layout.ts";
 
 const CONSUME_MS = 100;
 /** After a drain that found the ring this full (a share of its records), drain again this soon. */
@@ -211,7 +211,7 @@ class TcpDriver implements ProbeDriver {
       this.#degraded.push({ part: "rto/ato units", reason: hzSource });
     }
     for (const d of this.#degraded) this.#ctx.log.warn("tcp probe part degraded", { ...d });
-    k.setCfg(SCAN.OFF, this.#fields);
+    k.setCfg(this.#fields);
     // Skipping unchanged sockets is exact only while every activity marker runs.
     k.setFlags(
       skipIdle && !unmarked.length,
@@ -249,14 +249,7 @@ class TcpDriver implements ProbeDriver {
     k.consume();
     let scanned = false;
     if (this.#scanPids.size) {
-      k.setCfg(SCAN.EMIT, this.#fields);
-      let untracked;
-      try {
-        untracked = k.readUntracked(this.#netns);
-      } finally {
-        k.setCfg(SCAN.OFF, this.#fields);
-      }
-      adoptSockets(k, untracked, this.#scanPids, this.#netns);
+      adoptSockets(k, this.#scanPids, this.#netns);
       this.#scanPids.clear();
       scanned = true;
     }

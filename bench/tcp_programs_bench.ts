@@ -74,8 +74,8 @@ async function measure(owner: string, readChangedOnly: boolean): Promise<Program
     // Six reads of 4,000+ sockets: with read_changed_only the first two list every held socket
     // (just set up), the others count them as unchanged (the request/response is over).
     await new Promise((r) => setTimeout(r, 6500));
+    const out = programs(h); // the standard load's figures: before the closes that follow
     await held.kill();
-    const out = programs(h);
     // Adoption (iter/tcp, once per newly watched process with connections): processes watched
     // after they connected. The walk passes every socket of the watched namespaces.
     const holding = async (conns: number) => {

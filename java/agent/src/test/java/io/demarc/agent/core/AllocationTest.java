@@ -152,6 +152,29 @@ class AllocationTest {
         Recorder.httpMethod("POST", "/echo"), start, "jdk-httpclient"));
   }
 
+  /** An HTTP client call whose body is read after its head, as OkHttp's advice records it. */
+  private static void bodyWaitCall(Object call) {
+    long start = Recorder.start();
+    BodyWait.await(call, false, "127.0.0.1", 8080, "127.0.0.1", Recorder.httpMethod("POST", "/echo"), 200, start,
+        5, 5, "okhttp");
+    BodyWait.end(call);
+  }
+
+  @Test
+  void anHttpClientCallWaitingForItsBodyAllocatesNothing() {
+    Recorder.activate(true);
+    Object[] calls = new Object[8];
+    for (int i = 0; i < calls.length; i++) calls[i] = new Object();
+    int[] n = {0};
+    double bytes = bytesPerCall(() -> bodyWaitCall(calls[n[0]++ & 7]));
+    System.out.printf("allocated per HTTP client call waiting for its body: %.1f B%n", bytes);
+    assertNothing(bytes, "http client call waiting for its body");
+    assertEquals(0, BodyWait.size());
+    List<Map<String, Object>> rows = AggregatorTest.rows(Recorder.flush(true));
+    assertEquals(1, rows.size());
+    assertEquals(2L * CALLS, rows.get(0).get("requests"));
+  }
+
   /** A thread whose calls alternate between two rows: each misses the remembered row and looks its own up. */
   @Test
   void callsAlternatingBetweenRowsAllocateNothingEither() {

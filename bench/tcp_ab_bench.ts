@@ -103,7 +103,8 @@ function setCfg(s: Side, fields: number, gen = 0, skipIdle = false, flags = 0): 
   const v = new Uint8Array(m.valueSize);
   const dv = new DataView(v.buffer);
   // Builds with socket storage for the lazy owner have { emit_untracked, lazy_owner }
-  // (server_owner=sendmsg: 1); later ones { emit_untracked, fields }, then + { gen, flags }.
+  // (server_owner=sendmsg: 1); later ones { emit_untracked, fields }, then + { gen, flags }
+  // (`emit_untracked` is the field now named `scan`).
   const lazyLayout = s.obj.maps().some((m) => m.name === "owner_pending");
   dv.setUint32(4, lazyLayout ? 1 : fields, true);
   if (m.valueSize >= 16) {

@@ -322,7 +322,7 @@ export class TcpKernel {
     const c = this.#cfgValue;
     const v = new Uint8Array(TcpCfg.size);
     const dv = new DataView(v.buffer);
-    dv.setUint32(TcpCfg.offsets.emit_untracked, c.scan, true);
+    dv.setUint32(TcpCfg.offsets.scan, c.scan, true);
     dv.setUint32(TcpCfg.offsets.fields, c.fields, true);
     dv.setUint32(TcpCfg.offsets.gen, c.gen, true);
     dv.setUint32(TcpCfg.offsets.flags, noSkip ? c.flags & ~CFG_FLAGS.SKIP_IDLE : c.flags, true);

@@ -177,13 +177,13 @@ export const AdoptKey = defineStruct(
 export const AdoptFilter = defineStruct([["w", "u64", 64]] as const);
 /** `ADOPT_BATCH`: entries of the `adopt` map. */
 export const ADOPT_BATCH = 4096;
-/** `enum demarc_scan`: what iter/tcp does (`tcp_cfg.emit_untracked`). */
+/** `enum demarc_scan`: what iter/tcp does (`tcp_cfg.scan`). */
 export const SCAN = { OFF: 0, ADOPT: 2 } as const;
 
 /** `struct tcp_cfg`: value 0 of the `cfg` map. */
 export const TcpCfg = defineStruct(
   [
-    ["emit_untracked", "u32"],
+    ["scan", "u32"],
     ["fields", "u32"],
     ["gen", "u32"],
     ["flags", "u32"],

@@ -1389,7 +1389,7 @@ static __always_inline void adopt_socket(const struct sock *sk, __u64 key)
 		forget_read_slot(key);
 }
 
-/* Adoption walks of the reader's namespace (tcp_cfg.emit_untracked == SCAN_ADOPT): insert the
+/* Adoption walks of the reader's namespace (tcp_cfg.scan == SCAN_ADOPT): insert the
  * entries of the `adopt` requests (user space listed the namespace's sockets from /proc/<pid>/net
  * and found their owners through /proc/<pid>/fd). iter/tcp runs this with the socket locked and
  * still hashed, so the socket cannot reach CLOSE in between. Every socket of the namespace passes
@@ -1402,7 +1402,7 @@ int dump_tcp(struct bpf_iter__tcp *ctx)
 	if (!skc)
 		return 0;
 	struct tcp_cfg *c = get_cfg();
-	if (!c || c->emit_untracked != SCAN_ADOPT)
+	if (!c || c->scan != SCAN_ADOPT)
 		return 0;
 	__u32 zero = 0;
 	struct adopt_filter *f = bpf_map_lookup_elem(&adopt_filter, &zero);

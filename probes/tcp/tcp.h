@@ -215,7 +215,7 @@ enum demarc_cfg_flags {
 	CFG_FOLD_CLOSED = 1 << 3,   /* closes of unlisted connections are folded per flow (no record) */
 };
 
-/* What iter/tcp does (tcp_cfg.emit_untracked). */
+/* What iter/tcp does (tcp_cfg.scan). */
 enum demarc_scan {
 	SCAN_OFF = 0,
 	/* 1 was a scan writing every untracked socket; user space reads /proc/<pid>/net/tcp now */
@@ -256,7 +256,7 @@ struct adopt_req {
 
 /* Runtime switches (value 0 of the `cfg` array). */
 struct tcp_cfg {
-	__u32 emit_untracked;  /* enum demarc_scan: what iter/tcp does */
+	__u32 scan;            /* enum demarc_scan: what iter/tcp does */
 	__u32 fields;          /* enum demarc_fields: value groups snapshots read */
 	__u32 gen;             /* the read period (its parity picks the activity bitmap), advanced by
 	                        * user space after each periodic read */

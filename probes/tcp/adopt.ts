@@ -19,7 +19,15 @@ export interface Adopted {
 }
 
 /** States of a connection the kernel side can adopt (tcp.bpf.c adopt_socket refuses the rest). */
-const ADOPTABLE = new Set<number>([1, 3, 4, 5, 8, 9, 11]); // ESTABLISHED .. CLOSING, no TIME_WAIT
+const ADOPTABLE = new Set<number>([
+  TCP_STATE.ESTABLISHED,
+  TCP_STATE.SYN_RECV,
+  TCP_STATE.FIN_WAIT1,
+  TCP_STATE.FIN_WAIT2,
+  TCP_STATE.CLOSE_WAIT,
+  TCP_STATE.LAST_ACK,
+  TCP_STATE.CLOSING,
+]);
 
 /**
  * The TCP sockets of each network namespace of `pids` (inode → sockets), each namespace read

@@ -490,13 +490,12 @@ export class TcpKernel {
         v.set(enc.encode(r.comm).subarray(0, 15), AdoptReq.offsets.comm);
         this.#adopt.update(keys[j], v);
       }
-      const scan = this.#cfgValue.scan;
       this.#cfgValue.scan = SCAN.ADOPT;
       this.#writeCfg();
       try {
         netns.map(() => this.#iter.readIter());
       } finally {
-        this.#cfgValue.scan = scan;
+        this.#cfgValue.scan = SCAN.OFF;
         this.#writeCfg();
         this.#adoptFilter.update(u32(0), new Uint8Array(AdoptFilter.size));
         for (const k of keys) this.#adopt.delete(k);

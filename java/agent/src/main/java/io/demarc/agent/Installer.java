@@ -5,6 +5,7 @@ import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 
 import io.demarc.agent.core.BodyWait;
 import io.demarc.agent.core.Config;
+import io.demarc.agent.core.GrpcWire;
 import io.demarc.agent.core.InFlight;
 import io.demarc.agent.core.Json;
 import io.demarc.agent.core.Recorder;
@@ -114,6 +115,7 @@ public final class Installer {
     }
     InFlight.clear();
     BodyWait.clear();
+    GrpcWire.clear();
     Recorder.throwForTest(false);
     System.clearProperty(PROP_LOADED);
   }

@@ -63,7 +63,7 @@ class DisabledInstrumentationTest {
       // HELLO names are the manifest's; the hooks behind each are listed.
       assertEquals(List.of("okhttp", "okhttp3"), entry(hello, "okhttp").get("hooks"));
       assertEquals(List.of("httpurlconnection"), entry(hello, "urlconnection").get("hooks"));
-      assertEquals(List.of("grpc-client", "grpc-server"), entry(hello, "grpc").get("hooks"));
+      assertEquals(List.of("grpc-client", "grpc-server", "grpc-wire"), entry(hello, "grpc").get("hooks"));
 
       // 1. Everything on: both clients counted.
       app.run("okhttp", 5, "/echo");

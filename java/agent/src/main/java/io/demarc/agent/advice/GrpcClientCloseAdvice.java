@@ -9,6 +9,7 @@ import io.grpc.Grpc;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.demarc.agent.core.ConnectionFacts;
+import io.demarc.agent.core.GrpcWire;
 import io.demarc.agent.core.InFlight;
 import net.bytebuddy.asm.Advice;
 
@@ -36,8 +37,9 @@ public final class GrpcClientCloseAdvice {
     int code = status.getCode().value();
     // CANCELLED, DEADLINE_EXCEEDED and UNAVAILABLE usually mean no answer came from the server.
     boolean responded = code != 1 && code != 4 && code != 14;
+    long[] wire = GrpcWire.takeClient(call);
     Recorder.record("grpc", "client", conn.ssl, conn.localIp, conn.localPort, conn.peerIp, conn.peerPort,
-        name.service(), name.method(), code,
-        StatusClass.grpc(code), responded, start, -1, -1, "grpc-java", status.getCause());
+        name.service(), name.method(), code, StatusClass.grpc(code), responded, start,
+        wire != null ? wire[0] : -1, wire != null ? wire[1] : -1, "grpc-java", status.getCause());
   }
 }

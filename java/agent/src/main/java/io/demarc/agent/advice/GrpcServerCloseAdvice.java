@@ -1,6 +1,7 @@
 package io.demarc.agent.advice;
 
 import io.demarc.agent.core.ConnectionFacts;
+import io.demarc.agent.core.GrpcWire;
 import io.demarc.agent.core.InFlight;
 import io.demarc.agent.core.MethodLabels;
 import io.demarc.agent.core.Recorder;
@@ -9,6 +10,7 @@ import io.grpc.Attributes;
 import io.grpc.Grpc;
 import io.grpc.ServerCall;
 import io.grpc.Status;
+import io.grpc.internal.ServerStream;
 import net.bytebuddy.asm.Advice;
 
 /** gRPC-java server, {@code ServerCallImpl.close(status, trailers)}: the call's final status. */
@@ -16,7 +18,8 @@ public final class GrpcServerCloseAdvice {
   private GrpcServerCloseAdvice() {}
 
   @Advice.OnMethodEnter(suppress = Throwable.class)
-  public static void enter(@Advice.This ServerCall<?, ?> call, @Advice.Argument(0) Status status) {
+  public static void enter(@Advice.This ServerCall<?, ?> call, @Advice.FieldValue("stream") ServerStream stream,
+      @Advice.Argument(0) Status status) {
     long start = InFlight.end(call);
     if (start == 0) return;
     // The transport's attributes: one object per connection, its addresses read once.
@@ -29,8 +32,10 @@ public final class GrpcServerCloseAdvice {
     String full = call.getMethodDescriptor().getFullMethodName();
     MethodLabels.Grpc name = Recorder.grpcMethod(full);
     int code = status.getCode().value();
+    // The response's messages were framed when the application sent them, before this close.
+    long[] wire = GrpcWire.take(stream.statsTraceContext());
     Recorder.record("grpc", "server", conn.ssl, conn.localIp, conn.localPort, conn.peerIp, conn.peerPort,
-        name.service(), name.method(), code,
-        StatusClass.grpc(code), true, start, -1, -1, "grpc-java", status.getCause());
+        name.service(), name.method(), code, StatusClass.grpc(code), true, start,
+        wire != null ? wire[0] : -1, wire != null ? wire[1] : -1, "grpc-java", status.getCause());
   }
 }

@@ -55,6 +55,17 @@ final class IdentityTable {
     }
   }
 
+  /** The value of {@code key}, or null when absent. */
+  Object value(Object key) {
+    int h = mix(key);
+    Segment s = segment(h);
+    if (s.size == 0) return null;
+    synchronized (s) {
+      int i = s.indexOf(key, h >>> 4);
+      return i < 0 ? null : s.values[i];
+    }
+  }
+
   /** Removes {@code key}; returns its number, or 0 when absent. */
   long removeNumber(Object key) {
     int h = mix(key);

@@ -121,6 +121,7 @@ public final class Recorder {
       ConnectionFacts.clear();
       ServletRoutes.clear();
       PENDING.clear();
+      GrpcWire.clear();
     }
   }
 

@@ -278,6 +278,7 @@ public final class Reporter {
     if (spans != null) write(Frames.SPANS, spans);
     InFlight.sweep();
     BodyWait.sweep();
+    GrpcWire.sweep();
   }
 
   private void bye(String reason) {

@@ -68,11 +68,16 @@ public final class Recorder {
       boolean client = role == CLIENT || (role != SERVER && CLIENT.equals(role));
       String protocolText = nz(protocol);
       String roleText = nz(role);
-      String local = nz(localIp);
+      // A client library parses its URL per call: its host is a new String each time (also the
+      // peer's ip when the host is a literal). The sender compares a queued call's texts with
+      // its row's key long after, when a new String is a cache miss each (and a young-GC copy
+      // while queued); the thread's last equal text instead is compared by identity.
+      int slot = (int) Thread.currentThread().getId() & (RECENT_SLOTS - 1);
+      String local = same(RECENT_LOCAL, slot, nz(localIp));
       int rowLocalPort = client ? 0 : localPort;
-      String peer = nz(peerIp);
+      String peer = same(RECENT_PEER, slot, nz(peerIp));
       int rowPeerPort = client ? peerPort : 0;
-      String serviceText = nz(service);
+      String serviceText = same(RECENT_SERVICE, slot, nz(service));
       String methodText = nz(method);
       String cls = nz(statusClass);
       String lib = nz(library);
@@ -99,6 +104,24 @@ public final class Recorder {
     } catch (Throwable t) {
       INTERNAL_ERRORS.incrementAndGet();
     }
+  }
+
+  private static final int RECENT_SLOTS = 64;
+  /**
+   * The last local ip, peer ip and service each thread recorded, one slot per thread id (threads
+   * whose ids share a slot take turns in it; a String is immutable, so plain reads and writes).
+   */
+  private static final String[] RECENT_LOCAL = new String[RECENT_SLOTS];
+  private static final String[] RECENT_PEER = new String[RECENT_SLOTS];
+  private static final String[] RECENT_SERVICE = new String[RECENT_SLOTS];
+
+  /** {@code text}, or the equal String this slot held (which it then keeps). */
+  private static String same(String[] recent, int slot, String text) {
+    String last = recent[slot];
+    if (last == text) return text;
+    if (last != null && last.equals(text)) return last;
+    recent[slot] = text;
+    return text;
   }
 
   private static void failForTest() {

@@ -5,8 +5,8 @@ import io.demarc.agent.core.InFlight;
 import net.bytebuddy.asm.Advice;
 
 /**
- * gRPC-java client, {@code ClientCallImpl.start}: remembers when the call began, and marks the
- * thread as starting it, so the stream's context made inside is tied to the call (bytes).
+ * gRPC-java client, {@code ClientCallImpl.start}: remembers when the call began, and ties the
+ * context of the stream made inside to the call (bytes: {@link GrpcWire}).
  */
 public final class GrpcClientStartAdvice {
   private GrpcClientStartAdvice() {}
@@ -18,7 +18,7 @@ public final class GrpcClientStartAdvice {
   }
 
   @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
-  public static void exit() {
-    GrpcWire.started();
+  public static void exit(@Advice.This Object call) {
+    GrpcWire.started(call);
   }
 }

@@ -1,9 +1,6 @@
 package io.demarc.agent.advice;
 
 import io.demarc.agent.core.GrpcWire;
-import io.grpc.Attributes;
-import io.grpc.ClientStreamTracer;
-import io.grpc.Metadata;
 import io.grpc.internal.StatsTraceContext;
 import net.bytebuddy.asm.Advice;
 
@@ -17,12 +14,9 @@ public final class GrpcServerContextAdvice {
   private GrpcServerContextAdvice() {}
 
   @Advice.OnMethodExit(suppress = Throwable.class)
-  public static void exit(@Advice.Argument(2) Metadata headers,
-      @Advice.Return(readOnly = false) StatsTraceContext context) {
+  public static void exit(@Advice.Return(readOnly = false) StatsTraceContext context) {
     if (!GrpcWire.on()) return;
-    if (context == StatsTraceContext.NOOP) {
-      context = StatsTraceContext.newClientContext(new ClientStreamTracer[0], Attributes.EMPTY, headers);
-    }
+    if (context == StatsTraceContext.NOOP) context = (StatsTraceContext) GrpcWire.ownContext(context);
     GrpcWire.serverContext(context);
   }
 }

@@ -115,9 +115,15 @@ record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable s
     }
   }
 
-  /** The slot holding {@code key}, or -1. */
+  /**
+   * The slot holding {@code key}, or -1. From this thread's own slot on: the thread that added a
+   * key is often the one that looks it up (a call ended on the thread that began it), and finds
+   * it in the first slot it reads.
+   */
   private int slotOf(Object key) {
-    for (int i = 0; i < SLOTS; i++) {
+    int home = (int) Thread.currentThread().getId();
+    for (int k = 0; k < SLOTS; k++) {
+      int i = (home + k) & (SLOTS - 1);
       if (key(i) == key) return i;
     }
     return -1;
@@ -125,6 +131,20 @@ record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable s
 
   boolean contains(Object key) {
     return key != null && (slotOf(key) >= 0 || (spilledCount.get() != 0 && spilled.contains(key)));
+  }
+
+  /**
+   * The value of {@code key}, left in place, or null when absent. The slot's key is read again
+   * after its value: a slot freed and taken by another key meanwhile is not mistaken for this one's.
+   */
+  Object value(Object key) {
+    if (key == null) return null;
+    int i = slotOf(key);
+    if (i >= 0) {
+      Object value = values[i];
+      if (key(i) == key) return value;
+    }
+    return spilledCount.get() == 0 ? null : spilled.value(key);
   }
 
   /** Removes {@code key}; returns its number, or 0 when absent (so numbers added are never 0). */

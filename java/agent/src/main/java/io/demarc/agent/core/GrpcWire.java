@@ -1,28 +1,39 @@
 package io.demarc.agent.core;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.lang.reflect.Array;
+import java.lang.reflect.Constructor;
+
 /**
  * Bytes of gRPC calls: the wire size of each message, as gRPC-java reports it to its
  * {@code StatsTraceContext} (the body as sent, compressed if it was; without the 5-byte message
  * prefix, HTTP/2 frames and headers), summed per stream and taken by the call's close advice.
  *
- * <p>A stream's sums are keyed by its StatsTraceContext, created with the stream. The server's
- * call reaches its context through {@code ServerStream.statsTraceContext()}; gRPC shares one
- * no-op context among the streams of a server without tracers, so that advice gives each stream
- * its own (an empty one) while bytes are on. A client's call does not reach its stream's
- * context (the stream may be a retrying or delayed wrapper), so the context is tied to the call
- * when it is made inside the call's {@code start} on the same thread, as it is for a channel
- * that is ready; a call whose stream is made later (a channel still connecting, a retry) has no
- * bytes (-1). Only while bytes are on ({@code l7_bytes_metrics}); entries of calls that never
- * closed are swept like {@link InFlight}'s.
+ * <p>A stream's sums are keyed by its StatsTraceContext, created with the stream, in
+ * {@link CallSlots} (a few hot cache lines; a segment-locked table measured ~1 µs per call in a
+ * JVM sharing its CPU). The server's call reaches its context through
+ * {@code ServerStream.statsTraceContext()}; gRPC shares one no-op context among the streams of a
+ * server without tracers, so that advice gives each stream its own (an empty one) while bytes
+ * are on. A client's call does not reach its stream's context (the stream may be a retrying or
+ * delayed wrapper): the context made inside the call's {@code start}, on the same thread, as it
+ * is for a channel that is ready, is tied to the call when {@code start} returns; a call whose
+ * stream is made later (a channel still connecting, a retry), or that closes before its
+ * {@code start} returned, has no bytes (-1). Only while bytes are on ({@code l7_bytes_metrics});
+ * entries of streams and calls that never closed are swept like {@link InFlight}'s.
  */
 public final class GrpcWire {
   private static final int MAX = 100_000;
   /** Context → long[] {sent, received}; the number is when it was added (for the sweep). */
-  private static final IdentityTable COUNTS = new IdentityTable(MAX);
-  /** Client call → its stream's context. */
-  private static final IdentityTable CLIENT_CONTEXTS = new IdentityTable(MAX);
-  /** The client call whose {@code start} this thread is in. */
-  private static final ThreadLocal<Object> STARTING = new ThreadLocal<>();
+  private static final CallSlots COUNTS = new CallSlots(MAX);
+  /** Client call → its stream's context; the number is when it was added. */
+  private static final CallSlots CONTEXTS = new CallSlots(MAX);
+  /**
+   * Per thread: [0] the client call whose {@code start} it is in, [1] the context made inside it.
+   * One array per thread, made once.
+   */
+  private static final ThreadLocal<Object[]> STARTING = ThreadLocal.withInitial(() -> new Object[2]);
 
   private GrpcWire() {}
 
@@ -33,23 +44,67 @@ public final class GrpcWire {
 
   /** A client call's {@code start} begins on this thread. */
   public static void starting(Object call) {
-    if (on()) STARTING.set(call);
+    if (on()) STARTING.get()[0] = call;
   }
 
-  /** The {@code start} of {@link #starting} returned (or threw). */
-  public static void started() {
-    if (STARTING.get() != null) STARTING.set(null);
+  /** The {@code start} of {@link #starting} returned (or threw): the context made inside is the call's. */
+  public static void started(Object call) {
+    Object[] s = STARTING.get();
+    Object context = s[1];
+    s[0] = null;
+    s[1] = null;
+    if (context != null && CONTEXTS.add(call, System.nanoTime(), context) == IdentityTable.FULL) {
+      COUNTS.removeValue(context);
+      Recorder.internalError();
+    }
   }
 
-  /** A client stream's context was made: tied to the call starting on this thread, if any. */
+  /** {sent, received} of the client call's stream, forgotten; null when unknown. */
+  public static long[] takeClient(Object call) {
+    return call == null ? null : take(CONTEXTS.removeValue(call));
+  }
+
+  /** A client stream's context was made: the first one inside a starting call is that call's. */
   public static void clientContext(Object context) {
-    Object call = STARTING.get();
-    if (call == null || context == null) return;
-    if (track(context)) {
-      if (CLIENT_CONTEXTS.put(call, System.nanoTime(), context, false) == IdentityTable.FULL) {
-        COUNTS.removeValue(context);
-        Recorder.internalError();
+    Object[] s = STARTING.get();
+    if (s[0] == null || s[1] != null || context == null) return;
+    if (track(context)) s[1] = context;
+  }
+
+  /** Makes empty contexts of one StatsTraceContext class (one per class loader that has gRPC). */
+  private record ContextMaker(Class<?> type, MethodHandle constructor, Object noTracers) {
+    /** The maker for {@code type}, through its constructor of a tracer array (package-private). */
+    static ContextMaker of(Class<?> type) throws ReflectiveOperationException {
+      for (Constructor<?> c : type.getDeclaredConstructors()) {
+        Class<?>[] p = c.getParameterTypes();
+        if (p.length != 1 || !p[0].isArray()) continue;
+        c.setAccessible(true);
+        // Typed (Object)Object once, so each call is an exact invoke (a plain invoke of a handle
+        // read from a field adapts its type on every call).
+        MethodHandle h = MethodHandles.lookup().unreflectConstructor(c)
+            .asType(MethodType.methodType(Object.class, Object.class));
+        return new ContextMaker(type, h, Array.newInstance(p[0].getComponentType(), 0));
       }
+      throw new NoSuchMethodException(type.getName() + "(StreamTracer[])");
+    }
+  }
+
+  private static volatile ContextMaker contextMaker;
+
+  /**
+   * A new context with no tracers, of the class of {@code shared} (gRPC's no-op context, which it
+   * shares among a tracer-less server's streams), or {@code shared} itself when none can be made.
+   * Made through the constructor gRPC's own factory methods call, not through one of them (the
+   * client's is hooked).
+   */
+  public static Object ownContext(Object shared) {
+    try {
+      ContextMaker m = contextMaker;
+      if (m == null || m.type != shared.getClass()) contextMaker = m = ContextMaker.of(shared.getClass());
+      return (Object) m.constructor.invokeExact(m.noTracers);
+    } catch (Throwable e) {
+      Recorder.internalError();
+      return shared;
     }
   }
 
@@ -59,8 +114,7 @@ public final class GrpcWire {
   }
 
   private static boolean track(Object context) {
-    Object r = COUNTS.put(context, System.nanoTime(), new long[2], true);
-    if (r == IdentityTable.FULL) {
+    if (COUNTS.add(context, System.nanoTime(), new long[2]) == IdentityTable.FULL) {
       Recorder.internalError();
       return false;
     }
@@ -78,29 +132,21 @@ public final class GrpcWire {
   }
 
   private static void add(Object context, int i, long wireSize) {
-    if (wireSize < 0 || COUNTS.isEmpty()) return;
+    if (wireSize < 0) return;
     // Each direction of a stream is written by one thread at a time (gRPC's framer and
     // deframer), and the close that reads them happens after, through gRPC's own handoffs.
     if (COUNTS.value(context) instanceof long[] c) c[i] += wireSize;
   }
 
-  /** {sent, received} of the client call's stream, forgotten; null when unknown. */
-  public static long[] takeClient(Object call) {
-    if (CLIENT_CONTEXTS.isEmpty()) return null;
-    Object context = CLIENT_CONTEXTS.removeValue(call);
-    return context == null ? null : take(context);
-  }
-
   /** {sent, received} of the stream of {@code context}, forgotten; null when unknown. */
   public static long[] take(Object context) {
-    if (context == null || COUNTS.isEmpty()) return null;
-    return COUNTS.removeValue(context) instanceof long[] c ? c : null;
+    return context != null && COUNTS.removeValue(context) instanceof long[] c ? c : null;
   }
 
-  /** Forgets streams and calls added more than the stale age before {@code now}. */
+  /** Forgets streams added more than the stale age before {@code now}. */
   static void sweep(long now) {
-    COUNTS.removeIf((k, added, v) -> now - added > InFlight.STALE_NS);
-    CLIENT_CONTEXTS.removeIf((k, added, v) -> now - added > InFlight.STALE_NS);
+    COUNTS.removeIf((k, added, v) -> now - added > InFlight.STALE_NS, v -> {});
+    CONTEXTS.removeIf((k, added, v) -> now - added > InFlight.STALE_NS, v -> {});
   }
 
   public static void sweep() {
@@ -109,7 +155,7 @@ public final class GrpcWire {
 
   public static void clear() {
     COUNTS.clear();
-    CLIENT_CONTEXTS.clear();
+    CONTEXTS.clear();
   }
 
   /** Streams being counted (tests). */

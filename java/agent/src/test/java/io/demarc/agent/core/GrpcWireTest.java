@@ -2,8 +2,12 @@ package io.demarc.agent.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.internal.StatsTraceContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -51,7 +55,7 @@ class GrpcWireTest {
     Object call = new Object(), context = new Object(), later = new Object();
     GrpcWire.starting(call);
     GrpcWire.clientContext(context);
-    GrpcWire.started();
+    GrpcWire.started(call);
     // Made after start returned (a delayed or retried stream): not this call's.
     GrpcWire.clientContext(later);
     GrpcWire.sent(context, 30);
@@ -63,6 +67,47 @@ class GrpcWireTest {
   }
 
   @Test
+  void onlyTheFirstContextMadeInsideStartIsTheCalls() {
+    Object call = new Object(), first = new Object(), second = new Object();
+    GrpcWire.starting(call);
+    GrpcWire.clientContext(first);
+    GrpcWire.clientContext(second);
+    GrpcWire.started(call);
+    GrpcWire.sent(first, 8);
+    GrpcWire.sent(second, 9);
+    assertArrayEquals(new long[] {8, 0}, GrpcWire.takeClient(call));
+    assertNull(GrpcWire.take(second), "not tracked");
+    assertEquals(0, GrpcWire.size());
+  }
+
+  @Test
+  void manyStreamsAtOnceKeepTheirOwnSums() {
+    // More streams in flight than CallSlots has slots: most sums wait in the table behind them.
+    Object[] contexts = new Object[1000];
+    for (int i = 0; i < contexts.length; i++) {
+      contexts[i] = new Object();
+      GrpcWire.serverContext(contexts[i]);
+    }
+    for (int i = 0; i < contexts.length; i++) {
+      GrpcWire.sent(contexts[i], i);
+      GrpcWire.received(contexts[i], 2L * i);
+    }
+    for (int i = contexts.length - 1; i >= 0; i--) {
+      assertArrayEquals(new long[] {i, 2L * i}, GrpcWire.take(contexts[i]), "stream " + i);
+    }
+    assertEquals(0, GrpcWire.size());
+  }
+
+  @Test
+  void aTracerlessServerStreamGetsAContextOfItsOwn() {
+    Object a = GrpcWire.ownContext(StatsTraceContext.NOOP), b = GrpcWire.ownContext(StatsTraceContext.NOOP);
+    assertInstanceOf(StatsTraceContext.class, a);
+    assertNotSame(StatsTraceContext.NOOP, a);
+    assertNotSame(a, b, "one per stream");
+    assertTrue(((StatsTraceContext) a).getTracersForTest().isEmpty(), "no tracers: it does what the no-op one does");
+  }
+
+  @Test
   void nothingIsTrackedWhileBytesAreOff() {
     Config d = Config.DEFAULT;
     Recorder.configure(new Config(d.reportPeriodMs(), d.metrics(), false, d.trace(), d.traceSampleRatio(),
@@ -70,7 +115,7 @@ class GrpcWireTest {
     Object call = new Object(), context = new Object(), server = new Object();
     GrpcWire.starting(call);
     GrpcWire.clientContext(context);
-    GrpcWire.started();
+    GrpcWire.started(call);
     GrpcWire.serverContext(server);
     GrpcWire.sent(context, 3);
     assertNull(GrpcWire.takeClient(call));

@@ -16,7 +16,11 @@ public final class GrpcServerContextAdvice {
   @Advice.OnMethodExit(suppress = Throwable.class)
   public static void exit(@Advice.Return(readOnly = false) StatsTraceContext context) {
     if (!GrpcWire.on()) return;
-    if (context == StatsTraceContext.NOOP) context = (StatsTraceContext) GrpcWire.ownContext(context);
+    if (context == StatsTraceContext.NOOP) {
+      Object own = GrpcWire.ownContext(context);
+      if (own == context) return; // none could be made: this stream has no bytes
+      context = (StatsTraceContext) own;
+    }
     GrpcWire.serverContext(context);
   }
 }

@@ -116,7 +116,7 @@ public final class Recorder {
   private static final String[] RECENT_SERVICE = new String[RECENT_SLOTS];
 
   /** {@code text}, or the equal String this slot held (which it then keeps). */
-  private static String same(String[] recent, int slot, String text) {
+  static String same(String[] recent, int slot, String text) {
     String last = recent[slot];
     if (last == text) return text;
     if (last != null && last.equals(text)) return last;

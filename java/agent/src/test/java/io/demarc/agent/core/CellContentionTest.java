@@ -76,6 +76,10 @@ class CellContentionTest {
     int perWriter = 200_000;
     AtomicLong done = new AtomicLong();
     Thread[] ts = new Thread[writers];
+    // The writers start while the flusher holds every stripe, which it lets go only once one of
+    // them has taken the shared path: on a busy host they could otherwise all finish before the
+    // flusher's first hold.
+    for (int s = 0; s < Cell.STRIPES; s++) c.holdStripe(s);
     for (int t = 0; t < writers; t++) {
       ts[t] = new Thread(() -> {
         for (int i = 0; i < perWriter; i++) {
@@ -85,11 +89,15 @@ class CellContentionTest {
       });
       ts[t].start();
     }
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (c.sharedAdds() == 0 && System.nanoTime() < deadline) LockSupport.parkNanos(10_000);
     long requests = 0;
     long bytes = 0;
-    while (done.get() < writers) {
-      for (int s = 0; s < Cell.STRIPES; s++) c.holdStripe(s);
-      LockSupport.parkNanos(20_000);
+    for (boolean first = true; first || done.get() < writers; first = false) {
+      if (!first) {
+        for (int s = 0; s < Cell.STRIPES; s++) c.holdStripe(s);
+        LockSupport.parkNanos(20_000);
+      }
       for (int s = 0; s < Cell.STRIPES; s++) c.releaseStripe(s);
       long[] d = c.takeDelta();
       if (d == null) continue;

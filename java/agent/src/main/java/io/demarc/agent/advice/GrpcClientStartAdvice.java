@@ -12,13 +12,13 @@ public final class GrpcClientStartAdvice {
   private GrpcClientStartAdvice() {}
 
   @Advice.OnMethodEnter(suppress = Throwable.class)
-  public static void enter(@Advice.This Object call) {
+  public static boolean enter(@Advice.This Object call) {
     InFlight.begin(call);
-    GrpcWire.starting(call);
+    return GrpcWire.starting(call);
   }
 
   @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
-  public static void exit(@Advice.This Object call) {
-    GrpcWire.started(call);
+  public static void exit(@Advice.Enter boolean bytes, @Advice.This Object call) {
+    if (bytes) GrpcWire.started(call);
   }
 }

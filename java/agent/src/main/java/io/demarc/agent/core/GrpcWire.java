@@ -43,9 +43,11 @@ public final class GrpcWire {
     return Recorder.active() && Recorder.config().bytes();
   }
 
-  /** A client call's {@code start} begins on this thread. */
-  public static void starting(Object call) {
-    if (on()) STARTING.get()[0] = call;
+  /** A client call's {@code start} begins on this thread; false when bytes are off (then no {@link #started}). */
+  public static boolean starting(Object call) {
+    if (!on()) return false;
+    STARTING.get()[0] = call;
+    return true;
   }
 
   /** The {@code start} of {@link #starting} returned (or threw): the context made inside is the call's. */
@@ -67,6 +69,7 @@ public final class GrpcWire {
 
   /** A client stream's context was made: the first one inside a starting call is that call's. */
   public static void clientContext(Object context) {
+    if (!on()) return;
     Object[] s = STARTING.get();
     if (s[0] == null || s[1] != null || context == null) return;
     if (track(context)) s[1] = context;
@@ -133,7 +136,7 @@ public final class GrpcWire {
   }
 
   private static void add(Object context, int i, long wireSize) {
-    if (wireSize < 0) return;
+    if (wireSize < 0 || !on()) return;
     // Each direction of a stream is written by one thread at a time (gRPC's framer and
     // deframer), and the close that reads them happens after, through gRPC's own handoffs.
     if (COUNTS.value(context) instanceof long[] c) c[i] += wireSize;

@@ -22,3 +22,4 @@ export { installLibbpfLog, setLibbpfSink } from "./log.ts";
 export type { LibbpfLevel, LibbpfSink } from "./log.ts";
 export { ensureBpffs, ensureTracefs } from "./mounts.ts";
 export { releaseFreeMemory } from "./libc.ts";
+export { kernelStructMembers } from "./btf.ts";

@@ -107,6 +107,17 @@ export const LIBBPF_SYMBOLS = {
     result: "i32",
   },
 
+  // struct btf *btf__load_vmlinux_btf(void)   (NULL and errno when the kernel has no BTF)
+  btf__load_vmlinux_btf: { parameters: [], result: "pointer" },
+  // void btf__free(struct btf *btf)
+  btf__free: { parameters: ["pointer"], result: "void" },
+  // __s32 btf__find_by_name_kind(const struct btf *btf, const char *type_name, __u32 kind)
+  btf__find_by_name_kind: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
+  // const struct btf_type *btf__type_by_id(const struct btf *btf, __u32 id)
+  btf__type_by_id: { parameters: ["pointer", "u32"], result: "pointer" },
+  // const char *btf__name_by_offset(const struct btf *btf, __u32 offset)
+  btf__name_by_offset: { parameters: ["pointer", "u32"], result: "pointer" },
+
   // long libbpf_get_error(const void *ptr)   (-errno for NULL/ERR_PTR, 0 otherwise)
   libbpf_get_error: { parameters: ["pointer"], result: "i64" },
   // libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn)

@@ -29,7 +29,7 @@ const COUNTERS = [
   "segs_out",
   "segs_in",
   "total_retrans",
-  "retrans_skbs",
+  "rto_count",
   "retrans_failed",
   "drops",
   "rst_sent",
@@ -540,7 +540,7 @@ export class FlowTable {
         labels,
         values: {
           retrans: c[F.total_retrans],
-          retrans_events: c[F.retrans_skbs],
+          timeouts: c[F.rto_count],
           retrans_failed: c[F.retrans_failed],
           retrans_ratio: c[F.segs_out] ? c[F.total_retrans] / c[F.segs_out] : 0,
           lost: sum(F.lost_out),

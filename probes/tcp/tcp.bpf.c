@@ -456,6 +456,15 @@ static __always_inline void fill_ident(struct tcp_snap *s, const struct sock *sk
 	copy_addrs(s->saddr, s->daddr, sk, s->family);
 }
 
+/* Retransmission timeouts, counted by the kernel since 6.7 (next to total_retrans, on a line the
+ * read loads anyway); 0 before, which user space reports as a degraded part. */
+static __always_inline __u32 rto_count(const struct tcp_sock *tp)
+{
+	if (bpf_core_field_exists(tp->total_rto))
+		return tp->total_rto; /* a direct load: tp is a trusted BTF pointer */
+	return 0;
+}
+
 /* Owner and event counters, from our per-connection entry. */
 static __always_inline void fill_conn(struct tcp_snap *s, const struct conn_info *ci)
 {
@@ -464,7 +473,6 @@ static __always_inline void fill_conn(struct tcp_snap *s, const struct conn_info
 	s->established = ci->established;
 	s->connect_ns = ci->connect_ns;
 	s->syn_srtt_us = ci->syn_srtt_us;
-	s->retrans_skbs = ci->retrans_skbs;
 	s->retrans_failed = ci->retrans_failed;
 	s->rst_sent = ci->rst_sent;
 	s->rst_recv = ci->rst_recv;
@@ -488,6 +496,7 @@ static __always_inline void fill_counters(struct tcp_snap *s, const struct sock 
 		s->segs_out = tp->segs_out; /* tcp_abnormal's retransmission ratio divides by it */
 	if (fields & FIELDS_ABN) {
 		s->total_retrans = tp->total_retrans;
+		s->rto_count = rto_count(tp);
 		s->drops = sk_drops(sk);
 	}
 }
@@ -683,9 +692,9 @@ static __always_inline bool fold_closed(const struct sock *sk, struct tcp_sock *
 		v->segs_out += tp->segs_out;
 	if (fields & FIELDS_ABN) {
 		v->total_retrans += tp->total_retrans;
+		v->rto_count += rto_count(tp);
 		v->drops += sk_drops(sk);
 	}
-	v->retrans_skbs += ci->retrans_skbs;
 	v->retrans_failed += ci->retrans_failed;
 	if (ci->rst_sent)
 		__sync_fetch_and_add(&v->rst_sent, ci->rst_sent);
@@ -876,20 +885,18 @@ int BPF_PROG(on_state, const struct sock *sk, const int oldstate, const int news
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(on_retransmit, const struct sock *sk, const struct sk_buff *skb, int err)
 {
-	/* The mark before the lookup, although only tracked sockets need it: its loads then overlap
-	 * the lookup's misses (timer context: all cold). Marking after the lookup measured
-	 * 1.1-1.3x the cost per run for tracked sockets (bench/tcp_ab_bench.ts). */
+	/* The mark makes the next read load the socket, whose own counters (total_retrans,
+	 * total_rto) say how many segments went again and how many timeouts fired. The `conns`
+	 * lookup, for our own count of calls, cost 2.5x the mark alone (a retransmission from a
+	 * timer finds the bucket and element cold; bench/tcp_ab_bench.ts, 154 vs 382 ns a run), so
+	 * only a failed retransmission, which the socket does not count, looks its entry up. */
 	mark_active(sk);
+	if (!err)
+		return 0;
 	__u64 key = (__u64)sk;
 	struct conn_info *ci = bpf_map_lookup_elem(&conns, &key);
-	if (!ci)
-		return 0;
-	/* Every writer of these counters holds the socket lock: no atomic needed. (Moving
-	 * retrans_skbs onto the element's first line, the one holding the key, measured no gain:
-	 * new/old 0.99 over 1,975 runs.) */
-	ci->retrans_skbs++;
-	if (err)
-		ci->retrans_failed++;
+	if (ci)
+		ci->retrans_failed++; /* its writers hold the socket lock: no atomic needed */
 	return 0;
 }
 

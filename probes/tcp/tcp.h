@@ -67,8 +67,7 @@ struct conn_info {
 	__u64 start_ns;        /* SYN_SENT time (client; 0 for a server) */
 	__u64 connect_ns;      /* client: SYN sent -> ESTABLISHED; server: 0 */
 	__u32 syn_srtt_us;     /* srtt when the handshake completed (client SYN RTT, server SYN-ACK RTT) */
-	__u32 retrans_skbs;    /* tcp_retransmit_skb calls (one per skb, a GSO skb holds many segments) */
-	__u32 retrans_failed;  /* ... that failed to leave this host (err != 0) */
+	__u32 retrans_failed;  /* tcp_retransmit_skb calls that failed to leave this host (err != 0) */
 	__u32 rst_sent;
 	__u32 rst_recv;
 	__u32 zero_wnd_rx;     /* segments received while the peer's window was zero (tcp_probe) */
@@ -111,7 +110,7 @@ struct flow_closed {
 	__u32 segs_out;
 	__u32 segs_in;
 	__u32 total_retrans;
-	__u32 retrans_skbs;
+	__u32 rto_count;       /* tcp_sock total_rto: retransmission timeouts (kernel 6.7+) */
 	__u32 retrans_failed;
 	__u32 drops;
 	__u32 rst_sent;
@@ -198,7 +197,7 @@ struct tcp_snap {
 	__u32 wmem_queued;
 	__u32 backlog;
 	__u32 drops;
-	__u32 retrans_skbs;
+	__u32 rto_count;       /* tcp_sock total_rto: retransmission timeouts (kernel 6.7+) */
 	__u32 retrans_failed;
 	__u32 rst_sent;
 	__u32 rst_recv;

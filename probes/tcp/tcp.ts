@@ -15,7 +15,7 @@ import type {
   ProbeDriver,
   Row,
 } from "../../runner/probe_api.ts";
-import { ensureTracefs, NetnsSet, releaseFreeMemory } from "../../ffi/libbpf.ts";
+import { ensureTracefs, kernelStructMembers, NetnsSet, releaseFreeMemory } from "../../ffi/libbpf.ts";
 import { adoptSockets } from "./adopt.ts";
 import { FlowTable } from "./flows.ts";
 import { type KernelHz, kernelHz } from "./hz.ts";
@@ -77,6 +77,8 @@ class TcpDriver implements ProbeDriver {
   #foldable = false;
   /** CONFIG_HZ, read at the first start. */
   #hz: KernelHz | undefined;
+  /** Whether this kernel's tcp_sock counts retransmission timeouts (6.7+), read at first need. */
+  #countsTimeouts: boolean | undefined;
   /** Newly watched processes whose existing sockets the next read adopts. */
   #scanPids = new Set<number>();
   #lastError: string | undefined;
@@ -205,6 +207,15 @@ class TcpDriver implements ProbeDriver {
           failed.find((d) => unmarked.includes(d.part))?.reason ?? "unknown"
         }): every socket is read in full each period`,
       });
+    }
+    if (config.probes.includes("tcp_abnormal")) {
+      this.#countsTimeouts ??= kernelStructMembers("tcp_sock").includes("total_rto");
+      if (!this.#countsTimeouts) {
+        this.#degraded.push({
+          part: "tcp_abn timeouts",
+          reason: "this kernel's tcp_sock has no total_rto (added in Linux 6.7): timeouts read 0",
+        });
+      }
     }
     const hzSource = this.#hz?.source ?? "";
     if (hzSource.startsWith("assumed")) {

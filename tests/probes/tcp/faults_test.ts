@@ -73,7 +73,6 @@ Deno.test("10% loss on the receiver's input raises retransmissions for exactly t
     const faulted = { tgid: lossy.pid, role: "client", server_port: 5001 };
     const ok = { tgid: clean.pid, role: "client", server_port: 5002 };
     assert(value(abn, faulted, "retrans") > 0, "retransmitted segments on the lossy connection");
-    assert(value(abn, faulted, "retrans_events") > 0, "retransmit events on the lossy connection");
     assert(
       value(abn, faulted, "retrans_ratio") > 0.01,
       `ratio ${value(abn, faulted, "retrans_ratio")}`,
@@ -81,21 +80,98 @@ Deno.test("10% loss on the receiver's input raises retransmissions for exactly t
     // A retransmission fails (err < 0) when the original is still queued on this host (TSQ, the
     // qdisc: -EBUSY), which a busy host sees now and then: some may, never all of them.
     const failed = value(abn, faulted, "retrans_failed");
-    const events = value(abn, faulted, "retrans_events");
-    assert(failed < events, `failed retransmissions ${failed} of ${events}`);
+    assert(failed < value(abn, faulted, "retrans"), `failed retransmissions ${failed}`);
+    // Every timeout retransmits at least one segment.
+    assert(value(abn, faulted, "timeouts") <= value(abn, faulted, "retrans"));
     // The clean connection may see a tail-loss probe or two when the host is busy (they count as
     // retransmissions), never the lossy connection's dozens.
     const lossyRetrans = value(abn, faulted, "retrans");
     assert(lossyRetrans >= 20, `lossy retrans ${lossyRetrans}`);
     assert(value(abn, ok, "retrans") <= 2, `clean retrans ${value(abn, ok, "retrans")}`);
-    assert(
-      value(abn, ok, "retrans_events") <= 2,
-      `clean retrans events ${value(abn, ok, "retrans_events")}`,
-    );
+    // A timeout needs 200 ms without an ACK on a link of sub-millisecond RTT.
+    assertEquals(value(abn, ok, "timeouts"), 0, "clean timeouts");
     assertEquals(value(abn, ok, "lost"), 0);
     // The receiving side did not retransmit anything either.
     assert(value(abn, { tgid: srv1.pid, role: "server" }, "retrans") <= 2);
     console.log(`max lost_out seen on the lossy connection: ${maxLost}`);
+  } finally {
+    await h.close();
+    for (const p of procs) await p.kill();
+    await net.close();
+  }
+});
+
+Deno.test("a black-holed connection counts its retransmission timeouts; the other connection none", async () => {
+  const net = await NetPair.create();
+  const srv1 = await Traffic.spawn(net.b, ["server", "5011"]);
+  const srv2 = await Traffic.spawn(net.b, ["server", "5012"]);
+  const holed = await Traffic.spawn(net.a, [
+    "client",
+    net.ipB,
+    "5011",
+    "--bytes",
+    "1000",
+    "--hold",
+  ]);
+  const clean = await Traffic.spawn(net.a, [
+    "client",
+    net.ipB,
+    "5012",
+    "--bytes",
+    "1000",
+    "--hold",
+  ]);
+  const procs = [srv1, srv2, holed, clean];
+  // The default read_changed_only: nothing arrives on the black-holed socket, so only the
+  // retransmit program's activity mark gets it read again.
+  const h = await startProbe(
+    "tcp",
+    await configFor("tcp", ["tcp_abnormal"], { report_period: 1 }),
+    new Set(procs.map((p) => p.pid)),
+  );
+  try {
+    for (const c of [holed, clean]) await c.send();
+    for (const c of [holed, clean]) await c.next();
+    await h.waitFor(
+      "tcp_abn",
+      (r) =>
+        rowsWith(r, { tgid: holed.pid }).length + rowsWith(r, { tgid: clean.pid }).length === 2,
+    );
+    await net.exec(net.b, "nft", "add", "table", "inet", "dmhole");
+    await net.exec(
+      net.b,
+      "nft",
+      "add",
+      "chain",
+      "inet",
+      "dmhole",
+      "in",
+      "{ type filter hook input priority 0; }",
+    );
+    await net.exec(
+      net.b,
+      "nft",
+      "add",
+      "rule",
+      "inet",
+      "dmhole",
+      "in",
+      "tcp",
+      "dport",
+      "5011",
+      "drop",
+    );
+    for (const c of [holed, clean]) await c.send("send 1000");
+    for (const c of [holed, clean]) await c.next();
+    // The RTO starts at 200 ms and doubles: timeouts at ~0.2, 0.6, 1.4, 3.0 and 6.2 s. The send
+    // marked the socket for this period and the next (1 s each); the fourth timeout is seen only
+    // if the retransmissions mark it.
+    const abn = await h.waitFor("tcp_abn", (r) => value(r, { tgid: holed.pid }, "timeouts") >= 4);
+    const timeouts = value(abn, { tgid: holed.pid }, "timeouts");
+    assert(timeouts <= 5, `timeouts ${timeouts} in under 7 s`);
+    assert(value(abn, { tgid: holed.pid }, "retrans") >= timeouts);
+    assertEquals(value(abn, { tgid: clean.pid }, "timeouts"), 0);
+    assert(value(abn, { tgid: clean.pid }, "retrans") <= 2);
   } finally {
     await h.close();
     for (const p of procs) await p.kill();

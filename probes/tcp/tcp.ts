@@ -15,7 +15,12 @@ import type {
   ProbeDriver,
   Row,
 } from "../../runner/probe_api.ts";
-import { ensureTracefs, kernelStructMembers, NetnsSet, releaseFreeMemory } from "../../ffi/libbpf.ts";
+import {
+  ensureTracefs,
+  kernelStructMembers,
+  NetnsSet,
+  releaseFreeMemory,
+} from "../../ffi/libbpf.ts";
 import { adoptSockets } from "./adopt.ts";
 import { FlowTable } from "./flows.ts";
 import { type KernelHz, kernelHz } from "./hz.ts";

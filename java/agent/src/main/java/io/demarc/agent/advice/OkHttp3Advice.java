@@ -56,7 +56,7 @@ public final class OkHttp3Advice {
           StatusClass.http(status), response != null, start, sent, received, "okhttp3", thrown);
       return;
     }
-    BodyWait.await(transmitter, url.isHttps(), ip, url.port(), url.host(), method, status, start, sent, received,
+    BodyWait.awaitOnce(transmitter, url.isHttps(), ip, url.port(), url.host(), method, status, start, sent, received,
         "okhttp3");
   }
 }

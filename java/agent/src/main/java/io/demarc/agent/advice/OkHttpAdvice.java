@@ -43,6 +43,6 @@ public final class OkHttpAdvice {
           StatusClass.http(status), response != null, start, sent, received, "okhttp", thrown);
       return;
     }
-    BodyWait.await(call, url.isHttps(), ip, url.port(), url.host(), method, status, start, sent, received, "okhttp");
+    BodyWait.awaitOnce(call, url.isHttps(), ip, url.port(), url.host(), method, status, start, sent, received, "okhttp");
   }
 }

@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * HTTP client calls whose response head is in while the application still reads the body. The
@@ -42,6 +43,11 @@ public final class BodyWait {
   private static final long[] NUMBER = new long[SLOTS * NUMBERS];
   /** Calls that found no free slot, as objects; each entry's number is its head time, for the sweep. */
   private static final CallSlots OVERFLOW = new CallSlots(MAX);
+  /**
+   * Calls in {@link #OVERFLOW}: while 0, a take that missed the slots has nothing more to look
+   * up (a miss would otherwise scan OVERFLOW's 64 slots too).
+   */
+  private static final AtomicInteger OVERFLOWED = new AtomicInteger();
 
   private BodyWait() {}
 
@@ -82,6 +88,22 @@ public final class BodyWait {
     // The key reused before its body ended (a retry on the same exchange): the older call ends
     // at this head.
     take(key, headAt);
+    park(key, ssl, peerIp, peerPort, host, method, status, start, headAt, bytesSent, bytesReceived, library);
+  }
+
+  /**
+   * {@link #await} for a key that waits at most once: a call object the library executes once
+   * (OkHttp's), so no older call can wait under it and the look for one is skipped.
+   */
+  public static void awaitOnce(Object key, boolean ssl, String peerIp, int peerPort, String host, String method,
+      int status, long start, long bytesSent, long bytesReceived, String library) {
+    if (start == 0 || key == null) return;
+    park(key, ssl, peerIp, peerPort, host, method, status, start, System.nanoTime(), bytesSent, bytesReceived,
+        library);
+  }
+
+  private static void park(Object key, boolean ssl, String peerIp, int peerPort, String host, String method,
+      int status, long start, long headAt, long bytesSent, long bytesReceived, String library) {
     int home = (int) Thread.currentThread().getId();
     for (int k = 0; k < PROBES; k++) {
       int i = (home + k) & (SLOTS - 1);
@@ -103,7 +125,11 @@ public final class BodyWait {
     }
     Call c = new Call(ssl, peerIp, peerPort, host, method, status, start, headAt, bytesSent, bytesReceived,
         library);
-    if (OVERFLOW.add(key, headAt, c) == IdentityTable.FULL) c.record(0);
+    OVERFLOWED.incrementAndGet(); // before the add: a take that finds it there finds the count too
+    if (OVERFLOW.add(key, headAt, c) == IdentityTable.FULL) {
+      OVERFLOWED.decrementAndGet();
+      c.record(0);
+    }
   }
 
   /**
@@ -111,7 +137,11 @@ public final class BodyWait {
    * one waits; returns whether one did.
    */
   private static boolean take(Object key, long endNs) {
-    for (int i = 0; i < SLOTS; i++) {
+    // From this thread's own slot on: the thread that parked a call is the one that ends it for
+    // a synchronous client, and finds it in the first slot it reads.
+    int home = (int) Thread.currentThread().getId();
+    for (int k = 0; k < SLOTS; k++) {
+      int i = (home + k) & (SLOTS - 1);
       if (key(i) != key) continue;
       int t = i * TEXTS, n = i * NUMBERS;
       String peerIp = (String) TEXT[t], host = (String) TEXT[t + 1], method = (String) TEXT[t + 2],
@@ -123,8 +153,10 @@ public final class BodyWait {
           received, library);
       return true;
     }
+    if (OVERFLOWED.get() == 0) return false;
     Object c = OVERFLOW.removeValue(key);
     if (c == null) return false;
+    OVERFLOWED.decrementAndGet();
     ((Call) c).record(endNs);
     return true;
   }
@@ -147,6 +179,7 @@ public final class BodyWait {
     if (OVERFLOW.isEmpty()) return;
     List<Call> due = new ArrayList<>();
     OVERFLOW.removeIf((key, headAt, c) -> now - headAt > timeoutNs, c -> due.add((Call) c));
+    OVERFLOWED.addAndGet(-due.size());
     for (Call c : due) c.record(c.headAt); // outside the table's locks
   }
 
@@ -163,6 +196,7 @@ public final class BodyWait {
       }
     }
     OVERFLOW.clear();
+    OVERFLOWED.set(0);
   }
 
   public static int size() {

@@ -148,6 +148,26 @@ class BodyWaitTest {
   }
 
   @Test
+  void callsParkedOnceAndEndedOnAnotherThreadAreEachRecordedOnce() throws Exception {
+    int n = BodyWait.SLOTS * 2; // most of them wait as objects behind the slots
+    Object[] calls = new Object[n];
+    for (int i = 0; i < n; i++) {
+      calls[i] = new Object();
+      BodyWait.awaitOnce(calls[i], false, "10.0.0.7", 8443, "api.example", "GET /items", 200,
+          System.nanoTime(), 0, 0, "okhttp");
+    }
+    assertEquals(n, BodyWait.size());
+    Thread ender = new Thread(() -> {
+      for (Object c : calls) BodyWait.end(c); // from another thread's home slot
+      for (Object c : calls) BodyWait.end(c); // again: nothing more
+    });
+    ender.start();
+    ender.join();
+    assertEquals(0, BodyWait.size());
+    assertEquals((long) n, row().get("requests"));
+  }
+
+  @Test
   void clearForgetsTheWaitingCallsWithoutRecordingThem() {
     for (int i = 0; i < BodyWait.SLOTS * 2; i++) await(new Object(), false, 200, System.nanoTime());
     BodyWait.clear();

@@ -38,7 +38,7 @@ import java.util.function.Consumer;
  *     nothing more to look up
  */
 record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable spilled,
-    AtomicInteger spilledCount) {
+    AtomicInteger spilledCount, boolean homedByKey) {
   static final int SLOTS = 64;
   /** How many slots from its thread's own an add tries before it moves an occupant out. */
   private static final int PROBES = 4;
@@ -47,9 +47,26 @@ record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable s
 
   private static final VarHandle KEYS = MethodHandles.arrayElementVarHandle(Object[].class);
 
-  /** At most {@code max} keys in the table behind the slots. */
+  /** At most {@code max} keys in the table behind the slots; a key's first slot is its thread's. */
   CallSlots(int max) {
-    this(new Object[SLOTS], new long[SLOTS], new Object[SLOTS], new IdentityTable(max), new AtomicInteger());
+    this(max, false);
+  }
+
+  /**
+   * As {@link #CallSlots(int)}; with {@code homedByKey} a key's first slot follows from the key
+   * itself (its identity hash), for keys that threads other than the one that added them look up:
+   * from another thread's slot a lookup would read on through up to all 64 (in a gRPC server a
+   * stream is made on the transport's thread and its messages and close run on the
+   * application's). The hash costs the key's first {@code identityHashCode} (a call into the VM
+   * that installs it in the header) once per key.
+   */
+  CallSlots(int max, boolean homedByKey) {
+    this(new Object[SLOTS], new long[SLOTS], new Object[SLOTS], new IdentityTable(max), new AtomicInteger(),
+        homedByKey);
+  }
+
+  private int home(Object key) {
+    return homedByKey ? System.identityHashCode(key) : (int) Thread.currentThread().getId();
   }
 
   // Typed Object arguments and results: exact VarHandle calls, no adaptation per call.
@@ -67,7 +84,7 @@ record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable s
    * twice. Returns null, or {@link IdentityTable#FULL} when the table is full and nothing was stored.
    */
   Object add(Object key, long number, Object value) {
-    int home = (int) Thread.currentThread().getId();
+    int home = home(key);
     for (int k = 0; k < PROBES; k++) {
       int i = (home + k) & (SLOTS - 1);
       if (key(i) == null && swap(i, null, CLAIMING)) {
@@ -116,12 +133,12 @@ record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable s
   }
 
   /**
-   * The slot holding {@code key}, or -1. From this thread's own slot on: the thread that added a
-   * key is often the one that looks it up (a call ended on the thread that began it), and finds
-   * it in the first slot it reads.
+   * The slot holding {@code key}, or -1. From the key's first slot on: its thread's, as the thread
+   * that added a key is often the one that looks it up (a call ended on the thread that began it),
+   * and finds it in the first slot it reads; or the key's own ({@code homedByKey}).
    */
   private int slotOf(Object key) {
-    int home = (int) Thread.currentThread().getId();
+    int home = home(key);
     for (int k = 0; k < SLOTS; k++) {
       int i = (home + k) & (SLOTS - 1);
       if (key(i) == key) return i;

@@ -27,9 +27,9 @@ import java.lang.reflect.Constructor;
 public final class GrpcWire {
   private static final int MAX = 100_000;
   /** Context → long[] {sent, received}; the number is when it was added (for the sweep). */
-  private static final CallSlots COUNTS = new CallSlots(MAX);
+  private static final CallSlots COUNTS = new CallSlots(MAX, true);
   /** Client call → its stream's context; the number is when it was added. */
-  private static final CallSlots CONTEXTS = new CallSlots(MAX);
+  private static final CallSlots CONTEXTS = new CallSlots(MAX, true);
   /**
    * Per thread: [0] the client call whose {@code start} it is in, [1] the context made inside it.
    * One array per thread, made once.
@@ -75,37 +75,39 @@ public final class GrpcWire {
     if (track(context)) s[1] = context;
   }
 
-  /** Makes empty contexts of one StatsTraceContext class (one per class loader that has gRPC). */
-  private record ContextMaker(Class<?> type, MethodHandle constructor, Object noTracers) {
-    /** The maker for {@code type}, through its constructor of a tracer array (package-private). */
-    static ContextMaker of(Class<?> type) throws ReflectiveOperationException {
-      for (Constructor<?> c : type.getDeclaredConstructors()) {
-        Class<?>[] p = c.getParameterTypes();
-        if (p.length != 1 || !p[0].isArray()) continue;
-        c.setAccessible(true);
-        // Typed (Object)Object once, so each call is an exact invoke (a plain invoke of a handle
-        // read from a field adapts its type on every call).
-        MethodHandle h = MethodHandles.lookup().unreflectConstructor(c)
-            .asType(MethodType.methodType(Object.class, Object.class));
-        return new ContextMaker(type, h, Array.newInstance(p[0].getComponentType(), 0));
-      }
-      throw new NoSuchMethodException(type.getName() + "(StreamTracer[])");
-    }
-  }
-
-  private static volatile ContextMaker contextMaker;
+  /**
+   * (shared) → a new context with no tracers, of {@code shared}'s class, through its constructor
+   * of a tracer array (package-private; not one of gRPC's factory methods, as the client's is
+   * hooked); {@code shared} itself for a class without one. Through an {@link InlineCache}: a
+   * handle read from a field at each call went through generic invokers, a tenth of a gRPC
+   * server's agent samples under JFR.
+   */
+  private static final MethodHandle NEW_CONTEXT = InlineCache.invoker(
+      MethodType.methodType(Object.class, Object.class), type -> {
+        try {
+          for (Constructor<?> c : type.getDeclaredConstructors()) {
+            Class<?>[] p = c.getParameterTypes();
+            if (p.length != 1 || !p[0].isArray()) continue;
+            c.setAccessible(true);
+            MethodHandle make = MethodHandles.lookup().unreflectConstructor(c)
+                .asType(MethodType.methodType(Object.class, Object.class));
+            Object noTracers = Array.newInstance(p[0].getComponentType(), 0);
+            return MethodHandles.dropArguments(MethodHandles.insertArguments(make, 0, noTracers), 0, Object.class);
+          }
+        } catch (ReflectiveOperationException | RuntimeException e) {
+          // below: no context of our own for this class
+        }
+        Recorder.internalError();
+        return MethodHandles.identity(Object.class);
+      });
 
   /**
    * A new context with no tracers, of the class of {@code shared} (gRPC's no-op context, which it
    * shares among a tracer-less server's streams), or {@code shared} itself when none can be made.
-   * Made through the constructor gRPC's own factory methods call, not through one of them (the
-   * client's is hooked).
    */
   public static Object ownContext(Object shared) {
     try {
-      ContextMaker m = contextMaker;
-      if (m == null || m.type != shared.getClass()) contextMaker = m = ContextMaker.of(shared.getClass());
-      return (Object) m.constructor.invokeExact(m.noTracers);
+      return (Object) NEW_CONTEXT.invokeExact(shared);
     } catch (Throwable e) {
       Recorder.internalError();
       return shared;

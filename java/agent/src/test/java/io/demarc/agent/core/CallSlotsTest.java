@@ -34,6 +34,45 @@ class CallSlotsTest {
   }
 
   @Test
+  void keysHomedByThemselvesAreFoundAndRemovedOnceFromOtherThreads() throws Exception {
+    CallSlots slots = new CallSlots(10_000, true);
+    int perThread = 40, threads = 4; // 160 keys: most slots taken, some spilled into the table
+    List<Object> keys = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<Thread> adders = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      adders.add(new Thread(() -> {
+        for (int i = 0; i < perThread; i++) {
+          Object key = new Object();
+          assertNull(slots.add(key, 1, key));
+          keys.add(key);
+        }
+      }));
+    }
+    for (Thread t : adders) t.start();
+    for (Thread t : adders) t.join();
+    assertEquals(threads * perThread, slots.size());
+    AtomicInteger removed = new AtomicInteger(), wrong = new AtomicInteger();
+    List<Thread> removers = new ArrayList<>();
+    for (int t = 0; t < 2; t++) { // both try every key: each comes out once, with its own value
+      removers.add(new Thread(() -> {
+        for (Object key : new ArrayList<>(keys)) {
+          Object seen = slots.value(key); // null once the other thread has removed it
+          if (seen != null && seen != key) wrong.incrementAndGet();
+          Object v = slots.removeValue(key);
+          if (v == null) continue;
+          if (v != key) wrong.incrementAndGet();
+          removed.incrementAndGet();
+        }
+      }));
+    }
+    for (Thread t : removers) t.start();
+    for (Thread t : removers) t.join();
+    assertEquals(0, wrong.get());
+    assertEquals(threads * perThread, removed.get());
+    assertTrue(slots.isEmpty());
+  }
+
+  @Test
   void aFullTableRefusesAndKeepsWhatItHas() {
     CallSlots slots = new CallSlots(16); // the table: one entry per segment
     int stored = 0, refused = 0;

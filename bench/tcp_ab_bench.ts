@@ -301,17 +301,7 @@ const net = await NetPair.create();
 const srv = await Traffic.spawn(net.b, ["server", "6001", "--echo"], "dm-ab-srv");
 const sink = await Traffic.spawn(net.b, ["server", LOSSY_PORT], "dm-ab-sink");
 // 5% of the segments to the sink dropped on its input: retransmissions (fast and timer).
-await net.exec(net.b, "nft", "add", "table", "inet", "dmab");
-await net.exec(
-  net.b,
-  "nft",
-  "add chain inet dmab in { type filter hook input priority 0; }",
-);
-await net.exec(
-  net.b,
-  "nft",
-  `add rule inet dmab in tcp dport ${LOSSY_PORT} numgen random mod 100 < 5 drop`,
-);
+await net.dropInput(net.b, "dmab", Number(LOSSY_PORT), 5);
 const pids = [srv.pid, sink.pid];
 const stats = enableRunStats();
 let sides = [load("old", oldBytes, pids), load("new", newBytes, pids)];

@@ -31,17 +31,7 @@ export class Workload {
     }).spawn();
     const sink = await Traffic.spawn(net.b, ["server", String(LOSSY_PORT)], "dm-bench-sink");
     // 5% of the segments to the sink dropped on its input, in the namespace: retransmissions.
-    await net.exec(net.b, "nft", "add table inet dmbench");
-    await net.exec(
-      net.b,
-      "nft",
-      "add chain inet dmbench in { type filter hook input priority 0; }",
-    );
-    await net.exec(
-      net.b,
-      "nft",
-      `add rule inet dmbench in tcp dport ${LOSSY_PORT} numgen random mod 100 < 5 drop`,
-    );
+    await net.dropInput(net.b, "dmbench", LOSSY_PORT, 5);
     await new Promise((r) => setTimeout(r, 300));
     return new Workload(net, echo, iperf, sink);
   }

@@ -5,30 +5,7 @@ import type { HistogramValue } from "../../../runner/probe_api.ts";
 Deno.test("socket probe counts refused and timed-out active opens, completed opens with latency, and listen drops", async () => {
   const net = await NetPair.create();
   // SYNs to port 5998 are dropped on the server's input; 1 SYN retry makes the timeout ~3 s.
-  await net.exec(net.b, "nft", "add", "table", "inet", "dmsock");
-  await net.exec(
-    net.b,
-    "nft",
-    "add",
-    "chain",
-    "inet",
-    "dmsock",
-    "in",
-    "{ type filter hook input priority 0; }",
-  );
-  await net.exec(
-    net.b,
-    "nft",
-    "add",
-    "rule",
-    "inet",
-    "dmsock",
-    "in",
-    "tcp",
-    "dport",
-    "5998",
-    "drop",
-  );
+  await net.dropInput(net.b, "dmsock", 5998);
   await net.exec(net.a, "sysctl", "-q", "-w", "net.ipv4.tcp_syn_retries=1");
   const srv = await Traffic.spawn(net.b, ["server", "5001"], "dm-sock-srv");
   const stuck = await Traffic.spawn(

@@ -16,36 +16,7 @@ function value(
 
 Deno.test("10% loss on the receiver's input raises retransmissions for exactly that connection", async () => {
   const net = await NetPair.create();
-  await net.exec(net.b, "nft", "add", "table", "inet", "dmloss");
-  await net.exec(
-    net.b,
-    "nft",
-    "add",
-    "chain",
-    "inet",
-    "dmloss",
-    "in",
-    "{ type filter hook input priority 0; }",
-  );
-  await net.exec(
-    net.b,
-    "nft",
-    "add",
-    "rule",
-    "inet",
-    "dmloss",
-    "in",
-    "tcp",
-    "dport",
-    "5001",
-    "numgen",
-    "random",
-    "mod",
-    "100",
-    "<",
-    "10",
-    "drop",
-  );
+  await net.dropInput(net.b, "dmloss", 5001, 10);
   const srv1 = await Traffic.spawn(net.b, ["server", "5001"]);
   const srv2 = await Traffic.spawn(net.b, ["server", "5002"]);
   const args = ["--bytes", "3000000", "--rate", "3000000", "--hold", "--cc", "cubic"];
@@ -137,30 +108,7 @@ Deno.test("a black-holed connection counts its retransmission timeouts; the othe
       (r) =>
         rowsWith(r, { tgid: holed.pid }).length + rowsWith(r, { tgid: clean.pid }).length === 2,
     );
-    await net.exec(net.b, "nft", "add", "table", "inet", "dmhole");
-    await net.exec(
-      net.b,
-      "nft",
-      "add",
-      "chain",
-      "inet",
-      "dmhole",
-      "in",
-      "{ type filter hook input priority 0; }",
-    );
-    await net.exec(
-      net.b,
-      "nft",
-      "add",
-      "rule",
-      "inet",
-      "dmhole",
-      "in",
-      "tcp",
-      "dport",
-      "5011",
-      "drop",
-    );
+    await net.dropInput(net.b, "dmhole", 5011);
     for (const c of [holed, clean]) await c.send("send 1000");
     for (const c of [holed, clean]) await c.next();
     // The RTO starts at 200 ms and doubles: timeouts at ~0.2, 0.6, 1.4, 3.0 and 6.2 s. The send

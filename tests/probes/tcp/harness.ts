@@ -204,6 +204,17 @@ export class NetPair {
     return sh("ip", "netns", "exec", ns, ...args);
   }
 
+  /**
+   * Drop on `ns`'s input the TCP segments to `port`: all of them, or `percent` of them at random.
+   * In an nft table of its own (`table`, added once per namespace), gone with the namespace.
+   */
+  async dropInput(ns: string, table: string, port: number, percent?: number): Promise<void> {
+    await this.exec(ns, "nft", `add table inet ${table}`);
+    await this.exec(ns, "nft", `add chain inet ${table} in { type filter hook input priority 0; }`);
+    const random = percent === undefined ? "" : ` numgen random mod 100 < ${percent}`;
+    await this.exec(ns, "nft", `add rule inet ${table} in tcp dport ${port}${random} drop`);
+  }
+
   /** Delete both namespaces (the veth goes with them). Safe to call twice. */
   async close(): Promise<void> {
     for (const ns of [this.a, this.b]) await sh("ip", "netns", "del", ns).catch(() => {});

@@ -1,6 +1,7 @@
 package io.demarc.agent.advice;
 
 import io.demarc.agent.core.BodyWait;
+import io.demarc.agent.core.MethodLabels;
 import io.demarc.agent.core.Recorder;
 import io.demarc.agent.core.StatusClass;
 import net.bytebuddy.asm.Advice;
@@ -35,8 +36,11 @@ public final class OkHttpAdvice {
     int status = response == null ? -1 : response.code();
     ResponseBody body = response == null ? null : response.body();
     long received = body == null ? -1 : body.contentLength();
-    String ip = Recorder.literalIp(url.host());
-    String method = Recorder.httpMethod(req.method(), url.encodedPath());
+    String whole = url.toString(); // OkHttp's field: no text made per call, unlike encodedPath()
+    MethodLabels.ClientUrl u = Recorder.recentClientUrl(req.method(), whole);
+    if (u == null) u = Recorder.clientUrl(req.method(), whole, url.encodedPath(), url.host());
+    String ip = u.peerIp();
+    String method = u.label();
     long sent = req.body() == null ? 0 : req.body().contentLength();
     if (response == null || thrown != null || !bodyOpen || received == 0) {
       Recorder.record("http", "client", url.isHttps(), "", 0, ip, url.port(), url.host(), method, status,

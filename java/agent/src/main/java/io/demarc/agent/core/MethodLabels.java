@@ -18,6 +18,21 @@ public final class MethodLabels {
    */
   public record Grpc(String service, String method, String fullMethodName) {}
 
+  /**
+   * What a client call's row takes from its URL, with the URL's whole text and the verb it was
+   * made for: its label ("GET /path") and its peer IP (the host when it is an IP literal, else "").
+   */
+  public record ClientUrl(String url, String verb, String label, String peerIp) {}
+
+  /**
+   * Each thread's last {@link ClientUrl}, one slot per thread id (threads sharing a slot take
+   * turns; a slot holds one immutable record, so a read never mixes two). A client library
+   * builds its URL object per call, so the path is a new substring and its map lookup hashes it
+   * afresh; comparing the URL's text (a field, made once per URL object) with the last one's is
+   * less work, and a thread mostly calls the same URL again.
+   */
+  private static final ClientUrl[] RECENT_URL = new ClientUrl[64];
+
   /** Labels by path, one map per common verb (index of {@link #verb}). */
   @SuppressWarnings("unchecked")
   private static final ConcurrentHashMap<String, String>[] HTTP = new ConcurrentHashMap[8];
@@ -51,6 +66,19 @@ public final class MethodLabels {
       if (ENTRIES.get() < MAX_ENTRIES && labels.putIfAbsent(path, label) == null) ENTRIES.incrementAndGet();
     }
     return label;
+  }
+
+  /** This thread's last {@link ClientUrl} if it was made for this URL text and verb, else null. */
+  static ClientUrl recentClientUrl(String verb, String url) {
+    ClientUrl r = RECENT_URL[(int) Thread.currentThread().getId() & (RECENT_URL.length - 1)];
+    return r != null && r.url.equals(url) && r.verb.equals(verb) ? r : null;
+  }
+
+  /** The {@link ClientUrl} of a URL of this text, path and host, remembered as this thread's last. */
+  static ClientUrl clientUrl(String verb, String url, String path, String host) {
+    ClientUrl r = new ClientUrl(url, verb == null ? "" : verb, http(verb, path), Recorder.literalIp(host));
+    RECENT_URL[(int) Thread.currentThread().getId() & (RECENT_URL.length - 1)] = r;
+    return r;
   }
 
   private static int verb(String verb) {

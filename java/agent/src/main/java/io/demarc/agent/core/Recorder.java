@@ -315,6 +315,19 @@ public final class Recorder {
     return MethodLabels.http(verb, path);
   }
 
+  /**
+   * A client call's label and peer IP from its URL's whole text, when this thread's last call was
+   * to the same URL with the same verb; else null, and the advice asks {@link #clientUrl}.
+   */
+  public static MethodLabels.ClientUrl recentClientUrl(String verb, String url) {
+    return url == null ? null : MethodLabels.recentClientUrl(verb, url);
+  }
+
+  /** A client call's label ({@link #httpMethod} of its path) and peer IP ({@link #literalIp} of its host). */
+  public static MethodLabels.ClientUrl clientUrl(String verb, String url, String path, String host) {
+    return MethodLabels.clientUrl(verb, url == null ? "" : url, path, host);
+  }
+
   /** A gRPC full method name ("pkg.Service/Method") as its service and method (cached). */
   public static MethodLabels.Grpc grpcMethod(String fullMethodName) {
     return MethodLabels.grpc(fullMethodName);

@@ -1,6 +1,7 @@
 package io.demarc.agent.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,6 +16,22 @@ class MethodLabelsTest {
     assertEquals("GET /", Recorder.httpMethod("GET", ""));
     assertEquals("GET /", Recorder.httpMethod("GET", null));
     assertEquals("BREW /pot", Recorder.httpMethod("BREW", "/pot"), "uncommon verbs work, uncached");
+  }
+
+  @Test
+  void aClientUrlIsReusedForTheSameTextAndVerbOnly() {
+    String url = "http://10.0.0.7:8080/items?id=3";
+    MethodLabels.ClientUrl u = Recorder.clientUrl("GET", url, "/items", "10.0.0.7");
+    assertEquals("GET /items", u.label());
+    assertEquals("10.0.0.7", u.peerIp());
+    assertSame(u, Recorder.recentClientUrl("GET", new String(url)), "an equal text, another String");
+    assertNull(Recorder.recentClientUrl("POST", url), "another verb");
+    assertNull(Recorder.recentClientUrl("GET", "http://10.0.0.7:8080/other"), "another URL");
+    MethodLabels.ClientUrl named = Recorder.clientUrl("POST", "http://api.example/x", "/x", "api.example");
+    assertEquals("POST /x", named.label());
+    assertEquals("", named.peerIp(), "a host name: no peer IP");
+    assertNull(Recorder.recentClientUrl("GET", url), "the thread's last URL is the new one");
+    assertSame(named, Recorder.recentClientUrl("POST", "http://api.example/x"));
   }
 
   @Test

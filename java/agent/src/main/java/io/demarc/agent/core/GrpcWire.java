@@ -75,39 +75,37 @@ public final class GrpcWire {
     if (track(context)) s[1] = context;
   }
 
-  /**
-   * (shared) → a new context with no tracers, of {@code shared}'s class, through its constructor
-   * of a tracer array (package-private; not one of gRPC's factory methods, as the client's is
-   * hooked); {@code shared} itself for a class without one. Through an {@link InlineCache}: a
-   * handle read from a field at each call went through generic invokers, a tenth of a gRPC
-   * server's agent samples under JFR.
-   */
-  private static final MethodHandle NEW_CONTEXT = InlineCache.invoker(
-      MethodType.methodType(Object.class, Object.class), type -> {
-        try {
-          for (Constructor<?> c : type.getDeclaredConstructors()) {
-            Class<?>[] p = c.getParameterTypes();
-            if (p.length != 1 || !p[0].isArray()) continue;
-            c.setAccessible(true);
-            MethodHandle make = MethodHandles.lookup().unreflectConstructor(c)
-                .asType(MethodType.methodType(Object.class, Object.class));
-            Object noTracers = Array.newInstance(p[0].getComponentType(), 0);
-            return MethodHandles.dropArguments(MethodHandles.insertArguments(make, 0, noTracers), 0, Object.class);
-          }
-        } catch (ReflectiveOperationException | RuntimeException e) {
-          // below: no context of our own for this class
-        }
-        Recorder.internalError();
-        return MethodHandles.identity(Object.class);
-      });
+  /** Makes empty contexts of one StatsTraceContext class (one per class loader that has gRPC). */
+  private record ContextMaker(Class<?> type, MethodHandle constructor, Object noTracers) {
+    /** The maker for {@code type}, through its constructor of a tracer array (package-private). */
+    static ContextMaker of(Class<?> type) throws ReflectiveOperationException {
+      for (Constructor<?> c : type.getDeclaredConstructors()) {
+        Class<?>[] p = c.getParameterTypes();
+        if (p.length != 1 || !p[0].isArray()) continue;
+        c.setAccessible(true);
+        // Typed (Object)Object once, so each call is an exact invoke (a plain invoke of a handle
+        // read from a field adapts its type on every call).
+        MethodHandle h = MethodHandles.lookup().unreflectConstructor(c)
+            .asType(MethodType.methodType(Object.class, Object.class));
+        return new ContextMaker(type, h, Array.newInstance(p[0].getComponentType(), 0));
+      }
+      throw new NoSuchMethodException(type.getName() + "(StreamTracer[])");
+    }
+  }
+
+  private static volatile ContextMaker contextMaker;
 
   /**
    * A new context with no tracers, of the class of {@code shared} (gRPC's no-op context, which it
    * shares among a tracer-less server's streams), or {@code shared} itself when none can be made.
+   * Made through the constructor gRPC's own factory methods call, not through one of them (the
+   * client's is hooked).
    */
   public static Object ownContext(Object shared) {
     try {
-      return (Object) NEW_CONTEXT.invokeExact(shared);
+      ContextMaker m = contextMaker;
+      if (m == null || m.type != shared.getClass()) contextMaker = m = ContextMaker.of(shared.getClass());
+      return (Object) m.constructor.invokeExact(m.noTracers);
     } catch (Throwable e) {
       Recorder.internalError();
       return shared;

@@ -15,39 +15,28 @@ import java.util.Deque;
  * Typed {@code (Object)Object} ({@link #call}), {@code (Object)long} ({@link #longGetter},
  * {@link #callLong}: a number read without boxing it), or {@code (Object,String)Object}
  * ({@link #withStringArgument}, {@link #callWith}).
- *
- * <p>Through an {@link InlineCache}: a Reflect is a record held in a {@code static final} field, so
- * the JIT trusts its fields, its invoker is a constant, and the library's method is inlined for the
- * first class the Reflect meets.
- *
- * @param name the method's name
- * @param handleType the type callers invoke it with
- * @param invoker what callers invoke: the method of the receiver's class, or one that throws
- *     {@link Absent} when the class has none
  */
-public record Reflect(String name, MethodType handleType, MethodHandle invoker) {
+public final class Reflect {
   private static final MethodType OBJECT = MethodType.methodType(Object.class, Object.class);
   private static final MethodType LONG = MethodType.methodType(long.class, Object.class);
   private static final MethodType STRING_ARGUMENT = MethodType.methodType(Object.class, Object.class, String.class);
 
-  /** Thrown (preallocated, no stack) for a class that lacks the method: the caller's default. */
-  private static final class Absent extends RuntimeException {
-    Absent() {
-      super(null, null, false, false);
+  private final String name;
+  private final MethodType handleType;
+  private final ClassValue<MethodHandle> handles = new ClassValue<>() {
+    @Override
+    protected MethodHandle computeValue(Class<?> type) {
+      return find(type);
     }
-  }
-
-  private static final Absent ABSENT = new Absent();
+  };
 
   public Reflect(String name) {
     this(name, OBJECT);
   }
 
   private Reflect(String name, MethodType type) {
-    this(name, type, InlineCache.invoker(type, c -> {
-      MethodHandle h = find(name, type, c);
-      return h != null ? h : absent(type);
-    }));
+    this.name = name;
+    this.handleType = type;
   }
 
   /** A method of one String argument (a map-like getter), called by {@link #callWith}. */
@@ -55,28 +44,22 @@ public record Reflect(String name, MethodType handleType, MethodHandle invoker) 
     return new Reflect(name, STRING_ARGUMENT);
   }
 
-  /** A getter of a number (int or long), read by {@link #callLong}. */
-  public static Reflect longGetter(String name) {
-    return new Reflect(name, LONG);
-  }
-
-  private static MethodHandle absent(MethodType type) {
-    MethodHandle thrower = MethodHandles.insertArguments(
-        MethodHandles.throwException(type.returnType(), Absent.class), 0, ABSENT);
-    return MethodHandles.dropArguments(thrower, 0, type.parameterList());
-  }
-
   /** Invokes a {@link #withStringArgument} method, or returns {@code dflt} when it does not exist or throws. */
   public Object callWith(Object target, String argument, Object dflt) {
     if (target == null) return dflt;
+    MethodHandle h = handles.get(target.getClass());
+    if (h == null) return dflt;
     try {
-      return (Object) invoker.invokeExact(target, argument);
-    } catch (Absent a) {
-      return dflt;
+      return (Object) h.invokeExact(target, argument);
     } catch (Throwable t) {
       Recorder.internalError();
       return dflt;
     }
+  }
+
+  /** A getter of a number (int or long), read by {@link #callLong}. */
+  public static Reflect longGetter(String name) {
+    return new Reflect(name, LONG);
   }
 
   /**
@@ -85,10 +68,10 @@ public record Reflect(String name, MethodType handleType, MethodHandle invoker) 
    */
   public long callLong(Object target, long dflt) {
     if (target == null) return dflt;
+    MethodHandle h = handles.get(target.getClass());
+    if (h == null) return dflt;
     try {
-      return (long) invoker.invokeExact(target);
-    } catch (Absent a) {
-      return dflt;
+      return (long) h.invokeExact(target);
     } catch (Throwable t) {
       Recorder.internalError();
       return dflt;
@@ -98,12 +81,12 @@ public record Reflect(String name, MethodType handleType, MethodHandle invoker) 
   /** Invokes the method, or returns {@code dflt} when it does not exist or throws. */
   public Object call(Object target, Object dflt) {
     if (target == null) return dflt;
+    MethodHandle h = handles.get(target.getClass());
+    if (h == null) return dflt;
     try {
       // invokeExact: the handle was made (Object)Object; invoke() would re-check that type in a
       // generic invoker on every call (measured in the Dubbo provider's call path under JFR).
-      return (Object) invoker.invokeExact(target);
-    } catch (Absent a) {
-      return dflt;
+      return (Object) h.invokeExact(target);
     } catch (Throwable t) {
       Recorder.internalError();
       return dflt;
@@ -118,7 +101,7 @@ public record Reflect(String name, MethodType handleType, MethodHandle invoker) 
     return call(target, null) instanceof Boolean b && b;
   }
 
-  private static MethodHandle find(String name, MethodType handleType, Class<?> type) {
+  private MethodHandle find(Class<?> type) {
     Deque<Class<?>> todo = new ArrayDeque<>();
     todo.add(type);
     while (!todo.isEmpty()) {

@@ -40,16 +40,6 @@ final class TomcatBody {
       return find(type);
     }
   };
-  /**
-   * A response's count of characters written through its writer (-1 when not Tomcat's), read at
-   * every request: the three getters composed into one handle, inlined through an {@link InlineCache}.
-   */
-  private static final MethodHandle CHARS_WRITTEN = InlineCache.invoker(LONG, c -> {
-    Access a = ACCESS.get(c);
-    if (a == NONE) return MethodHandles.dropArguments(MethodHandles.constant(long.class, -1L), 0, Object.class);
-    return MethodHandles.filterArguments(a.charsWritten, 0,
-        MethodHandles.filterArguments(a.outputBuffer, 0, a.response));
-  });
   /** Charsets that encode every character as one byte (ISO-8859-1, US-ASCII, windows-1252...). */
   private static final ConcurrentHashMap<Charset, Boolean> SINGLE_BYTE = new ConcurrentHashMap<>();
 
@@ -61,11 +51,11 @@ final class TomcatBody {
    * characters encode to.
    */
   static long bytes(Object response, long counted) {
+    Access a = ACCESS.get(response.getClass());
+    if (a == NONE) return counted;
     try {
-      // None (a stream's body: bytes), or not Tomcat: the count as given.
-      if ((long) CHARS_WRITTEN.invokeExact(response) <= 0) return counted;
-      Access a = ACCESS.get(response.getClass());
       Object out = (Object) a.outputBuffer.invokeExact((Object) a.response.invokeExact(response));
+      if ((long) a.charsWritten.invokeExact(out) == 0) return counted; // a stream's body: bytes
       Object converter = (Object) a.converter.invokeExact(out);
       Charset cs = converter == null ? null : (Charset) (Object) a.charset.invokeExact(converter);
       if (cs == null) return counted;

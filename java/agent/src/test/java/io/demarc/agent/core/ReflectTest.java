@@ -6,10 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import org.junit.jupiter.api.Test;
 
 /**
- * Library methods called from bootstrap code ({@link Reflect}): the first class met is linked
- * into the call site, other classes with the method go through the per-class cache, a class
- * without it gives the default (not counted as an error), and a method that throws gives the
- * default and counts one.
+ * Library methods called from bootstrap code ({@link Reflect}): each class gets its own method
+ * whichever came first, a class without it gives the default (not counted as an error), and a
+ * method that throws gives the default and counts one.
  */
 class ReflectTest {
   public static class Counter {

@@ -4,7 +4,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * HTTP client calls whose response head is in while the application still reads the body. The
@@ -43,11 +42,6 @@ public final class BodyWait {
   private static final long[] NUMBER = new long[SLOTS * NUMBERS];
   /** Calls that found no free slot, as objects; each entry's number is its head time, for the sweep. */
   private static final CallSlots OVERFLOW = new CallSlots(MAX);
-  /**
-   * Calls in {@link #OVERFLOW}: while 0, a take that missed the slots has nothing more to look
-   * up (a miss would otherwise scan OVERFLOW's 64 slots too).
-   */
-  private static final AtomicInteger OVERFLOWED = new AtomicInteger();
 
   private BodyWait() {}
 
@@ -125,11 +119,7 @@ public final class BodyWait {
     }
     Call c = new Call(ssl, peerIp, peerPort, host, method, status, start, headAt, bytesSent, bytesReceived,
         library);
-    OVERFLOWED.incrementAndGet(); // before the add: a take that finds it there finds the count too
-    if (OVERFLOW.add(key, headAt, c) == IdentityTable.FULL) {
-      OVERFLOWED.decrementAndGet();
-      c.record(0);
-    }
+    if (OVERFLOW.add(key, headAt, c) == IdentityTable.FULL) c.record(0);
   }
 
   /**
@@ -153,10 +143,8 @@ public final class BodyWait {
           received, library);
       return true;
     }
-    if (OVERFLOWED.get() == 0) return false;
     Object c = OVERFLOW.removeValue(key);
     if (c == null) return false;
-    OVERFLOWED.decrementAndGet();
     ((Call) c).record(endNs);
     return true;
   }
@@ -179,7 +167,6 @@ public final class BodyWait {
     if (OVERFLOW.isEmpty()) return;
     List<Call> due = new ArrayList<>();
     OVERFLOW.removeIf((key, headAt, c) -> now - headAt > timeoutNs, c -> due.add((Call) c));
-    OVERFLOWED.addAndGet(-due.size());
     for (Call c : due) c.record(c.headAt); // outside the table's locks
   }
 
@@ -196,7 +183,6 @@ public final class BodyWait {
       }
     }
     OVERFLOW.clear();
-    OVERFLOWED.set(0);
   }
 
   public static int size() {

@@ -70,15 +70,19 @@ public final class MethodLabels {
 
   /** This thread's last {@link ClientUrl} if it was made for this URL text and verb, else null. */
   static ClientUrl recentClientUrl(String verb, String url) {
-    ClientUrl r = RECENT_URL[(int) Thread.currentThread().getId() & (RECENT_URL.length - 1)];
+    ClientUrl r = RECENT_URL[urlSlot()];
     return r != null && r.url.equals(url) && r.verb.equals(verb) ? r : null;
   }
 
   /** The {@link ClientUrl} of a URL of this text, path and host, remembered as this thread's last. */
   static ClientUrl clientUrl(String verb, String url, String path, String host) {
     ClientUrl r = new ClientUrl(url, verb == null ? "" : verb, http(verb, path), Recorder.literalIp(host));
-    RECENT_URL[(int) Thread.currentThread().getId() & (RECENT_URL.length - 1)] = r;
+    RECENT_URL[urlSlot()] = r;
     return r;
+  }
+
+  private static int urlSlot() {
+    return (int) Thread.currentThread().getId() & (RECENT_URL.length - 1);
   }
 
   private static int verb(String verb) {

@@ -1,6 +1,6 @@
 /**
  * `deno run -A --unstable-kv bench/jvm_profile.ts [--only dubbo] [--calls 200000] [--top 25]
- *   [--period-ms 1] [--cpus 1]`
+ *   [--period-ms 1] [--cpus 1] [--demarc-probes l7_rpc_metrics,l7_bytes_metrics]`
  *
  * Where the demarc agent's time goes inside a real application, from JDK Flight Recorder's
  * execution samples: one client→server pair of the test apps per service (on one CPU, as in
@@ -33,6 +33,7 @@ const { values: opt } = parseArgs({
     top: { type: "string", default: "25" },
     "period-ms": { type: "string", default: "1" },
     cpus: { type: "string", default: "1" },
+    "demarc-probes": { type: "string", default: "l7_rpc_metrics,l7_bytes_metrics,l7_rpc_trace" },
   },
 });
 const AGENT_FRAME = "io.demarc.agent.";
@@ -126,7 +127,7 @@ try {
       apps.push(client);
       const pids = [server.pid, client.pid];
       await watch(demarc, pids, {
-        probes: ["l7_rpc_metrics", "l7_bytes_metrics", "l7_rpc_trace"],
+        probes: opt["demarc-probes"].split(","),
         params: { report_period: 5, trace_sample_ratio: 0.01 },
       });
       await waitConnected(demarc, pids);

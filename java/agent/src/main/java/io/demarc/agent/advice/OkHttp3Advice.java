@@ -18,7 +18,7 @@ import okhttp3.ResponseBody;
  * {@link OkHttp3BodyDoneAdvice} ends. When the Transmitter holds no exchange any more at exit, the
  * body was consumed inside the chain (or there was none) and the call is recorded at once. The
  * advice is compiled against OkHttp 4, whose public API has the same descriptors; the Transmitter
- * (an OkHttp 3.14 internal class) is only reached by name, through reflection: code inlined into
+ * (an OkHttp 3.14 internal class) is only reached by name, through {@link Recorder#okHttp3BodyOpen}: code inlined into
  * the library may only name its own types, the JDK's and the agent's core (boot class path), not
  * the advice class, which the application's class loader may not see. {@code hasExchange()}
  * (public, of a public class) tells whether the exchange's body is still open.
@@ -49,11 +49,7 @@ public final class OkHttp3Advice {
     long sent = req.body() == null ? 0 : req.body().contentLength();
     boolean bodyOpen = false;
     if (response != null && thrown == null && received != 0) {
-      try {
-        bodyOpen = Boolean.TRUE.equals(transmitter.getClass().getMethod("hasExchange").invoke(transmitter));
-      } catch (ReflectiveOperationException | RuntimeException e) {
-        bodyOpen = false; // recorded at its head rather than lost
-      }
+      bodyOpen = Recorder.okHttp3BodyOpen(transmitter); // false when unknown: recorded at its head, not lost
     }
     if (!bodyOpen) {
       Recorder.record("http", "client", url.isHttps(), "", 0, ip, url.port(), url.host(), method, status,

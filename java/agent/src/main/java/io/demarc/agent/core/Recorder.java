@@ -81,22 +81,26 @@ public final class Recorder {
       String methodText = nz(method);
       String cls = nz(statusClass);
       String lib = nz(library);
-      RowKey row = null;
+      // A sampled call without an error goes with its queued fields (the sender makes its
+      // span); one with an error, or not queued, is offered here.
+      boolean sampled = c.trace() && Spans.sampled(c.traceSampleRatio());
+      boolean spanQueued = false;
       if (c.metrics()) {
+        long spanEnd = sampled && error == null ? (endNs == 0 ? now : endNs) : 0;
         long queued = PENDING.offer(protocolText, roleText, ssl, local, rowLocalPort, peer, rowPeerPort, serviceText,
-            methodText, cls, lib, duration, responded, bytesSent, bytesReceived);
+            methodText, cls, lib, duration, responded, bytesSent, bytesReceived, spanEnd, status, localPort,
+            peerPort);
         if (queued >= 0) {
+          spanQueued = spanEnd != 0;
           if ((queued & (DRAIN_BATCH - 1)) == DRAIN_BATCH - 1) askForDrain();
         } else { // the queue is full: this thread adds its call itself
-          row = aggregator.add(protocolText, roleText, ssl, local, rowLocalPort, peer, rowPeerPort, serviceText,
+          aggregator.add(protocolText, roleText, ssl, local, rowLocalPort, peer, rowPeerPort, serviceText,
               methodText, cls, lib, duration, responded, bytesSent, bytesReceived);
         }
       }
-      if (c.trace() && Spans.sampled(c.traceSampleRatio())) {
-        if (row == null) {
-          row = new RowKey(protocolText, roleText, ssl, local, rowLocalPort, peer, rowPeerPort, serviceText,
-              methodText, cls, lib);
-        }
+      if (sampled && !spanQueued) {
+        RowKey row = new RowKey(protocolText, roleText, ssl, local, rowLocalPort, peer, rowPeerPort, serviceText,
+            methodText, cls, lib);
         // A span is one call on one connection: it keeps both ports.
         SPANS.offer(row, localPort, peerPort, status, System.currentTimeMillis() * 1_000_000L - (now - startNs),
             duration, error);
@@ -193,13 +197,13 @@ public final class Recorder {
 
   /** Adds the queued ended calls to their rows; returns how many. The sender thread calls this when asked. */
   public static int drainPending() {
-    return PENDING.drain(aggregator);
+    return PENDING.drain(aggregator, SPANS);
   }
 
   /** Every call ended so far added to its row, then the rows' counts since the last flush. */
   public static Aggregator.Flush flush(boolean withBytes) {
     Aggregator a = aggregator;
-    PENDING.drain(a);
+    PENDING.drain(a, SPANS);
     return a.flush(withBytes);
   }
 
@@ -218,6 +222,12 @@ public final class Recorder {
 
   public static Spans spans() {
     return SPANS;
+  }
+
+  /** The spans payload ({@link Spans#drain}) of every call ended so far, queued ones too. */
+  public static String drainSpans() {
+    PENDING.drain(aggregator, SPANS);
+    return SPANS.drain();
   }
 
   // ---- helpers advice uses to turn library objects into row fields ----
@@ -304,6 +314,17 @@ public final class Recorder {
     if (n >= 0) return n > 0 ? TomcatBody.bytes(response, n) : -1;
     n = WRITTEN.callLong(HTTP_OUTPUT.call(SERVLET_CHANNEL.call(response, null), null), -1);
     return n > 0 ? n : -1;
+  }
+
+  /** OkHttp 3.14's {@code Transmitter.hasExchange()}: its exchange's body still open. */
+  private static final Reflect HAS_EXCHANGE = new Reflect("hasExchange");
+
+  /**
+   * Whether an OkHttp 3 call's response body is still open ({@code transmitter}'s
+   * {@code hasExchange()}, looked up once per class, not per call); false when it cannot be told.
+   */
+  public static boolean okHttp3BodyOpen(Object transmitter) {
+    return HAS_EXCHANGE.callBool(transmitter);
   }
 
   public static int defaultPort(int port, boolean ssl) {

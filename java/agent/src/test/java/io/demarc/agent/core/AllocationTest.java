@@ -237,7 +237,7 @@ class AllocationTest {
     Recorder.activate(true);
     double traced = bytesPerCall(() -> {
       httpServerCall();
-      Recorder.spans().drain(); // keeps the queue from filling (drops would allocate nothing)
+      Recorder.drainSpans(); // keeps the queue from filling (drops would allocate nothing)
     });
     assertTrue(traced > BOUND_BYTES, "a sampled call allocates its span: " + traced + " B");
     System.out.printf("allocated per traced call (span + drain): %.1f B%n", traced);

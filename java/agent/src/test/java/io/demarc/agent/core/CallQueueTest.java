@@ -66,7 +66,7 @@ class CallQueueTest {
     Aggregator a = new Aggregator(BOUNDS, 10);
     assertEquals(1, q.drain(a));
     assertEquals(List.of("a"), List.copyOf(rows(a).keySet()));
-    q.fill(claimed, "http", "server", false, "", 0, "", 0, "", "b", StatusClass.OK, "t", 1, true, 2, -1);
+    q.fill(claimed, "http", "server", false, "", 0, "", 0, "", "b", StatusClass.OK, "t", 1, true, 2, -1, 0, 0, 0, 0);
     assertEquals(2, q.drain(a));
     Map<String, long[]> rows = rows(a);
     assertEquals(2, rows.size());
@@ -126,5 +126,50 @@ class CallQueueTest {
       total += row[0];
     }
     assertTrue(total > 64, "the consumer kept up at least a little: " + total);
+  }
+
+  /**
+   * A sampled call's span comes out of the drain with the connection's own ports (the row's key has
+   * the ephemeral one at 0), its status and its start on the wall clock; unsampled calls make none.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void aSampledCallsSpanIsMadeByTheDrain() {
+    CallQueue q = new CallQueue(8);
+    Spans spans = new Spans(16);
+    long wallBefore = System.currentTimeMillis() * 1_000_000L;
+    long end = System.nanoTime();
+    q.offer("grpc", "client", false, "127.0.0.1", 0, "127.0.0.2", 50051, "svc", "m", StatusClass.OK, "grpc", 3_000_000,
+        true, 10, 20, end, 0, 43210, 50051);
+    q.offer("grpc", "client", false, "127.0.0.1", 0, "127.0.0.2", 50051, "svc", "m", StatusClass.OK, "grpc", 1_000,
+        true, 10, 20); // not sampled
+    q.offer("http", "server", true, "10.0.0.1", 8443, "10.0.0.2", 0, "", "GET /a", StatusClass.CLIENT_ERROR, "t",
+        2_000, true, 1, 2, end, 404, 8443, 65535);
+    Aggregator a = new Aggregator(BOUNDS, 10);
+    assertEquals(3, q.drain(a, spans));
+    long wallAfter = System.currentTimeMillis() * 1_000_000L;
+    List<Map<String, Object>> got =
+        (List<Map<String, Object>>) ((Map<String, Object>) Json.parse(spans.drain())).get("spans");
+    assertEquals(2, got.size(), "the two sampled calls: " + got);
+    Map<String, Object> c = got.get(0);
+    assertEquals("client", c.get("role"));
+    assertEquals(43210L, c.get("localPort"));
+    assertEquals(50051L, c.get("peerPort"));
+    assertEquals(0L, c.get("status"));
+    assertEquals(3_000_000L, c.get("durationNs"));
+    long start = (Long) c.get("startEpochNs");
+    // The end was before the drain and after wallBefore; the start is the duration before it
+    // (the wall clock's millisecond steps either side).
+    assertTrue(start >= wallBefore - 3_000_000L - 1_000_000L && start <= wallAfter - 3_000_000L + 1_000_000L,
+        "start " + start + " within [" + wallBefore + ", " + wallAfter + "] less the duration");
+    Map<String, Object> s = got.get(1);
+    assertEquals("server", s.get("role"));
+    assertEquals(8443L, s.get("localPort"));
+    assertEquals(65535L, s.get("peerPort"));
+    assertEquals(404L, s.get("status"));
+    assertEquals(true, s.get("ssl"));
+    assertEquals("GET /a", s.get("method"));
+    assertEquals(3L, AggregatorTest.rows(a.flush(false)).stream().mapToLong(r -> (Long) r.get("requests")).sum(),
+        "every call counted in its row");
   }
 }

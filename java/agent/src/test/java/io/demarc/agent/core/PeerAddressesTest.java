@@ -83,7 +83,7 @@ class PeerAddressesTest {
     assertEquals("localhost", row.get("service"));
 
     @SuppressWarnings("unchecked")
-    List<Map<String, Object>> spans = list(((Map<String, Object>) Json.parse(Recorder.spans().drain())).get("spans"));
+    List<Map<String, Object>> spans = list(((Map<String, Object>) Json.parse(Recorder.drainSpans())).get("spans"));
     assertEquals(3, spans.size());
     for (Map<String, Object> s : spans) {
       assertEquals(row.get("peerIp"), s.get("peerIp"), "spans join the same L4 flow as their row");
@@ -105,7 +105,7 @@ class PeerAddressesTest {
     assertEquals(0L, rows.get(0).get("peerPort"));
     assertEquals(8080L, rows.get(0).get("localPort"));
     @SuppressWarnings("unchecked")
-    List<Map<String, Object>> spans = list(((Map<String, Object>) Json.parse(Recorder.spans().drain())).get("spans"));
+    List<Map<String, Object>> spans = list(((Map<String, Object>) Json.parse(Recorder.drainSpans())).get("spans"));
     assertEquals(10, spans.stream().map(s -> s.get("peerPort")).distinct().count(), "each span its connection");
   }
 

@@ -18,10 +18,11 @@ import okhttp3.ResponseBody;
  * {@link OkHttp3BodyDoneAdvice} ends. When the Transmitter holds no exchange any more at exit, the
  * body was consumed inside the chain (or there was none) and the call is recorded at once. The
  * advice is compiled against OkHttp 4, whose public API has the same descriptors; the Transmitter
- * (an OkHttp 3.14 internal class) is only reached by name, through {@link Recorder#okHttp3BodyOpen}: code inlined into
- * the library may only name its own types, the JDK's and the agent's core (boot class path), not
- * the advice class, which the application's class loader may not see. {@code hasExchange()}
- * (public, of a public class) tells whether the exchange's body is still open.
+ * (an OkHttp 3.14 internal class) is only reached by name, through
+ * {@link Recorder#okHttp3BodyOpen}: code inlined into the library may only name its own types, the
+ * JDK's and the agent's core (boot class path), not the advice class, which the application's
+ * class loader may not see. {@code hasExchange()} (public, of a public class) tells whether the
+ * exchange's body is still open.
  */
 public final class OkHttp3Advice {
   private OkHttp3Advice() {}

@@ -60,7 +60,8 @@ public final class Recorder {
     if (throwForTest) failForTest();
     try {
       long now = System.nanoTime();
-      long duration = Math.max(0, (endNs == 0 ? now : endNs) - startNs);
+      long end = endNs == 0 ? now : endNs;
+      long duration = Math.max(0, end - startNs);
       Config c = config;
       // Rows are keyed like the L4 flow they join (client ip, server ip, server port): the
       // ephemeral port of the client's side is left out, or every connection would be a row.
@@ -86,7 +87,7 @@ public final class Recorder {
       boolean sampled = c.trace() && Spans.sampled(c.traceSampleRatio());
       boolean spanQueued = false;
       if (c.metrics()) {
-        long spanEnd = sampled && error == null ? (endNs == 0 ? now : endNs) : 0;
+        long spanEnd = sampled && error == null ? end : 0;
         long queued = PENDING.offer(protocolText, roleText, ssl, local, rowLocalPort, peer, rowPeerPort, serviceText,
             methodText, cls, lib, duration, responded, bytesSent, bytesReceived, spanEnd, status, localPort,
             peerPort);

@@ -9,8 +9,8 @@ import io.grpc.Grpc;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.demarc.agent.core.ConnectionFacts;
-import io.demarc.agent.core.GrpcWire;
 import io.demarc.agent.core.InFlight;
+import io.demarc.agent.core.WireSums;
 import net.bytebuddy.asm.Advice;
 
 /**
@@ -23,6 +23,7 @@ public final class GrpcClientCloseAdvice {
   @Advice.OnMethodEnter(suppress = Throwable.class)
   public static void enter(@Advice.This ClientCall<?, ?> call, @Advice.FieldValue("method") MethodDescriptor<?, ?> md,
       @Advice.Argument(1) Status status) {
+    Object sums = InFlight.value(call); // before end, which forgets it
     long start = InFlight.end(call);
     if (start == 0) return;
     // The transport's attributes: one object per connection, its addresses read once.
@@ -37,9 +38,9 @@ public final class GrpcClientCloseAdvice {
     int code = status.getCode().value();
     // CANCELLED, DEADLINE_EXCEEDED and UNAVAILABLE usually mean no answer came from the server.
     boolean responded = code != 1 && code != 4 && code != 14;
-    long[] wire = GrpcWire.takeClient(call);
+    WireSums wire = sums instanceof WireSums w ? w : null;
     Recorder.record("grpc", "client", conn.ssl, conn.localIp, conn.localPort, conn.peerIp, conn.peerPort,
         name.service(), name.method(), code, StatusClass.grpc(code), responded, start,
-        wire != null ? wire[0] : -1, wire != null ? wire[1] : -1, "grpc-java", status.getCause());
+        wire != null ? wire.sent() : -1, wire != null ? wire.received() : -1, "grpc-java", status.getCause());
   }
 }

@@ -6,6 +6,7 @@ import io.demarc.agent.core.InFlight;
 import io.demarc.agent.core.MethodLabels;
 import io.demarc.agent.core.Recorder;
 import io.demarc.agent.core.StatusClass;
+import io.demarc.agent.core.WireSums;
 import io.grpc.Attributes;
 import io.grpc.Grpc;
 import io.grpc.ServerCall;
@@ -33,9 +34,9 @@ public final class GrpcServerCloseAdvice {
     MethodLabels.Grpc name = Recorder.grpcMethod(full);
     int code = status.getCode().value();
     // The response's messages were framed when the application sent them, before this close.
-    long[] wire = GrpcWire.take(stream.statsTraceContext());
+    WireSums wire = GrpcWire.serverSums(stream.statsTraceContext());
     Recorder.record("grpc", "server", conn.ssl, conn.localIp, conn.localPort, conn.peerIp, conn.peerPort,
         name.service(), name.method(), code, StatusClass.grpc(code), true, start,
-        wire != null ? wire[0] : -1, wire != null ? wire[1] : -1, "grpc-java", status.getCause());
+        wire != null ? wire.sent() : -1, wire != null ? wire.received() : -1, "grpc-java", status.getCause());
   }
 }

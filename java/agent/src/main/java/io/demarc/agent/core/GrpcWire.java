@@ -1,40 +1,50 @@
 package io.demarc.agent.core;
 
-import java.lang.invoke.MethodHandle;
+import java.io.IOException;
+import java.io.InputStream;
 import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
-import java.lang.reflect.Array;
-import java.lang.reflect.Constructor;
 
 /**
- * Bytes of gRPC calls: the wire size of each message, as gRPC-java reports it to its
- * {@code StatsTraceContext} (the body as sent, compressed if it was; without the 5-byte message
- * prefix, HTTP/2 frames and headers), summed per stream and taken by the call's close advice.
+ * Bytes of gRPC calls: the wire size of each message, as gRPC-java reports it to the tracers of
+ * its stream's {@code StatsTraceContext} (the body as sent, compressed if it was; without the
+ * 5-byte message prefix, HTTP/2 frames and headers). While bytes are on ({@code l7_bytes_metrics})
+ * each stream gets a tracer of the agent's that sums them ({@link WireSums}), read by the call's
+ * close advice: no table is looked up per message.
  *
- * <p>A stream's sums are keyed by its StatsTraceContext, created with the stream, in
- * {@link CallSlots} (a few hot cache lines: in the segment-locked table its lookups were the
- * agent's top frame in a JFR profile of a gRPC pair sharing one CPU). The server's call reaches its
- * context through
- * {@code ServerStream.statsTraceContext()}; gRPC shares one no-op context among the streams of a
- * server without tracers, so that advice gives each stream its own (an empty one) while bytes
- * are on. A client's call does not reach its stream's context (the stream may be a retrying or
- * delayed wrapper): the context made inside the call's {@code start}, on the same thread, as it
- * is for a channel that is ready, is tied to the call when {@code start} returns; a call whose
- * stream is made later (a channel still connecting, a retry), or that closes before its
- * {@code start} returned, has no bytes (-1). Only while bytes are on ({@code l7_bytes_metrics});
- * entries of streams and calls that never closed are swept like {@link InFlight}'s.
+ * <p>The tracers extend gRPC's classes, so they are defined into the class loader of the
+ * application's gRPC, in gRPC's package (with {@link GrpcStreams}' implementation, which calls
+ * the package-private constructor of the context), from class bytes the agent carries as
+ * resources under {@code grpc/} beside this class; once per loader, kept as long as the loader
+ * (a later attach finds them there).
+ *
+ * <p>A server stream's context is replaced, when it is made, by one with the same tracers plus the
+ * agent's (a server without tracers shares one no-op context among its streams: each stream now
+ * gets its own); the close reaches it through {@code ServerStream.statsTraceContext()}. A client's
+ * call does not reach its stream's context (the stream may be a retrying or delayed wrapper): its
+ * sums are made when the call starts, kept with the call's start in {@link InFlight}, and added to
+ * the tracers of the first client stream made inside that {@code start}, on the same thread, as it
+ * is for a channel that is ready; a call whose stream is made later (a channel still connecting,
+ * a retry) has no bytes (-1).
  */
 public final class GrpcWire {
-  private static final int MAX = 100_000;
-  /** Context → long[] {sent, received}; the number is when it was added (for the sweep). */
-  private static final CallSlots COUNTS = new CallSlots(MAX, true);
-  /** Client call → its stream's context; the number is when it was added. */
-  private static final CallSlots CONTEXTS = new CallSlots(MAX, true);
-  /**
-   * Per thread: [0] the client call whose {@code start} it is in, [1] the context made inside it.
-   * One array per thread, made once.
-   */
-  private static final ThreadLocal<Object[]> STARTING = ThreadLocal.withInitial(() -> new Object[2]);
+  /** Per thread: the sums of the client call whose {@code start} it is in, until a stream takes them. */
+  private static final ThreadLocal<WireSums[]> STARTING = ThreadLocal.withInitial(() -> new WireSums[1]);
+  /** The class files defined into gRPC's loader, in this order (a class's references defined before it). */
+  private static final String[] CLASSES = {"DemarcServerWire", "DemarcClientWire", "DemarcGrpcStreams"};
+  private static final String PACKAGE = "io.grpc.internal.";
+
+  /** Per gRPC class loader, keyed by a gRPC class of it: its streams, or NONE when they could not be made. */
+  private static final ClassValue<GrpcStreams> BY_CLASS = new ClassValue<>() {
+    @Override
+    protected GrpcStreams computeValue(Class<?> type) {
+      return define(type);
+    }
+  };
+
+  /** A class of the loader seen last and its streams: the usual single loader without a map lookup. */
+  private record Recent(Class<?> type, GrpcStreams streams) {}
+
+  private static volatile Recent recent;
 
   private GrpcWire() {}
 
@@ -43,127 +53,131 @@ public final class GrpcWire {
     return Recorder.active() && Recorder.config().bytes();
   }
 
-  /** A client call's {@code start} begins on this thread; false when bytes are off (then no {@link #started}). */
-  public static boolean starting(Object call) {
-    if (!on()) return false;
-    STARTING.get()[0] = call;
+  /**
+   * A client call's {@code start} begins on this thread (a gRPC class of the call's loader:
+   * {@code type}): its start, and its sums while bytes are on, go to {@link InFlight}. Returns
+   * whether {@link #started} must follow.
+   */
+  public static boolean starting(Class<?> type, Object call) {
+    GrpcStreams s = on() ? streams(type) : null;
+    WireSums sums = s != null ? s.newClientSums() : null;
+    InFlight.begin(call, sums);
+    if (sums == null) return false;
+    STARTING.get()[0] = sums;
     return true;
   }
 
-  /** The {@code start} of {@link #starting} returned (or threw): the context made inside is the call's. */
-  public static void started(Object call) {
-    Object[] s = STARTING.get();
-    Object context = s[1];
-    s[0] = null;
-    s[1] = null;
-    if (context != null && CONTEXTS.add(call, System.nanoTime(), context) == IdentityTable.FULL) {
-      COUNTS.removeValue(context);
-      Recorder.internalError();
-    }
+  /** The {@code start} of {@link #starting} returned (or threw): a stream made later is not this call's. */
+  public static void started() {
+    STARTING.get()[0] = null;
   }
-
-  /** {sent, received} of the client call's stream, forgotten; null when unknown. */
-  public static long[] takeClient(Object call) {
-    return call == null ? null : take(CONTEXTS.removeValue(call));
-  }
-
-  /** A client stream's context was made: the first one inside a starting call is that call's. */
-  public static void clientContext(Object context) {
-    if (!on()) return;
-    Object[] s = STARTING.get();
-    if (s[0] == null || s[1] != null || context == null) return;
-    if (track(context)) s[1] = context;
-  }
-
-  /** Makes empty contexts of one StatsTraceContext class (one per class loader that has gRPC). */
-  private record ContextMaker(Class<?> type, MethodHandle constructor, Object noTracers) {
-    /** The maker for {@code type}, through its constructor of a tracer array (package-private). */
-    static ContextMaker of(Class<?> type) throws ReflectiveOperationException {
-      for (Constructor<?> c : type.getDeclaredConstructors()) {
-        Class<?>[] p = c.getParameterTypes();
-        if (p.length != 1 || !p[0].isArray()) continue;
-        c.setAccessible(true);
-        // Typed (Object)Object once, so each call is an exact invoke (a plain invoke of a handle
-        // read from a field adapts its type on every call).
-        MethodHandle h = MethodHandles.lookup().unreflectConstructor(c)
-            .asType(MethodType.methodType(Object.class, Object.class));
-        return new ContextMaker(type, h, Array.newInstance(p[0].getComponentType(), 0));
-      }
-      throw new NoSuchMethodException(type.getName() + "(StreamTracer[])");
-    }
-  }
-
-  private static volatile ContextMaker contextMaker;
 
   /**
-   * A new context with no tracers, of the class of {@code shared} (gRPC's no-op context, which it
-   * shares among a tracer-less server's streams), or {@code shared} itself when none can be made.
-   * Made through the constructor gRPC's own factory methods call, not through one of them (the
-   * client's is hooked).
+   * A client stream is made with {@code tracers} ({@code ClientStreamTracer[]}, of gRPC's class
+   * {@code type}'s loader): with the sums of the call starting on this thread added, if it is the
+   * first stream made inside that start; else {@code tracers} as they are.
    */
-  public static Object ownContext(Object shared) {
+  public static Object[] clientTracers(Class<?> type, Object[] tracers) {
+    if (tracers == null || !on()) return tracers;
+    WireSums[] s = STARTING.get();
+    WireSums sums = s[0];
+    if (sums == null) return tracers;
+    s[0] = null;
+    GrpcStreams streams = streams(type);
+    return streams == null ? tracers : streams.withClientSums(tracers, sums);
+  }
+
+  /**
+   * A server stream's context just made ({@code StatsTraceContext}): one counting its bytes while
+   * they are on, else {@code context} itself.
+   */
+  public static Object serverContext(Object context) {
+    if (context == null || !on()) return context;
+    GrpcStreams s = streams(context.getClass());
+    return s == null ? context : s.countedServerContext(context);
+  }
+
+  /** The bytes of a server stream, by its context; null when it does not count them. */
+  public static WireSums serverSums(Object context) {
+    if (context == null) return null;
+    GrpcStreams s = streams(context.getClass());
+    return s == null ? null : s.serverSums(context);
+  }
+
+  /** The streams of the gRPC that {@code type} (a class of it) belongs to; null when they cannot be made. */
+  static GrpcStreams streams(Class<?> type) {
+    Recent r = recent;
+    if (r != null && r.type == type) return r.streams;
+    GrpcStreams s = BY_CLASS.get(type);
+    if (s == NONE) return null;
+    recent = new Recent(type, s);
+    return s;
+  }
+
+  /** Stands for "could not be made" in {@link #BY_CLASS} (a ClassValue cannot hold null). */
+  private static final GrpcStreams NONE = new GrpcStreams() {
+    public Object countedServerContext(Object context) {
+      return context;
+    }
+
+    public WireSums serverSums(Object context) {
+      return null;
+    }
+
+    public WireSums newClientSums() {
+      return null;
+    }
+
+    public Object[] withClientSums(Object[] tracers, WireSums sums) {
+      return tracers;
+    }
+  };
+
+  /** Forgets the loader seen last (at detach: it is the application's). */
+  public static void clear() {
+    recent = null;
+  }
+
+  /**
+   * Defines the streams' classes into the loader of {@code type}, or finds them there from an
+   * earlier attach (this class, on the boot class path, outlives a detach; its ClassValue too,
+   * but a class of the loader may be asked first for which it was never computed).
+   */
+  private static GrpcStreams define(Class<?> type) {
     try {
-      ContextMaker m = contextMaker;
-      if (m == null || m.type != shared.getClass()) contextMaker = m = ContextMaker.of(shared.getClass());
-      return (Object) m.constructor.invokeExact(m.noTracers);
+      ClassLoader loader = type.getClassLoader();
+      Class<?> context = Class.forName(PACKAGE + "StatsTraceContext", false, loader);
+      Class<?> streams;
+      synchronized (GrpcWire.class) {
+        streams = definedIn(loader);
+        if (streams == null) {
+          MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(context, MethodHandles.lookup());
+          for (String name : CLASSES) streams = lookup.defineClass(classBytes(name));
+        }
+      }
+      return (GrpcStreams) streams.getDeclaredConstructor().newInstance();
     } catch (Throwable e) {
       Recorder.internalError();
-      return shared;
+      return NONE;
     }
   }
 
-  /** A server stream's context (not the shared no-op one: see the class comment). */
-  public static void serverContext(Object context) {
-    if (context != null && on()) track(context);
-  }
-
-  private static boolean track(Object context) {
-    if (COUNTS.add(context, System.nanoTime(), new long[2]) == IdentityTable.FULL) {
-      Recorder.internalError();
-      return false;
+  /**
+   * The streams class already defined in {@code loader}, or null. Asked through the loader: the
+   * class is not on any class path (the agent's jar leaves it out), so only a definition finds it.
+   */
+  private static Class<?> definedIn(ClassLoader loader) {
+    try {
+      return Class.forName(PACKAGE + CLASSES[CLASSES.length - 1], false, loader);
+    } catch (ClassNotFoundException e) {
+      return null;
     }
-    return true;
   }
 
-  /** A message of {@code wireSize} bytes (-1: unknown) was sent on the stream of {@code context}. */
-  public static void sent(Object context, long wireSize) {
-    add(context, 0, wireSize);
-  }
-
-  /** A message of {@code wireSize} bytes (-1: unknown) was received on the stream of {@code context}. */
-  public static void received(Object context, long wireSize) {
-    add(context, 1, wireSize);
-  }
-
-  private static void add(Object context, int i, long wireSize) {
-    if (wireSize < 0 || !on()) return;
-    // Each direction of a stream is written by one thread at a time (gRPC's framer and
-    // deframer), and the close that reads them happens after, through gRPC's own handoffs.
-    if (COUNTS.value(context) instanceof long[] c) c[i] += wireSize;
-  }
-
-  /** {sent, received} of the stream of {@code context}, forgotten; null when unknown. */
-  public static long[] take(Object context) {
-    return context != null && COUNTS.removeValue(context) instanceof long[] c ? c : null;
-  }
-
-  /** Forgets streams added more than the stale age before {@code now}. */
-  static void sweep(long now) {
-    COUNTS.removeIf((k, added, v) -> now - added > InFlight.STALE_NS, v -> {});
-    CONTEXTS.removeIf((k, added, v) -> now - added > InFlight.STALE_NS, v -> {});
-  }
-
-  public static void sweep() {
-    sweep(System.nanoTime());
-  }
-
-  public static void clear() {
-    COUNTS.clear();
-    CONTEXTS.clear();
-  }
-
-  /** Streams being counted (tests). */
-  static int size() {
-    return COUNTS.size();
+  private static byte[] classBytes(String name) throws IOException {
+    try (InputStream in = GrpcWire.class.getResourceAsStream("grpc/" + name + ".class")) {
+      if (in == null) throw new IOException("agent resource grpc/" + name + ".class missing");
+      return in.readAllBytes();
+    }
   }
 }

@@ -14,9 +14,14 @@ public final class InFlight {
 
   /** Records the start of {@code call} (a call begun twice keeps one of the two). */
   public static void begin(Object call) {
+    begin(call, null);
+  }
+
+  /** As {@link #begin(Object)}, with a value of the agent's kept with the start ({@link #value}). */
+  public static void begin(Object call, Object value) {
     long t = Recorder.start();
     if (t == 0 || call == null) return;
-    if (STARTS.add(call, t, null) == IdentityTable.FULL) Recorder.internalError();
+    if (STARTS.add(call, t, value) == IdentityTable.FULL) Recorder.internalError();
   }
 
   /** As {@link #begin}, unless a start is already recorded for this call (that one stays). */
@@ -24,6 +29,11 @@ public final class InFlight {
     long t = Recorder.start();
     if (t == 0 || call == null || STARTS.contains(call)) return;
     if (STARTS.add(call, t, null) == IdentityTable.FULL) Recorder.internalError();
+  }
+
+  /** The value recorded with this call's start (left in place: {@link #end} forgets it), or null. */
+  public static Object value(Object call) {
+    return STARTS.value(call);
   }
 
   /** The start recorded for this call (and forgets it), or 0. */

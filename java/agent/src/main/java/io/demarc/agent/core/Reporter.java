@@ -278,7 +278,6 @@ public final class Reporter {
     if (spans != null) write(Frames.SPANS, spans);
     InFlight.sweep();
     BodyWait.sweep();
-    GrpcWire.sweep();
   }
 
   private void bye(String reason) {

@@ -1,18 +1,27 @@
 package io.demarc.agent.core;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.common.base.Preconditions;
+import io.grpc.Attributes;
+import io.grpc.ClientStreamTracer;
+import io.grpc.Metadata;
+import io.grpc.ServerStreamTracer;
 import io.grpc.internal.StatsTraceContext;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Message sizes summed per gRPC stream, and the ties from client calls to their streams. */
+/** Bytes of gRPC streams, counted by the agent's tracers in real StatsTraceContexts. */
 class GrpcWireTest {
   @BeforeEach
   void on() {
@@ -24,114 +33,141 @@ class GrpcWireTest {
   void off() {
     Recorder.activate(false);
     Recorder.configure(Config.DEFAULT);
+    InFlight.clear();
+  }
+
+  private static StatsTraceContext counted(StatsTraceContext context) {
+    return (StatsTraceContext) GrpcWire.serverContext(context);
   }
 
   @Test
-  void aServerStreamSumsItsMessagesOnceEach() {
-    Object context = new Object(), other = new Object();
-    GrpcWire.serverContext(context);
-    GrpcWire.serverContext(other);
-    GrpcWire.received(context, 100);
-    GrpcWire.received(context, 20);
-    GrpcWire.sent(context, 7);
-    GrpcWire.sent(context, -1); // size unknown: not counted
-    GrpcWire.sent(other, 5);
-    assertArrayEquals(new long[] {7, 120}, GrpcWire.take(context));
-    assertNull(GrpcWire.take(context), "taken once");
-    assertArrayEquals(new long[] {5, 0}, GrpcWire.take(other));
-    assertEquals(0, GrpcWire.size());
-  }
-
-  @Test
-  void aStreamNotTrackedCountsNothing() {
-    Object context = new Object();
-    GrpcWire.sent(context, 10);
-    assertNull(GrpcWire.take(context));
-    assertEquals(0, GrpcWire.size());
-  }
-
-  @Test
-  void aClientStreamIsTiedToTheCallStartingOnItsThread() {
-    Object call = new Object(), context = new Object(), later = new Object();
-    GrpcWire.starting(call);
-    GrpcWire.clientContext(context);
-    GrpcWire.started(call);
-    // Made after start returned (a delayed or retried stream): not this call's.
-    GrpcWire.clientContext(later);
-    GrpcWire.sent(context, 30);
-    GrpcWire.received(context, 40);
-    GrpcWire.sent(later, 1);
-    assertArrayEquals(new long[] {30, 40}, GrpcWire.takeClient(call));
-    assertNull(GrpcWire.takeClient(call));
-    assertNull(GrpcWire.take(later), "never tracked");
-  }
-
-  @Test
-  void onlyTheFirstContextMadeInsideStartIsTheCalls() {
-    Object call = new Object(), first = new Object(), second = new Object();
-    GrpcWire.starting(call);
-    GrpcWire.clientContext(first);
-    GrpcWire.clientContext(second);
-    GrpcWire.started(call);
-    GrpcWire.sent(first, 8);
-    GrpcWire.sent(second, 9);
-    assertArrayEquals(new long[] {8, 0}, GrpcWire.takeClient(call));
-    assertNull(GrpcWire.take(second), "not tracked");
-    assertEquals(0, GrpcWire.size());
-  }
-
-  @Test
-  void manyStreamsAtOnceKeepTheirOwnSums() {
-    // More streams in flight than CallSlots has slots: most sums wait in the table behind them.
-    Object[] contexts = new Object[1000];
-    for (int i = 0; i < contexts.length; i++) {
-      contexts[i] = new Object();
-      GrpcWire.serverContext(contexts[i]);
-    }
-    for (int i = 0; i < contexts.length; i++) {
-      GrpcWire.sent(contexts[i], i);
-      GrpcWire.received(contexts[i], 2L * i);
-    }
-    for (int i = contexts.length - 1; i >= 0; i--) {
-      assertArrayEquals(new long[] {i, 2L * i}, GrpcWire.take(contexts[i]), "stream " + i);
-    }
-    assertEquals(0, GrpcWire.size());
-  }
-
-  @Test
-  void aTracerlessServerStreamGetsAContextOfItsOwn() {
-    Object a = GrpcWire.ownContext(StatsTraceContext.NOOP), b = GrpcWire.ownContext(StatsTraceContext.NOOP);
-    assertInstanceOf(StatsTraceContext.class, a);
+  void aTracerlessServerStreamGetsAContextOfItsOwnThatSumsItsMessages() {
+    StatsTraceContext a = counted(StatsTraceContext.NOOP), b = counted(StatsTraceContext.NOOP);
     assertNotSame(StatsTraceContext.NOOP, a);
     assertNotSame(a, b, "one per stream");
-    assertTrue(((StatsTraceContext) a).getTracersForTest().isEmpty(), "no tracers: it does what the no-op one does");
+    a.inboundMessageRead(0, 100, 100);
+    a.inboundMessageRead(1, 20, 40);
+    a.outboundMessageSent(0, 7, 7);
+    a.outboundMessageSent(1, -1, -1); // size unknown: not counted
+    b.outboundMessageSent(0, 5, 5);
+    WireSums sa = GrpcWire.serverSums(a), sb = GrpcWire.serverSums(b);
+    assertEquals(7, sa.sent());
+    assertEquals(120, sa.received());
+    assertEquals(5, sb.sent());
+    assertEquals(0, sb.received());
+    assertNull(GrpcWire.serverSums(StatsTraceContext.NOOP), "the shared context counts nothing");
   }
 
   @Test
-  void nothingIsTrackedWhileBytesAreOff() {
+  void aServerWithTracersKeepsThemBesideTheAgents() {
+    long[] seen = new long[1];
+    ServerStreamTracer.Factory factory = new ServerStreamTracer.Factory() {
+      @Override
+      public ServerStreamTracer newServerStreamTracer(String fullMethodName, Metadata headers) {
+        return new ServerStreamTracer() {
+          @Override
+          public void outboundMessageSent(int seqNo, long wireSize, long uncompressedSize) {
+            seen[0] += wireSize;
+          }
+        };
+      }
+    };
+    StatsTraceContext own = StatsTraceContext.newServerContext(List.of(factory), "echo.Echo/Say", new Metadata());
+    StatsTraceContext c = counted(own);
+    assertEquals(2, c.getTracersForTest().size(), "the server's tracer and the agent's");
+    c.outboundMessageSent(0, 11, 11);
+    assertEquals(11, seen[0], "the server's own tracer still sees the message");
+    assertEquals(11, GrpcWire.serverSums(c).sent());
+    assertNull(GrpcWire.serverSums(own), "the context replaced counts nothing");
+  }
+
+  @Test
+  void aClientStreamMadeInsideItsCallsStartCountsForThatCall() {
+    Object call = new Object();
+    assertTrue(GrpcWire.starting(StatsTraceContext.class, call));
+    ClientStreamTracer[] mine = {new ClientStreamTracer() {}};
+    ClientStreamTracer[] tracers = (ClientStreamTracer[]) GrpcWire.clientTracers(StatsTraceContext.class, mine);
+    assertEquals(2, tracers.length);
+    assertSame(mine[0], tracers[0], "the call's own tracers first");
+    StatsTraceContext context = StatsTraceContext.newClientContext(tracers, Attributes.EMPTY, new Metadata());
+    // A second stream made inside the same start (none in gRPC today): not this call's.
+    ClientStreamTracer[] second = new ClientStreamTracer[0];
+    assertSame(second, GrpcWire.clientTracers(StatsTraceContext.class, second));
+    GrpcWire.started();
+    // Made after start returned (a delayed or retried stream): not this call's either.
+    ClientStreamTracer[] later = new ClientStreamTracer[0];
+    assertSame(later, GrpcWire.clientTracers(StatsTraceContext.class, later));
+    context.outboundMessageSent(0, 30, 30);
+    context.inboundMessageRead(0, 40, 40);
+    WireSums sums = (WireSums) InFlight.value(call);
+    assertNotEquals(0, InFlight.end(call));
+    assertEquals(30, sums.sent());
+    assertEquals(40, sums.received());
+  }
+
+  @Test
+  void aCallWhoseStreamIsMadeAfterStartHasNoBytes() {
+    Object call = new Object();
+    GrpcWire.starting(StatsTraceContext.class, call);
+    GrpcWire.started();
+    WireSums sums = (WireSums) InFlight.value(call);
+    assertEquals(-1, sums.sent());
+    assertEquals(-1, sums.received());
+  }
+
+  @Test
+  void nothingIsCountedWhileBytesAreOff() {
     Config d = Config.DEFAULT;
     Recorder.configure(new Config(d.reportPeriodMs(), d.metrics(), false, d.trace(), d.traceSampleRatio(),
         d.cardinalityCap(), d.latencyBoundsNs(), d.disabled()));
-    Object call = new Object(), context = new Object(), server = new Object();
-    GrpcWire.starting(call);
-    GrpcWire.clientContext(context);
-    GrpcWire.started(call);
-    GrpcWire.serverContext(server);
-    GrpcWire.sent(context, 3);
-    assertNull(GrpcWire.takeClient(call));
-    assertNull(GrpcWire.take(server));
-    assertEquals(0, GrpcWire.size());
+    Object call = new Object();
+    assertTrue(!GrpcWire.starting(StatsTraceContext.class, call), "no started() to follow");
+    assertNull(InFlight.value(call));
+    assertNotEquals(0, InFlight.end(call), "the call itself is still timed");
+    ClientStreamTracer[] tracers = new ClientStreamTracer[0];
+    assertSame(tracers, GrpcWire.clientTracers(StatsTraceContext.class, tracers));
+    assertSame(StatsTraceContext.NOOP, GrpcWire.serverContext(StatsTraceContext.NOOP));
   }
 
+  /**
+   * As in an application whose gRPC has a class loader of its own (a Spring Boot jar, a web app):
+   * the agent's classes are defined into that loader, where nothing else could find them.
+   */
   @Test
-  void streamsNeverClosedAreSweptAndDetachForgetsAll() {
-    Object old = new Object();
-    GrpcWire.serverContext(old);
-    GrpcWire.sweep(System.nanoTime() + InFlight.STALE_NS + 1);
-    assertNull(GrpcWire.take(old), "swept");
-    Object live = new Object();
-    GrpcWire.serverContext(live);
-    Recorder.activate(false);
-    assertEquals(0, GrpcWire.size());
+  void itsClassesAreDefinedIntoTheLoaderOfTheApplicationsGrpc() throws Exception {
+    try (URLClassLoader app = isolatedGrpc()) {
+      Class<?> contextType = Class.forName("io.grpc.internal.StatsTraceContext", true, app);
+      assertNotSame(StatsTraceContext.class, contextType);
+      assertThrows(ClassNotFoundException.class, () -> Class.forName("io.grpc.internal.DemarcGrpcStreams", false, app),
+          "not on any class path");
+      Object noop = contextType.getField("NOOP").get(null);
+      Object context = GrpcWire.serverContext(noop);
+      assertSame(contextType, context.getClass());
+      assertNotSame(noop, context);
+      contextType.getMethod("outboundMessageSent", int.class, long.class, long.class).invoke(context, 0, 9L, 9L);
+      WireSums sums = GrpcWire.serverSums(context);
+      assertEquals(9, sums.sent());
+      assertSame(app, sums.getClass().getClassLoader());
+      // Another class of the same loader (as after a detach and a new attach) finds them there.
+      Class<?> other = Class.forName("io.grpc.ServerStreamTracer", false, app);
+      assertSame(GrpcWire.streams(contextType).getClass(), GrpcWire.streams(other).getClass());
+    }
+  }
+
+  /** gRPC's jars in a loader of their own, which sees the agent's core classes as the boot path would. */
+  private static URLClassLoader isolatedGrpc() {
+    ClassLoader agentCore = new ClassLoader(ClassLoader.getPlatformClassLoader()) {
+      @Override
+      protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+        if (name.startsWith("io.demarc.agent.core.")) return GrpcWireTest.class.getClassLoader().loadClass(name);
+        return super.loadClass(name, resolve);
+      }
+    };
+    URL[] jars = {jarOf(StatsTraceContext.class), jarOf(ServerStreamTracer.class), jarOf(Preconditions.class)};
+    return new URLClassLoader(jars, agentCore);
+  }
+
+  private static URL jarOf(Class<?> type) {
+    return type.getProtectionDomain().getCodeSource().getLocation();
   }
 }

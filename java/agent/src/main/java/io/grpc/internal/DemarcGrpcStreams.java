@@ -6,7 +6,6 @@ import io.grpc.ClientStreamTracer;
 import io.grpc.StreamTracer;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.Arrays;
 
 /**
  * demarc: byte-counting tracers added to gRPC streams. Defined, with the two tracer classes, into
@@ -36,7 +35,8 @@ public final class DemarcGrpcStreams implements GrpcStreams {
     DemarcServerWire sums = new DemarcServerWire();
     if (c == StatsTraceContext.NOOP) return new StatsTraceContext(new StreamTracer[] {sums});
     StreamTracer[] own = tracers(c);
-    StreamTracer[] all = Arrays.copyOf(own, own.length + 1);
+    StreamTracer[] all = new StreamTracer[own.length + 1];
+    System.arraycopy(own, 0, all, 0, own.length);
     all[own.length] = sums;
     return new StatsTraceContext(all);
   }
@@ -56,7 +56,9 @@ public final class DemarcGrpcStreams implements GrpcStreams {
   @Override
   public Object[] withClientSums(Object[] tracers, WireSums sums) {
     DemarcClientWire wire = (DemarcClientWire) sums;
-    ClientStreamTracer[] all = Arrays.copyOf((ClientStreamTracer[]) tracers, tracers.length + 1);
+    // A new array of the known type (Arrays.copyOf would make it reflectively, from the argument's class).
+    ClientStreamTracer[] all = new ClientStreamTracer[tracers.length + 1];
+    System.arraycopy(tracers, 0, all, 0, tracers.length);
     all[tracers.length] = wire;
     wire.tied = true;
     return all;

@@ -12,7 +12,8 @@ import java.util.function.Consumer;
  *
  * <p>A key goes to one of {@value #SLOTS} slots (its thread's own first, so a thread that waits
  * for its call finds its slot free each time), and is found again by comparing the slots'
- * references: three small arrays, a few cache lines. The {@link IdentityTable} behind them costs
+ * references: two small arrays, a few cache lines; a slot's key and value are neighbours in one of
+ * them, so a call touches two lines, not three. The {@link IdentityTable} behind them costs
  * an identity hash (a call into the VM the first time an object is hashed) and a segment's lock,
  * arrays and monitor code: cache misses in a JVM that shares its CPU with others
  * ({@code bench/jvm_cold_path.ts}). A key only goes to the table when its add finds no free slot
@@ -30,15 +31,13 @@ import java.util.function.Consumer;
  * cold bench could not tell this from the class it replaced, so it is kept for being no more
  * complex, not for speed).
  *
- * @param keys the slots' keys (null: free), accessed through {@link #KEYS}
+ * @param entries per slot, its key (null: free; accessed through {@link #KEYS}) and its value
  * @param numbers the slots' numbers
- * @param values the slots' values
  * @param spilled the table behind the slots; its monitor serializes moves to it and clear()
  * @param spilledCount entries in {@code spilled}: while 0, a lookup that missed the slots has
  *     nothing more to look up
  */
-record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable spilled,
-    AtomicInteger spilledCount, boolean homedByKey) {
+record CallSlots(Object[] entries, long[] numbers, IdentityTable spilled, AtomicInteger spilledCount) {
   static final int SLOTS = 64;
   /** How many slots from its thread's own an add tries before it moves an occupant out. */
   private static final int PROBES = 4;
@@ -49,33 +48,24 @@ record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable s
 
   /** At most {@code max} keys in the table behind the slots; a key's first slot is its thread's. */
   CallSlots(int max) {
-    this(max, false);
+    this(new Object[2 * SLOTS], new long[SLOTS], new IdentityTable(max), new AtomicInteger());
   }
 
-  /**
-   * As {@link #CallSlots(int)}; with {@code homedByKey} a key's first slot follows from the key
-   * itself (its identity hash), for keys that threads other than the one that added them look up:
-   * from another thread's slot a lookup would read on through up to all 64 (in a gRPC server a
-   * stream is made on the transport's thread and its messages and close run on the
-   * application's). The hash costs the key's first {@code identityHashCode} (a call into the VM
-   * that installs it in the header) once per key.
-   */
-  CallSlots(int max, boolean homedByKey) {
-    this(new Object[SLOTS], new long[SLOTS], new Object[SLOTS], new IdentityTable(max), new AtomicInteger(),
-        homedByKey);
-  }
-
-  private int home(Object key) {
-    return homedByKey ? System.identityHashCode(key) : (int) Thread.currentThread().getId();
+  private static int home() {
+    return (int) Thread.currentThread().getId();
   }
 
   // Typed Object arguments and results: exact VarHandle calls, no adaptation per call.
   private Object key(int i) {
-    return (Object) KEYS.getVolatile(keys, i);
+    return (Object) KEYS.getVolatile(entries, 2 * i);
   }
 
   private boolean swap(int i, Object expected, Object key) {
-    return KEYS.compareAndSet(keys, i, expected, key);
+    return KEYS.compareAndSet(entries, 2 * i, expected, key);
+  }
+
+  private Object valueAt(int i) {
+    return entries[2 * i + 1];
   }
 
   /**
@@ -84,7 +74,7 @@ record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable s
    * twice. Returns null, or {@link IdentityTable#FULL} when the table is full and nothing was stored.
    */
   Object add(Object key, long number, Object value) {
-    int home = home(key);
+    int home = home();
     for (int k = 0; k < PROBES; k++) {
       int i = (home + k) & (SLOTS - 1);
       if (key(i) == null && swap(i, null, CLAIMING)) {
@@ -97,8 +87,8 @@ record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable s
 
   private void fill(int i, Object key, long number, Object value) {
     numbers[i] = number;
-    values[i] = value;
-    KEYS.setVolatile(keys, i, key);
+    entries[2 * i + 1] = value;
+    KEYS.setVolatile(entries, 2 * i, key);
   }
 
   /** Every slot near home is taken: the home slot's occupant moves to the table, the key takes its place. */
@@ -118,7 +108,7 @@ record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable s
           continue;
         }
         // Into the table first: a lookup that no longer finds the occupant in its slot finds it there.
-        Object r = spilled.put(occupant, numbers[i], values[i], false);
+        Object r = spilled.put(occupant, numbers[i], valueAt(i), false);
         if (r == IdentityTable.FULL) return r;
         boolean added = r == null; // else it was there already (added twice)
         if (added) spilledCount.incrementAndGet();
@@ -133,12 +123,12 @@ record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable s
   }
 
   /**
-   * The slot holding {@code key}, or -1. From the key's first slot on: its thread's, as the thread
-   * that added a key is often the one that looks it up (a call ended on the thread that began it),
-   * and finds it in the first slot it reads; or the key's own ({@code homedByKey}).
+   * The slot holding {@code key}, or -1. From the looking thread's slot on, as the thread that
+   * added a key is often the one that looks it up (a call ended on the thread that began it), and
+   * finds it in the first slot it reads.
    */
   private int slotOf(Object key) {
-    int home = home(key);
+    int home = home();
     for (int k = 0; k < SLOTS; k++) {
       int i = (home + k) & (SLOTS - 1);
       if (key(i) == key) return i;
@@ -158,7 +148,7 @@ record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable s
     if (key == null) return null;
     int i = slotOf(key);
     if (i >= 0) {
-      Object value = values[i];
+      Object value = valueAt(i);
       if (key(i) == key) return value;
     }
     return spilledCount.get() == 0 ? null : spilled.value(key);
@@ -184,7 +174,7 @@ record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable s
     if (key == null) return null;
     int i = slotOf(key);
     if (i >= 0) {
-      Object value = values[i];
+      Object value = valueAt(i);
       if (swap(i, key, null)) return value;
     }
     if (spilledCount.get() == 0) return null;
@@ -202,7 +192,7 @@ record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable s
     for (int i = 0; i < SLOTS; i++) {
       Object key = key(i);
       if (key == null || key == CLAIMING) continue;
-      Object value = values[i];
+      Object value = valueAt(i);
       if (test.drop(key, numbers[i], value) && swap(i, key, null)) removed.accept(value);
     }
     if (spilledCount.get() == 0) return;
@@ -220,8 +210,8 @@ record CallSlots(Object[] keys, long[] numbers, Object[] values, IdentityTable s
   void clear() {
     synchronized (spilled) {
       for (int i = 0; i < SLOTS; i++) {
-        KEYS.setVolatile(keys, i, (Object) null);
-        values[i] = null;
+        KEYS.setVolatile(entries, 2 * i, (Object) null);
+        entries[2 * i + 1] = null;
       }
       spilled.clear();
       spilledCount.set(0);

@@ -73,12 +73,12 @@ public final class Recorder {
       // peer's ip when the host is a literal). The sender compares a queued call's texts with
       // its row's key long after, when a new String is a cache miss each (and a young-GC copy
       // while queued); the thread's last equal text instead is compared by identity.
-      int slot = (int) Thread.currentThread().getId() & (RECENT_SLOTS - 1);
-      String local = same(RECENT_LOCAL, slot, nz(localIp));
+      int slot = ((int) Thread.currentThread().getId() & (RECENT_SLOTS - 1)) * RECENT_STRIDE;
+      String local = same(RECENT_TEXTS, slot, nz(localIp));
       int rowLocalPort = client ? 0 : localPort;
-      String peer = same(RECENT_PEER, slot, nz(peerIp));
+      String peer = same(RECENT_TEXTS, slot + 1, nz(peerIp));
       int rowPeerPort = client ? peerPort : 0;
-      String serviceText = same(RECENT_SERVICE, slot, nz(service));
+      String serviceText = same(RECENT_TEXTS, slot + 2, nz(service));
       String methodText = nz(method);
       String cls = nz(statusClass);
       String lib = nz(library);
@@ -112,20 +112,20 @@ public final class Recorder {
   }
 
   private static final int RECENT_SLOTS = 64;
+  private static final int RECENT_STRIDE = 4;
   /**
-   * The last local ip, peer ip and service each thread recorded, one slot per thread id (threads
-   * whose ids share a slot take turns in it; a String is immutable, so plain reads and writes).
+   * The last local ip, peer ip and service each thread recorded, at {@code RECENT_STRIDE} entries
+   * per thread id (threads whose ids share a slot take turns in it; a String is immutable, so plain
+   * reads and writes). A thread's three share a cache line: one miss per call, not three.
    */
-  private static final String[] RECENT_LOCAL = new String[RECENT_SLOTS];
-  private static final String[] RECENT_PEER = new String[RECENT_SLOTS];
-  private static final String[] RECENT_SERVICE = new String[RECENT_SLOTS];
+  private static final String[] RECENT_TEXTS = new String[RECENT_SLOTS * RECENT_STRIDE];
 
-  /** {@code text}, or the equal String this slot held (which it then keeps). */
-  static String same(String[] recent, int slot, String text) {
-    String last = recent[slot];
+  /** {@code text}, or the equal String entry {@code i} held (which it then keeps). */
+  static String same(String[] recent, int i, String text) {
+    String last = recent[i];
     if (last == text) return text;
     if (last != null && last.equals(text)) return last;
-    recent[slot] = text;
+    recent[i] = text;
     return text;
   }
 

@@ -34,8 +34,8 @@ class CallSlotsTest {
   }
 
   @Test
-  void keysHomedByThemselvesAreFoundAndRemovedOnceFromOtherThreads() throws Exception {
-    CallSlots slots = new CallSlots(10_000, true);
+  void keysAreFoundAndRemovedOnceFromOtherThreads() throws Exception {
+    CallSlots slots = new CallSlots(10_000);
     int perThread = 40, threads = 4; // 160 keys: most slots taken, some spilled into the table
     List<Object> keys = java.util.Collections.synchronizedList(new ArrayList<>());
     List<Thread> adders = new ArrayList<>();

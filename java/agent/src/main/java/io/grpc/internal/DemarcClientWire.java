@@ -24,6 +24,12 @@ public final class DemarcClientWire extends ClientStreamTracer implements WireSu
     if (optionalWireSize > 0) received += optionalWireSize;
   }
 
+  /** A client call's start is kept with the call ({@code InFlight}), which these sums are found by. */
+  @Override
+  public long takeStartNs() {
+    return 0;
+  }
+
   @Override
   public long sent() {
     return tied ? sent : -1;

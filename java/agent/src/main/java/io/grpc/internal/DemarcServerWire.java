@@ -1,10 +1,11 @@
 package io.grpc.internal;
 
+import io.demarc.agent.core.Recorder;
 import io.demarc.agent.core.WireSums;
 import io.grpc.ServerStreamTracer;
 
 /**
- * demarc: a server stream's bytes on the wire, as gRPC reports each message to the stream's
+ * demarc: a server stream's call start and bytes on the wire, as gRPC reports them to the stream's
  * tracers. Not loaded from the agent's jar: its bytes are defined into the class loader of the
  * application's gRPC (see {@code io.demarc.agent.core.GrpcWire}).
  */
@@ -13,6 +14,13 @@ public final class DemarcServerWire extends ServerStreamTracer implements WireSu
   // close reads them after gRPC's own hand-offs between those threads.
   private long sent;
   private long received;
+  /** Written on the thread that starts the call, read at its close after gRPC's hand-offs. */
+  private long start;
+
+  @Override
+  public void serverCallStarted(ServerCallInfo<?, ?> callInfo) {
+    start = Recorder.start();
+  }
 
   @Override
   public void outboundMessageSent(int seqNo, long optionalWireSize, long optionalUncompressedSize) {
@@ -22,6 +30,13 @@ public final class DemarcServerWire extends ServerStreamTracer implements WireSu
   @Override
   public void inboundMessageRead(int seqNo, long optionalWireSize, long optionalUncompressedSize) {
     if (optionalWireSize > 0) received += optionalWireSize;
+  }
+
+  @Override
+  public long takeStartNs() {
+    long t = start;
+    start = 0;
+    return t;
   }
 
   @Override

@@ -2,7 +2,6 @@ package io.demarc.agent.advice;
 
 import io.demarc.agent.core.ConnectionFacts;
 import io.demarc.agent.core.GrpcWire;
-import io.demarc.agent.core.InFlight;
 import io.demarc.agent.core.MethodLabels;
 import io.demarc.agent.core.Recorder;
 import io.demarc.agent.core.StatusClass;
@@ -21,7 +20,9 @@ public final class GrpcServerCloseAdvice {
   @Advice.OnMethodEnter(suppress = Throwable.class)
   public static void enter(@Advice.This ServerCall<?, ?> call, @Advice.FieldValue("stream") ServerStream stream,
       @Advice.Argument(0) Status status) {
-    long start = InFlight.end(call);
+    // The call's start and bytes, from the agent's tracer of its stream (GrpcServerContextAdvice).
+    WireSums wire = GrpcWire.serverSums(stream.statsTraceContext());
+    long start = wire != null ? wire.takeStartNs() : 0;
     if (start == 0) return;
     // The transport's attributes: one object per connection, its addresses read once.
     Attributes attrs = call.getAttributes();
@@ -34,9 +35,9 @@ public final class GrpcServerCloseAdvice {
     MethodLabels.Grpc name = Recorder.grpcMethod(full);
     int code = status.getCode().value();
     // The response's messages were framed when the application sent them, before this close.
-    WireSums wire = GrpcWire.serverSums(stream.statsTraceContext());
+    boolean bytes = GrpcWire.on();
     Recorder.record("grpc", "server", conn.ssl, conn.localIp, conn.localPort, conn.peerIp, conn.peerPort,
         name.service(), name.method(), code, StatusClass.grpc(code), true, start,
-        wire != null ? wire.sent() : -1, wire != null ? wire.received() : -1, "grpc-java", status.getCause());
+        bytes ? wire.sent() : -1, bytes ? wire.received() : -1, "grpc-java", status.getCause());
   }
 }

@@ -6,9 +6,9 @@ import net.bytebuddy.asm.Advice;
 
 /**
  * gRPC-java, {@code StatsTraceContext.newServerContext(factories, fullMethodName, headers)}: a
- * server stream's context. While bytes are measured the stream gets one with the same tracers and
- * the agent's counting one (a server without tracers shares one no-op context among its streams:
- * then the stream gets its own).
+ * server stream's context. The stream gets one with the same tracers and the agent's, which notes
+ * its call's start and counts its bytes (a server without tracers shares one no-op context among
+ * its streams: then the stream gets its own).
  */
 public final class GrpcServerContextAdvice {
   private GrpcServerContextAdvice() {}

@@ -10,11 +10,12 @@ package io.demarc.agent.core;
 public interface GrpcStreams {
   /**
    * A server stream's context like {@code context} (gRPC's shared no-op one, or one with the
-   * server's tracers) with a byte-counting tracer added, a new one per stream.
+   * server's tracers) with the agent's tracer added (its call's start and bytes), a new one per
+   * stream.
    */
   Object countedServerContext(Object context);
 
-  /** The byte counts of a context made by {@link #countedServerContext}, or null for any other. */
+  /** The agent's tracer in a context made by {@link #countedServerContext}, or null for any other. */
   WireSums serverSums(Object context);
 
   /** A byte-counting tracer for a client stream, not yet tied to one ({@link WireSums} gives -1). */

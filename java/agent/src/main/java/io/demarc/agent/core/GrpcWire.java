@@ -5,11 +5,13 @@ import java.io.InputStream;
 import java.lang.invoke.MethodHandles;
 
 /**
- * Bytes of gRPC calls: the wire size of each message, as gRPC-java reports it to the tracers of
- * its stream's {@code StatsTraceContext} (the body as sent, compressed if it was; without the
- * 5-byte message prefix, HTTP/2 frames and headers). While bytes are on ({@code l7_bytes_metrics})
- * each stream gets a tracer of the agent's that sums them ({@link WireSums}), read by the call's
- * close advice: no table is looked up per message.
+ * gRPC streams with a tracer of the agent's ({@link WireSums}): a server call's start, and the bytes
+ * of calls, the wire size of each message as gRPC-java reports it to the tracers of its stream's
+ * {@code StatsTraceContext} (the body as sent, compressed if it was; without the 5-byte message
+ * prefix, HTTP/2 frames and headers). The call's close advice reads them: no table is looked up
+ * per message, nor for a server call's start (the close reaches its stream's context). A client
+ * stream gets one while bytes are on ({@code l7_bytes_metrics}), a server stream while the agent
+ * is active.
  *
  * <p>The tracers extend gRPC's classes, so they are defined into the class loader of the
  * application's gRPC, in gRPC's package (with {@link GrpcStreams}' implementation, which calls
@@ -88,16 +90,16 @@ public final class GrpcWire {
   }
 
   /**
-   * A server stream's context just made ({@code StatsTraceContext}): one counting its bytes while
-   * they are on, else {@code context} itself.
+   * A server stream's context just made ({@code StatsTraceContext}): one with the agent's tracer
+   * (its call's start and bytes) while the agent is active, else {@code context} itself.
    */
   public static Object serverContext(Object context) {
-    if (context == null || !on()) return context;
+    if (context == null || !Recorder.active()) return context;
     GrpcStreams s = streams(context.getClass());
     return s == null ? context : s.countedServerContext(context);
   }
 
-  /** The bytes of a server stream, by its context; null when it does not count them. */
+  /** The start and bytes of a server stream's call, by its context; null when it has no tracer of the agent's. */
   public static WireSums serverSums(Object context) {
     if (context == null) return null;
     GrpcStreams s = streams(context.getClass());

@@ -1,6 +1,7 @@
 package io.demarc.agent.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -12,6 +13,7 @@ import com.google.common.base.Preconditions;
 import io.grpc.Attributes;
 import io.grpc.ClientStreamTracer;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.ServerStreamTracer;
 import io.grpc.internal.StatsTraceContext;
 import java.net.URL;
@@ -56,6 +58,39 @@ class GrpcWireTest {
     assertEquals(5, sb.sent());
     assertEquals(0, sb.received());
     assertNull(GrpcWire.serverSums(StatsTraceContext.NOOP), "the shared context counts nothing");
+  }
+
+  @Test
+  void aServerCallsStartIsNotedWhenItStartsAndTakenOnce() {
+    StatsTraceContext c = counted(StatsTraceContext.NOOP);
+    WireSums sums = GrpcWire.serverSums(c);
+    assertEquals(0, sums.takeStartNs(), "not started yet");
+    long before = System.nanoTime();
+    c.serverCallStarted(new ServerStreamTracer.ServerCallInfo<Object, Object>() {
+      @Override
+      public MethodDescriptor<Object, Object> getMethodDescriptor() {
+        return null;
+      }
+
+      @Override
+      public Attributes getAttributes() {
+        return Attributes.EMPTY;
+      }
+
+      @Override
+      public String getAuthority() {
+        return null;
+      }
+    });
+    long start = sums.takeStartNs();
+    assertTrue(start >= before && start <= System.nanoTime(), "the start is the call's");
+    assertEquals(0, sums.takeStartNs(), "a call closed twice is recorded once");
+  }
+
+  @Test
+  void aServerStreamGetsNoTracerWhileTheAgentIsInactive() {
+    Recorder.activate(false);
+    assertSame(StatsTraceContext.NOOP, GrpcWire.serverContext(StatsTraceContext.NOOP));
   }
 
   @Test
@@ -121,12 +156,12 @@ class GrpcWireTest {
     Recorder.configure(new Config(d.reportPeriodMs(), d.metrics(), false, d.trace(), d.traceSampleRatio(),
         d.cardinalityCap(), d.latencyBoundsNs(), d.disabled()));
     Object call = new Object();
-    assertTrue(!GrpcWire.starting(StatsTraceContext.class, call), "no started() to follow");
+    assertFalse(GrpcWire.on(), "the server's close reports no bytes");
+    assertFalse(GrpcWire.starting(StatsTraceContext.class, call), "no started() to follow");
     assertNull(InFlight.value(call));
     assertNotEquals(0, InFlight.end(call), "the call itself is still timed");
     ClientStreamTracer[] tracers = new ClientStreamTracer[0];
     assertSame(tracers, GrpcWire.clientTracers(StatsTraceContext.class, tracers));
-    assertSame(StatsTraceContext.NOOP, GrpcWire.serverContext(StatsTraceContext.NOOP));
   }
 
   /**

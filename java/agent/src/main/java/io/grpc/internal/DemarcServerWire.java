@@ -17,9 +17,14 @@ public final class DemarcServerWire extends ServerStreamTracer implements WireSu
   /** Written on the thread that starts the call, read at its close after gRPC's hand-offs. */
   private long start;
 
+  /** Called by gRPC on the application's call path: nothing of the agent's may throw into it. */
   @Override
   public void serverCallStarted(ServerCallInfo<?, ?> callInfo) {
-    start = Recorder.start();
+    try {
+      start = Recorder.start();
+    } catch (Throwable e) {
+      Recorder.internalError();
+    }
   }
 
   @Override

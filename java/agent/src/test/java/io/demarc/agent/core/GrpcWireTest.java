@@ -66,26 +66,41 @@ class GrpcWireTest {
     WireSums sums = GrpcWire.serverSums(c);
     assertEquals(0, sums.takeStartNs(), "not started yet");
     long before = System.nanoTime();
-    c.serverCallStarted(new ServerStreamTracer.ServerCallInfo<Object, Object>() {
-      @Override
-      public MethodDescriptor<Object, Object> getMethodDescriptor() {
-        return null;
-      }
-
-      @Override
-      public Attributes getAttributes() {
-        return Attributes.EMPTY;
-      }
-
-      @Override
-      public String getAuthority() {
-        return null;
-      }
-    });
+    c.serverCallStarted(CALL_INFO);
     long start = sums.takeStartNs();
     assertTrue(start >= before && start <= System.nanoTime(), "the start is the call's");
     assertEquals(0, sums.takeStartNs(), "a call closed twice is recorded once");
   }
+
+  @Test
+  void aFailureOfTheAgentAtTheCallsStartStaysOutOfGrpc() {
+    StatsTraceContext c = counted(StatsTraceContext.NOOP);
+    Recorder.throwForTest(true);
+    try {
+      c.serverCallStarted(CALL_INFO); // gRPC calls this on the application's path: it must not throw
+    } finally {
+      Recorder.throwForTest(false);
+    }
+    assertEquals(0, GrpcWire.serverSums(c).takeStartNs(), "no start: the call is not recorded");
+  }
+
+  private static final ServerStreamTracer.ServerCallInfo<Object, Object> CALL_INFO =
+      new ServerStreamTracer.ServerCallInfo<>() {
+        @Override
+        public MethodDescriptor<Object, Object> getMethodDescriptor() {
+          return null;
+        }
+
+        @Override
+        public Attributes getAttributes() {
+          return Attributes.EMPTY;
+        }
+
+        @Override
+        public String getAuthority() {
+          return null;
+        }
+      };
 
   @Test
   void aServerStreamGetsNoTracerWhileTheAgentIsInactive() {

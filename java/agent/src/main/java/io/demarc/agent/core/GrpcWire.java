@@ -43,8 +43,11 @@ public final class GrpcWire {
     }
   };
 
-  /** A class of the loader seen last and its streams: the usual single loader without a map lookup. */
-  private record Recent(Class<?> type, GrpcStreams streams) {}
+  /**
+   * The loader seen last and its streams: the usual single loader without a map lookup. By loader,
+   * not class: a client call asks with two classes of it (the call's, the context's), in turns.
+   */
+  private record Recent(ClassLoader loader, GrpcStreams streams) {}
 
   private static volatile Recent recent;
 
@@ -108,11 +111,12 @@ public final class GrpcWire {
 
   /** The streams of the gRPC that {@code type} (a class of it) belongs to; null when they cannot be made. */
   static GrpcStreams streams(Class<?> type) {
+    ClassLoader loader = type.getClassLoader();
     Recent r = recent;
-    if (r != null && r.type == type) return r.streams;
+    if (r != null && r.loader == loader) return r.streams;
     GrpcStreams s = BY_CLASS.get(type);
     if (s == NONE) return null;
-    recent = new Recent(type, s);
+    recent = new Recent(loader, s);
     return s;
   }
 

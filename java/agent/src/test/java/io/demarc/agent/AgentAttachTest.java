@@ -45,7 +45,7 @@ class AgentAttachTest {
       int jetty = Integer.parseInt(p[6]);
       app.run("jdkclient", 5, "/echo"); // before attach: must not be counted
       Support.attach(app.pid(), runner.args());
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()), "first METRICS after CONFIG");
+      runner.awaitFirstMetrics("first METRICS after CONFIG");
 
       app.run("jdkclient", 20, "/echo");
       app.run("jdkclient-async", 20, "/echo");

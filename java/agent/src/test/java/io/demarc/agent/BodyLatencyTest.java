@@ -36,7 +36,7 @@ class BodyLatencyTest {
       app.run("okhttp", 3, "/echo");
       app.run("apache", 3, "/echo");
       Support.attach(app.pid(), runner.args());
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()), "first METRICS after CONFIG");
+      runner.awaitFirstMetrics("first METRICS after CONFIG");
       // Calls right after the retransformation run cold code: warm up, then time.
       for (String lib : new String[] {"urlconn", "urlconn-https", "okhttp", "okhttp-async", "apache"}) {
         app.run(lib, 5, "/echo");
@@ -69,7 +69,7 @@ class BodyLatencyTest {
          Child app = new Child(ChildApp.class.getName(), Support.defaultJdk(), null,
              Support.log("body-timeout"), "-Ddemarc.child.light=true", "-Ddemarc.agent.bodyTimeoutMs=600")) {
       Support.attach(app.pid(), runner.args());
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()), "first METRICS after CONFIG");
+      runner.awaitFirstMetrics("first METRICS after CONFIG");
       assertEquals(3, app.run("urlconn-noread", 3, "/slow/20").ok());
       assertEquals(3, app.run("okhttp-noclose", 3, "/slow/20").ok());
       assertEquals(2, app.run("apache-noclose", 2, "/slow/20").ok()); // each holds a pooled connection

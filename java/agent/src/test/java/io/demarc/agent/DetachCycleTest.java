@@ -56,7 +56,7 @@ class DetachCycleTest {
       for (int cycle = 1; cycle <= CYCLES; cycle++) {
         try (FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
           Support.attach(app.pid(), runner.args());
-          assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()), "cycle " + cycle + ": METRICS");
+          runner.awaitFirstMetrics("cycle " + cycle + ": METRICS");
           app.run("jdkclient", 10, "/echo");
           assertTrue(FakeRunner.await(10_000, () -> runner.sum("requests", CLIENT) >= 10
               && runner.sum("requests", SERVER) >= 10), "cycle " + cycle + ": data while attached");

@@ -58,7 +58,7 @@ class DisabledInstrumentationTest {
         "-Xlog:class+load=info:file=" + classLog.toAbsolutePath());
         FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), ALL_ON)) {
       Support.attach(app.pid(), runner.args());
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()), "METRICS");
+      runner.awaitFirstMetrics("METRICS");
       Map<String, Object> hello = runner.hellos.get(0);
       // HELLO names are the manifest's; the hooks behind each are listed.
       assertEquals(List.of("okhttp", "okhttp3"), entry(hello, "okhttp").get("hooks"));
@@ -119,7 +119,7 @@ class DisabledInstrumentationTest {
         FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), OKHTTP_OFF)) {
       assertEquals(2, app.run("okhttp", 2, "/echo").ok()); // OkHttp's classes loaded before attach
       Support.attach(app.pid(), runner.args() + ";disabled=okhttp");
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()), "METRICS");
+      runner.awaitFirstMetrics("METRICS");
       assertEquals("okhttp", app.prop("demarc.agent.disabled"));
       Map<String, Object> hello = runner.hellos.get(0);
       assertEquals(false, entry(hello, "okhttp").get("active"));

@@ -48,7 +48,7 @@ class DubboTest {
     try (FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(),
         "{\"reportPeriodMs\":300,\"trace\":true,\"traceSampleRatio\":1}")) {
       Support.attach(app.pid(), runner.args());
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+      runner.awaitFirstMetrics("METRICS");
       assertEquals(30, app.run(30, "hello").ok());
       assertTrue(FakeRunner.await(10_000, () -> spanPorts(runner, "client", "localPort").size() == 30
           && spanPorts(runner, "server", "peerPort").size() == 30), runner.spans.toString());
@@ -95,7 +95,7 @@ class DubboTest {
       int port = Integer.parseInt(app.command("ports").split(" ")[1]);
       app.run(5, "before-attach");
       Support.attach(app.pid(), runner.args());
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+      runner.awaitFirstMetrics("METRICS");
       Child.Result ok = app.run(30, "hello");
       Child.Result failed = app.run(4, "fail");
       assertEquals(30, ok.ok());
@@ -187,7 +187,7 @@ class DubboTest {
       int port = Integer.parseInt(app.command("ports").split(" ")[1]);
       app.run(5, "before-attach");
       Support.attach(app.pid(), runner.args());
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+      runner.awaitFirstMetrics("METRICS");
       assertEquals(30, app.run(30, "hello").ok());
       assertEquals(4, app.run(4, "fail").failed(), "the service's exception reaches the consumer");
       assertEquals(3, app.run(3, "filtered").failed());

@@ -31,6 +31,8 @@ final class FakeRunner implements AutoCloseable {
   final List<Map<String, Object>> spans = new CopyOnWriteArrayList<>();
   final List<Map<String, Object>> byes = new CopyOnWriteArrayList<>();
   final LinkedBlockingQueue<String> events = new LinkedBlockingQueue<>();
+  /** What went wrong on the runner's side (a frame it could not read). */
+  final List<String> errors = new CopyOnWriteArrayList<>();
   private ServerSocketChannel server;
   private volatile SocketChannel current;
   private Thread acceptor;
@@ -111,6 +113,8 @@ final class FakeRunner implements AutoCloseable {
       }
     } catch (IOException e) {
       // connection gone
+    } catch (RuntimeException e) {
+      errors.add(e.toString());
     }
     events.add("closed");
   }
@@ -136,6 +140,40 @@ final class FakeRunner implements AutoCloseable {
     long s = 0;
     for (Map<String, Object> m : metrics) s += ((Number) m.get(field)).longValue();
     return s;
+  }
+
+  /**
+   * Waits for the first METRICS frame; when none comes, fails saying how far the agent got (the
+   * frames seen, and the agent's threads in the child JVMs) so that a rare failure can be read.
+   */
+  void awaitFirstMetrics(String what) throws InterruptedException {
+    if (await(10_000, () -> !metrics.isEmpty())) return;
+    throw new AssertionError(what + ": no METRICS frame came; HELLO frames " + hellos.size() + ", frame types "
+        + events + ", runner errors " + errors + "\n" + agentThreads());
+  }
+
+  /** The stacks of the agent's threads in this JVM's child JVMs (jcmd Thread.print). */
+  static String agentThreads() {
+    StringBuilder sb = new StringBuilder();
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    for (ProcessHandle child : ProcessHandle.current().children().toList()) {
+      try {
+        Process p = new ProcessBuilder(jcmd.toString(), Long.toString(child.pid()), "Thread.print")
+            .redirectErrorStream(true).start();
+        String dump = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        p.waitFor(10, TimeUnit.SECONDS);
+        sb.append("child ").append(child.pid()).append(":\n");
+        for (String stanza : dump.split("\n\n")) {
+          if (stanza.contains("demarc") || stanza.contains("Attach Listener")) sb.append(stanza).append("\n");
+        }
+      } catch (IOException e) {
+        sb.append("child ").append(child.pid()).append(": jcmd failed: ").append(e).append('\n');
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    return sb.toString();
   }
 
   /**

@@ -28,7 +28,7 @@ class JavaxServletTest {
       int port = Integer.parseInt(app.command("ports").split(" ")[1]);
       app.run(5, "/api/echo");
       Support.attach(app.pid(), runner.args());
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+      runner.awaitFirstMetrics("METRICS");
       assertEquals(20, app.run(20, "/api/echo").ok());
       app.run(3, "/api/status/404");
       app.run(2, "/api/status/503");
@@ -117,7 +117,7 @@ class JavaxServletTest {
     int port = Integer.parseInt(app.command("ports").split(" ")[1]);
     app.run(5, "/users/1");
     Support.attach(app.pid(), runner.args());
-    assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+    runner.awaitFirstMetrics("METRICS");
     for (int i = 0; i < 20; i++) assertEquals(1, app.run(1, "/users/" + i).ok());
     app.run(3, "/users/missing");
     app.run(2, "/users/boom");

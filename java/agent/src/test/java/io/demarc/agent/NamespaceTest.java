@@ -38,7 +38,7 @@ class NamespaceTest {
         assertTrue(!Files.exists(Path.of("/tmp", name)), "the socket is not in our /tmp");
         String args = "socket=/tmp/" + name + ";secret=" + runner.secret + ";version=" + TestJars.VERSION;
         Support.attach(app.pid(), args);
-        assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()), "HELLO/CONFIG/METRICS across namespaces");
+        runner.awaitFirstMetrics("HELLO/CONFIG/METRICS across namespaces");
         app.run("jdkclient", 10, "/echo");
         Predicate<Map<String, Object>> client = r -> "jdk-httpclient".equals(r.get("library"));
         assertTrue(FakeRunner.await(5000, () -> runner.sum("requests", client) == 10), runner.rows().toString());

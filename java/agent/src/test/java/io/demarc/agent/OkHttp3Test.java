@@ -19,7 +19,7 @@ class OkHttp3Test {
              null, Support.log("okhttp3"), "-Ddemarc.child.light=true")) {
       assertEquals(5, app.run("okhttp", 5, "/echo").ok(), "calls before attach are not counted");
       Support.attach(app.pid(), runner.args());
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+      runner.awaitFirstMetrics("METRICS");
       Predicate<Map<String, Object>> ok3 = r -> AgentAttachTest.is(r, "okhttp3", "client");
       assertEquals(10, app.run("okhttp", 10, "/echo").ok());
       assertEquals(10, app.run("okhttp-async", 10, "/echo").ok());

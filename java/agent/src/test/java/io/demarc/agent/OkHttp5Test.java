@@ -15,7 +15,7 @@ class OkHttp5Test {
          Child app = new Child(ChildApp.class.getName(), TestJars.childClassPathWithOkHttp5(), Support.defaultJdk(),
              null, Support.log("okhttp5"), "-Ddemarc.child.light=true")) {
       Support.attach(app.pid(), runner.args());
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+      runner.awaitFirstMetrics("METRICS");
       assertEquals(10, app.run("okhttp", 10, "/echo").ok());
       assertEquals(10, app.run("okhttp-async", 10, "/echo").ok());
       app.run("okhttp", 3, "/status/404");

@@ -17,7 +17,7 @@ class ResilienceTest {
     try (Child app = new Child(Support.defaultJdk(), null, Support.log("isolation"));
          FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
       Support.attach(app.pid(), runner.args() + ";debug=throw");
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+      runner.awaitFirstMetrics("METRICS");
       String[] libs = {"jdkclient", "jdkclient-async", "urlconn", "okhttp", "okhttp-async", "apache", "servlet",
           "grpc-unary", "grpc-stream"};
       int calls = 0;
@@ -41,7 +41,7 @@ class ResilienceTest {
     try (Child app = new Child(Support.defaultJdk(), null, Support.log("restart"), "-Ddemarc.child.light=true");
          FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
       Support.attach(app.pid(), runner.args());
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()));
+      runner.awaitFirstMetrics("METRICS");
       app.run("jdkclient", 10, "/echo");
       assertTrue(FakeRunner.await(5000, () -> runner.sum("requests", CLIENT) == 10));
       runner.stop(); // the runner goes away...
@@ -61,7 +61,7 @@ class ResilienceTest {
     try (FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG);
          Child app = new Child(Support.defaultJdk(), null, Support.log("premain"), "-Ddemarc.child.light=true",
              "-javaagent:" + TestJars.agentJar() + "=" + runner.args())) {
-      assertTrue(FakeRunner.await(10_000, () -> !runner.metrics.isEmpty()), "premain connects and is configured");
+      runner.awaitFirstMetrics("premain connects and is configured");
       app.run("jdkclient", 10, "/echo");
       assertTrue(FakeRunner.await(5000, () -> runner.sum("requests", CLIENT) == 10));
       assertEquals(TestJars.VERSION, Support.loadedVersion(app.pid()));
@@ -78,7 +78,7 @@ class ResilienceTest {
          FakeRunner first = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG);
          FakeRunner second = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
       Support.attach(app.pid(), first.args());
-      assertTrue(FakeRunner.await(10_000, () -> !first.metrics.isEmpty()));
+      first.awaitFirstMetrics("METRICS");
       app.run("jdkclient", 4, "/echo");
       assertTrue(FakeRunner.await(5000, () -> first.sum("requests", CLIENT) == 4));
       Map<String, Object> again = Support.helper(second.args(), "attach", "--pid", Long.toString(app.pid()),
@@ -87,7 +87,7 @@ class ResilienceTest {
       assertEquals(true, again.get("alreadyLoaded"));
       assertTrue(FakeRunner.await(5000, () -> !first.byes.isEmpty()), "the old channel says BYE");
       assertEquals("reconfigured", first.byes.get(0).get("reason"));
-      assertTrue(FakeRunner.await(10_000, () -> !second.metrics.isEmpty()));
+      second.awaitFirstMetrics("METRICS");
       app.run("jdkclient", 6, "/echo");
       assertTrue(FakeRunner.await(5000, () -> second.sum("requests", CLIENT) == 6), second.rows().toString());
       assertEquals(4, first.sum("requests", CLIENT));

@@ -127,27 +127,13 @@ public final class Reporter {
           continue;
         }
         backoff = BACKOFF_MIN_MS;
-        long period = Recorder.config().reportPeriodMs();
-        long due = periodStartMs + period;
-        long seen = wakes.get(); // before the flags: a wake that sets one from here on ends the wait
-        // Until the first CONFIG there is nothing to send: sleep until the reader wakes us.
-        long wait = configured ? due - System.currentTimeMillis() : period;
-        if (wait > 0 && !stopping && !detachRequested && !connectionLost) {
-          waitDraining(Math.min(wait, period), seen);
+        try {
+          if (!step()) return;
+        } catch (RuntimeException | LinkageError e) {
+          // One bad period must not end reporting for the JVM's life: count it, pause, go on.
+          Recorder.internalError();
+          sleep(BACKOFF_MIN_MS);
         }
-        if (detachRequested) {
-          bye("detach");
-          onDetachFrame.run();
-          return;
-        }
-        if (connectionLost) {
-          disconnect();
-          continue;
-        }
-        // After a CONFIG (which may have disabled or enabled some) and at each report: classes of
-        // a library loaded since make its instrumentation active.
-        if (!stopping && configured) sendInstrumentationsIfChanged();
-        if (!stopping && configured && System.currentTimeMillis() >= due) flush();
       }
       bye(stopReason);
     } catch (InterruptedException e) {
@@ -158,6 +144,32 @@ public final class Reporter {
       Recorder.drainerGone(sender);
       disconnect();
     }
+  }
+
+  /** One wait and what follows it on a connected channel; false once detached. */
+  private boolean step() throws InterruptedException {
+    long period = Recorder.config().reportPeriodMs();
+    long due = periodStartMs + period;
+    long seen = wakes.get(); // before the flags: a wake that sets one from here on ends the wait
+    // Until the first CONFIG there is nothing to send: sleep until the reader wakes us.
+    long wait = configured ? due - System.currentTimeMillis() : period;
+    if (wait > 0 && !stopping && !detachRequested && !connectionLost) {
+      waitDraining(Math.min(wait, period), seen);
+    }
+    if (detachRequested) {
+      bye("detach");
+      onDetachFrame.run();
+      return false;
+    }
+    if (connectionLost) {
+      disconnect();
+      return true;
+    }
+    // After a CONFIG (which may have disabled or enabled some) and at each report: classes of
+    // a library loaded since make its instrumentation active.
+    if (!stopping && configured) sendInstrumentationsIfChanged();
+    if (!stopping && configured && System.currentTimeMillis() >= due) flush();
+    return true;
   }
 
   private boolean connect() {
@@ -239,7 +251,7 @@ public final class Reporter {
               Recorder.activate(true);
               configured = true;
               wake();
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | LinkageError e) {
               Recorder.internalError(); // a bad CONFIG keeps the previous one
             }
           } else if (f.type() == Frames.DETACH) {

@@ -184,4 +184,41 @@ class ReporterTest {
       r.stop("test over");
     }
   }
+
+  /**
+   * An error thrown inside a period (here a LinkageError from the instrumentations list, as a
+   * class that fails to load would) is counted, and the next periods are reported: it does not
+   * end the sender thread for the JVM's life. A CONFIG whose hook fails the same way keeps the
+   * reader reading: the next CONFIG applies.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(20) // without the fix no METRICS ever comes: a read would wait forever
+  void anErrorInOnePeriodOrConfigDoesNotEndReporting() throws Exception {
+    sock = Files.createTempDirectory("demarc").resolve("r.sock");
+    java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.function.Supplier<String> list = () -> {
+      if (asked.incrementAndGet() == 2) throw new NoClassDefFoundError("demo/Missing"); // first after HELLO
+      return "[]";
+    };
+    java.util.function.Consumer<Config> onConfig = c -> {
+      if (c.reportPeriodMs() == 200) throw new NoClassDefFoundError("demo/AlsoMissing");
+    };
+    long errorsBefore = Recorder.internalErrors();
+    try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      server.bind(UnixDomainSocketAddress.of(sock));
+      Reporter r = new Reporter(sock.toString(), "s", "1", list, () -> {}, onConfig);
+      r.start();
+      try (SocketChannel c = server.accept()) {
+        Frames.Decoder d = new Frames.Decoder();
+        assertEquals(Frames.HELLO, read(c, d).type());
+        c.write(Frames.encode(Frames.CONFIG, "{\"reportPeriodMs\":200}")); // its hook fails: not applied
+        c.write(Frames.encode(Frames.CONFIG, "{\"reportPeriodMs\":100}"));
+        for (int i = 0; i < 3; i++) assertEquals(Frames.METRICS, read(c, d).type(), "period " + i);
+        assertTrue(asked.get() > 2, "the list was asked for again after it failed");
+        assertEquals(100, Recorder.config().reportPeriodMs(), "the second CONFIG applied");
+        assertTrue(Recorder.internalErrors() - errorsBefore >= 2, "both errors counted");
+      }
+      r.stop("test over");
+    }
+  }
 }

@@ -242,6 +242,8 @@ class JvmDriver implements ProbeDriver {
         jvm: s.hello?.jvm,
         instrumentations: s.hello?.instrumentations,
         reports: s.reports?.health.reports ?? 0,
+        internalErrors: s.reports?.health.internalErrors ?? 0,
+        lastInternalError: s.reports?.lastInternalError,
         lastReportAt: s.reports?.lastReportAt
           ? new Date(s.reports.lastReportAt).toISOString()
           : undefined,

@@ -64,6 +64,8 @@ export const metricsSchema = z.object({
   overflowRows: count,
   droppedFrames: count,
   internalErrors: count,
+  /** The agent's description of an internal error of this period (at most one a second is described). */
+  lastInternalError: z.string().optional(),
 }).passthrough();
 
 export type Metrics = z.infer<typeof metricsSchema>;

@@ -36,6 +36,8 @@ export class AgentReports {
     internalErrors: 0,
   };
   lastReportAt: number | undefined;
+  /** The agent's description of its last internal error (why something records nothing), if any. */
+  lastInternalError: string | undefined;
   readonly #log: Logger;
   readonly #pid: number;
 
@@ -64,6 +66,16 @@ export class AgentReports {
         this.health.overflowRows += m.data.overflowRows;
         this.health.droppedFrames += m.data.droppedFrames;
         this.health.internalErrors += m.data.internalErrors;
+        if (m.data.lastInternalError !== undefined) {
+          if (m.data.lastInternalError !== this.lastInternalError) {
+            this.#log.warn("agent internal error", {
+              pid: this.#pid,
+              error: m.data.lastInternalError,
+              total: this.health.internalErrors,
+            });
+          }
+          this.lastInternalError = m.data.lastInternalError;
+        }
         this.lastReportAt = Date.now();
         return f.type;
       }

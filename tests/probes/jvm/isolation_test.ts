@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { startDemarc } from "../../helpers/demarc.ts";
 import { BUILD, jarsBuilt, startApp } from "./apps.ts";
-import { waitConnected, waitMetric, watch } from "./probe_client.ts";
+import { jvmStatuses, waitConnected, waitMetric, watch } from "./probe_client.ts";
 
 const ignore = !jarsBuilt();
 
@@ -55,6 +55,16 @@ Deno.test({
             // The agent saw its advice fail, counted it, and kept the application out of it.
             await waitMetric(d, "demarc_l7_agent_internal_errors_total", { tgid: client.pid }, 1);
             await waitMetric(d, "demarc_l7_agent_internal_errors_total", { tgid: server.pid }, 1);
+            // ...and GET /sermant says what failed, for each side.
+            const jvms = await jvmStatuses(d);
+            for (const pid of [client.pid, server.pid]) {
+              assert.match(
+                jvms[String(pid)]?.lastInternalError ?? "",
+                /^java\.lang\.IllegalStateException: demarc debug=throw.* at io\.demarc\.agent\./,
+                `pid ${pid}: ${JSON.stringify(jvms[String(pid)])}`,
+              );
+              assert.ok((jvms[String(pid)]?.internalErrors ?? 0) >= 1);
+            }
           } finally {
             await client.stop();
             await server.stop();

@@ -16,6 +16,8 @@ export interface JvmStatus {
   agentVersion?: string;
   instrumentations?: Array<{ name: string; active: boolean; reason?: string }>;
   reports: number;
+  internalErrors?: number;
+  lastInternalError?: string;
 }
 
 /** The JVM probe's view of every watched pid. */
@@ -113,6 +115,39 @@ export async function series(d: Demarc, name: string, match: Record<string, stri
   return parseMetrics(await d.scrape()).filter((s) =>
     s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === String(v))
   );
+}
+
+/**
+ * What the runner knows of the agents in `pids`, for a failing test's message: each one's state,
+ * reports received, active instrumentations and the `demarc_l7_agent_*` series (internal errors,
+ * dropped frames), then the runner's log lines that name one of the pids.
+ */
+export async function agentState(d: Demarc, pids: number[]): Promise<string> {
+  const lines: string[] = [];
+  try {
+    const statuses = await jvmStatuses(d);
+    const samples = parseMetrics(await d.scrape());
+    for (const pid of pids) {
+      const st = statuses[String(pid)];
+      const active = st?.instrumentations?.filter((i) => i.active).map((i) => i.name) ?? [];
+      lines.push(
+        `pid ${pid}: state ${st?.state ?? "unknown"}, reports ${st?.reports ?? 0}, ` +
+          `reconnected ${st?.reconnected ?? false}, active [${active.join(",")}], ` +
+          `internal errors ${st?.internalErrors ?? 0}` +
+          (st?.lastInternalError ? ` (last: ${st.lastInternalError})` : "") +
+          (st?.error ? `, error ${st.error}` : ""),
+      );
+      const agent = samples.filter((s) =>
+        s.name.startsWith("demarc_l7_agent_") && s.labels.tgid === String(pid)
+      );
+      lines.push("  " + agent.map((s) => `${s.name.slice(16)}=${s.value}`).join(" "));
+    }
+  } catch (e) {
+    lines.push(`(could not read the runner's state: ${(e as Error).message})`);
+  }
+  const named = d.log().split("\n").filter((l) => pids.some((p) => l.includes(String(p))));
+  lines.push("runner log lines naming them:", ...named.slice(-30));
+  return lines.join("\n");
 }
 
 /** Wait until `metricSum(...)` reaches at least `want`; returns the value seen. */

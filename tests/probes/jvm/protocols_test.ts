@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { type Demarc, startDemarc } from "../../helpers/demarc.ts";
 import { BUILD, jarsBuilt, startApp, type TestApp } from "./apps.ts";
-import { metricSum, series, waitConnected, waitMetric, watch } from "./probe_client.ts";
+import { agentState, metricSum, series, waitConnected, waitMetric, watch } from "./probe_client.ts";
 
 const N = 200;
 const ignore = !jarsBuilt();
@@ -336,10 +336,12 @@ async function checkCase(d: Demarc, c: Case): Promise<void> {
       "errors seen by the server",
     );
   } catch (e) {
+    const pids = client ? [server.pid, client.pid] : [server.pid];
     throw new Error(
-      `${c.name}: ${(e as Error).message}\n--- client stderr ---\n${
-        client?.stderr().slice(-2000)
-      }\n--- server stderr ---\n${server.stderr().slice(-2000)}`,
+      `${c.name}: ${(e as Error).message}\n--- agents ---\n${await agentState(d, pids)}` +
+        `\n--- client stderr ---\n${client?.stderr().slice(-2000)}\n--- server stderr ---\n${
+          server.stderr().slice(-2000)
+        }`,
     );
   } finally {
     await client?.stop();

@@ -22,8 +22,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.jar.JarFile;
 import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
+import net.bytebuddy.asm.Advice;
+import net.bytebuddy.description.method.MethodDescription;
 import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.dynamic.DynamicType;
+import net.bytebuddy.implementation.bytecode.member.MethodInvocation;
 import net.bytebuddy.utility.JavaModule;
 
 /**
@@ -102,7 +105,7 @@ public final class Installer {
         try {
           transformer.reset(instrumentation, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
         } catch (RuntimeException e) {
-          Recorder.internalError();
+          Recorder.internalError(e);
         }
         transformer = null;
       }
@@ -147,14 +150,14 @@ public final class Installer {
       try {
         transformer.reset(inst, AgentBuilder.RedefinitionStrategy.DISABLED);
       } catch (RuntimeException e) {
-        Recorder.internalError();
+        Recorder.internalError(e);
       }
       transformer = null;
       APPLIED.clear();
       try {
         transformer = build(inst, want).installOn(inst);
       } catch (RuntimeException e) {
-        Recorder.internalError();
+        Recorder.internalError(e);
       }
       // Only the newly disabled hooks' classes carry our code (the others were off already).
       java.util.HashSet<String> newlyOff = new java.util.HashSet<>(want);
@@ -188,7 +191,7 @@ public final class Installer {
       try {
         inst.retransformClasses(c);
       } catch (Exception | LinkageError e) {
-        Recorder.internalError();
+        Recorder.internalError("restoring " + c.getName(), e);
       }
     }
   }
@@ -210,11 +213,28 @@ public final class Installer {
     for (LibraryHook h : LibraryHook.ALL) {
       if (off.contains(h.instrumentation())) continue;
       AgentBuilder.Transformer.ForAdvice advice = new AgentBuilder.Transformer.ForAdvice()
-          .include(Installer.class.getClassLoader());
+          .include(Installer.class.getClassLoader())
+          .withExceptionHandler(ADVICE_FAILED);
       for (LibraryHook.Method m : h.methods()) advice = advice.advice(m.matcher(), m.advice());
       b = b.type(h.types()).transform(new Counting(h.name(), advice));
     }
     return b;
+  }
+
+  /**
+   * What advice's {@code suppress} does with what it caught: hands it to
+   * {@link Recorder#adviceFailed} (counted and described in the next report) instead of dropping it
+   * unseen. The handler's code is inlined with the advice; the call consumes the throwable.
+   */
+  private static final Advice.ExceptionHandler ADVICE_FAILED = adviceFailedHandler();
+
+  private static Advice.ExceptionHandler adviceFailedHandler() {
+    try {
+      return new Advice.ExceptionHandler.Simple(MethodInvocation.invoke(
+          new MethodDescription.ForLoadedMethod(Recorder.class.getMethod("adviceFailed", Throwable.class))));
+    } catch (NoSuchMethodException e) {
+      throw new IllegalStateException("Recorder.adviceFailed(Throwable) is missing", e);
+    }
   }
 
   /** Counts which instrumentation applied, then lets the advice transformer do the work. */
@@ -231,7 +251,7 @@ public final class Installer {
   private static final class ErrorCounter extends AgentBuilder.Listener.Adapter {
     @Override
     public void onError(String typeName, ClassLoader loader, JavaModule module, boolean loaded, Throwable t) {
-      Recorder.internalError();
+      Recorder.internalError("cannot instrument " + typeName, t);
       if (Boolean.getBoolean("demarc.agent.debug")) {
         System.err.println("demarc agent: cannot instrument " + typeName + ": " + t);
       }

@@ -23,7 +23,7 @@ public final class DemarcServerWire extends ServerStreamTracer implements WireSu
     try {
       start = Recorder.start();
     } catch (Throwable e) {
-      Recorder.internalError();
+      Recorder.internalError(e);
     }
   }
 

@@ -33,7 +33,20 @@ class ResilienceTest {
       assertTrue(FakeRunner.await(5000, () -> runner.total("internalErrors") >= expected),
           "internal errors counted: " + runner.total("internalErrors"));
       assertEquals(0, runner.rows().size(), "nothing recorded while failing");
+      // Advice's suppressed exceptions are described for the operator (GET /sermant), not only counted.
+      assertTrue(FakeRunner.await(5000, () -> describedErrors(runner).stream().anyMatch(e ->
+              e.startsWith("java.lang.IllegalStateException: demarc debug=throw")
+                  && e.contains(" at io.demarc.agent.core.Recorder."))),
+          "a METRICS frame describes the failure: " + describedErrors(runner));
     }
+  }
+
+  static java.util.List<String> describedErrors(FakeRunner runner) {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    for (Map<String, Object> m : runner.metrics) {
+      if (m.get("lastInternalError") instanceof String e) out.add(e);
+    }
+    return out;
   }
 
   @Test

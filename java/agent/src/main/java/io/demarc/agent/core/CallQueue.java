@@ -186,7 +186,7 @@ record CallQueue(Object[] texts, long[] numbers, long[] indexes, Object consumer
             }
           }
         } catch (Throwable e) {
-          Recorder.internalError();
+          Recorder.internalError(e);
         }
         TEXT.setOpaque(texts, s, (Object) null);
       }

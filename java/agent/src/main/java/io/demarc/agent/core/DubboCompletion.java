@@ -98,7 +98,7 @@ public final class DubboCompletion implements BiConsumer<Object, Throwable> {
       }
       recordOutcome(role, localIp, localPort, peerIp, peerPort, service, method, start, library, received, failure);
     } catch (Throwable t) {
-      // never into Dubbo's future nor the application
+      Recorder.internalError(t); // never into Dubbo's future nor the application
     }
   }
 
@@ -125,7 +125,7 @@ public final class DubboCompletion implements BiConsumer<Object, Throwable> {
       Recorder.record("dubbo", role, false, localIp, localPort, peerIp, peerPort, service, method, status, cls,
           responded, start, -1, received, library, failure);
     } catch (Throwable t) {
-      // never into Dubbo's future nor the application
+      Recorder.internalError(t); // never into Dubbo's future nor the application
     }
   }
 }

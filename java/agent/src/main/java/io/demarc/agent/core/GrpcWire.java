@@ -163,7 +163,7 @@ public final class GrpcWire {
       }
       return (GrpcStreams) streams.getDeclaredConstructor().newInstance();
     } catch (Throwable e) {
-      Recorder.internalError();
+      Recorder.internalError("defining the gRPC stream tracers into " + type.getClassLoader(), e);
       return NONE;
     }
   }

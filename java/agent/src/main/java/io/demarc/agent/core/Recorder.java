@@ -107,7 +107,7 @@ public final class Recorder {
             duration, error);
       }
     } catch (Throwable t) {
-      INTERNAL_ERRORS.incrementAndGet();
+      internalError(t);
     }
   }
 
@@ -137,6 +137,52 @@ public final class Recorder {
   /** Counts a failure inside the agent (advice, transformer, sender). */
   public static void internalError() {
     INTERNAL_ERRORS.incrementAndGet();
+  }
+
+  /** The last failure described ({@link #internalError(Throwable)}), until the report takes it. */
+  private static volatile String lastInternalError;
+  private static volatile long lastDescribedMs;
+
+  /**
+   * Counts a failure and, at most once a second, describes it (its class, message and the frame
+   * it came from) for the next report: an operator sees why an instrumentation records nothing,
+   * not only that something failed. Never throws.
+   */
+  public static void internalError(Throwable t) {
+    internalError(null, t);
+  }
+
+  /** As {@link #internalError(Throwable)}; {@code where} (e.g. the class being instrumented) leads the description. */
+  public static void internalError(String where, Throwable t) {
+    INTERNAL_ERRORS.incrementAndGet();
+    try {
+      long now = System.currentTimeMillis();
+      if (now - lastDescribedMs < 1000) return;
+      lastDescribedMs = now;
+      StringBuilder sb = new StringBuilder();
+      if (where != null) sb.append(where).append(": ");
+      sb.append(t);
+      StackTraceElement[] frames = t.getStackTrace();
+      if (frames.length > 0) sb.append(" at ").append(frames[0]);
+      lastInternalError = sb.length() > 500 ? sb.substring(0, 500) : sb.toString();
+    } catch (Throwable ignored) {
+      // the count is what matters
+    }
+  }
+
+  /**
+   * Advice's exception handler (see Installer): a failure inside inlined advice is counted and
+   * described, then dropped; the instrumented method goes on as if there were no advice.
+   */
+  public static void adviceFailed(Throwable t) {
+    internalError(t);
+  }
+
+  /** The failure described since the last call, or null; forgets it. */
+  static String takeLastInternalError() {
+    String e = lastInternalError;
+    if (e != null) lastInternalError = null;
+    return e;
   }
 
   public static long internalErrors() {

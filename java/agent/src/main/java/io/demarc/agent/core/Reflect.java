@@ -52,7 +52,7 @@ public final class Reflect {
     try {
       return (Object) h.invokeExact(target, argument);
     } catch (Throwable t) {
-      Recorder.internalError();
+      Recorder.internalError(t);
       return dflt;
     }
   }
@@ -73,7 +73,7 @@ public final class Reflect {
     try {
       return (long) h.invokeExact(target);
     } catch (Throwable t) {
-      Recorder.internalError();
+      Recorder.internalError(t);
       return dflt;
     }
   }
@@ -88,7 +88,7 @@ public final class Reflect {
       // generic invoker on every call (measured in the Dubbo provider's call path under JFR).
       return (Object) h.invokeExact(target);
     } catch (Throwable t) {
-      Recorder.internalError();
+      Recorder.internalError(t);
       return dflt;
     }
   }

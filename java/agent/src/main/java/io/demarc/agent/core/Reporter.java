@@ -131,7 +131,7 @@ public final class Reporter {
           if (!step()) return;
         } catch (RuntimeException | LinkageError e) {
           // One bad period must not end reporting for the JVM's life: count it, pause, go on.
-          Recorder.internalError();
+          Recorder.internalError(e);
           sleep(BACKOFF_MIN_MS);
         }
       }
@@ -139,7 +139,7 @@ public final class Reporter {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Throwable t) {
-      Recorder.internalError();
+      Recorder.internalError(t);
     } finally {
       Recorder.drainerGone(sender);
       disconnect();
@@ -224,7 +224,7 @@ public final class Reporter {
     try {
       list = instrumentations.get();
     } catch (RuntimeException e) {
-      Recorder.internalError();
+      Recorder.internalError(e);
       return;
     }
     if (list.equals(instrumentationsSent)) return;
@@ -252,7 +252,7 @@ public final class Reporter {
               configured = true;
               wake();
             } catch (RuntimeException | LinkageError e) {
-              Recorder.internalError(); // a bad CONFIG keeps the previous one
+              Recorder.internalError(e); // a bad CONFIG keeps the previous one
             }
           } else if (f.type() == Frames.DETACH) {
             detachRequested = true;
@@ -279,6 +279,11 @@ public final class Reporter {
     Json.key(sb, "overflowRows").append(f.overflowedCalls());
     Json.key(sb, "droppedFrames").append(droppedFrames);
     Json.key(sb, "internalErrors").append(errors - internalErrorsReported);
+    String lastError = Recorder.takeLastInternalError();
+    if (lastError != null) {
+      Json.key(sb, "lastInternalError");
+      Json.string(sb, lastError);
+    }
     sb.append('}');
     periodStartMs = now;
     long droppedBefore = droppedFrames;

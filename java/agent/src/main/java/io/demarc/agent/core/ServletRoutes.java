@@ -86,7 +86,7 @@ public final class ServletRoutes {
         mappings = list;
       }
     } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-      Recorder.internalError(); // the request is asked instead, as before
+      Recorder.internalError(e); // the request is asked instead, as before
     }
     return remember(servlet, context, mappings);
   }

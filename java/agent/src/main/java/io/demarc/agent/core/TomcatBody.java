@@ -64,7 +64,7 @@ final class TomcatBody {
       CharBuffer pendingChars = (CharBuffer) (Object) a.charBuffer.invokeExact(out);
       return taken + pendingBytes.remaining() + encodedLength(pendingChars, cs);
     } catch (Throwable t) {
-      Recorder.internalError();
+      Recorder.internalError(t);
       return counted;
     }
   }

@@ -37,7 +37,19 @@ public final class AttachListener {
    */
   public void ensureStarted() throws AttachException {
     Path socket = target.attachSocket();
-    if (Files.exists(socket)) return;
+    if (Files.exists(socket)) {
+      if (!target.predates(socket)) return;
+      // Left by an earlier process with this pid, killed before it could remove it (pids are
+      // reused: 32768 of them by default). Connecting to it is refused; HotSpot binds a new one
+      // on the handshake below, and the wait must not mistake this one for it.
+      try {
+        Files.deleteIfExists(socket);
+      } catch (IOException e) {
+        throw new AttachException("permission", "cannot remove the stale attach socket " + socket
+            + " (left by an earlier process with pid " + target.nspid + "): " + e.getMessage(),
+            "remove it by hand, or run the helper as root", e);
+      }
+    }
     if (!target.catchesSigquit) {
       // SIGQUIT's default action would kill a JVM that is starting up or runs with -Xrs.
       throw new AttachException("no_sigquit", "JVM " + target.pid + " does not handle SIGQUIT (still starting, or -Xrs)",

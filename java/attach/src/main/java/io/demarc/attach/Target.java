@@ -111,6 +111,21 @@ public final class Target {
     return root().resolve("tmp/.java_pid" + nspid);
   }
 
+  /**
+   * Whether {@code file} is older than this process (by more than the 2 s that its start time,
+   * read from /proc, may be off): then an earlier process with the same pid made it.
+   */
+  public boolean predates(Path file) {
+    try {
+      java.time.Instant made = Files.getLastModifiedTime(file).toInstant();
+      java.util.Optional<java.time.Instant> started =
+          ProcessHandle.of(pid).flatMap(h -> h.info().startInstant());
+      return started.isPresent() && made.isBefore(started.get().minusSeconds(2));
+    } catch (IOException e) {
+      return false; // gone meanwhile, or unreadable: as before, the connection will tell
+    }
+  }
+
   public boolean sameMountNamespace() {
     try {
       return Files.readSymbolicLink(Path.of("/proc/self/ns/mnt"))

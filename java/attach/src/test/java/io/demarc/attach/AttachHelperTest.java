@@ -186,6 +186,28 @@ class AttachHelperTest {
     }
   }
 
+  /**
+   * A JVM killed with SIGKILL leaves its /tmp/.java_pid socket behind; a later JVM that gets the
+   * same pid (pids wrap at 32768 by default) must still be attachable. Connecting to the left-over
+   * socket is refused: the helper must see it predates the process and do the handshake.
+   */
+  @Test
+  void aStaleAttachSocketOfAnEarlierProcessWithThePidIsReplaced() throws Exception {
+    try (Jvms.Child c = sleeperJvm(Jvms.jdks().get(0), List.of(), List.of(), List.of())) {
+      Path socket = Target.inspect(c.pid()).attachSocket();
+      assumeTrue(!Files.exists(socket), "the JVM's attach listener runs already");
+      try (java.nio.channels.ServerSocketChannel dead =
+               java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+        dead.bind(java.net.UnixDomainSocketAddress.of(socket)); // closing leaves the file, as a kill does
+      }
+      Files.setLastModifiedTime(socket,
+          java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(java.time.Duration.ofHours(1))));
+      Map<String, Object> r = run("a=1", "attach", "--pid", Long.toString(c.pid()), "--agent", fakeAgent.toString());
+      assertEquals(true, r.get("ok"), r.toString());
+      assertEquals("a=1", props(c.pid()).getProperty("demarc.test.args"));
+    }
+  }
+
   @Test
   void aJvmThatExitsDuringAttachIsReported() throws Exception {
     Path argfile = tmp.resolve("args2");

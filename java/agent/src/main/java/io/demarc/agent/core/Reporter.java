@@ -129,7 +129,9 @@ public final class Reporter {
         backoff = BACKOFF_MIN_MS;
         try {
           if (!step()) return;
-        } catch (RuntimeException | LinkageError e) {
+        } catch (InterruptedException e) {
+          throw e;
+        } catch (Throwable e) {
           // One bad period must not end reporting for the JVM's life: count it, pause, go on.
           Recorder.internalError(e);
           sleep(BACKOFF_MIN_MS);
@@ -263,6 +265,9 @@ public final class Reporter {
       }
     } catch (IOException e) {
       // closed by us or by the runner: the sender reconnects unless it is stopping
+    } catch (RuntimeException | Error e) {
+      // a frame this reader cannot take: counted, and the connection starts over (HELLO, CONFIG)
+      Recorder.internalError(e);
     }
     connectionLost = true;
     wake();

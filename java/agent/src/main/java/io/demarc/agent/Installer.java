@@ -223,17 +223,17 @@ public final class Installer {
 
   /**
    * What advice's {@code suppress} does with what it caught: hands it to
-   * {@link Recorder#adviceFailed} (counted and described in the next report) instead of dropping it
-   * unseen. The handler's code is inlined with the advice; the call consumes the throwable.
+   * {@link Recorder#internalError(Throwable)} (counted and described in the next report) instead of
+   * dropping it unseen. The handler's code is inlined with the advice; the call consumes the throwable.
    */
   private static final Advice.ExceptionHandler ADVICE_FAILED = adviceFailedHandler();
 
   private static Advice.ExceptionHandler adviceFailedHandler() {
     try {
       return new Advice.ExceptionHandler.Simple(MethodInvocation.invoke(
-          new MethodDescription.ForLoadedMethod(Recorder.class.getMethod("adviceFailed", Throwable.class))));
+          new MethodDescription.ForLoadedMethod(Recorder.class.getMethod("internalError", Throwable.class))));
     } catch (NoSuchMethodException e) {
-      throw new IllegalStateException("Recorder.adviceFailed(Throwable) is missing", e);
+      throw new IllegalStateException("Recorder.internalError(Throwable) is missing", e);
     }
   }
 

@@ -146,7 +146,8 @@ public final class Recorder {
   /**
    * Counts a failure and, at most once a second, describes it (its class, message and the frame
    * it came from) for the next report: an operator sees why an instrumentation records nothing,
-   * not only that something failed. Never throws.
+   * not only that something failed. Never throws. Also advice's exception handler (see
+   * Installer): what inlined advice throws is handed here, then dropped.
    */
   public static void internalError(Throwable t) {
     internalError(null, t);
@@ -168,14 +169,6 @@ public final class Recorder {
     } catch (Throwable ignored) {
       // the count is what matters
     }
-  }
-
-  /**
-   * Advice's exception handler (see Installer): a failure inside inlined advice is counted and
-   * described, then dropped; the instrumented method goes on as if there were no advice.
-   */
-  public static void adviceFailed(Throwable t) {
-    internalError(t);
   }
 
   /** The failure described since the last call, or null; forgets it. */

@@ -306,7 +306,9 @@ function newRecord(info: TargetInfo, agentVersion: string): AttachRecord {
     startTicks: info.startTicks,
     uid: info.uid,
     gid: info.gid,
-    hostPath: `/proc/${info.pid}/root${innerPath}`,
+    // Through /proc/<pid>/root only for a JVM in another mount namespace: once the JVM exits,
+    // that path is gone, and a socket in the runner's own /tmp could no longer be removed.
+    hostPath: info.sameMountNamespace ? innerPath : `/proc/${info.pid}/root${innerPath}`,
     innerPath,
     secret: newSecret(),
     agentVersion,

@@ -18,6 +18,8 @@ export interface TargetInfo {
   nspid: number;
   /** True when libjvm.so is mapped (a HotSpot JVM); undefined when the maps are unreadable. */
   isJvm: boolean | undefined;
+  /** The process sees the runner's own mount namespace (its /tmp is the runner's). */
+  sameMountNamespace: boolean;
 }
 
 /** The process cannot be attached to; `message` says why and what to do. */
@@ -61,7 +63,17 @@ export async function inspectTarget(pid: number, procRoot = "/proc"): Promise<Ta
   } catch {
     // maps unreadable (exited, or no permission): unknown, the attach helper decides
   }
-  return { pid, comm, startTicks, uid, gid, nspid, isJvm };
+  let sameMountNamespace = false;
+  try {
+    const [theirs, ours] = await Promise.all([
+      Deno.readLink(`${procRoot}/${pid}/ns/mnt`),
+      Deno.readLink(`${procRoot}/self/ns/mnt`),
+    ]);
+    sameMountNamespace = theirs === ours;
+  } catch {
+    // unreadable: reached through /proc/<pid>/root, which works either way while it runs
+  }
+  return { pid, comm, startTicks, uid, gid, nspid, isJvm, sameMountNamespace };
 }
 
 /**

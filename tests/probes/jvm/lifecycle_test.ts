@@ -64,6 +64,22 @@ async function serverCounts(
     await client.stop();
     await server.stop();
   }
+  // The runner's socket for an exited JVM does not stay behind in /tmp (the host's, or the
+  // JVM's private one, which went with its namespace).
+  await waitFor(
+    () => socketsIn("/tmp", server.pid).length === 0,
+    30_000,
+    `no /tmp/demarc-${server.pid}-*.sock left once pid ${server.pid} exited: ${
+      socketsIn("/tmp", server.pid).join(", ")
+    }`,
+  );
+}
+
+/** The runner's channel sockets for `pid` in `dir`. */
+function socketsIn(dir: string, pid: number): string[] {
+  return [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) =>
+    n.startsWith(`demarc-${pid}-`) && n.endsWith(".sock")
+  );
 }
 
 /** demarc, and a JDK HttpClient app calling /echo on a JDK HttpServer (plain port only). */

@@ -23,8 +23,9 @@ public final class GrpcClientCloseAdvice {
   @Advice.OnMethodEnter(suppress = Throwable.class)
   public static void enter(@Advice.This ClientCall<?, ?> call, @Advice.FieldValue("method") MethodDescriptor<?, ?> md,
       @Advice.Argument(1) Status status) {
-    Object sums = InFlight.value(call); // before end, which forgets it
-    long start = InFlight.end(call);
+    int where = InFlight.find(call);
+    Object sums = InFlight.value(call, where); // before end, which forgets it
+    long start = InFlight.end(call, where);
     if (start == 0) return;
     // The transport's attributes: one object per connection, its addresses read once.
     Attributes attrs = call.getAttributes();

@@ -141,26 +141,42 @@ record CallSlots(Object[] entries, long[] numbers, IdentityTable spilled, Atomic
   }
 
   /**
-   * The value of {@code key}, left in place, or null when absent. The slot's key is read again
+   * Where {@code key} is: its slot, or -1 (in the table behind the slots, or absent). One scan for
+   * a caller that wants both {@link #value(Object, int)} and {@link #removeNumber(Object, int)}.
+   */
+  int find(Object key) {
+    return key == null ? -1 : slotOf(key);
+  }
+
+  /** The value of {@code key}, left in place, or null when absent. */
+  Object value(Object key) {
+    return value(key, find(key));
+  }
+
+  /**
+   * As {@link #value(Object)}, with {@code slot} from {@link #find}. The slot's key is read again
    * after its value: a slot freed and taken by another key meanwhile is not mistaken for this one's.
    */
-  Object value(Object key) {
+  Object value(Object key, int slot) {
     if (key == null) return null;
-    int i = slotOf(key);
-    if (i >= 0) {
-      Object value = valueAt(i);
-      if (key(i) == key) return value;
+    if (slot >= 0) {
+      Object value = valueAt(slot);
+      if (key(slot) == key) return value;
     }
     return spilledCount.get() == 0 ? null : spilled.value(key);
   }
 
   /** Removes {@code key}; returns its number, or 0 when absent (so numbers added are never 0). */
   long removeNumber(Object key) {
+    return removeNumber(key, find(key));
+  }
+
+  /** As {@link #removeNumber(Object)}, with {@code slot} from {@link #find} (a stale one is harmless). */
+  long removeNumber(Object key, int slot) {
     if (key == null) return 0;
-    int i = slotOf(key);
-    if (i >= 0) {
-      long number = numbers[i];
-      if (swap(i, key, null)) return number;
+    if (slot >= 0) {
+      long number = numbers[slot];
+      if (swap(slot, key, null)) return number;
       // Moved to the table at this instant, or removed by another thread: the table says which.
     }
     if (spilledCount.get() == 0) return 0;

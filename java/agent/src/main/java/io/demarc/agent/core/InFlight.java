@@ -41,6 +41,25 @@ public final class InFlight {
     return STARTS.removeNumber(call);
   }
 
+  /**
+   * Where this call's start is kept, for {@link #value(Object, int)} then {@link #end(Object, int)}:
+   * the two find it with one scan of the slots (a call ended on another thread than the one that
+   * began it reads up to all of them).
+   */
+  public static int find(Object call) {
+    return STARTS.find(call);
+  }
+
+  /** {@link #value(Object)}, {@code where} from {@link #find}. */
+  public static Object value(Object call, int where) {
+    return STARTS.value(call, where);
+  }
+
+  /** {@link #end(Object)}, {@code where} from {@link #find}. */
+  public static long end(Object call, int where) {
+    return STARTS.removeNumber(call, where);
+  }
+
   public static void sweep() {
     sweep(System.nanoTime());
   }

@@ -34,6 +34,44 @@ class CallSlotsTest {
   }
 
   @Test
+  void oneFindServesTheValueAndTheRemovalAndAStaleOneIsHarmless() {
+    CallSlots slots = new CallSlots(10_000);
+    Object call = new Object();
+    slots.add(call, 7, "sums");
+    int where = slots.find(call);
+    assertTrue(where >= 0, "in a slot");
+    assertEquals("sums", slots.value(call, where));
+    assertEquals(7, slots.removeNumber(call, where));
+    assertEquals(0, slots.removeNumber(call, where), "removed once");
+    // The slot found, then freed and taken by another call before this one's removal: neither is confused.
+    Object other = new Object();
+    slots.add(call, 8, "first");
+    where = slots.find(call);
+    slots.removeNumber(call);
+    slots.add(other, 9, "second");
+    assertEquals(where, slots.find(other), "the freed slot taken again");
+    assertNull(slots.value(call, where));
+    assertEquals(0, slots.removeNumber(call, where));
+    assertEquals(9, slots.removeNumber(other, slots.find(other)), "the other call's start stays");
+    // Not in a slot (spilled into the table behind them): found there.
+    List<Object> many = new ArrayList<>();
+    for (int i = 0; i < CallSlots.SLOTS * 3; i++) {
+      Object key = new Object();
+      many.add(key);
+      slots.add(key, i + 1, "v" + i);
+    }
+    int spilled = 0;
+    for (int i = 0; i < many.size(); i++) {
+      int w = slots.find(many.get(i));
+      if (w < 0) spilled++;
+      assertEquals("v" + i, slots.value(many.get(i), w));
+      assertEquals(i + 1, slots.removeNumber(many.get(i), w));
+    }
+    assertTrue(spilled > 0, "some keys were in the table");
+    assertTrue(slots.isEmpty());
+  }
+
+  @Test
   void keysAreFoundAndRemovedOnceFromOtherThreads() throws Exception {
     CallSlots slots = new CallSlots(10_000);
     int perThread = 40, threads = 4; // 160 keys: most slots taken, some spilled into the table

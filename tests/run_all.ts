@@ -16,9 +16,15 @@ interface Counts {
   skipped: number;
 }
 
-async function step(cmd: string, args: string[]): Promise<number> {
+async function step(cmd: string, args: string[], env?: Record<string, string>): Promise<number> {
   console.log(`\n$ ${cmd} ${args.join(" ")}`);
-  const st = await new Deno.Command(cmd, { args, cwd: root, stdout: "inherit", stderr: "inherit" })
+  const st = await new Deno.Command(cmd, {
+    args,
+    cwd: root,
+    env,
+    stdout: "inherit",
+    stderr: "inherit",
+  })
     .spawn().status;
   return st.code;
 }
@@ -81,13 +87,26 @@ await Deno.mkdir(`${root}/build`, { recursive: true });
 const junit = `${root}/build/deno-junit.xml`;
 await Deno.remove(junit).catch(() => {});
 const paths = Deno.args.length ? Deno.args : ["tests/"];
-const denoCode = await step(Deno.execPath(), [
-  "test",
-  "-A",
-  "--unstable-kv",
-  `--junit-path=${junit}`,
-  ...paths,
-]);
+// The tests' scratch (state dirs, BPF builds of ~15 MB each, apps' working dirs) goes into one
+// directory removed afterwards: left in /tmp, a full run's came to ~80 MB and added up run after
+// run. Sticky and open to all like /tmp itself: some tests run processes as `nobody`. (The
+// product's own paths, the JVMs' sockets in /tmp, do not follow TMPDIR.)
+const scratch = await Deno.makeTempDir({ prefix: "demarc-tests-" });
+await Deno.chmod(scratch, 0o1777);
+let denoCode: number;
+try {
+  denoCode = await step(Deno.execPath(), [
+    "test",
+    "-A",
+    "--unstable-kv",
+    `--junit-path=${junit}`,
+    ...paths,
+  ], { TMPDIR: scratch });
+} finally {
+  await Deno.remove(scratch, { recursive: true }).catch((e) =>
+    console.error(`could not remove the tests' scratch dir ${scratch}: ${e}`)
+  );
+}
 let denoCounts: Counts = { passed: 0, failed: 0, skipped: 0 };
 try {
   denoCounts = await countJunit([junit]);

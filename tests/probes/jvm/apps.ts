@@ -200,7 +200,8 @@ let cwd: string | undefined;
  */
 function jarOutsideTmp(): string {
   const st = Deno.statSync(TESTAPPS_JAR);
-  const copy = `/var/tmp/demarc-testapps-${st.size}-${st.mtime?.getTime() ?? 0}.jar`;
+  const name = `demarc-testapps-${st.size}-${st.mtime?.getTime() ?? 0}.jar`;
+  const copy = `${JAR_COPIES}/${name}`;
   try {
     Deno.statSync(copy);
   } catch {
@@ -208,8 +209,31 @@ function jarOutsideTmp(): string {
     Deno.copyFileSync(TESTAPPS_JAR, part);
     Deno.chmodSync(part, 0o644);
     Deno.renameSync(part, copy);
+    removeOldJarCopies(name);
   }
   return copy;
+}
+
+const JAR_COPIES = "/var/tmp";
+/** A copy this old is no longer in use by a test run that is still starting JVMs from it. */
+const JAR_COPY_STALE_MS = 3600_000;
+
+/**
+ * Copies of earlier builds of the jar (~40 MB each; one per build, so they pile up in /var/tmp).
+ * Only ones untouched for an hour: a JVM already running keeps its open jar anyway, but another
+ * test run on this host could still be starting JVMs from its copy.
+ */
+function removeOldJarCopies(current: string): void {
+  for (const e of Deno.readDirSync(JAR_COPIES)) {
+    if (!/^demarc-testapps-\d+-\d+\.jar$/.test(e.name) || e.name === current) continue;
+    const path = `${JAR_COPIES}/${e.name}`;
+    try {
+      const mtime = Deno.statSync(path).mtime?.getTime() ?? 0;
+      if (Date.now() - mtime > JAR_COPY_STALE_MS) Deno.removeSync(path);
+    } catch {
+      // removed by another run meanwhile
+    }
+  }
 }
 
 function appsCwd(): string {

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -27,7 +28,18 @@ class NamespaceTest {
   void anAgentInAPrivateTmpReachesTheRunnersSocket() throws Exception {
     assumeTrue(ProcessHandle.current().info().user().map("root"::equals).orElse(false), "needs root for unshare");
     assumeTrue(Files.isExecutable(Path.of("/usr/bin/unshare")), "needs util-linux unshare");
-    List<String> java = Child.command(ChildApp.class.getName(), outsideTmp(TestJars.childClassPath()),
+    Path copies = Files.createTempDirectory(Path.of("/var/tmp"), "demarc-ns-test-");
+    try {
+      run(copies);
+    } finally { // the child has exited (Child closed): its class path copies are no longer in use
+      try (var walk = Files.walk(copies)) {
+        for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  private void run(Path copies) throws Exception {
+    List<String> java = Child.command(ChildApp.class.getName(), outsideTmp(TestJars.childClassPath(), copies),
         Support.defaultJdk(), null, "-Ddemarc.child.light=true");
     List<String> cmd = new ArrayList<>(List.of("unshare", "-m", "--propagation", "private", "sh", "-c",
         "mount -t tmpfs tmpfs /tmp && exec " + String.join(" ", java)));
@@ -49,11 +61,10 @@ class NamespaceTest {
   }
 
   /**
-   * The child's class path with every entry under /tmp copied to /var/tmp: the private tmpfs the
-   * child mounts on /tmp would hide a checkout that lives under /tmp.
+   * The child's class path with every entry under /tmp copied into {@code copies} (under /var/tmp):
+   * the private tmpfs the child mounts on /tmp would hide a checkout that lives under /tmp.
    */
-  private static String outsideTmp(String classPath) throws IOException {
-    Path copies = Files.createTempDirectory(Path.of("/var/tmp"), "demarc-ns-test-");
+  private static String outsideTmp(String classPath, Path copies) throws IOException {
     List<String> out = new ArrayList<>();
     int i = 0;
     for (String entry : classPath.split(File.pathSeparator)) {

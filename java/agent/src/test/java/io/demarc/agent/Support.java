@@ -64,6 +64,9 @@ final class Support {
   static Path keystore() throws Exception {
     Path dir = Files.createTempDirectory("demarc-tls");
     Path ks = dir.resolve("server.p12");
+    // Removed when this JVM exits, the file before its dir (the reverse of registration).
+    dir.toFile().deleteOnExit();
+    ks.toFile().deleteOnExit();
     Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
         "-genkeypair", "-alias", "demarc", "-keyalg", "RSA", "-keysize", "2048", "-storetype", "PKCS12",
         "-keystore", ks.toString(), "-storepass", "changeit", "-keypass", "changeit", "-dname", "CN=127.0.0.1",

@@ -24,7 +24,10 @@ class ReporterTest {
   void cleanUp() throws Exception {
     Recorder.activate(false);
     Recorder.reset();
-    if (sock != null) Files.deleteIfExists(sock);
+    if (sock != null) {
+      Files.deleteIfExists(sock);
+      Files.deleteIfExists(sock.getParent()); // the test's own temp dir
+    }
   }
 
   static Frames.Frame read(SocketChannel c, Frames.Decoder d) throws Exception {

@@ -1,6 +1,7 @@
 /**
  * `deno run -A --unstable-kv bench/jvm_overhead.ts [--windows 16] [--burn-in 4] [--otel-rounds 2]
  *   [--otel-windows 4] [--otel-burn-in 1] [--rate 1000] [--seconds 4] [--saturation-ms 2000] [--cpus 1]
+ *   [--server-cpus CPUS]
  *   [--only grpc,http,http-okhttp] [--agents demarc,otel] [--demarc-probes l7_rpc_metrics]
  *   [--demarc-params '{"disabled_instrumentations":["dubbo"]}'] [--demarc-side client]`
  *
@@ -41,6 +42,11 @@
  *   pairs' means within one window on this host; confined to one CPU the pairs are alike and
  *   both meet the host's other load there. A call then costs its client and server CPU time on
  *   one core, so the figures are for that setting (the agent's work is on the call path either way).
+ *   That is the harshest setting for an agent: four JVMs take turns on one core's caches, so what
+ *   the agent touches per call is cold more often than on a host where client and server run on
+ *   different machines. `--server-cpus` puts both servers on other CPUs than both clients (e.g.
+ *   `--cpus 0 --server-cpus 1`): the pairs stay alike, and each core's caches are shared by two
+ *   JVMs of the same kind, nearer to a client and a server on different hosts.
  *
  * Per pair and window: mean, 5%-trimmed mean (without the fastest and slowest 5% of calls: an
  * agent's work on every call moves it as much as the mean, a few calls the host delayed by
@@ -108,6 +114,8 @@ const { values: opt } = parseArgs({
     "demarc-side": { type: "string", default: "both" },
     /** CPUs every benchmarked JVM is confined to (`taskset -c`); "" = not confined. */
     cpus: { type: "string", default: "1" },
+    /** CPUs the servers are confined to instead (the clients keep `--cpus`); unset = `--cpus`. */
+    "server-cpus": { type: "string" },
     only: { type: "string" },
     /** Which agents to measure (both by default); `demarc` alone, e.g. to compare two builds of it. */
     agents: { type: "string", default: "demarc,otel" },
@@ -201,7 +209,7 @@ async function newPair(svc: Service, withOtel: boolean): Promise<Pair> {
   const cpus = opt.cpus || undefined;
   const server = await startApp(svc.server[0], svc.server[1], {
     jvmArgs: jvmArgs(svc, withOtel, "server"),
-    cpus,
+    cpus: opt["server-cpus"] ?? cpus,
   });
   const [clientApp, clientFlags] = svc.client(server.ports);
   const client = await startApp(clientApp, clientFlags, {
@@ -457,6 +465,9 @@ console.log(
     `saturation for ${SAT_MS} ms (concurrency 8) each; demarc: ${WINDOWS} ABBA windows after ` +
     `${BURN_IN} burn-in; OpenTelemetry ${OTEL_VERSION} at start-up: ${OTEL_ROUNDS} rounds × ` +
     `${OTEL_WINDOWS} windows after ${OTEL_BURN_IN} burn-in; ` +
+    `JVMs on CPU ${opt.cpus || "any"}${
+      opt["server-cpus"] ? ` (servers on ${opt["server-cpus"]})` : ""
+    }; ` +
     `wall time ${(wallS / 60).toFixed(1)} min`,
 );
 console.log(
@@ -549,6 +560,8 @@ await Deno.writeTextFile(
     {
       windows: WINDOWS,
       burnIn: BURN_IN,
+      cpus: opt.cpus,
+      serverCpus: opt["server-cpus"] ?? opt.cpus,
       otelBurnIn: OTEL_BURN_IN,
       otelRounds: OTEL_ROUNDS,
       otelWindows: OTEL_WINDOWS,

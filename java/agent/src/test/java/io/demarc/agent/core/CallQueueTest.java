@@ -95,7 +95,32 @@ class CallQueueTest {
    */
   @Test
   void manyProducersOneConsumerEveryAcceptedCallOnce() throws Exception {
-    CallQueue q = new CallQueue(64);
+    manyProducersOneConsumer(64);
+  }
+
+  /** As above, with drains long enough to free slots and yield part way (every {@link CallQueue#YIELD_EVERY}). */
+  @Test
+  void slotsFreedPartWayThroughALongDrainAreReusedAndEveryCallCountedOnce() throws Exception {
+    manyProducersOneConsumer(8 * CallQueue.YIELD_EVERY);
+  }
+
+  @Test
+  void aDrainLongerThanOneYieldTakesEveryCallAndFreesEverySlot() {
+    int n = 4 * CallQueue.YIELD_EVERY + 3;
+    CallQueue q = new CallQueue(n);
+    for (int i = 0; i < q.capacity(); i++) assertTrue(offer(q, "r", i) >= 0, "slot " + i);
+    assertEquals(-1, offer(q, "r", 0), "full");
+    Aggregator a = new Aggregator(BOUNDS, 10);
+    assertEquals(q.capacity(), q.drain(a));
+    assertEquals(0, q.size());
+    for (int i = 0; i < q.capacity(); i++) assertTrue(offer(q, "r", 1) >= 0, "slot " + i + " free again");
+    assertEquals(q.capacity(), q.drain(a));
+    long[] row = rows(a).get("r");
+    assertEquals(2L * q.capacity(), row[0]);
+  }
+
+  private void manyProducersOneConsumer(int capacity) throws Exception {
+    CallQueue q = new CallQueue(capacity);
     int producers = 4;
     int perProducer = 250_000;
     AtomicLongArray accepted = new AtomicLongArray(producers);
@@ -125,7 +150,7 @@ class CallQueueTest {
       assertEquals(sums.get(p), row[1], "producer " + p + "'s values");
       total += row[0];
     }
-    assertTrue(total > 64, "the consumer kept up at least a little: " + total);
+    assertTrue(total > capacity, "the consumer kept up at least a little: " + total);
   }
 
   /**

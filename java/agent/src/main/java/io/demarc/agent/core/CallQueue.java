@@ -52,13 +52,15 @@ record CallQueue(Object[] texts, long[] numbers, long[] indexes, Object consumer
 
   /**
    * A drain lets the application's threads have the CPU every this many calls: the thread that asks
-   * for a drain wakes the sender, and a woken thread that slept for seconds often preempts its waker
-   * at once. Drained in one go, a batch of {@value Recorder#DRAIN_BATCH} calls (~0.2-0.3 ms) would
-   * then be added to the latency of the call that asked, and of every call waiting for that CPU;
-   * with a yield (a syscall, ~1 µs when nothing else is waiting: a few ns per call drained) they
-   * wait ~20 µs at most, and the rest of the drain runs when they leave the CPU to it.
+   * for a drain wakes the sender, and the woken sender, asleep for seconds, preempts its waker at
+   * once when they share a CPU. Drained in one go, the batch of {@value Recorder#DRAIN_BATCH} calls
+   * was added to the latency of the call that asked: +160 µs on one CPU
+   * ({@code bench/jvm_drain_interference.ts}, calls of 50 µs; 210 µs against 52 for the others),
+   * and +27 µs with a yield every 64 calls (77 µs); a yield (a syscall, under 1 µs when nothing
+   * else is waiting) is ~10 ns per call drained. The rest of the drain runs when the application
+   * leaves the CPU to it.
    */
-  static final int YIELD_EVERY = 256;
+  static final int YIELD_EVERY = 64;
 
   private static final VarHandle TEXT = MethodHandles.arrayElementVarHandle(Object[].class);
   private static final VarHandle INDEX = MethodHandles.arrayElementVarHandle(long[].class);

@@ -57,7 +57,7 @@ record CallQueue(Object[] texts, long[] numbers, long[] indexes, Object consumer
    * was added to the latency of the call that asked: +160 µs on one CPU
    * ({@code bench/jvm_drain_interference.ts}, calls of 50 µs; 210 µs against 52 for the others),
    * and +27 µs with a yield every 64 calls (77 µs); a yield (a syscall, under 1 µs when nothing
-   * else is waiting) is ~10 ns per call drained. The rest of the drain runs when the application
+   * else is waiting) is ~15 ns per call drained. The rest of the drain runs when the application
    * leaves the CPU to it.
    */
   static final int YIELD_EVERY = 64;

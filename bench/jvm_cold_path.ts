@@ -16,10 +16,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { extractRevision } from "./base_revision.ts";
+import { coreBuilds, removeBuilds, run } from "./agent_core_builds.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const CORE = "java/agent/src/main/java/io/demarc/agent/core";
 const BENCH_CLASS = "java/agent/src/test/java/io/demarc/agent/core/ColdPathBench.java";
 
 const { values: opt } = parseArgs({
@@ -40,25 +38,6 @@ for (const m of modes) {
   }
 }
 
-async function run(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return text;
-}
-
-/** Compiles the agent core under `root` with this tree's bench class; returns the class dir. */
-async function compile(root: string): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "demarc-cold-" });
-  const sources = [...Deno.readDirSync(`${root}/${CORE}`)]
-    .filter((e) => e.name.endsWith(".java"))
-    .map((e) => `${root}/${CORE}/${e.name}`);
-  await run("javac", ["-nowarn", "-d", dir, ...sources, `${ROOT}/${BENCH_CLASS}`]);
-  return dir;
-}
-
 interface Sample {
   coldMedianNs: number[];
   warmMedianNs: number[];
@@ -71,15 +50,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const builds: { name: string; classes: string }[] = [{
-  name: "this tree",
-  classes: await compile(ROOT),
-}];
-if (opt.base) {
-  const src = await extractRevision(opt.base, [CORE]);
-  builds.push({ name: opt.base, classes: await compile(src) });
-  await Deno.remove(src, { recursive: true });
-}
+const builds = await coreBuilds(BENCH_CLASS, opt.base);
 
 const results = new Map<
   string,
@@ -139,4 +110,4 @@ for (const b of builds) {
     );
   }
 }
-for (const b of builds) await Deno.remove(b.classes, { recursive: true });
+await removeBuilds(builds);

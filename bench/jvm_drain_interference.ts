@@ -16,10 +16,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { extractRevision } from "./base_revision.ts";
+import { coreBuilds, removeBuilds, run } from "./agent_core_builds.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const CORE = "java/agent/src/main/java/io/demarc/agent/core";
 const BENCH_CLASS = "java/agent/src/test/java/io/demarc/agent/core/DrainInterferenceBench.java";
 
 const { values: opt } = parseArgs({
@@ -33,24 +31,6 @@ const { values: opt } = parseArgs({
     cpu: { type: "string", default: "0" },
   },
 });
-
-async function run(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return new TextDecoder().decode(out.stdout);
-}
-
-/** Compiles the agent core under `root` with this tree's bench class; returns the class dir. */
-async function compile(root: string): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "demarc-drain-" });
-  const sources = [...Deno.readDirSync(`${root}/${CORE}`)]
-    .filter((e) => e.name.endsWith(".java"))
-    .map((e) => `${root}/${CORE}/${e.name}`);
-  await run("javac", ["-nowarn", "-d", dir, ...sources, `${ROOT}/${BENCH_CLASS}`]);
-  return dir;
-}
 
 interface Sample {
   meanNs: number;
@@ -67,13 +47,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const builds = [{ name: "this tree", classes: await compile(ROOT) }];
-if (opt.base) {
-  const src = await extractRevision(opt.base, [CORE]);
-  builds.push({ name: opt.base, classes: await compile(src) });
-  await Deno.remove(src, { recursive: true });
-}
-
+const builds = await coreBuilds(BENCH_CLASS, opt.base);
 const samples = new Map<string, Sample[]>(builds.map((b) => [b.name, []]));
 try {
   for (let r = 0; r < Number(opt.runs); r++) {
@@ -97,7 +71,7 @@ try {
     }
   }
 } finally {
-  for (const b of builds) await Deno.remove(b.classes, { recursive: true });
+  await removeBuilds(builds);
 }
 
 const us = (ns: number) => (ns / 1000).toFixed(1);

@@ -56,9 +56,11 @@ record CallQueue(Object[] texts, long[] numbers, long[] indexes, Object consumer
    * once when they share a CPU. Drained in one go, the batch of {@value Recorder#DRAIN_BATCH} calls
    * was added to the latency of the call that asked: +160 µs on one CPU
    * ({@code bench/jvm_drain_interference.ts}, calls of 50 µs; 210 µs against 52 for the others),
-   * and +27 µs with a yield every 64 calls (77 µs); a yield (a syscall, under 1 µs when nothing
-   * else is waiting) is ~15 ns per call drained. The rest of the drain runs when the application
-   * leaves the CPU to it.
+   * and +27 µs with a yield every 64 calls (77 µs). A yield is a syscall, under 1 µs when nothing
+   * else waits; when another thread does, it is a switch there and back, ~6 µs of the sender's CPU
+   * ({@code bench/jvm_cold_path.ts}: the drain 89 against 31 ns a call, with the JIT's threads
+   * waiting), up to ~90 ns a call drained. The rest of the drain runs when the application leaves
+   * the CPU to it.
    */
   static final int YIELD_EVERY = 64;
 

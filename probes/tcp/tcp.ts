@@ -335,7 +335,8 @@ class TcpDriver implements ProbeDriver {
   #healthRow(k: TcpKernel): Row {
     const before = k.stats();
     const tracked = k.trackedCount();
-    const h = this.#health.update(before, tracked, k.stats());
+    const after = k.stats();
+    const h = this.#health.update(before, tracked, after);
     return {
       labels: { probe: "tcp" },
       values: {
@@ -348,6 +349,11 @@ class TcpDriver implements ProbeDriver {
         closes_folded: this.#health.foldedCloses,
         filtered: h.filtered,
         no_owner: h.noOwner,
+        fold_map_full: after.fold_full,
+        forks_followed: after.forked,
+        forked_pids: k.forkedPids,
+        idle_in_last_read: this.#flows?.idleInLastRead ?? 0,
+        full_rereads: this.#health.fullRereads,
         watched_netns: this.#netns.size,
         read_duration: this.#health.readSeconds,
         degraded_parts: this.#degraded.length,

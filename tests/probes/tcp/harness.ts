@@ -383,8 +383,29 @@ export async function assertForkedDroppedAfterGrace(h: Harness): Promise<void> {
   if (forked() !== 1) {
     throw new Error(`forkedPids ${forked()}: the child should be watched since its fork`);
   }
+  // The same, exported: a report after this point shows the child (reports come every period).
+  const exported = (rows: Row[] | undefined) => rows?.[0]?.values as Record<string, number>;
+  const before = exported(
+    await h.waitFor("tcp_probe_health", (r) => exported(r)?.forked_pids === 1),
+  );
+  if (!(before.forks_followed >= 1)) {
+    throw new Error(
+      `tcp_probe_health ${JSON.stringify(before)}: forks_followed should count the fork`,
+    );
+  }
   await sleep(FORK_GRACE_MS + 1500);
   if (forked() !== 0) {
     throw new Error(`forkedPids ${forked()} after the grace: the child should be dropped`);
+  }
+  const last = h.latest.get("tcp_probe_health");
+  const after = exported(
+    await h.waitFor("tcp_probe_health", (r) => r !== last),
+  );
+  if (after.forked_pids !== 0 || after.forks_followed !== before.forks_followed) {
+    throw new Error(
+      `tcp_probe_health ${
+        JSON.stringify(after)
+      } after the grace: forked_pids 0, forks_followed unchanged`,
+    );
   }
 }

@@ -223,6 +223,11 @@ Deno.test("sockets skipped as unchanged keep values equal to ss; a read by the a
     // Quiet for more than two periods: both sockets are listed as unchanged.
     await sleep(2500);
     assertEquals(details().idleInLastRead, 2, "both sockets skipped as unchanged");
+    assertEquals(
+      h.latest.get("tcp_probe_health")?.[0].values.idle_in_last_read,
+      2,
+      "exported in tcp_probe_health too",
+    );
     await compare("idle, data queued", cport);
     assert((one(h.latest.get("tcp_sockbuf"), server).rmem_alloc as number) > 0, "data queued");
     // The application reads what is queued: no segment arrives, the socket still changes.

@@ -1,5 +1,6 @@
 package io.demarc.agent;
 
+import io.demarc.agent.core.GrpcWire;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -42,7 +43,18 @@ final class BootstrapInjector {
         copyJar(src, out);
       }
     }
-    inst.appendToBootstrapClassLoaderSearch(new JarFile(jar.toFile()));
+    try (JarFile named = new JarFile(jar.toFile())) { // the VM opens its own, by the name
+      inst.appendToBootstrapClassLoaderSearch(named);
+    }
+    // The VM keeps the jar open from here on, so its file can go now: a JVM killed with SIGKILL
+    // (the OOM killer, kill -9) never runs deleteOnExit, and each would leave one in its temp
+    // dir. Only the gRPC stream classes are read from it as resources, not loaded: kept first.
+    try {
+      GrpcWire.keepClassFiles();
+      Files.deleteIfExists(jar);
+    } catch (IOException | RuntimeException e) {
+      // left for deleteOnExit; GrpcWire reads the resources from the jar when it needs them
+    }
   }
 
   private static File codeSource() throws IOException {

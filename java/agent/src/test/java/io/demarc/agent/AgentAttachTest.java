@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
@@ -34,7 +35,8 @@ class AgentAttachTest {
   @ParameterizedTest(name = "counts after attach equal the application's own counts on {0}")
   @MethodSource("jdks")
   void countsMatchTheApplication(Path java) throws Exception {
-    try (Child app = new Child(java, keystore, Support.log("counts"));
+    Path tmp = Files.createTempDirectory("demarc-attach-tmp");
+    try (Child app = new Child(java, keystore, Support.log("counts"), "-Djava.io.tmpdir=" + tmp);
          FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
       String[] p = app.command("ports").split(" ");
       int http = Integer.parseInt(p[1]);
@@ -115,6 +117,15 @@ class AgentAttachTest {
         assertEquals(4, runner.sum("clientErrors", g), role);
         assertEquals(3, runner.sum("serverErrors", g), role);
       }
+      // The gRPC stream classes are defined from bytes kept before the core jar's file was deleted.
+      for (String role : new String[] {"client", "server"}) {
+        assertTrue(runner.sum("bytesSent", r -> is(r, "grpc-java", role) && "Say".equals(r.get("method"))) > 0,
+            "gRPC bytes counted, " + role);
+      }
+      try (Stream<Path> left = Files.list(tmp)) {
+        assertEquals(List.of(), left.map(f -> f.getFileName().toString())
+            .filter(n -> n.startsWith("demarc-core-")).toList(), "the core jar's file is gone once the VM opened it");
+      }
       assertEquals(37, runner.sum("requests", r -> is(r, "grpc-java", "client") && port(r, "peerPort") == grpc
           && "127.0.0.1".equals(r.get("peerIp")) && "127.0.0.1".equals(r.get("localIp")) && port(r, "localPort") == 0));
 
@@ -140,6 +151,8 @@ class AgentAttachTest {
       Map<String, Object> hello = runner.hellos.get(0);
       assertEquals(TestJars.VERSION, hello.get("agentVersion"));
       assertEquals(app.pid(), ((Number) hello.get("pid")).longValue());
+    } finally {
+      Support.deleteTree(tmp);
     }
   }
 

@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -32,9 +31,7 @@ class NamespaceTest {
     try {
       run(copies);
     } finally { // the child has exited (Child closed): its class path copies are no longer in use
-      try (var walk = Files.walk(copies)) {
-        for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-      }
+      Support.deleteTree(copies);
     }
   }
 

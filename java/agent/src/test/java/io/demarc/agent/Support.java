@@ -27,6 +27,13 @@ final class Support {
     return jdks().get(0);
   }
 
+  /** Removes {@code root} and everything under it (a test's temp dir, once nothing uses it). */
+  static void deleteTree(Path root) throws java.io.IOException {
+    try (var walk = Files.walk(root)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+    }
+  }
+
   static Path log(String name) throws Exception {
     Path dir = Path.of("target", "child-logs");
     Files.createDirectories(dir);

@@ -180,7 +180,34 @@ public final class GrpcWire {
     }
   }
 
+  /**
+   * The class files of {@link #CLASSES}, read once by {@link #keepClassFiles}; null until then.
+   * Written once before any stream is made (the attach that injects the core), read after.
+   */
+  private static volatile byte[][] classFiles;
+
+  /**
+   * Reads the stream classes' files now, from the jar this class came from, so that the jar's file
+   * can be deleted while the VM keeps it open (BootstrapInjector): defining them later finds no
+   * file to read.
+   */
+  public static void keepClassFiles() throws IOException {
+    byte[][] files = new byte[CLASSES.length][];
+    for (int i = 0; i < CLASSES.length; i++) files[i] = readClassFile(CLASSES[i]);
+    classFiles = files;
+  }
+
   private static byte[] classBytes(String name) throws IOException {
+    byte[][] kept = classFiles;
+    if (kept != null) {
+      for (int i = 0; i < CLASSES.length; i++) {
+        if (CLASSES[i].equals(name)) return kept[i];
+      }
+    }
+    return readClassFile(name);
+  }
+
+  private static byte[] readClassFile(String name) throws IOException {
     try (InputStream in = GrpcWire.class.getResourceAsStream("grpc/" + name + ".class")) {
       if (in == null) throw new IOException("agent resource grpc/" + name + ".class missing");
       return in.readAllBytes();

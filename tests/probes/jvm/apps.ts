@@ -161,9 +161,10 @@ export async function startApp(
     queue = p.catch(() => {});
     return p;
   };
+  // Through sh/setpriv/unshare the exec chain keeps the pid; the JVM reports its own to be sure.
+  const pid = o.privateTmp || o.user ? child.pid : ready.pid;
   return {
-    // Through sh/setpriv/unshare the exec chain keeps the pid; the JVM reports its own to be sure.
-    pid: o.privateTmp || o.user ? child.pid : ready.pid,
+    pid,
     name: app,
     ports: ready.ports,
     command,
@@ -182,6 +183,9 @@ export async function startApp(
           clearTimeout(t);
         }
         await writer.close().catch(() => {});
+        // HotSpot's attach socket: removed by the JVM at exit, but not by one killed (SIGKILL
+        // above, or by a test on purpose). A private /tmp went with its namespace.
+        if (!o.privateTmp) await Deno.remove(`/tmp/.java_pid${pid}`).catch(() => {});
       })();
       return stopped;
     },

@@ -35,8 +35,7 @@ class AgentAttachTest {
   @ParameterizedTest(name = "counts after attach equal the application's own counts on {0}")
   @MethodSource("jdks")
   void countsMatchTheApplication(Path java) throws Exception {
-    Path tmp = Files.createTempDirectory("demarc-attach-tmp");
-    try (Child app = new Child(java, keystore, Support.log("counts"), "-Djava.io.tmpdir=" + tmp);
+    try (Child app = new Child(java, keystore, Support.log("counts"));
          FakeRunner runner = new FakeRunner(Support.socketPath(), Support.secret(), CONFIG)) {
       String[] p = app.command("ports").split(" ");
       int http = Integer.parseInt(p[1]);
@@ -122,7 +121,7 @@ class AgentAttachTest {
         assertTrue(runner.sum("bytesSent", r -> is(r, "grpc-java", role) && "Say".equals(r.get("method"))) > 0,
             "gRPC bytes counted, " + role);
       }
-      try (Stream<Path> left = Files.list(tmp)) {
+      try (Stream<Path> left = Files.list(app.tmpDir())) {
         assertEquals(List.of(), left.map(f -> f.getFileName().toString())
             .filter(n -> n.startsWith("demarc-core-")).toList(), "the core jar's file is gone once the VM opened it");
       }
@@ -151,8 +150,6 @@ class AgentAttachTest {
       Map<String, Object> hello = runner.hellos.get(0);
       assertEquals(TestJars.VERSION, hello.get("agentVersion"));
       assertEquals(app.pid(), ((Number) hello.get("pid")).longValue());
-    } finally {
-      Support.deleteTree(tmp);
     }
   }
 

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 /** A ChildApp JVM and the line protocol to drive it. */
 final class Child implements AutoCloseable {
   final Process process;
+  /** The child's {@code java.io.tmpdir} when this class made it; null otherwise. */
+  private final Path tmpDir;
   private final BufferedReader out;
   private final PrintWriter in;
 
@@ -29,7 +32,24 @@ final class Child implements AutoCloseable {
 
   Child(String mainClass, String classPath, Path java, Path keystore, Path log, String... jvmArgs)
       throws IOException {
-    this(command(mainClass, classPath, java, keystore, jvmArgs), log);
+    this(Files.createTempDirectory("demarc-child-"), mainClass, classPath, java, keystore, log, jvmArgs);
+  }
+
+  /**
+   * With {@code tmp} as its {@code java.io.tmpdir}, removed at {@link #close}: what the child
+   * leaves there (Tomcat's base dirs, the agent's boot jar of a JVM that was killed) goes with it.
+   * A {@code -Djava.io.tmpdir} among {@code jvmArgs} comes later and wins.
+   */
+  private Child(Path tmp, String mainClass, String classPath, Path java, Path keystore, Path log,
+      String... jvmArgs) throws IOException {
+    this(command(mainClass, classPath, java, keystore, withFirst("-Djava.io.tmpdir=" + tmp, jvmArgs)), log, tmp);
+  }
+
+  private static String[] withFirst(String first, String[] rest) {
+    String[] all = new String[rest.length + 1];
+    all[0] = first;
+    System.arraycopy(rest, 0, all, 1, rest.length);
+    return all;
   }
 
   static List<String> command(String mainClass, String classPath, Path java, Path keystore, String... jvmArgs) {
@@ -42,6 +62,11 @@ final class Child implements AutoCloseable {
 
   /** Any command that ends up exec'ing a ChildApp-like JVM under the same pid. */
   Child(List<String> cmd, Path log) throws IOException {
+    this(cmd, log, null);
+  }
+
+  private Child(List<String> cmd, Path log, Path tmpDir) throws IOException {
+    this.tmpDir = tmpDir;
     process = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
     out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
     in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
@@ -93,5 +118,11 @@ final class Child implements AutoCloseable {
   public void close() throws Exception {
     in.println("quit");
     if (!process.waitFor(5, TimeUnit.SECONDS)) process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+    if (tmpDir != null && !process.isAlive()) Support.deleteTree(tmpDir);
+  }
+
+  /** The child's {@code java.io.tmpdir} (unless the command set another), or null. */
+  Path tmpDir() {
+    return tmpDir;
   }
 }

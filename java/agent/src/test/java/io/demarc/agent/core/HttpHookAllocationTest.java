@@ -48,6 +48,7 @@ class HttpHookAllocationTest {
   private static final double MAPPINGS_BOUND = 64;
 
   private static Tomcat tomcat;
+  private static java.nio.file.Path baseDir;
   private static HttpClient client;
   private static String base;
 
@@ -115,7 +116,8 @@ class HttpHookAllocationTest {
   @BeforeAll
   static void startTomcat() throws Exception {
     tomcat = new Tomcat();
-    tomcat.setBaseDir(Files.createTempDirectory("tomcat").toString());
+    baseDir = Files.createTempDirectory("tomcat");
+    tomcat.setBaseDir(baseDir.toString());
     tomcat.setPort(0);
     tomcat.getConnector().setProperty("address", "127.0.0.1");
     Context ctx = tomcat.addContext("/app", null);
@@ -140,6 +142,9 @@ class HttpHookAllocationTest {
   static void stopTomcat() throws Exception {
     tomcat.stop();
     tomcat.destroy();
+    try (var walk = Files.walk(baseDir)) {
+      for (var p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+    }
   }
 
   @AfterEach

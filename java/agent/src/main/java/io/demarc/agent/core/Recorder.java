@@ -189,6 +189,7 @@ public final class Recorder {
       ServletRoutes.clear();
       PENDING.clear();
       GrpcWire.clear();
+      Reflect.unlinkAll();
     }
   }
 

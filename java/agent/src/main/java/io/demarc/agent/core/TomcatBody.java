@@ -40,6 +40,13 @@ final class TomcatBody {
       return find(type);
     }
   };
+  /** The characters written through a response's writer: facade → response → output buffer. */
+  private static final Reflect CHARS_WRITTEN = Reflect.longGetter("Tomcat's charsWritten", type -> {
+    Access a = ACCESS.get(type);
+    if (a == NONE) return null;
+    return MethodHandles.filterReturnValue(MethodHandles.filterReturnValue(a.response, a.outputBuffer),
+        a.charsWritten);
+  });
   /** Charsets that encode every character as one byte (ISO-8859-1, US-ASCII, windows-1252...). */
   private static final ConcurrentHashMap<Charset, Boolean> SINGLE_BYTE = new ConcurrentHashMap<>();
 
@@ -51,11 +58,13 @@ final class TomcatBody {
    * characters encode to.
    */
   static long bytes(Object response, long counted) {
+    // A stream's body (no character through the writer): Tomcat's count is its bytes. The usual
+    // case, answered by the inline cache, with no table looked up.
+    if (CHARS_WRITTEN.callLong(response, 0) == 0) return counted;
     Access a = ACCESS.get(response.getClass());
     if (a == NONE) return counted;
     try {
       Object out = (Object) a.outputBuffer.invokeExact((Object) a.response.invokeExact(response));
-      if ((long) a.charsWritten.invokeExact(out) == 0) return counted; // a stream's body: bytes
       Object converter = (Object) a.converter.invokeExact(out);
       Charset cs = converter == null ? null : (Charset) (Object) a.charset.invokeExact(converter);
       if (cs == null) return counted;

@@ -79,6 +79,58 @@ class ReflectTest {
   }
 
   @Test
+  void theInlineCacheLinksTheFirstClassesAndAnswersEveryOneRight() {
+    Reflect count = Reflect.longGetter("count");
+    Counter[] kinds = { // six classes: more than the cache links
+        new Counter() {
+          @Override public long count() {
+            return 1;
+          }
+        },
+        new Counter() {
+          @Override public long count() {
+            return 2;
+          }
+        },
+        new Counter() {
+          @Override public long count() {
+            return 3;
+          }
+        },
+        new Counter() {
+          @Override public long count() {
+            return 4;
+          }
+        },
+        new Counter() {
+          @Override public long count() {
+            return 5;
+          }
+        },
+        new Counter(),
+    };
+    assertEquals(0, count.linked());
+    for (int i = 0; i < 20_000; i++) { // compiled with the linked classes inline
+      for (int k = 0; k < kinds.length - 1; k++) assertEquals(k + 1, count.callLong(kinds[k], -1));
+      assertEquals(7L, count.callLong(kinds[kinds.length - 1], -1));
+      assertEquals(-1L, count.callLong("no count here", -1));
+    }
+    assertEquals(Reflect.MAX_LINKED, count.linked(), "the first classes seen, up to the cache's size");
+  }
+
+  @Test
+  void detachUnlinksTheCachesAndTheyLinkAgain() {
+    Reflect count = Reflect.longGetter("count");
+    assertEquals(7L, count.callLong(new Counter(), -1));
+    assertEquals(42L, count.callLong(new OtherCounter(), -1));
+    assertEquals(2, count.linked());
+    Recorder.activate(false); // what detach does
+    assertEquals(0, count.linked(), "no application class held after detach");
+    assertEquals(42L, count.callLong(new OtherCounter(), -1));
+    assertEquals(1, count.linked());
+  }
+
+  @Test
   void aStringArgumentMethodIsCalledWithItsArgument() {
     Reflect get = Reflect.withStringArgument("getAttachment");
     assertEquals("v", get.callWith(new Attachments(), "k", "none"));

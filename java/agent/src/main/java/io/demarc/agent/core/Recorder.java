@@ -70,16 +70,17 @@ public final class Recorder {
       String protocolText = nz(protocol);
       String roleText = nz(role);
       // A client library parses its URL per call: its host is a new String each time (also the
-      // peer's ip when the host is a literal). The sender compares a queued call's texts with
-      // its row's key long after, when a new String is a cache miss each (and a young-GC copy
-      // while queued); the thread's last equal text instead is compared by identity.
+      // peer's ip when the host is a literal), and a Dubbo provider decodes the method's name
+      // from each request. The sender compares a queued call's texts with its row's key long
+      // after, when a new String is a cache miss each (and a young-GC copy while queued); the
+      // thread's last equal text instead is compared by identity.
       int slot = ((int) Thread.currentThread().getId() & (RECENT_SLOTS - 1)) * RECENT_STRIDE;
       String local = same(RECENT_TEXTS, slot, nz(localIp));
       int rowLocalPort = client ? 0 : localPort;
       String peer = same(RECENT_TEXTS, slot + 1, nz(peerIp));
       int rowPeerPort = client ? peerPort : 0;
       String serviceText = same(RECENT_TEXTS, slot + 2, nz(service));
-      String methodText = nz(method);
+      String methodText = same(RECENT_TEXTS, slot + 3, nz(method));
       String cls = nz(statusClass);
       String lib = nz(library);
       // A sampled call without an error goes with its queued fields (the sender makes its
@@ -114,9 +115,9 @@ public final class Recorder {
   private static final int RECENT_SLOTS = 64;
   private static final int RECENT_STRIDE = 4;
   /**
-   * The last local ip, peer ip and service each thread recorded, at {@code RECENT_STRIDE} entries
+   * The last local ip, peer ip, service and method each thread recorded, at {@code RECENT_STRIDE} entries
    * per thread id (threads whose ids share a slot take turns in it; a String is immutable, so plain
-   * reads and writes). A thread's three share a cache line: one miss per call, not three.
+   * reads and writes). A thread's four share a cache line: one miss per call, not four.
    */
   private static final String[] RECENT_TEXTS = new String[RECENT_SLOTS * RECENT_STRIDE];
 

@@ -7,7 +7,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A call's texts are handed to the queue as the thread's last equal String, so the sender
- * compares them with their row's key by identity (a client parses its URL per call).
+ * compares them with their row's key by identity (a client parses its URL per call, a Dubbo
+ * provider decodes the method's name from each request).
  */
 class CanonicalTextTest {
   @Test
@@ -29,7 +30,7 @@ class CanonicalTextTest {
       for (int i = 0; i < 100; i++) {
         long start = Recorder.start();
         Recorder.record("http", "client", false, "", 0, new String("127.0.0.1"), 8080, new String("localhost"),
-            "GET /x", 200, StatusClass.OK, true, start, 1, 2, "test", null);
+            new String("GET /x"), 200, StatusClass.OK, true, start, 1, 2, "test", null);
       }
       Recorder.drainPending();
       assertEquals(1, Recorder.aggregator().size());

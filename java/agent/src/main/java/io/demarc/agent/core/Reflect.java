@@ -178,7 +178,7 @@ public record Reflect(String name, MethodHandle invoker, Linker linker) {
       ALL.add(this);
     }
 
-    /** The first test of the site becomes {@code type}'s: calls {@code h} directly, else what was there. */
+    /** The site tests for class {@code c} first: calls {@code h} for it, else what the site did before. */
     synchronized void link(Class<?> c, MethodHandle h) {
       if (linked.size() >= MAX_LINKED || linked.contains(c)) return;
       MethodHandle test = MethodHandles.dropArguments(MethodHandles.insertArguments(SAME_CLASS, 0, c), 1,

@@ -66,7 +66,7 @@ try {
     }
   }
 } finally {
-  await demarc.stop();
+  await demarc.close();
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const worst = Math.max(...rows.map((r) => r.firstSampleMs));

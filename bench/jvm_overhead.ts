@@ -454,7 +454,7 @@ try {
     if (AGENTS.includes("otel")) results.push(summarize(svc.name, "otel", await measureOtel(svc)));
   }
 } finally {
-  await demarc.stop();
+  await demarc.close();
 }
 const wallS = (performance.now() - t0) / 1e3;
 

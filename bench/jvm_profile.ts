@@ -158,6 +158,6 @@ try {
     }
   }
 } finally {
-  await demarc.stop();
+  await demarc.close();
   await Deno.remove(settings).catch(() => {});
 }

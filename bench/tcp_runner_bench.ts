@@ -169,7 +169,7 @@ async function run(v: Variant): Promise<RunFigures> {
     console.log(`    threads: ${threadNames(demarc.pid)}`);
     return { idle, loaded, steadyPeakKb, cpu, seriesPerSec: series / best, series };
   } finally {
-    await demarc.stop();
+    await demarc.close();
   }
 }
 

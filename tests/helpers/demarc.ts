@@ -31,8 +31,13 @@ export interface Demarc {
   pid: number;
   /** Everything the process wrote to stderr so far (its log). */
   log(): string;
-  /** SIGTERM and wait; returns the exit code. Safe to call twice. */
+  /** SIGTERM and wait; returns the exit code. Safe to call twice. The state dir stays. */
   stop(): Promise<number>;
+  /**
+   * Stop, then remove the state dir if this helper made it (a bench's is tens of MB of KV; a test
+   * run's scratch dir goes as a whole).
+   */
+  close(): Promise<void>;
   /** Stop, then start again with the same state dir and ports. */
   restart(): Promise<Demarc>;
   /** PUT a config document (JSON body); returns status and parsed answer. */
@@ -162,6 +167,10 @@ export async function startDemarc(
         return s.code;
       })();
       return stopped;
+    },
+    async close() {
+      await d.stop();
+      if (!o.stateDir) await Deno.remove(stateDir, { recursive: true }).catch(() => {});
     },
     async restart() {
       await d.stop();

@@ -51,14 +51,14 @@ public record Reflect(String name, MethodHandle invoker, Linker linker) {
   /** Every cache: detach unlinks them (their sites hold the application's classes). */
   private static final List<Linker> ALL = new CopyOnWriteArrayList<>();
 
-  private static final MethodHandle SLOW;
+  private static final MethodHandle HANDLE_FOR;
   private static final MethodHandle SAME_CLASS;
 
   static {
     try {
       MethodHandles.Lookup l = MethodHandles.lookup();
-      SLOW = l.findStatic(Reflect.class, "slow",
-          MethodType.methodType(Object.class, Linker.class, Object[].class));
+      HANDLE_FOR = l.findStatic(Reflect.class, "handleFor",
+          MethodType.methodType(MethodHandle.class, Linker.class, Object.class));
       SAME_CLASS = l.findStatic(Reflect.class, "sameClass",
           MethodType.methodType(boolean.class, Class.class, Object.class));
     } catch (ReflectiveOperationException e) {
@@ -151,12 +151,15 @@ public record Reflect(String name, MethodHandle invoker, Linker linker) {
     for (Linker l : ALL) l.unlink();
   }
 
-  /** The slow path: the receiver's class's handle from the table, linked into the site while there is room. */
-  private static Object slow(Linker l, Object[] args) throws Throwable {
-    Class<?> type = args[0].getClass();
+  /**
+   * The slow path's choice: the receiver's class's handle from the table (then invoked exactly, as
+   * before the caches), linked into the site while there is room.
+   */
+  private static MethodHandle handleFor(Linker l, Object receiver) {
+    Class<?> type = receiver.getClass();
     MethodHandle h = l.handles.get(type);
     l.link(type, h);
-    return h.invokeWithArguments(args);
+    return h;
   }
 
   /** An inline cache's call site, its slow path and the classes linked into it. */
@@ -166,30 +169,37 @@ public record Reflect(String name, MethodHandle invoker, Linker linker) {
     private final MutableCallSite site;
     private final MethodHandle fallback;
     private final List<Class<?>> linked = new ArrayList<>();
+    /** {@code linked} has reached {@link #MAX_LINKED}. */
+    private volatile boolean full;
 
     Linker(MethodType type, Function<Class<?>, MethodHandle> finder) {
       this.type = type;
       handles = table(type, finder);
       site = new MutableCallSite(type);
-      fallback = MethodHandles.insertArguments(SLOW, 0, this)
-          .asCollector(Object[].class, type.parameterCount())
-          .asType(type);
+      // The receiver's handle, then that handle invoked exactly with all the arguments.
+      fallback = MethodHandles.foldArguments(MethodHandles.exactInvoker(type),
+          MethodHandles.insertArguments(HANDLE_FOR, 0, this));
       site.setTarget(fallback);
       ALL.add(this);
     }
 
     /** The site tests for class {@code c} first: calls {@code h} for it, else what the site did before. */
-    synchronized void link(Class<?> c, MethodHandle h) {
-      if (linked.size() >= MAX_LINKED || linked.contains(c)) return;
-      MethodHandle test = MethodHandles.dropArguments(MethodHandles.insertArguments(SAME_CLASS, 0, c), 1,
-          type.parameterList().subList(1, type.parameterCount()));
-      site.setTarget(MethodHandles.guardWithTest(test, h, site.getTarget()));
-      linked.add(c);
+    void link(Class<?> c, MethodHandle h) {
+      if (full) return; // the classes past the first few: no lock per call
+      synchronized (this) {
+        if (linked.size() >= MAX_LINKED || linked.contains(c)) return;
+        MethodHandle test = MethodHandles.dropArguments(MethodHandles.insertArguments(SAME_CLASS, 0, c), 1,
+            type.parameterList().subList(1, type.parameterCount()));
+        site.setTarget(MethodHandles.guardWithTest(test, h, site.getTarget()));
+        linked.add(c);
+        full = linked.size() >= MAX_LINKED;
+      }
     }
 
     synchronized void unlink() {
       site.setTarget(fallback);
       linked.clear();
+      full = false;
     }
 
     synchronized int linked() {

@@ -42,6 +42,8 @@ public final class Reporter {
   private long framesSent;
   private long internalErrorsReported;
   private long periodStartMs = System.currentTimeMillis();
+  /** The same moment on the monotonic clock: reports are due by it, so a wall-clock step cannot delay one. */
+  private long periodStartNanos = System.nanoTime();
   /** The instrumentations list the runner last got (HELLO or INSTRUMENTATIONS); sender thread only. */
   private String instrumentationsSent;
 
@@ -99,15 +101,16 @@ public final class Reporter {
   }
 
   /**
-   * Waits up to {@code ms} or until woken, adding the queued calls to their rows whenever callers
+   * Waits up to {@code ns} or until woken, adding the queued calls to their rows whenever callers
    * ask for it ({@link Recorder#drainPending}: they unpark this thread every
    * {@link Recorder#DRAIN_BATCH} calls, so a busy JVM's calls are added in batches of that many,
    * with the rows warm, and an idle JVM's thread sleeps until its report). Parking, not a
    * monitor: a caller's unpark takes no lock the sender may hold. {@code seen} is the wake count
-   * read before the caller looked at the flags: a wake after that ends the wait, however early.
+   * read before the caller looked at the flags and the config: a wake after that ends the wait,
+   * however early.
    */
-  private void waitDraining(long ms, long seen) throws InterruptedException {
-    long end = System.nanoTime() + ms * 1_000_000L;
+  private void waitDraining(long ns, long seen) throws InterruptedException {
+    long end = System.nanoTime() + ns;
     for (long left = end - System.nanoTime(); left > 0 && wakes.get() == seen && !stopping;
         left = end - System.nanoTime()) {
       LockSupport.parkNanos(this, left);
@@ -150,13 +153,15 @@ public final class Reporter {
 
   /** One wait and what follows it on a connected channel; false once detached. */
   private boolean step() throws InterruptedException {
-    long period = Recorder.config().reportPeriodMs();
-    long due = periodStartMs + period;
-    long seen = wakes.get(); // before the flags: a wake that sets one from here on ends the wait
+    // The wake count first, then what the reader sets before it wakes us (the config, the flags):
+    // read the other way round, a CONFIG applied in between was missed and its wake spent, and the
+    // first report waited out the previous period (60 s before any CONFIG).
+    long seen = wakes.get();
+    long periodNs = Recorder.config().reportPeriodMs() * 1_000_000L;
     // Until the first CONFIG there is nothing to send: sleep until the reader wakes us.
-    long wait = configured ? due - System.currentTimeMillis() : period;
-    if (wait > 0 && !stopping && !detachRequested && !connectionLost) {
-      waitDraining(Math.min(wait, period), seen);
+    long waitNs = configured ? periodStartNanos + periodNs - System.nanoTime() : periodNs;
+    if (waitNs > 0 && !stopping && !detachRequested && !connectionLost) {
+      waitDraining(Math.min(waitNs, periodNs), seen);
     }
     if (detachRequested) {
       bye("detach");
@@ -170,7 +175,7 @@ public final class Reporter {
     // After a CONFIG (which may have disabled or enabled some) and at each report: classes of
     // a library loaded since make its instrumentation active.
     if (!stopping && configured) sendInstrumentationsIfChanged();
-    if (!stopping && configured && System.currentTimeMillis() >= due) flush();
+    if (!stopping && configured && System.nanoTime() - periodStartNanos >= periodNs) flush();
     return true;
   }
 
@@ -291,6 +296,7 @@ public final class Reporter {
     }
     sb.append('}');
     periodStartMs = now;
+    periodStartNanos = System.nanoTime();
     long droppedBefore = droppedFrames;
     if (write(Frames.METRICS, sb.toString())) {
       droppedFrames -= droppedBefore;
@@ -352,6 +358,6 @@ public final class Reporter {
 
   private void sleep(long ms) throws InterruptedException {
     long seen = wakes.get();
-    if (!stopping) waitDraining(ms, seen);
+    if (!stopping) waitDraining(ms * 1_000_000L, seen);
   }
 }

@@ -189,6 +189,64 @@ class ReporterTest {
   }
 
   /**
+   * The first CONFIG on a connection races the sender's first wait: it comes while the sender reads
+   * the config in force (the default's 60 s) and the wake count. Sent at moments swept across the
+   * first 180 µs after HELLO, every CONFIG starts reports within its own period, never the previous
+   * one's. The race that once lost the wake (a CONFIG applied between the two reads) spans a few
+   * instructions, too few to hit on demand; a CONFIG that does not wake the sender fails at step 0.
+   */
+  @Test
+  void aFirstConfigArrivingAtAnyMomentStartsReportsWithinItsPeriod() throws Exception {
+    sock = Files.createTempDirectory("demarc").resolve("r.sock");
+    try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      server.bind(UnixDomainSocketAddress.of(sock));
+      for (int i = 0; i < SWEEP_STEPS; i++) {
+        Recorder.reset(); // the default config again: a 60 s period until the CONFIG applies
+        Reporter r = new Reporter(sock.toString(), "s", "1", () -> "[]", () -> {});
+        r.start();
+        SocketChannel c = server.accept();
+        try {
+          Frames.Decoder d = new Frames.Decoder();
+          assertEquals(Frames.HELLO, read(c, d).type());
+          spinMicros(i * SWEEP_STEP_MICROS);
+          c.write(Frames.encode(Frames.CONFIG, "{\"reportPeriodMs\":100}"));
+          long sent = System.nanoTime();
+          Frames.Frame f = readWithin(c, d, 3000);
+          assertTrue(f != null && f.type() == Frames.METRICS, "step " + i + " (CONFIG " + i * SWEEP_STEP_MICROS
+              + " µs after HELLO): no METRICS " + (System.nanoTime() - sent) / 1_000_000 + " ms after CONFIG");
+        } finally {
+          r.stop("test over"); // before the runner side closes: a closed one would have it reconnect
+          c.close();
+        }
+      }
+    }
+  }
+
+  static final int SWEEP_STEPS = 60;
+  static final int SWEEP_STEP_MICROS = 3;
+
+  static void spinMicros(long us) {
+    long end = System.nanoTime() + us * 1000;
+    while (System.nanoTime() < end) Thread.onSpinWait();
+  }
+
+  /** The next frame, or null when none came within {@code ms}. */
+  static Frames.Frame readWithin(SocketChannel c, Frames.Decoder d, long ms) throws Exception {
+    c.configureBlocking(false);
+    ByteBuffer buf = ByteBuffer.allocate(65536);
+    long end = System.nanoTime() + ms * 1_000_000L;
+    for (Frames.Frame f = d.next(); System.nanoTime() < end; f = d.next()) {
+      if (f != null) return f;
+      if (c.read(buf) < 0) return null;
+      buf.flip();
+      d.feed(buf);
+      buf.clear();
+      Thread.sleep(1);
+    }
+    return null;
+  }
+
+  /**
    * An error thrown inside a period (here a LinkageError from the instrumentations list, as a
    * class that fails to load would) is counted, and the next periods are reported: it does not
    * end the sender thread for the JVM's life. A CONFIG whose hook fails the same way keeps the

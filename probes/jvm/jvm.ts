@@ -271,6 +271,7 @@ function healthRow(s: JvmSession): Row {
       connected: s.connected ? 1 : 0,
       instrumentations_active: active,
       reports: h?.reports ?? 0,
+      last_report_time_seconds: (s.reports?.lastReportAt ?? 0) / 1000,
       overflow_rows: h?.overflowRows ?? 0,
       dropped_frames: h?.droppedFrames ?? 0,
       dropped_spans: h?.droppedSpans ?? 0,

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { startDemarc } from "../../helpers/demarc.ts";
 import { BUILD, jarsBuilt, startApp } from "./apps.ts";
-import { jvmStatuses, waitConnected, waitMetric, watch } from "./probe_client.ts";
+import { jvmStatuses, metricSum, waitConnected, waitMetric, watch } from "./probe_client.ts";
 
 const ignore = !jarsBuilt();
 
@@ -55,6 +55,14 @@ Deno.test({
             // The agent saw its advice fail, counted it, and kept the application out of it.
             await waitMetric(d, "demarc_l7_agent_internal_errors_total", { tgid: client.pid }, 1);
             await waitMetric(d, "demarc_l7_agent_internal_errors_total", { tgid: server.pid }, 1);
+            // Reports keep coming while the advice fails: each side's last one is within 3 periods.
+            for (const pid of [client.pid, server.pid]) {
+              const at = await metricSum(d, "demarc_l7_agent_last_report_time_seconds", {
+                tgid: pid,
+              });
+              const age = Date.now() / 1000 - at;
+              assert.ok(age >= 0 && age < 15, `pid ${pid}: last report ${age.toFixed(1)} s ago`);
+            }
             // ...and GET /sermant says what failed, for each side.
             const jvms = await jvmStatuses(d);
             for (const pid of [client.pid, server.pid]) {

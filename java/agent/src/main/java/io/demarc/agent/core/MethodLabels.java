@@ -24,15 +24,6 @@ public final class MethodLabels {
    */
   public record ClientUrl(String url, String verb, String label, String peerIp) {}
 
-  /**
-   * Each thread's last {@link ClientUrl}, one slot per thread id (threads sharing a slot take
-   * turns; a slot holds one immutable record, so a read never mixes two). A client library
-   * builds its URL object per call, so the path is a new substring and its map lookup hashes it
-   * afresh; comparing the URL's text (a field, made once per URL object) with the last one's is
-   * less work, and a thread mostly calls the same URL again.
-   */
-  private static final ClientUrl[] RECENT_URL = new ClientUrl[64];
-
   /** Labels by path, one map per common verb (index of {@link #verb}). */
   @SuppressWarnings("unchecked")
   private static final ConcurrentHashMap<String, String>[] HTTP = new ConcurrentHashMap[8];
@@ -68,21 +59,22 @@ public final class MethodLabels {
     return label;
   }
 
-  /** This thread's last {@link ClientUrl} if it was made for this URL text and verb, else null. */
+  /**
+   * This thread's last {@link ClientUrl} ({@link ThreadRecent}) if it was made for this URL text
+   * and verb, else null. A client library builds its URL object per call, so the path is a new
+   * substring and its map lookup hashes it afresh; comparing the URL's text (a field, made once
+   * per URL object) with the last one's is less work, and a thread mostly calls the same URL again.
+   */
   static ClientUrl recentClientUrl(String verb, String url) {
-    ClientUrl r = RECENT_URL[urlSlot()];
-    return r != null && r.url.equals(url) && r.verb.equals(verb) ? r : null;
+    return ThreadRecent.get(ThreadRecent.block(), ThreadRecent.URL) instanceof ClientUrl r && r.url.equals(url)
+        && r.verb.equals(verb) ? r : null;
   }
 
   /** The {@link ClientUrl} of a URL of this text, path and host, remembered as this thread's last. */
   static ClientUrl clientUrl(String verb, String url, String path, String host) {
     ClientUrl r = new ClientUrl(url, verb == null ? "" : verb, http(verb, path), Recorder.literalIp(host));
-    RECENT_URL[urlSlot()] = r;
+    ThreadRecent.put(ThreadRecent.block(), ThreadRecent.URL, r);
     return r;
-  }
-
-  private static int urlSlot() {
-    return (int) Thread.currentThread().getId() & (RECENT_URL.length - 1);
   }
 
   private static int verb(String verb) {
@@ -100,20 +92,32 @@ public final class MethodLabels {
     };
   }
 
-  /** "pkg.Service/Method" as its service and method (no slash: no service). */
+  /**
+   * "pkg.Service/Method" as its service and method (no slash: no service). The thread's last
+   * method first ({@link ThreadRecent}), compared by identity: the name is the method
+   * descriptor's own String, so this reads neither its hash nor a shared slot.
+   */
   static Grpc grpc(String fullMethodName) {
-    int slot = (fullMethodName.hashCode() * 0x9E3779B9) >>> 26; // the top 6 bits: 64 slots
-    Grpc recent = RECENT_GRPC[slot];
-    if (recent != null && recent.fullMethodName.equals(fullMethodName)) return recent;
-    Grpc e = GRPC.get(fullMethodName);
-    if (e == null) {
-      int slash = fullMethodName.lastIndexOf('/');
-      e = new Grpc(fullMethodName.substring(0, Math.max(slash, 0)), fullMethodName.substring(slash + 1),
-          fullMethodName);
-      if (ENTRIES.get() < MAX_ENTRIES && GRPC.putIfAbsent(fullMethodName, e) == null) ENTRIES.incrementAndGet();
+    int block = ThreadRecent.block();
+    if (ThreadRecent.get(block, ThreadRecent.GRPC) instanceof Grpc last && last.fullMethodName == fullMethodName) {
+      return last;
     }
-    RECENT_GRPC[slot] = e;
-    return e;
+    int slot = (fullMethodName.hashCode() * 0x9E3779B9) >>> 26; // the top 6 bits: 64 slots
+    Grpc e = RECENT_GRPC[slot];
+    if (e == null || !e.fullMethodName.equals(fullMethodName)) {
+      e = GRPC.get(fullMethodName);
+      if (e == null) {
+        int slash = fullMethodName.lastIndexOf('/');
+        e = new Grpc(fullMethodName.substring(0, Math.max(slash, 0)), fullMethodName.substring(slash + 1),
+            fullMethodName);
+        if (ENTRIES.get() < MAX_ENTRIES && GRPC.putIfAbsent(fullMethodName, e) == null) ENTRIES.incrementAndGet();
+      }
+      RECENT_GRPC[slot] = e;
+    }
+    // The thread's entry holds the caller's instance of the name, which its next call compares.
+    Grpc mine = e.fullMethodName == fullMethodName ? e : new Grpc(e.service, e.method, fullMethodName);
+    ThreadRecent.put(block, ThreadRecent.GRPC, mine);
+    return mine;
   }
 
   /** How many labels are cached (tests check the bound). */

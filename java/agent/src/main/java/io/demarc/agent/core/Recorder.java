@@ -74,13 +74,13 @@ public final class Recorder {
       // from each request. The sender compares a queued call's texts with its row's key long
       // after, when a new String is a cache miss each (and a young-GC copy while queued); the
       // thread's last equal text instead is compared by identity.
-      int slot = ((int) Thread.currentThread().getId() & (RECENT_SLOTS - 1)) * RECENT_STRIDE;
-      String local = same(RECENT_TEXTS, slot, nz(localIp));
+      int block = ThreadRecent.block();
+      String local = ThreadRecent.same(block, ThreadRecent.LOCAL_IP, nz(localIp));
       int rowLocalPort = client ? 0 : localPort;
-      String peer = same(RECENT_TEXTS, slot + 1, nz(peerIp));
+      String peer = ThreadRecent.same(block, ThreadRecent.PEER_IP, nz(peerIp));
       int rowPeerPort = client ? peerPort : 0;
-      String serviceText = same(RECENT_TEXTS, slot + 2, nz(service));
-      String methodText = same(RECENT_TEXTS, slot + 3, nz(method));
+      String serviceText = ThreadRecent.same(block, ThreadRecent.SERVICE, nz(service));
+      String methodText = ThreadRecent.same(block, ThreadRecent.METHOD, nz(method));
       String cls = nz(statusClass);
       String lib = nz(library);
       // A sampled call without an error goes with its queued fields (the sender makes its
@@ -110,24 +110,6 @@ public final class Recorder {
     } catch (Throwable t) {
       internalError(t);
     }
-  }
-
-  private static final int RECENT_SLOTS = 64;
-  private static final int RECENT_STRIDE = 4;
-  /**
-   * The last local ip, peer ip, service and method each thread recorded, at {@code RECENT_STRIDE} entries
-   * per thread id (threads whose ids share a slot take turns in it; a String is immutable, so plain
-   * reads and writes). A thread's four share a cache line: one miss per call, not four.
-   */
-  private static final String[] RECENT_TEXTS = new String[RECENT_SLOTS * RECENT_STRIDE];
-
-  /** {@code text}, or the equal String entry {@code i} held (which it then keeps). */
-  static String same(String[] recent, int i, String text) {
-    String last = recent[i];
-    if (last == text) return text;
-    if (last != null && last.equals(text)) return last;
-    recent[i] = text;
-    return text;
   }
 
   private static void failForTest() {
@@ -191,6 +173,7 @@ public final class Recorder {
       PENDING.clear();
       GrpcWire.clear();
       Reflect.unlinkAll();
+      ThreadRecent.clear();
     }
   }
 

@@ -12,14 +12,36 @@ import org.junit.jupiter.api.Test;
  */
 class CanonicalTextTest {
   @Test
-  void equalTextsBecomeTheFirstInstanceUntilTheTextChanges() {
-    String[] recent = new String[4];
+  void equalTextsBecomeTheFirstInstanceUntilTheTextChanges() throws Exception {
+    int block = ThreadRecent.block();
     String first = new String("10.0.0.7"), again = new String("10.0.0.7"), other = new String("10.0.0.8");
-    assertSame(first, Recorder.same(recent, 1, first));
-    assertSame(first, Recorder.same(recent, 1, again), "an equal text: the instance the slot holds");
-    assertSame(other, Recorder.same(recent, 1, other), "another text takes the slot");
-    assertSame(other, Recorder.same(recent, 1, new String("10.0.0.8")));
-    assertSame(again, Recorder.same(recent, 2, again), "each slot (thread) its own");
+    ThreadRecent.put(block, ThreadRecent.PEER_IP, null);
+    ThreadRecent.put(block, ThreadRecent.SERVICE, null);
+    assertSame(first, ThreadRecent.same(block, ThreadRecent.PEER_IP, first));
+    assertSame(first, ThreadRecent.same(block, ThreadRecent.PEER_IP, again), "an equal text: the instance the entry holds");
+    assertSame(other, ThreadRecent.same(block, ThreadRecent.PEER_IP, other), "another text takes the entry");
+    assertSame(other, ThreadRecent.same(block, ThreadRecent.PEER_IP, new String("10.0.0.8")));
+    assertSame(again, ThreadRecent.same(block, ThreadRecent.SERVICE, again), "each entry its own");
+    // Another thread (with another block: ids are handed out in sequence) has its own entries.
+    String[] seen = new String[1];
+    Thread t = new Thread(() -> seen[0] = ThreadRecent.block() == block ? null
+        : ThreadRecent.same(ThreadRecent.block(), ThreadRecent.PEER_IP, again));
+    t.start();
+    t.join();
+    if (seen[0] != null) assertSame(again, seen[0], "another thread's block does not hold this one's text");
+  }
+
+  @Test
+  void goingInactiveForgetsEveryThreadsEntries() {
+    int block = ThreadRecent.block();
+    Object connection = new Object();
+    Recorder.activate(true);
+    ConnectionFacts kept = ConnectionFacts.remember(connection, null, null, false);
+    assertSame(kept, ConnectionFacts.recent(connection));
+    assertSame(kept, ThreadRecent.get(block, ThreadRecent.FACTS));
+    Recorder.activate(false);
+    assertEquals(null, ThreadRecent.get(block, ThreadRecent.FACTS), "no application object stays referenced");
+    assertEquals(null, ConnectionFacts.recent(connection));
   }
 
   @Test

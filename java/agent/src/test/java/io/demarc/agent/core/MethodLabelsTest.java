@@ -39,7 +39,12 @@ class MethodLabelsTest {
     MethodLabels.Grpc g = Recorder.grpcMethod("demo.v1.Echo/Say");
     assertEquals("demo.v1.Echo", g.service());
     assertEquals("Say", g.method());
-    assertSame(g, Recorder.grpcMethod(new String("demo.v1.Echo/Say")));
+    assertSame(g, Recorder.grpcMethod("demo.v1.Echo/Say"), "the thread's last method, by identity");
+    String other = new String("demo.v1.Echo/Say"); // an equal name of another method descriptor
+    MethodLabels.Grpc again = Recorder.grpcMethod(other);
+    assertSame(g.service(), again.service(), "the same label instances: the same row");
+    assertSame(g.method(), again.method());
+    assertSame(again, Recorder.grpcMethod(other), "then the thread's last, for that name's instance");
     assertEquals(new MethodLabels.Grpc("", "bare", "bare"), Recorder.grpcMethod("bare"));
   }
 

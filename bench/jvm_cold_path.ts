@@ -1,6 +1,6 @@
 /**
  * `deno run -A bench/jvm_cold_path.ts [--base REV] [--modes none,inflight,record,full] [--runs 3]
- *   [--rounds 3] [--calls 5000] [--walk-kib 4096]`
+ *   [--rounds 3] [--calls N] [--walk-kib N]`
  *
  * The agent's own cost per call with cold caches (`ColdPathBench`, in the agent's test sources):
  * what a JVM sharing its CPU with others pays for the agent's work, where a warm in-process loop
@@ -9,6 +9,12 @@
  * the two are run alternately (`--runs` JVMs each, one after the other: this host is shared and
  * noisy, so they meet the same noise), each JVM on CPU 0; reported per build and mode: the median
  * over its JVMs of their cold medians, and the warm median.
+ *
+ * The walk defaults to 1.25 times the CPU's largest cache (`/sys/devices/system/cpu/cpu0/cache`),
+ * at least 4 MiB: a walk that fits in the last-level cache leaves the path in it, and "cold"
+ * would time L3 hits (40-170 ns a call on a host with a 32 MiB L3 and a 4 MiB walk). Calls per
+ * round default to 5000 for a 4 MiB walk, fewer for a longer one (the same bytes walked, at least
+ * 400 calls).
  *
  * Compiles with `javac` only (the agent core needs nothing but the JDK); prints a table.
  *
@@ -27,10 +33,34 @@ const { values: opt } = parseArgs({
     modes: { type: "string", default: "none,inflight,record,full" },
     runs: { type: "string", default: "3" },
     rounds: { type: "string", default: "3" },
-    calls: { type: "string", default: "5000" },
-    "walk-kib": { type: "string", default: "4096" },
+    calls: { type: "string" },
+    "walk-kib": { type: "string" },
   },
 });
+const walkKib = opt["walk-kib"] ?? String(defaultWalkKib());
+if (!/^[1-9][0-9]*$/.test(walkKib)) {
+  throw new Error(`--walk-kib: ${walkKib} is not a whole number of KiB > 0`);
+}
+const calls = opt.calls ?? String(Math.max(400, Math.round(5000 * 4096 / Number(walkKib))));
+
+/** 1.25 x the largest cache of CPU 0 in KiB, at least 4096 (4096 when sysfs does not say). */
+function defaultWalkKib(): number {
+  let largest = 0;
+  try {
+    for (const e of Deno.readDirSync("/sys/devices/system/cpu/cpu0/cache")) {
+      if (!e.name.startsWith("index")) continue;
+      const text = Deno.readTextFileSync(`/sys/devices/system/cpu/cpu0/cache/${e.name}/size`)
+        .trim();
+      const m = /^(\d+)([KMG]?)$/.exec(text);
+      if (!m) continue;
+      const kib = Number(m[1]) * ({ "": 1 / 1024, K: 1, M: 1024, G: 1024 * 1024 }[m[2]] ?? 1);
+      largest = Math.max(largest, kib);
+    }
+  } catch {
+    // no sysfs cache description: the fixed default
+  }
+  return Math.max(4096, Math.ceil(largest * 1.25));
+}
 const modes = opt.modes.split(",");
 for (const m of modes) {
   if (!["none", "inflight", "record", "full"].includes(m)) {
@@ -70,8 +100,8 @@ for (let r = 0; r < Number(opt.runs); r++) {
         "io.demarc.agent.core.ColdPathBench",
         mode,
         opt.rounds,
-        opt.calls,
-        opt["walk-kib"],
+        calls,
+        walkKib,
       ]);
       const s: Sample = JSON.parse(line);
       const key = `${b.name}\t${mode}`;
@@ -92,9 +122,7 @@ for (let r = 0; r < Number(opt.runs); r++) {
 }
 
 console.log(
-  `ns per call, median over ${opt.runs} JVMs of each JVM's median; cold = ${
-    opt["walk-kib"]
-  } KiB walked before each call`,
+  `ns per call, median over ${opt.runs} JVMs of each JVM's median; cold = ${walkKib} KiB walked before each call`,
 );
 console.log(
   "(drain: the queued calls added to their rows by the agent's thread, mean ns per call, cold / warm)",

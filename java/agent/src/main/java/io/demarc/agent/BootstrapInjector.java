@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.instrument.Instrumentation;
 import java.net.URISyntaxException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Enumeration;
@@ -23,6 +24,9 @@ import java.util.stream.Stream;
 final class BootstrapInjector {
   static final String CORE = "io/demarc/agent/core/";
   private static final String PROBE = "io.demarc.agent.core.Recorder";
+  /** Core jars are named {@code demarc-core-<pid of the JVM that made it>-<random>.jar}. */
+  static final String JAR_PREFIX = "demarc-core-";
+  private static final long ORPHAN_MIN_AGE_MS = 60_000;
 
   private BootstrapInjector() {}
 
@@ -33,8 +37,9 @@ final class BootstrapInjector {
     } catch (ClassNotFoundException e) {
       // first attach into this JVM
     }
-    Path jar = Files.createTempFile("demarc-core-", ".jar");
+    Path jar = Files.createTempFile(JAR_PREFIX + ProcessHandle.current().pid() + "-", ".jar");
     jar.toFile().deleteOnExit();
+    sweepOrphans(jar.getParent());
     try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
       File src = codeSource();
       if (src.isDirectory()) {
@@ -54,6 +59,46 @@ final class BootstrapInjector {
       Files.deleteIfExists(jar);
     } catch (IOException | RuntimeException e) {
       // left for deleteOnExit; GrpcWire reads the resources from the jar when it needs them
+    }
+  }
+
+  /**
+   * Deletes the core jars in {@code dir} left by JVMs that are gone: one killed between making its
+   * jar and deleting it (a few milliseconds of its first attach) leaves it behind, and a host whose
+   * JVMs are killed often would collect them. A jar whose pid is alive is kept, whoever runs there
+   * now (a reused pid only delays its sweep), and so is one younger than a minute (a temp dir shared
+   * with another pid namespace, whose pids mean nothing here, during that JVM's attach); a name
+   * without a pid (an older agent's) is left alone. Errors are ignored: the sweep is housekeeping,
+   * never a reason to fail an attach.
+   */
+  static int sweepOrphans(Path dir) {
+    int deleted = 0;
+    long youngest = System.currentTimeMillis() - ORPHAN_MIN_AGE_MS;
+    try (DirectoryStream<Path> jars = Files.newDirectoryStream(dir, JAR_PREFIX + "*.jar")) {
+      for (Path jar : jars) {
+        long pid = pidOf(jar.getFileName().toString());
+        if (pid <= 0 || ProcessHandle.of(pid).isPresent()) continue;
+        try {
+          if (Files.getLastModifiedTime(jar).toMillis() > youngest) continue;
+          if (Files.deleteIfExists(jar)) deleted++;
+        } catch (IOException | SecurityException e) {
+          // another user's file, or gone meanwhile
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // an unreadable temp dir: nothing to sweep
+    }
+    return deleted;
+  }
+
+  /** The pid in a core jar's name, or -1 when the name carries none. */
+  static long pidOf(String name) {
+    int start = JAR_PREFIX.length(), end = name.indexOf('-', start);
+    if (!name.startsWith(JAR_PREFIX) || end <= start) return -1;
+    try {
+      return Long.parseLong(name.substring(start, end));
+    } catch (NumberFormatException e) {
+      return -1;
     }
   }
 

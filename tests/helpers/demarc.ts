@@ -77,6 +77,22 @@ export function freePort(): number {
 }
 
 /**
+ * `dir`, removed when this test module's process ends: a test that stops demarc without `close()`
+ * (or a failing one) leaves no state dir behind, also when it runs outside `deno task test` (which
+ * removes its whole scratch dir).
+ */
+export function removedAtExit(dir: string): string {
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // removed already (close()), or still busy: the scratch dir's removal covers it
+    }
+  });
+  return dir;
+}
+
+/**
  * Spawn `deno run main.ts run` and wait until its API answers.
  *
  * @throws {Error} with the process's log when it exits or does not answer within 30 s.
@@ -85,7 +101,7 @@ export async function startDemarc(
   o: DemarcOptions = {},
   ports?: { api: number; metrics: number },
 ): Promise<Demarc> {
-  const stateDir = o.stateDir ?? await Deno.makeTempDir({ prefix: "demarc-test-" });
+  const stateDir = o.stateDir ?? removedAtExit(await Deno.makeTempDir({ prefix: "demarc-test-" }));
   const apiPort = ports?.api ?? freePort();
   const metricsPort = ports?.metrics ?? freePort();
   const shipped = startTask();

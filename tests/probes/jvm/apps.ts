@@ -6,6 +6,8 @@
  * @module
  */
 
+import { removedAtExit } from "../../helpers/demarc.ts";
+
 export const ROOT = new URL("../../..", import.meta.url).pathname.replace(/\/$/, "");
 /** Build output (jars); `DEMARC_BUILD_DIR` points tests at another build. */
 export const BUILD = Deno.env.get("DEMARC_BUILD_DIR") ?? `${ROOT}/build`;
@@ -242,7 +244,7 @@ function removeOldJarCopies(current: string): void {
 
 function appsCwd(): string {
   if (!cwd) {
-    cwd = Deno.makeTempDirSync({ prefix: "demarc-apps-" });
+    cwd = removedAtExit(Deno.makeTempDirSync({ prefix: "demarc-apps-" }));
     Deno.chmodSync(cwd, 0o777);
   }
   return cwd;

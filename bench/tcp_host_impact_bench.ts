@@ -32,6 +32,10 @@
  * attached, but watching no process, so each program runs only its filter. Its ratio to off is the
  * floor that attaching costs; on/idle is what tracking the connections adds.
  *
+ * With `--alt JSON`, each pair also runs an "alt" trial: this tree's driver, on, with those params
+ * merged into its config (e.g. `'{"read_changed_only":false}'`), in the same rotation, so a
+ * setting's cost is compared with the default's pair by pair.
+ *
  * With `--base REV`, each pair also runs an "on" trial with the driver (TypeScript) of revision
  * REV of this repository, on the same BPF object, in the same rotation (off, on, base / base, on,
  * off), and the driver's CPU per operation is compared, base against this tree, pair by pair.
@@ -39,7 +43,7 @@
  * tree's object: the whole probe of REV against this tree's.
  *
  * Run: deno run -A --unstable-kv bench/tcp_host_impact_bench.ts [pairs] [--cpus 1] [--nice -19]
- *        [--kinds short,bulk,rr] [--base REV [--base-bpf]] [--idle]
+ *        [--kinds short,bulk,rr] [--base REV [--base-bpf]] [--idle] [--alt JSON]
  *   --cpus LIST  pin the load (clients and servers, every thread) to these CPUs with taskset
  *   --nice N     the priority of this process, its driver and the load (0: leave it)
  *   --kinds      the load kinds to run (default all three)
@@ -73,7 +77,25 @@ const shortOpsAt = args.indexOf("--short-ops");
 const shortOps = shortOpsAt >= 0 ? Number(args.splice(shortOpsAt, 2)[1]) : 4000;
 const idleAt = args.indexOf("--idle");
 const idle = idleAt >= 0 && args.splice(idleAt, 1).length > 0;
+const altAt = args.indexOf("--alt");
+const altParams = altAt >= 0 ? parseAlt(args.splice(altAt, 2)[1]) : undefined;
 const pairs = Number(args[0] ?? 15);
+
+/** `--alt`'s params: a JSON object of the tcp probe's params. */
+function parseAlt(text: string | undefined): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text ?? "");
+  } catch (e) {
+    throw new Error(
+      `--alt: ${text} is not JSON (${(e as Error).message}); e.g. '{"read_changed_only":false}'`,
+    );
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new Error(`--alt: ${text} is not a JSON object of params`);
+  }
+  return v as Record<string, unknown>;
+}
 
 /** Renice every thread of this process; threads and children created later inherit it. */
 async function reniceSelf(n: number): Promise<void> {
@@ -112,13 +134,17 @@ for (const k of KINDS) {
 }
 /**
  * The probe off, this tree's driver on, the base revision's driver on, this tree's driver attached
- * but watching nothing (idle), or on with the kernel's run-time statistics (stats).
+ * but watching nothing (idle), on with `--alt`'s params (alt), or on with the kernel's run-time
+ * statistics (stats).
  */
-type Mode = "off" | "on" | "base" | "idle" | "stats";
+type Mode = "off" | "on" | "base" | "idle" | "alt" | "stats";
 const targets: Record<Kind, number> = { short: 0.95, bulk: 0.98, rr: 0.97 };
 const units: Record<Kind, string> = { short: "conn/s", bulk: "Gbit/s", rr: "round trips/s" };
 
 const tcpConfig = await configFor("tcp", ALL, { report_period: 5 });
+const altConfig = altParams
+  ? await configFor("tcp", ALL, { report_period: 5, ...altParams })
+  : undefined;
 /**
  * The base revision's driver factory, and a context to start it with: that of a harness whose
  * own driver (this tree's) is stopped at once, so both drivers publish into the same kind of
@@ -169,7 +195,8 @@ async function startDriver(mode: Mode, pids: Set<number>): Promise<ProbeDriver> 
     await d.start(tcpConfig, pids);
     return d;
   }
-  return (await startProbe("tcp", tcpConfig, pids)).driver;
+  const config = mode === "alt" ? altConfig! : tcpConfig;
+  return (await startProbe("tcp", config, pids)).driver;
 }
 
 /** Operations in one trial of each kind (bulk: bits moved in its 1 s). */
@@ -249,6 +276,7 @@ const results: Record<Mode, Record<Kind, Trial[]>> = {
   on: { short: [], bulk: [], rr: [] },
   base: { short: [], bulk: [], rr: [] },
   idle: { short: [], bulk: [], rr: [] },
+  alt: { short: [], bulk: [], rr: [] },
   stats: { short: [], bulk: [], rr: [] },
 };
 const { off, on } = results;
@@ -257,6 +285,7 @@ const modes: Mode[] = [
   "on",
   ...(baseRev ? ["base" as const] : []),
   ...(idle ? ["idle" as const] : []),
+  ...(altParams ? ["alt" as const] : []),
 ];
 try {
   // Warm-up: first runs of the tools (and of each driver's code) are slower.
@@ -340,6 +369,18 @@ for (const k of KINDS) {
         spread(off[k].map((o, j) => o.cpuNsPerOp / i[j].cpuNsPerOp))
       }, idle/on ${spread(i.map((t, j) => t.cpuNsPerOp / on[k][j].cpuNsPerOp))}; CPU ${
         (median(i, "cpuNsPerOp") * opScale).toFixed(2)
+      } ${perOp}`,
+    );
+  }
+  if (altParams) {
+    const a = results.alt[k];
+    console.log(
+      `        alt ${JSON.stringify(altParams)}: cost off/alt ${
+        spread(off[k].map((o, j) => o.cpuNsPerOp / a[j].cpuNsPerOp))
+      }, rate alt/off ${spread(a.map((t, j) => t.rate / off[k][j].rate))}, cost on/alt ${
+        spread(a.map((t, j) => on[k][j].cpuNsPerOp / t.cpuNsPerOp))
+      }; CPU ${(median(a, "cpuNsPerOp") * opScale).toFixed(2)} ${perOp}; driver ${
+        ((median(a, "selfNsPerOp") - median(off[k], "selfNsPerOp")) * opScale).toFixed(3)
       } ${perOp}`,
     );
   }

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.jar.JarFile;
 import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
@@ -58,6 +59,12 @@ public final class Installer {
   private static volatile Set<String> disabled = Set.of();
   /** Hook name → how many types it transformed since the last install (for HELLO). */
   private static final Map<String, Integer> APPLIED = new ConcurrentHashMap<>();
+  /** Bumped after every change of {@link #APPLIED}: {@link #instrumentationsJson} is made again only then. */
+  private static final AtomicInteger APPLIED_VERSION = new AtomicInteger();
+  /** The last list made, with the version and disabled set it was made from. */
+  private record Listed(int version, Set<String> disabled, String json) {}
+
+  private static volatile Listed listed;
 
   private Installer() {}
 
@@ -88,6 +95,7 @@ public final class Installer {
       disabled = parseNames(args.getOrDefault("disabled", ""));
       instrumentation = inst;
       APPLIED.clear();
+      APPLIED_VERSION.incrementAndGet();
       transformer = build(inst, disabled).installOn(inst);
       System.setProperty(PROP_DISABLED, String.join(",", new java.util.TreeSet<>(disabled)));
     }
@@ -154,6 +162,7 @@ public final class Installer {
       }
       transformer = null;
       APPLIED.clear();
+      APPLIED_VERSION.incrementAndGet();
       try {
         transformer = build(inst, want).installOn(inst);
       } catch (RuntimeException e) {
@@ -242,7 +251,7 @@ public final class Installer {
     @Override
     public DynamicType.Builder<?> transform(DynamicType.Builder<?> builder, TypeDescription type,
         ClassLoader loader, JavaModule module, ProtectionDomain pd) {
-      APPLIED.merge(name, 1, Integer::sum);
+      noteApplied(name);
       return delegate.transform(builder, type, loader, module, pd);
     }
   }
@@ -262,10 +271,31 @@ public final class Installer {
    * HELLO's entries: one per instrumentation name (probe.yaml), in table order; {@code hooks} and
    * {@code covers} detail its hooks. Active when one of its hooks changed a class.
    */
+  /** Hook {@code name} transformed a type. */
+  static void noteApplied(String name) {
+    APPLIED.merge(name, 1, Integer::sum);
+    APPLIED_VERSION.incrementAndGet(); // after the merge: a list made from the new version includes it
+  }
+
+  /**
+   * {@link #listInstrumentations}, made again only when a hook applied or the disabled set changed
+   * since the last one: the sender asks at every report, where making it (interpreted, as code run
+   * once a period stays) took 100-400 µs of its CPU.
+   */
   static String instrumentationsJson() {
+    int version = APPLIED_VERSION.get(); // before what the list is made from: a change after it makes a new one next time
+    Set<String> off = disabled;
+    Listed last = listed;
+    if (last != null && last.version() == version && last.disabled() == off) return last.json();
+    String json = listInstrumentations(off);
+    listed = new Listed(version, off, json);
+    return json;
+  }
+
+  /** The instrumentations, each with its hooks, whether it is active, and why not. */
+  private static String listInstrumentations(Set<String> off) {
     Map<String, List<LibraryHook>> byName = new LinkedHashMap<>();
     for (LibraryHook h : LibraryHook.ALL) byName.computeIfAbsent(h.instrumentation(), k -> new ArrayList<>()).add(h);
-    Set<String> off = disabled;
     StringBuilder sb = new StringBuilder("[");
     for (Map.Entry<String, List<LibraryHook>> e : byName.entrySet()) {
       if (sb.length() > 1) sb.append(',');

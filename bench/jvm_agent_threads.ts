@@ -1,7 +1,7 @@
 /**
  * `deno run -A --unstable-kv bench/jvm_agent_threads.ts [--only dubbo,grpc,http-okhttp]
  *   [--builds build,/tmp/other-build] [--runs 2] [--rounds 3] [--calls 20000] [--rate 1000]
- *   [--idle-seconds 60] [--ratio 0.01] [--cpus 1]`
+ *   [--idle-seconds 60] [--ratio 0.01] [--cpus 1] [--warm-calls 200000]`
  *
  * What the agent's own threads cost, per call and per idle minute, read from the kernel's
  * per-thread CPU clocks (`/proc/<pid>/task/<tid>/schedstat`), where the overhead bench
@@ -14,7 +14,11 @@
  * Per service and build (`--builds`: build dirs, each with `java/demarc-agent.jar`; the first one
  * is this tree's `build/` unless given), `--runs` times in turn (a, b, a, b: this host is shared):
  * a client and server pair on `--cpus`, warmed up, attached through the runner (all sub-probes,
- * `--ratio` of calls traced, report period 5 s), then:
+ * `--ratio` of calls traced, report period 5 s), `--warm-calls` calls made so that the JIT has
+ * compiled the agent's paths with C2 (on one CPU the C2 queue holds hundreds of the application's
+ * methods after start: 60,000 calls after the attach left the agent's record, queue and drain
+ * methods in C1's profiling tier, 160,000 had them all in C2; `jcmd <pid> Compiler.codelist`),
+ * then:
  * - idle: after one period (whose report drains what the warm-up left queued), `--idle-seconds`
  *   with no call: the sender's CPU per report period and its wake-ups;
  * - `--rounds` rounds of `--calls` calls at `--rate` a second: the sender's and the reader's CPU
@@ -44,6 +48,7 @@ const { values: opt } = parseArgs({
     "idle-seconds": { type: "string", default: "60" },
     ratio: { type: "string", default: "0.01" },
     cpus: { type: "string", default: "1" },
+    "warm-calls": { type: "string", default: "200000" },
   },
 });
 
@@ -55,6 +60,7 @@ const num = (name: keyof typeof opt, min: number): number => {
   return v;
 };
 const RUNS = num("runs", 1), ROUNDS = num("rounds", 0), CALLS = num("calls", 1);
+const WARM_CALLS = num("warm-calls", 1);
 const RATE = num("rate", 1), IDLE_S = num("idle-seconds", 0), RATIO = num("ratio", 0);
 const PERIOD_S = 5;
 const BUILDS = (opt.builds as string).split(",");
@@ -156,7 +162,7 @@ async function measure(svc: (typeof SERVICES)[number], build: string): Promise<S
       params: { report_period: PERIOD_S, trace_sample_ratio: RATIO },
     });
     await waitConnected(demarc, pids);
-    await client.run(60000, "concurrency=4"); // the attached paths compiled
+    await client.run(WARM_CALLS, "concurrency=4"); // the attached paths compiled
     // The next report drains what the warm-up left queued (up to a batch): not idle work.
     await new Promise((r) => setTimeout(r, (PERIOD_S + 1) * 1000));
     const periods = IDLE_S / PERIOD_S;
@@ -177,6 +183,11 @@ async function measure(svc: (typeof SERVICES)[number], build: string): Promise<S
         calls = (await client.run(CALLS, `rate=${RATE} concurrency=4`)).calls;
       });
       s.senderNsPerCall.push(t.map((x) => x.sender.cpuNs / calls));
+      console.error(
+        `${svc.name} ${build} round ${r + 1}: sender ns/call server ${
+          (t[0].sender.cpuNs / calls).toFixed(0)
+        }, client ${(t[1].sender.cpuNs / calls).toFixed(0)}`,
+      );
       s.readerNsPerCall.push(t.map((x) => x.reader.cpuNs / calls));
       s.wakesPer1000.push(t.map((x) => x.sender.voluntary / calls * 1000));
       s.switchesPer1000.push(t.map((x) => x.sender.involuntary / calls * 1000));
@@ -193,12 +204,15 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const range = (xs: number[], digits = 0) =>
-  xs.length
+/** Median (min–max) of the figures measured ("-" for none: e.g. no idle part with --idle-seconds 0). */
+const range = (all: (number | undefined)[], digits = 0) => {
+  const xs = all.filter((x): x is number => x !== undefined && Number.isFinite(x));
+  return xs.length
     ? `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${
       Math.max(...xs).toFixed(digits)
     })`
     : "-";
+};
 
 console.log(
   `The agent's threads, per call (${RATE} calls/s, ${CALLS} a round, ${ROUNDS} rounds, trace ratio ` +

@@ -21,8 +21,13 @@
  *   differences (with − without), b cancels; its 95% interval is a Student-t interval from the
  *   spread within the groups (`jvm_stats.ts`), and b itself is printed.
  * - Before a window measures, both pairs settle: chunks of calls on both at once until each pair's
- *   CPU per call agrees with its previous chunk within 10% (the JIT has compiled the classes the
- *   attach or detach retransformed), so the one-off cost of attach/detach stays out. The four JVMs
+ *   CPU per call agrees with its previous chunk within 10% and no JVM's JIT compiled for more than
+ *   `--jit-quiet-ms` during the chunk (its performance-data counters, `jvm_perfdata.ts`): the JIT
+ *   has compiled again what the attach or detach retransformed, so the one-off cost of
+ *   attach/detach stays out. The CPU test alone let windows start with the JIT still at work: a
+ *   C2 compile thread taking 0.3-1 s of the one CPU in a window's 8 s, more often in the pair just
+ *   attached (2026-11-28, `jstat -compiler` around each window). Each window prints, and the JSON
+ *   keeps, the compile time of each pair during its measured part. The four JVMs
  *   get the agent once and lose it again before the first window (its classes load only once per
  *   JVM; `jvm_first_sample.ts` times that).
  * - Burn-in: the first `--burn-in` windows (4: one ABBA block) are measured and left out. In the
@@ -73,6 +78,7 @@ import {
   type TestApp,
 } from "../tests/probes/jvm/apps.ts";
 import { waitConnected, watch } from "../tests/probes/jvm/probe_client.ts";
+import { jitCounters } from "./jvm_perfdata.ts";
 import {
   allocatedDuring,
   BENCH_JVM_ARGS,
@@ -106,6 +112,8 @@ const { values: opt } = parseArgs({
     "saturation-ms": { type: "string", default: "2000" },
     "settle-chunk-calls": { type: "string", default: "3000" },
     "warmup-calls": { type: "string", default: "30000" },
+    /** Settled only after a chunk in which no JVM compiled for longer than this (ms of JIT time). */
+    "jit-quiet-ms": { type: "string", default: "10" },
     /** Extra params of the JVM probe, JSON (e.g. `{"disabled_instrumentations":["dubbo"]}`). */
     "demarc-params": { type: "string", default: "{}" },
     /** The JVM probe's sub-probes, comma-separated (all three by default). */
@@ -139,7 +147,8 @@ const SAT_CAP = Math.round(40 * SAT_MS);
 const START_LEAD_MS = 300;
 const SETTLE_CHUNK = Number(opt["settle-chunk-calls"]);
 /** Most chunks settling runs before it measures anyway (a host that never calms). */
-const SETTLE_MAX_CHUNKS = 8;
+const SETTLE_MAX_CHUNKS = 24;
+const JIT_QUIET_S = Number(opt["jit-quiet-ms"]) / 1e3;
 const WARM_CALLS = Number(opt["warmup-calls"]);
 const AGENTS = opt.agents.split(",");
 const DEMARC_PARAMS = JSON.parse(opt["demarc-params"]) as Record<string, unknown>;
@@ -167,6 +176,8 @@ interface PairWindow {
   failures: string[];
   /** The saturation run hit SAT_CAP before `for_ms` (its interval is shorter than the other's). */
   capped: boolean;
+  /** JIT compile time of the client and server JVMs during the measured part, ms. */
+  jitMs: number;
 }
 
 /** One window's with-agent minus without-agent (throughput: with ÷ without). */
@@ -233,15 +244,32 @@ async function pairCpu(p: Pair): Promise<number> {
   return (await cpuMicros(p.server.pid)) + (await cpuMicros(p.client.pid));
 }
 
-/** Drive both pairs at once until each one's CPU per call is stable; returns chunks run. */
+/** JIT compile seconds so far of each JVM of `pairs` (server, client of each pair in turn). */
+function jitSeconds(pairs: Pair[]): Promise<number[]> {
+  return Promise.all(
+    pairs.flatMap((p) => [p.server.pid, p.client.pid]).map(async (pid) =>
+      (await jitCounters(pid)).compileSeconds
+    ),
+  );
+}
+
+/**
+ * Drive both pairs at once until each one's CPU per call is stable and the JIT of every JVM is
+ * quiet; returns chunks run.
+ */
 async function settle(pairs: Pair[]): Promise<number> {
   let previous = pairs.map(() => NaN);
   for (let i = 1; i <= SETTLE_MAX_CHUNKS; i++) {
     const c0 = await Promise.all(pairs.map(pairCpu));
+    const j0 = await jitSeconds(pairs);
     await Promise.all(pairs.map((p) => p.client.run(SETTLE_CHUNK, "concurrency=4")));
     const c1 = await Promise.all(pairs.map(pairCpu));
+    const j1 = await jitSeconds(pairs);
     const perCall = pairs.map((_, k) => (c1[k] - c0[k]) / SETTLE_CHUNK);
-    if (perCall.every((x, k) => Math.abs(x - previous[k]) <= 0.1 * previous[k])) return i;
+    const jitQuiet = j1.every((s, k) => s - j0[k] <= JIT_QUIET_S);
+    if (jitQuiet && perCall.every((x, k) => Math.abs(x - previous[k]) <= 0.1 * previous[k])) {
+      return i;
+    }
     previous = perCall;
   }
   return SETTLE_MAX_CHUNKS;
@@ -252,6 +280,7 @@ async function measureWindow(pairs: Pair[], label: string): Promise<PairWindow[]
   const chunks = await settle(pairs);
   const pids = pairs.flatMap((p) => [p.server.pid, p.client.pid]);
   const { perPid, result } = await allocatedDuring(pids, async () => {
+    const jit0 = await jitSeconds(pairs);
     const cpu0 = await Promise.all(pids.map(cpuMicros));
     // Pair k's calls are due k/2 of an interval after pair 0's: the two schedules interleave in
     // the same phase in every window, instead of one pair's calls landing just behind the
@@ -270,9 +299,15 @@ async function measureWindow(pairs: Pair[], label: string): Promise<PairWindow[]
       ),
     );
     const cpu1 = await Promise.all(pids.map(cpuMicros));
-    return { fixed, sat, cpu: pids.map((_, i) => cpu1[i] - cpu0[i]) };
+    const jit1 = await jitSeconds(pairs);
+    return {
+      fixed,
+      sat,
+      cpu: pids.map((_, i) => cpu1[i] - cpu0[i]),
+      jitMs: pids.map((_, i) => (jit1[i] - jit0[i]) * 1e3),
+    };
   });
-  const { fixed, sat, cpu } = result;
+  const { fixed, sat, cpu, jitMs } = result;
   const out = pairs.map((_, k): PairWindow => {
     const f: RunResult = fixed[k], s: RunResult = sat[k];
     const calls = f.calls + s.calls;
@@ -289,6 +324,7 @@ async function measureWindow(pairs: Pair[], label: string): Promise<PairWindow[]
       failed: (f.calls - f.ok) + (s.calls - s.ok),
       failures: [...f.failures ?? [], ...s.failures ?? []],
       capped: s.calls >= SAT_CAP,
+      jitMs: jitMs[2 * k] + jitMs[2 * k + 1],
     };
   });
   out.forEach((w, k) => {
@@ -301,7 +337,8 @@ async function measureWindow(pairs: Pair[], label: string): Promise<PairWindow[]
     `mean ${w.meanUs.toFixed(1)} trim ${w.trimUs.toFixed(1)} p50 ${w.p50Us.toFixed(1)} p99 ${
       w.p99Us.toFixed(0)
     } µs, ` +
-    `${w.callsPerS.toFixed(0)}/s, cpu ${w.cpuUs.toFixed(1)} µs, ${w.allocB.toFixed(0)} B`;
+    `${w.callsPerS.toFixed(0)}/s, cpu ${w.cpuUs.toFixed(1)} µs, ${w.allocB.toFixed(0)} B, ` +
+    `JIT ${w.jitMs.toFixed(0)} ms`;
   console.error(`${label} (settled after ${chunks}): ${out.map(line).join(" | ")}`);
   return out;
 }
@@ -516,6 +553,14 @@ for (const r of results) {
           ((r.groupMeanUs[0] - (r.groupMeanUs[1] ?? NaN)) / 2).toFixed(1)
         } µs, cancelled by ABBA`
       : `${r.service} otel: +mean per round (fresh pairs): ${g} µs`,
+  );
+}
+for (const r of results) {
+  const jit = (pick: (w: WindowDiff) => PairWindow) =>
+    (r.windows.reduce((a, w) => a + pick(w).jitMs, 0) / r.windows.length).toFixed(0);
+  console.log(
+    `${r.service} ${r.agent}: JIT compile time in a window's measured part, mean: pair with the ` +
+      `agent ${jit((w) => w.with)} ms, without ${jit((w) => w.without)} ms`,
   );
 }
 for (const r of results.filter((x) => x.failures.length)) {

@@ -237,6 +237,17 @@ public final class Recorder {
     return PENDING.size();
   }
 
+  /**
+   * Runs {@code read} while no drain is under way (one in progress finishes first, and none starts
+   * until {@code read} returns): for tests that count calls both queued and in their rows, which a
+   * drain running between the two reads would count twice.
+   */
+  static <T> T whileNotDraining(java.util.function.Supplier<T> read) {
+    synchronized (PENDING.consumer()) {
+      return read.get();
+    }
+  }
+
   public static Config config() {
     return config;
   }

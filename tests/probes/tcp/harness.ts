@@ -11,6 +11,7 @@ import type { ProbeConfig, ProbeContext, ProbeDriver, Row } from "../../../runne
 import { parseYamlFile } from "../../../runner/yaml_file.ts";
 import { compileBpf } from "../../ffi/build_fixture.ts";
 import { FORK_GRACE_MS } from "../../../probes/tcp/kernel.ts";
+import { removedAtExit } from "../../helpers/demarc.ts";
 
 export const ROOT = new URL("../../..", import.meta.url).pathname.replace(/\/$/, "");
 const TRAFFIC = `${ROOT}/tests/probes/tcp/tools/traffic.py`;
@@ -71,7 +72,8 @@ export async function startProbe(
     tables,
     probeDir: `${ROOT}/probes/${probe}`,
     buildDir: buildDir ?? await buildDirFor(probe),
-    stateDir: await Deno.makeTempDir({ prefix: "demarc-state-" }),
+    // Benches start hundreds of drivers in one process: each one's dir goes at its close().
+    stateDir: removedAtExit(await Deno.makeTempDir({ prefix: "demarc-state-" })),
     log: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
     state: {
       get: () => Promise.resolve(undefined),
@@ -121,6 +123,7 @@ export async function startProbe(
     async close() {
       await driver.stop();
       abort.abort();
+      await Deno.remove(ctx.stateDir, { recursive: true }).catch(() => {});
     },
   };
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { removedAtExit } from "../helpers/demarc.ts";
 
 const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -22,7 +23,7 @@ export function vmlinuxInclude(): Promise<string> {
       await Deno.stat(`${root}/build/vmlinux.h`);
       return `${root}/build`;
     } catch {
-      const dir = await Deno.makeTempDir({ prefix: "demarc-vmlinux-" });
+      const dir = removedAtExit(await Deno.makeTempDir({ prefix: "demarc-vmlinux-" }));
       const h = await run("bpftool", [
         "btf",
         "dump",
@@ -40,7 +41,7 @@ export function vmlinuxInclude(): Promise<string> {
 
 /** Compile `src` (absolute) to a `.bpf.o` in a temp dir and return its path. */
 export async function compileBpf(src: string, includes: string[] = []): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "demarc-bpf-" });
+  const dir = removedAtExit(await Deno.makeTempDir({ prefix: "demarc-bpf-" }));
   const out = `${dir}/${src.replace(/^.*\//, "").replace(/\.c$/, ".o")}`;
   await run("clang", [
     "-target",

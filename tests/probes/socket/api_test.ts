@@ -1,9 +1,9 @@
 import { assertEquals } from "../../ffi/assert.ts";
-import { startDemarc, waitFor } from "../../helpers/demarc.ts";
+import { removedAtExit, startDemarc, waitFor } from "../../helpers/demarc.ts";
 import { buildDirFor, Traffic } from "../tcp/harness.ts";
 
 Deno.test("PUT /socket starts tcp_socket through the API and its rows reach /metrics", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "demarc-build-socket-" });
+  const dir = removedAtExit(await Deno.makeTempDir({ prefix: "demarc-build-socket-" }));
   await Deno.mkdir(`${dir}/bpf`);
   await Deno.copyFile(`${await buildDirFor("socket")}/bpf/socket.bpf.o`, `${dir}/bpf/socket.bpf.o`);
   const demarc = await startDemarc({ buildDir: dir, logLevel: "info" });

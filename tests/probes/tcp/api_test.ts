@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../ffi/assert.ts";
-import { startDemarc, waitFor } from "../../helpers/demarc.ts";
+import { removedAtExit, startDemarc, waitFor } from "../../helpers/demarc.ts";
 import { buildDirFor, sh, Traffic } from "./harness.ts";
 
 /** The seed's command, verbatim but for the address of the API. */
@@ -8,7 +8,7 @@ const SEED_JSON =
 
 /** A build dir with both probes' objects. */
 async function buildDir(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "demarc-build-all-" });
+  const dir = removedAtExit(await Deno.makeTempDir({ prefix: "demarc-build-all-" }));
   await Deno.mkdir(`${dir}/bpf`);
   for (const p of ["tcp", "socket"]) {
     await Deno.copyFile(`${await buildDirFor(p)}/bpf/${p}.bpf.o`, `${dir}/bpf/${p}.bpf.o`);

@@ -1,11 +1,12 @@
 import { assert, assertEquals, assertMatch } from "../../ffi/assert.ts";
 import { BpfError } from "../../../ffi/libbpf.ts";
 import { compileBpf } from "../../ffi/build_fixture.ts";
+import { removedAtExit } from "../../helpers/demarc.ts";
 import { configFor, NetPair, ROOT, rowsWith, startProbe, Traffic } from "./harness.ts";
 
 /** A build dir whose tcp.bpf.o targets a tracepoint this kernel lacks for one program. */
 async function buildWith(define: string): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "demarc-build-degraded-" });
+  const dir = removedAtExit(await Deno.makeTempDir({ prefix: "demarc-build-degraded-" }));
   const src = `${dir}/tcp.bpf.c`;
   await Deno.writeTextFile(src, `#define ${define}\n#include "${ROOT}/probes/tcp/tcp.bpf.c"\n`);
   const obj = await compileBpf(src, [`${ROOT}/probes/tcp`, `${ROOT}/probes`]);

@@ -27,7 +27,7 @@ export function buildDirFor(probe: string): Promise<string> {
         `${ROOT}/probes/${probe}`,
         `${ROOT}/probes`,
       ]);
-      const dir = await Deno.makeTempDir({ prefix: `demarc-build-${probe}-` });
+      const dir = removedAtExit(await Deno.makeTempDir({ prefix: `demarc-build-${probe}-` }));
       await Deno.mkdir(`${dir}/bpf`);
       await Deno.copyFile(obj, `${dir}/bpf/${probe}.bpf.o`);
       return dir;
@@ -306,7 +306,7 @@ async function namedPython(name: string): Promise<string> {
   realPython ??= sh("python3", "-c", "import os,sys; print(os.path.realpath(sys.executable))").then(
     (s) => s.trim(),
   );
-  linkDir ??= Deno.makeTempDir({ prefix: "demarc-py-" });
+  linkDir ??= Deno.makeTempDir({ prefix: "demarc-py-" }).then(removedAtExit);
   const path = `${await linkDir}/${name}`;
   await Deno.symlink(await realPython, path).catch((e) => {
     if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
